@@ -1,0 +1,36 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both install missing Debian
+# packages (deploy/install-deps.sh, idempotent) and build first.
+
+BUILD_DIR ?= build/release
+JOBS ?= 2
+CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release -DIDNODE_WERROR=ON
+RUN_FLAGS ?=
+
+.PHONY: all deps configure build run test bench format clean
+
+all: build
+
+deps:
+	@./deploy/install-deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS) > /dev/null
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j$(JOBS)
+
+# Starts one node on 127.0.0.1 with its data in ./var; prints how to register and resolve.
+run: build
+	@$(BUILD_DIR)/tools/idnode --data-dir ./var $(RUN_FLAGS)
+
+test: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
+
+bench: build
+	@./tools/bench/registration.sh $(BUILD_DIR)
+
+format:
+	@git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+clean:
+	@rm -rf build

@@ -1,0 +1,25 @@
+#pragma once
+
+// Conversions between the gRPC messages and the registry's model, and the one mapping from
+// absl::Status to grpc::Status (codes correspond one to one).
+
+#include <grpcpp/grpcpp.h>
+
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "idnode/v1/idnode.grpc.pb.h"
+#include "registry/identifier/value.h"
+
+namespace idnode::api {
+
+grpc::Status ToGrpc(const absl::Status& status);
+
+// `field` names the list in error messages ("values", "add", ...).
+absl::StatusOr<std::vector<HandleValue>> FromProto(
+    const google::protobuf::RepeatedPtrField<v1::Value>& values, std::string_view field);
+void ToProto(const HandleValue& value, v1::Value* out);
+
+}  // namespace idnode::api

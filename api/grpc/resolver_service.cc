@@ -1,0 +1,43 @@
+#include "api/grpc/convert.h"
+#include "api/grpc/services.h"
+#include "registry/base/strings.h"
+#include "resolver/lookup/lookup.h"
+
+namespace idnode::api {
+
+grpc::ServerUnaryReactor* ResolverService::Resolve(grpc::CallbackServerContext* context,
+                                                   const v1::ResolveRequest* request,
+                                                   v1::ResolveResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpc([&]() -> absl::Status {
+    auto id = Identifier::Parse(request->identifier(), env_.identifier_options);
+    if (!id.ok()) return id.status();
+    std::vector<std::string_view> types(request->types().begin(), request->types().end());
+    resolver::ResolveFilter filter{
+        std::span<const uint32_t>(request->indexes().data(), request->indexes().size()), types,
+        /*public_only=*/true};
+    auto txn = env_.store.BeginRead();
+    if (!txn.ok()) return txn.status();
+    auto record = resolver::FindRecord(*txn, id->key());
+    if (absl::IsNotFound(record.status())) {
+      return absl::NotFoundError(StrCat("identifier ", id->original(), " is not registered"));
+    }
+    if (!record.ok()) return record.status();
+    response->set_identifier(std::string(record->original));
+    auto matched = resolver::ForEachMatchingValue(
+        record->values, filter, [&](const EncodedValue& value) {
+          if (auto decoded = DecodeValue(value.bytes); decoded.ok()) {
+            ToProto(*decoded, response->add_values());
+          }
+        });
+    if (!matched.ok()) return matched.status();
+    if (*matched == 0) {
+      return absl::NotFoundError(
+          StrCat("identifier ", id->original(), " has no public values matching the filter"));
+    }
+    return absl::OkStatus();
+  }()));
+  return reactor;
+}
+
+}  // namespace idnode::api

@@ -1,0 +1,97 @@
+#pragma once
+
+// The gRPC services (callback API). Handlers never block: reads run in a short LMDB read
+// transaction on the calling thread; writes are handed to the Writer and the RPC finishes from
+// the writer's completion, after the commit is durable.
+//
+// Authentication: `authorization: Bearer <token>` on every Registry and Admin call; Resolver is
+// public. Authorisation: Admin calls need the admin role (ListPrefixes also serves a registrant's
+// own prefixes); Registry writes need a registrant owning the identifier's prefix, or an admin.
+
+#include <grpcpp/grpcpp.h>
+
+#include <string>
+
+#include "idnode/v1/idnode.grpc.pb.h"
+#include "registry/identifier/identifier.h"
+#include "registry/store/store.h"
+#include "registry/writer/writer.h"
+
+namespace idnode::api {
+
+// What the services share; all referenced objects outlive the services.
+struct ServiceEnv {
+  store::Store& store;
+  Writer& writer;
+  IdentifierOptions identifier_options;
+  std::string node_prefix;  // normalised, e.g. 88.123
+};
+
+class RegistryService final : public v1::Registry::CallbackService {
+ public:
+  explicit RegistryService(const ServiceEnv& env) : env_(env) {}
+
+  grpc::ServerUnaryReactor* Create(grpc::CallbackServerContext* context,
+                                   const v1::CreateRequest* request,
+                                   v1::CreateResponse* response) override;
+  grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context,
+                                const v1::GetRequest* request, v1::Record* response) override;
+  grpc::ServerUnaryReactor* Update(grpc::CallbackServerContext* context,
+                                   const v1::UpdateRequest* request,
+                                   v1::UpdateResponse* response) override;
+  grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* context,
+                                   const v1::DeleteRequest* request,
+                                   v1::DeleteResponse* response) override;
+  grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* context,
+                                 const v1::ListRequest* request,
+                                 v1::ListResponse* response) override;
+  grpc::ServerBidiReactor<v1::BatchCreateRequest, v1::BatchCreateResponse>* BatchCreate(
+      grpc::CallbackServerContext* context) override;
+
+ private:
+  const ServiceEnv& env_;
+};
+
+class ResolverService final : public v1::Resolver::CallbackService {
+ public:
+  explicit ResolverService(const ServiceEnv& env) : env_(env) {}
+
+  grpc::ServerUnaryReactor* Resolve(grpc::CallbackServerContext* context,
+                                    const v1::ResolveRequest* request,
+                                    v1::ResolveResponse* response) override;
+
+ private:
+  const ServiceEnv& env_;
+};
+
+class AdminService final : public v1::Admin::CallbackService {
+ public:
+  explicit AdminService(const ServiceEnv& env) : env_(env) {}
+
+  grpc::ServerUnaryReactor* CreateAccount(grpc::CallbackServerContext* context,
+                                          const v1::CreateAccountRequest* request,
+                                          v1::Account* response) override;
+  grpc::ServerUnaryReactor* ListAccounts(grpc::CallbackServerContext* context,
+                                         const v1::ListAccountsRequest* request,
+                                         v1::ListAccountsResponse* response) override;
+  grpc::ServerUnaryReactor* IssueToken(grpc::CallbackServerContext* context,
+                                       const v1::IssueTokenRequest* request,
+                                       v1::IssueTokenResponse* response) override;
+  grpc::ServerUnaryReactor* RevokeToken(grpc::CallbackServerContext* context,
+                                        const v1::RevokeTokenRequest* request,
+                                        v1::RevokeTokenResponse* response) override;
+  grpc::ServerUnaryReactor* ListTokens(grpc::CallbackServerContext* context,
+                                       const v1::ListTokensRequest* request,
+                                       v1::ListTokensResponse* response) override;
+  grpc::ServerUnaryReactor* AllocatePrefix(grpc::CallbackServerContext* context,
+                                           const v1::AllocatePrefixRequest* request,
+                                           v1::Prefix* response) override;
+  grpc::ServerUnaryReactor* ListPrefixes(grpc::CallbackServerContext* context,
+                                         const v1::ListPrefixesRequest* request,
+                                         v1::ListPrefixesResponse* response) override;
+
+ private:
+  const ServiceEnv& env_;
+};
+
+}  // namespace idnode::api

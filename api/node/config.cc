@@ -1,0 +1,140 @@
+#include "api/node/config.h"
+
+#include <filesystem>
+#include <set>
+#include <toml++/toml.h>
+
+#include "registry/base/strings.h"
+#include "registry/identifier/identifier.h"
+
+namespace idnode {
+namespace {
+
+absl::Status KeyError(std::string_view key, std::string_view rule) {
+  return absl::InvalidArgumentError(StrCat("config ", key, ": ", rule));
+}
+
+}  // namespace
+
+absl::StatusOr<int32_t> ParseUtcOffset(std::string_view text) {
+  if (text == "Z" || text == "UTC") return 0;
+  if (text.size() != 6 || (text[0] != '+' && text[0] != '-') || text[3] != ':') {
+    return absl::InvalidArgumentError(
+        StrCat("utc_offset: \"", text, "\" is not of the form +HH:MM"));
+  }
+  auto digits = [&](size_t at) -> int {
+    if (text[at] < '0' || text[at] > '9' || text[at + 1] < '0' || text[at + 1] > '9') return -1;
+    return (text[at] - '0') * 10 + (text[at + 1] - '0');
+  };
+  int hours = digits(1), minutes = digits(4);
+  if (hours < 0 || minutes < 0 || hours > 14 || minutes > 59) {
+    return absl::InvalidArgumentError(StrCat("utc_offset: \"", text, "\" is out of range"));
+  }
+  int total = hours * 60 + minutes;
+  return text[0] == '-' ? -total : total;
+}
+
+absl::StatusOr<NodeConfig> LoadConfigFile(const std::string& path, NodeConfig config) {
+  if (!std::filesystem::exists(path)) {
+    return absl::NotFoundError(StrCat("config file ", path, " does not exist"));
+  }
+  toml::table table;
+  try {
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    return absl::InvalidArgumentError(StrCat("config file ", path, ": ", e.description(),
+                                             " at line ", e.source().begin.line));
+  }
+  std::set<std::string> known;
+  absl::Status status;
+  auto read_string = [&](const char* section, const char* key, std::string& out) {
+    std::string name = StrCat(section, ".", key);
+    known.insert(name);
+    auto node = table[section][key];
+    if (!node) return;
+    if (auto v = node.value<std::string>()) {
+      out = *v;
+    } else if (status.ok()) {
+      status = KeyError(name, "must be a string");
+    }
+  };
+  auto read_bool = [&](const char* section, const char* key, bool& out) {
+    std::string name = StrCat(section, ".", key);
+    known.insert(name);
+    auto node = table[section][key];
+    if (!node) return;
+    if (auto v = node.value<bool>()) {
+      out = *v;
+    } else if (status.ok()) {
+      status = KeyError(name, "must be true or false");
+    }
+  };
+  auto read_uint = [&](const char* section, const char* key, uint64_t& out) {
+    std::string name = StrCat(section, ".", key);
+    known.insert(name);
+    auto node = table[section][key];
+    if (!node) return;
+    auto v = node.value<int64_t>();
+    if (v && *v >= 0) {
+      out = static_cast<uint64_t>(*v);
+    } else if (status.ok()) {
+      status = KeyError(name, "must be a non-negative integer");
+    }
+  };
+  read_string("node", "prefix", config.node_prefix);
+  read_string("storage", "data_dir", config.data_dir);
+  read_uint("storage", "initial_map_mib", config.initial_map_mib);
+  read_string("grpc", "listen", config.grpc_listen);
+  read_string("grpc", "tls_cert", config.tls_cert_file);
+  read_string("grpc", "tls_key", config.tls_key_file);
+  read_bool("grpc", "allow_insecure_remote", config.allow_insecure_remote);
+  read_bool("registry", "case_sensitive_suffix", config.case_sensitive_suffix);
+  read_uint("registry", "commit_max_items", config.commit_max_items);
+  read_uint("registry", "commit_max_wait_us", config.commit_max_wait_us);
+  read_uint("registry", "max_queued_items", config.max_queued_items);
+  std::string offset;
+  read_string("stats", "utc_offset", offset);
+  read_string("log", "level", config.log_level);
+  if (!status.ok()) return status;
+  if (!offset.empty()) {
+    auto minutes = ParseUtcOffset(offset);
+    if (!minutes.ok()) return KeyError("stats.utc_offset", ToStd(minutes.status().message()));
+    config.utc_offset_minutes = *minutes;
+  }
+  for (const auto& [section, node] : table) {
+    const toml::table* inner = node.as_table();
+    if (inner == nullptr) return KeyError(section.str(), "expected a [section]");
+    for (const auto& [key, unused] : *inner) {
+      std::string name = StrCat(section.str(), ".", key.str());
+      if (!known.contains(name)) return KeyError(name, "unknown key");
+    }
+  }
+  return config;
+}
+
+bool IsLoopbackListen(std::string_view listen) {
+  size_t colon = listen.rfind(':');
+  std::string_view host = listen.substr(0, colon == std::string_view::npos ? 0 : colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return host == "localhost" || host == "::1" || host.substr(0, 4) == "127.";
+}
+
+absl::Status ValidateConfig(const NodeConfig& config) {
+  if (auto prefix = NormalizePrefix(config.node_prefix, "node.prefix"); !prefix.ok()) {
+    return KeyError("node.prefix", ToStd(prefix.status().message()));
+  }
+  if (config.data_dir.empty()) return KeyError("storage.data_dir", "must not be empty");
+  if (config.initial_map_mib == 0) return KeyError("storage.initial_map_mib", "must be > 0");
+  if (config.grpc_listen.find(':') == std::string::npos) {
+    return KeyError("grpc.listen", "must be HOST:PORT");
+  }
+  if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
+    return KeyError("grpc.tls_cert", "tls_cert and tls_key must be given together");
+  }
+  if (config.commit_max_items == 0) return KeyError("registry.commit_max_items", "must be > 0");
+  return absl::OkStatus();
+}
+
+}  // namespace idnode

@@ -1,0 +1,49 @@
+#pragma once
+
+// idnode's configuration: defaults, a TOML file (deploy/idnode.example.toml documents every
+// key), and command-line flags on top (tools/idnode). Unknown keys are errors, so a typo never
+// silently falls back to a default.
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace idnode {
+
+struct NodeConfig {
+  // [node]
+  std::string node_prefix = "88.123";  // this secondary node's own prefix
+  // [storage]
+  std::string data_dir = "./var";
+  uint64_t initial_map_mib = 1024;  // the map grows on demand
+  // [grpc]
+  std::string grpc_listen = "127.0.0.1:2642";
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  bool allow_insecure_remote = false;  // plaintext on a non-loopback address
+  // [registry]
+  bool case_sensitive_suffix = false;
+  uint64_t commit_max_items = 2000;
+  uint64_t commit_max_wait_us = 0;
+  uint64_t max_queued_items = 200'000;
+  // [stats]
+  int32_t utc_offset_minutes = 8 * 60;  // reporting day: UTC+08:00
+  // [log]
+  std::string log_level = "info";
+};
+
+// Reads `path` over the defaults. INVALID_ARGUMENT naming the key for unknown keys, wrong types
+// and bad values; NOT_FOUND when the file is missing.
+absl::StatusOr<NodeConfig> LoadConfigFile(const std::string& path, NodeConfig base = {});
+
+// "+08:00", "-05:30", "Z" -> minutes east of UTC.
+absl::StatusOr<int32_t> ParseUtcOffset(std::string_view text);
+
+// Checks cross-field rules (TLS files in pairs, the node prefix's syntax, ...).
+absl::Status ValidateConfig(const NodeConfig& config);
+
+// True for 127.0.0.0/8, ::1 and localhost listeners ("host:port").
+bool IsLoopbackListen(std::string_view listen);
+
+}  // namespace idnode

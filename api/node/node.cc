@@ -1,0 +1,108 @@
+#include "api/node/node.h"
+
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <future>
+#include <sstream>
+
+#include "registry/base/status_macros.h"
+#include "registry/base/strings.h"
+#include "registry/writer/admin_ops.h"
+
+namespace idnode {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, std::string_view key) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(StrCat("config ", key, ": cannot read ", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
+  std::unique_ptr<Node> node(new Node());
+  RETURN_IF_ERROR(node->Init(config));
+  return node;
+}
+
+Node::~Node() { Shutdown(std::chrono::seconds(1)); }
+
+absl::Status Node::Init(const NodeConfig& config) {
+  RETURN_IF_ERROR(ValidateConfig(config));
+  const bool tls = !config.tls_cert_file.empty();
+  if (!tls && !IsLoopbackListen(config.grpc_listen) && !config.allow_insecure_remote) {
+    return absl::FailedPreconditionError(
+        StrCat("grpc.listen ", config.grpc_listen,
+               " is not a loopback address and no TLS certificate is configured: set "
+               "grpc.tls_cert and grpc.tls_key, or grpc.allow_insecure_remote = true"));
+  }
+  ASSIGN_OR_RETURN(store_, store::Store::Open(store::StoreOptions{
+                               config.data_dir, size_t{config.initial_map_mib} << 20}));
+  WriterOptions writer_options;
+  writer_options.max_batch_items = config.commit_max_items;
+  writer_options.max_wait = std::chrono::microseconds(config.commit_max_wait_us);
+  writer_options.max_queued_items = config.max_queued_items;
+  writer_options.utc_offset_minutes = config.utc_offset_minutes;
+  ASSIGN_OR_RETURN(writer_, Writer::Start(*store_, SystemClock::Get(), writer_options));
+  RETURN_IF_ERROR(Bootstrap());
+
+  env_ = std::make_unique<api::ServiceEnv>(api::ServiceEnv{
+      *store_, *writer_, IdentifierOptions{config.case_sensitive_suffix},
+      *NormalizePrefix(config.node_prefix)});
+  registry_service_ = std::make_unique<api::RegistryService>(*env_);
+  resolver_service_ = std::make_unique<api::ResolverService>(*env_);
+  admin_service_ = std::make_unique<api::AdminService>(*env_);
+
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  if (tls) {
+    grpc::SslServerCredentialsOptions ssl;
+    ASSIGN_OR_RETURN(std::string cert, ReadFile(config.tls_cert_file, "grpc.tls_cert"));
+    ASSIGN_OR_RETURN(std::string key, ReadFile(config.tls_key_file, "grpc.tls_key"));
+    ssl.pem_key_cert_pairs.push_back({key, cert});
+    credentials = grpc::SslServerCredentials(ssl);
+  } else {
+    credentials = grpc::InsecureServerCredentials();
+    if (!IsLoopbackListen(config.grpc_listen)) {
+      spdlog::warn("gRPC on {} is plaintext (grpc.allow_insecure_remote): tokens cross the "
+                   "network unencrypted", config.grpc_listen);
+    }
+  }
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.grpc_listen, credentials, &grpc_port_);
+  builder.RegisterService(registry_service_.get());
+  builder.RegisterService(resolver_service_.get());
+  builder.RegisterService(admin_service_.get());
+  builder.SetMaxReceiveMessageSize(64 << 20);
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || grpc_port_ == 0) {
+    return absl::UnavailableError(StrCat("grpc.listen: cannot listen on ", config.grpc_listen));
+  }
+  spdlog::info("idnode: node prefix {}, store {}, gRPC on {} (port {}){}", env_->node_prefix,
+               config.data_dir, config.grpc_listen, grpc_port_, tls ? " with TLS" : "");
+  return absl::OkStatus();
+}
+
+absl::Status Node::Bootstrap() {
+  ASSIGN_OR_RETURN(std::string token, GenerateToken());
+  std::promise<absl::StatusOr<bool>> done;
+  auto future = done.get_future();
+  RETURN_IF_ERROR(writer_->Submit(MakeBootstrapAdminOp(
+      token, [&done](absl::StatusOr<bool> created) { done.set_value(std::move(created)); })));
+  ASSIGN_OR_RETURN(bool created, future.get());
+  if (created) bootstrap_token_ = std::move(token);
+  return absl::OkStatus();
+}
+
+void Node::Shutdown(std::chrono::milliseconds grace) {
+  if (server_ != nullptr) {
+    server_->Shutdown(std::chrono::system_clock::now() + grace);
+    server_.reset();
+  }
+  if (writer_ != nullptr) writer_->Stop();
+}
+
+}  // namespace idnode

@@ -1,0 +1,53 @@
+#pragma once
+
+// One running node: the store, the writer and the gRPC server, started together and stopped in
+// the order that loses nothing (stop accepting calls, let in-flight calls finish, drain the
+// writer, close the store).
+//
+// Threads: Start() and Shutdown() from one controlling thread; the accessors from any.
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "api/grpc/services.h"
+#include "api/node/config.h"
+#include "registry/store/store.h"
+#include "registry/writer/writer.h"
+
+namespace idnode {
+
+class Node {
+ public:
+  // FAILED_PRECONDITION for a plaintext non-loopback listener without allow_insecure_remote,
+  // store errors as the store reports them, UNAVAILABLE when the port cannot be bound.
+  static absl::StatusOr<std::unique_ptr<Node>> Start(const NodeConfig& config);
+  ~Node();
+
+  int grpc_port() const { return grpc_port_; }
+  // The admin token created on the first start of an empty store; empty on later starts.
+  const std::string& bootstrap_token() const { return bootstrap_token_; }
+
+  // Stops accepting calls, lets in-flight ones finish (up to `grace`), drains and stops the
+  // writer. Idempotent.
+  void Shutdown(std::chrono::milliseconds grace = std::chrono::seconds(10));
+
+ private:
+  Node() = default;
+  absl::Status Init(const NodeConfig& config);
+  absl::Status Bootstrap();
+
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Writer> writer_;
+  std::unique_ptr<api::ServiceEnv> env_;
+  std::unique_ptr<api::RegistryService> registry_service_;
+  std::unique_ptr<api::ResolverService> resolver_service_;
+  std::unique_ptr<api::AdminService> admin_service_;
+  std::unique_ptr<grpc::Server> server_;
+  int grpc_port_ = 0;
+  std::string bootstrap_token_;
+};
+
+}  // namespace idnode

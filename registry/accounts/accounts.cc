@@ -1,0 +1,175 @@
+#include "registry/accounts/accounts.h"
+
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+
+#include "registry/base/strings.h"
+#include "registry/base/bytes.h"
+#include "registry/base/strings.h"
+
+namespace idnode {
+namespace {
+
+constexpr uint8_t kFormat = 1;
+
+bool ReadFormat(ByteReader& r) {
+  uint8_t format = 0;
+  return r.U8(format) && format == kFormat;
+}
+
+}  // namespace
+
+std::string_view RoleName(Role role) {
+  switch (role) {
+    case Role::kAdmin:
+      return "admin";
+    case Role::kRegistrant:
+      return "registrant";
+    case Role::kOperator:
+      return "operator";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<Role> ParseRole(std::string_view name) {
+  for (Role role : {Role::kAdmin, Role::kRegistrant, Role::kOperator}) {
+    if (name == RoleName(role)) return role;
+  }
+  return absl::InvalidArgumentError(
+      StrCat("role: \"", name, "\" is not one of admin, registrant, operator"));
+}
+
+absl::Status ValidateAccountId(std::string_view id) {
+  if (id.empty() || id.size() > 64) {
+    return absl::InvalidArgumentError("account: id must be 1..64 characters");
+  }
+  for (size_t i = 0; i < id.size(); ++i) {
+    char c = id[i];
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (!alnum && !(i > 0 && (c == '.' || c == '_' || c == '-'))) {
+      return absl::InvalidArgumentError(StrCat(
+          "account: id \"", id,
+          "\" may use only a-z, 0-9 and (not first) '.', '_', '-'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string EncodeAccount(const AccountRecord& account) {
+  std::string out;
+  ByteWriter w(out);
+  w.U8(kFormat);
+  w.U8(static_cast<uint8_t>(account.role));
+  w.U64(static_cast<uint64_t>(account.created_ms));
+  w.U8(account.disabled ? 1 : 0);
+  return out;
+}
+
+absl::StatusOr<AccountRecord> DecodeAccount(std::string_view bytes) {
+  ByteReader r(bytes);
+  uint8_t role = 0, disabled = 0;
+  uint64_t created = 0;
+  if (!ReadFormat(r) || !r.U8(role) || !r.U64(created) || !r.U8(disabled) || role < 1 ||
+      role > 3) {
+    return absl::DataLossError("account record is malformed");
+  }
+  return AccountRecord{static_cast<Role>(role), static_cast<int64_t>(created), disabled != 0};
+}
+
+std::string EncodeToken(const TokenRecord& token) {
+  std::string out;
+  ByteWriter w(out);
+  w.U8(kFormat);
+  w.Bytes16(token.account);
+  w.U64(static_cast<uint64_t>(token.issued_ms));
+  w.U64(static_cast<uint64_t>(token.revoked_ms));
+  w.Bytes16(token.label);
+  return out;
+}
+
+absl::StatusOr<TokenRecord> DecodeToken(std::string_view bytes) {
+  ByteReader r(bytes);
+  std::string_view account, label;
+  uint64_t issued = 0, revoked = 0;
+  if (!ReadFormat(r) || !r.Bytes16(account) || !r.U64(issued) || !r.U64(revoked) ||
+      !r.Bytes16(label)) {
+    return absl::DataLossError("token record is malformed");
+  }
+  return TokenRecord{std::string(account), static_cast<int64_t>(issued),
+                     static_cast<int64_t>(revoked), std::string(label)};
+}
+
+std::string EncodePrefix(const PrefixRecord& prefix) {
+  std::string out;
+  ByteWriter w(out);
+  w.U8(kFormat);
+  w.Bytes16(prefix.owner);
+  w.U8(static_cast<uint8_t>(prefix.status));
+  w.U64(prefix.quota);
+  w.U64(static_cast<uint64_t>(prefix.created_ms));
+  return out;
+}
+
+absl::StatusOr<PrefixRecord> DecodePrefix(std::string_view bytes) {
+  ByteReader r(bytes);
+  std::string_view owner;
+  uint8_t status = 0;
+  PrefixRecord prefix;
+  uint64_t created = 0;
+  if (!ReadFormat(r) || !r.Bytes16(owner) || !r.U8(status) || !r.U64(prefix.quota) ||
+      !r.U64(created)) {
+    return absl::DataLossError("prefix record is malformed");
+  }
+  prefix.owner = std::string(owner);
+  prefix.status = static_cast<PrefixStatus>(status);
+  prefix.created_ms = static_cast<int64_t>(created);
+  return prefix;
+}
+
+absl::StatusOr<std::string> GenerateToken() {
+  unsigned char random[32];
+  if (RAND_bytes(random, sizeof random) != 1) {
+    return absl::InternalError("token: OpenSSL could not produce random bytes");
+  }
+  return StrCat(
+      "idn_", HexBytes(std::string_view(reinterpret_cast<char*>(random), 32)));
+}
+
+std::string HashToken(std::string_view token) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), digest);
+  return std::string(reinterpret_cast<char*>(digest), sizeof digest);
+}
+
+std::string TokenIdFromHash(std::string_view hash) {
+  return HexBytes(hash.substr(0, 8));
+}
+
+absl::StatusOr<Principal> Authenticate(const store::ReadTxn& txn, std::string_view token) {
+  if (token.empty()) {
+    return absl::UnauthenticatedError(
+        "authorization: missing bearer token (send 'authorization: Bearer <token>')");
+  }
+  auto stored = txn.Get(store::Db::kTokens, HashToken(token));
+  if (!stored) return absl::UnauthenticatedError("authorization: unknown token");
+  auto record = DecodeToken(*stored);
+  if (!record.ok()) return record.status();
+  if (record->revoked_ms != 0) {
+    return absl::UnauthenticatedError("authorization: token has been revoked");
+  }
+  auto account_bytes = txn.Get(store::Db::kAccounts, record->account);
+  if (!account_bytes) {
+    return absl::UnauthenticatedError(
+        StrCat("authorization: account ", record->account, " no longer exists"));
+  }
+  auto account = DecodeAccount(*account_bytes);
+  if (!account.ok()) return account.status();
+  if (account->disabled) {
+    return absl::UnauthenticatedError(
+        StrCat("authorization: account ", record->account, " is disabled"));
+  }
+  return Principal{record->account, account->role};
+}
+
+}  // namespace idnode

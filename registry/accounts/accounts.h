@@ -1,0 +1,78 @@
+#pragma once
+
+// Accounts, bearer tokens and enterprise prefixes (DESIGN §5, §8): their stored forms, token
+// generation and hashing, and authentication of a bearer token against the store.
+//
+// - accounts_v1: account id -> AccountRecord. Roles: admin (allocates prefixes, manages
+//   accounts), registrant (writes under its own prefixes), operator (reads statistics).
+// - tokens_v1: SHA-256(token) -> TokenRecord. Tokens are random, shown once, stored only hashed,
+//   revocable. A token's public id is the hex of the first 8 bytes of its hash.
+// - prefixes_v1: normalised prefix -> PrefixRecord (owner account, status, quota).
+//   The owner recorded here is the single source of which prefixes an account owns.
+//
+// Thread-safe: pure functions; Authenticate reads through the caller's transaction.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "registry/store/store.h"
+
+namespace idnode {
+
+enum class Role : uint8_t { kAdmin = 1, kRegistrant = 2, kOperator = 3 };
+
+std::string_view RoleName(Role role);
+absl::StatusOr<Role> ParseRole(std::string_view name);
+
+// Account ids: 1..64 of [a-z0-9._-], starting with a letter or digit.
+absl::Status ValidateAccountId(std::string_view id);
+
+struct AccountRecord {
+  Role role = Role::kRegistrant;
+  int64_t created_ms = 0;
+  bool disabled = false;
+};
+std::string EncodeAccount(const AccountRecord& account);
+absl::StatusOr<AccountRecord> DecodeAccount(std::string_view bytes);
+
+struct TokenRecord {
+  std::string account;
+  int64_t issued_ms = 0;
+  int64_t revoked_ms = 0;  // 0 while valid
+  std::string label;
+};
+std::string EncodeToken(const TokenRecord& token);
+absl::StatusOr<TokenRecord> DecodeToken(std::string_view bytes);
+
+enum class PrefixStatus : uint8_t { kActive = 1 };
+
+struct PrefixRecord {
+  std::string owner;
+  PrefixStatus status = PrefixStatus::kActive;
+  uint64_t quota = 0;  // maximum identifiers; 0 = unlimited
+  int64_t created_ms = 0;
+};
+std::string EncodePrefix(const PrefixRecord& prefix);
+absl::StatusOr<PrefixRecord> DecodePrefix(std::string_view bytes);
+
+// A new bearer token: "idn_" followed by 64 hex digits from 32 bytes of OpenSSL randomness.
+absl::StatusOr<std::string> GenerateToken();
+// The 32-byte SHA-256 of a token: the tokens_v1 key.
+std::string HashToken(std::string_view token);
+// The token's public id (16 hex digits), safe to list and to revoke by.
+std::string TokenIdFromHash(std::string_view hash);
+
+// Who is calling, once their token has been checked.
+struct Principal {
+  std::string account;
+  Role role = Role::kRegistrant;
+};
+
+// UNAUTHENTICATED with a reason when the token is missing, unknown or revoked, or its account is
+// missing or disabled.
+absl::StatusOr<Principal> Authenticate(const store::ReadTxn& txn, std::string_view token);
+
+}  // namespace idnode

@@ -1,0 +1,139 @@
+#include "registry/identifier/identifier.h"
+
+#include "registry/base/strings.h"
+
+namespace idnode {
+namespace {
+
+// Returns the length of the UTF-8 sequence starting at text[i] and its code point, or 0 when the
+// sequence is malformed (truncated, overlong, surrogate, above U+10FFFF).
+size_t DecodeUtf8(std::string_view text, size_t i, uint32_t& code_point) {
+  auto byte = [&](size_t k) { return static_cast<uint8_t>(text[k]); };
+  uint8_t b0 = byte(i);
+  if (b0 < 0x80) {
+    code_point = b0;
+    return 1;
+  }
+  size_t len = 0;
+  uint32_t min = 0;
+  if ((b0 & 0xE0) == 0xC0) {
+    len = 2, code_point = b0 & 0x1F, min = 0x80;
+  } else if ((b0 & 0xF0) == 0xE0) {
+    len = 3, code_point = b0 & 0x0F, min = 0x800;
+  } else if ((b0 & 0xF8) == 0xF0) {
+    len = 4, code_point = b0 & 0x07, min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (text.size() - i < len) return 0;
+  for (size_t k = 1; k < len; ++k) {
+    uint8_t b = byte(i + k);
+    if ((b & 0xC0) != 0x80) return 0;
+    code_point = (code_point << 6) | (b & 0x3F);
+  }
+  if (code_point < min || code_point > 0x10FFFF) return 0;
+  if (code_point >= 0xD800 && code_point <= 0xDFFF) return 0;
+  return len;
+}
+
+bool IsPrefixSegmentChar(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '-' ||
+         c == '_';
+}
+
+}  // namespace
+
+absl::Status ValidatePrintableUtf8(std::string_view text, std::string_view field) {
+  for (size_t i = 0; i < text.size();) {
+    uint32_t cp = 0;
+    size_t len = DecodeUtf8(text, i, cp);
+    if (len == 0) {
+      return absl::InvalidArgumentError(
+          StrCat(field, ": invalid UTF-8 at byte offset ", i));
+    }
+    if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F)) {
+      return absl::InvalidArgumentError(StrCat(
+          field, ": control character U+", fmt::format("{:04X}", cp), " at byte offset ", i,
+          " is not allowed"));
+    }
+    i += len;
+  }
+  return absl::OkStatus();
+}
+
+void AsciiUpperInPlace(std::string& text) {
+  for (char& c : text) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+}
+
+absl::StatusOr<std::string> NormalizePrefix(std::string_view prefix, std::string_view field) {
+  if (prefix.empty()) return absl::InvalidArgumentError(StrCat(field, ": is empty"));
+  if (prefix.size() > kMaxPrefixBytes) {
+    return absl::InvalidArgumentError(StrCat(field, ": is ", prefix.size(),
+                                                   " bytes, the limit is ", kMaxPrefixBytes));
+  }
+  size_t segment_start = 0;
+  for (size_t i = 0; i <= prefix.size(); ++i) {
+    if (i == prefix.size() || prefix[i] == '.') {
+      if (i == segment_start) {
+        return absl::InvalidArgumentError(StrCat(
+            field, ": empty segment at byte offset ", i, " (segments are separated by one '.')"));
+      }
+      segment_start = i + 1;
+    } else if (!IsPrefixSegmentChar(prefix[i])) {
+      uint8_t b = static_cast<uint8_t>(prefix[i]);
+      std::string shown = (b < 0x20 || b >= 0x7F)
+                              ? StrCat("byte 0x", fmt::format("{:02X}", b))
+                              : StrCat("'", prefix.substr(i, 1), "'");
+      return absl::InvalidArgumentError(
+          StrCat(field, ": ", shown, " at byte offset ", i,
+                       " is not allowed (segments use letters, digits, '-' and '_')"));
+    }
+  }
+  std::string normalized(prefix);
+  AsciiUpperInPlace(normalized);
+  return normalized;
+}
+
+bool IsSameOrUnderPrefix(std::string_view prefix, std::string_view parent) {
+  if (prefix.size() < parent.size() || prefix.substr(0, parent.size()) != parent) return false;
+  return prefix.size() == parent.size() || prefix[parent.size()] == '.';
+}
+
+absl::StatusOr<Identifier> Identifier::Parse(std::string_view text,
+                                             const IdentifierOptions& options,
+                                             std::string_view field) {
+  if (text.empty()) return absl::InvalidArgumentError(StrCat(field, ": is empty"));
+  if (text.size() > kMaxIdentifierBytes) {
+    return absl::InvalidArgumentError(StrCat(field, ": is ", text.size(),
+                                                   " bytes, the limit is ", kMaxIdentifierBytes));
+  }
+  if (absl::Status s = ValidatePrintableUtf8(text, field); !s.ok()) return s;
+  size_t slash = text.find('/');
+  if (slash == std::string_view::npos) {
+    return absl::InvalidArgumentError(
+        StrCat(field, ": has no '/' (expected PREFIX/SUFFIX, e.g. 88.123.45/PUMP-1)"));
+  }
+  if (slash == 0) {
+    return absl::InvalidArgumentError(StrCat(field, ": prefix before '/' is empty"));
+  }
+  if (slash + 1 == text.size()) {
+    return absl::InvalidArgumentError(StrCat(field, ": suffix after '/' is empty"));
+  }
+  auto prefix = NormalizePrefix(text.substr(0, slash), StrCat(field, " prefix"));
+  if (!prefix.ok()) return prefix.status();
+  std::string key = *std::move(prefix);
+  key.push_back('/');
+  size_t suffix_start = key.size();
+  key.append(text.substr(slash + 1));
+  if (!options.case_sensitive_suffix) {
+    for (size_t i = suffix_start; i < key.size(); ++i) {
+      char& c = key[i];
+      if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    }
+  }
+  return Identifier(std::string(text), std::move(key), slash);
+}
+
+}  // namespace idnode

@@ -1,0 +1,302 @@
+#include "registry/store/store.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <system_error>
+
+#include "registry/base/strings.h"
+#include "registry/base/bytes.h"
+#include "registry/base/status_macros.h"
+
+namespace idnode::store {
+namespace {
+
+constexpr char kLmdbPayloadUrl[] = "idnode/lmdb-rc";
+constexpr std::string_view kSchemaKey = "schema_version";
+
+MDB_val ToVal(std::string_view s) {
+  return MDB_val{s.size(), const_cast<char*>(s.data())};
+}
+std::string_view FromVal(const MDB_val& v) {
+  return std::string_view(static_cast<const char*>(v.mv_data), v.mv_size);
+}
+
+}  // namespace
+
+std::string_view DbName(Db db) {
+  switch (db) {
+    case Db::kMeta:
+      return "meta";
+    case Db::kIds:
+      return "ids_v1";
+    case Db::kPrefixes:
+      return "prefixes_v1";
+    case Db::kAccounts:
+      return "accounts_v1";
+    case Db::kTokens:
+      return "tokens_v1";
+    case Db::kTemplates:
+      return "templates_v1";
+    case Db::kCounters:
+      return "counters_v1";
+    case Db::kChanges:
+      return "changes_v1";
+    case Db::kCount:
+      break;
+  }
+  return "?";
+}
+
+absl::Status LmdbStatus(int rc, std::string_view what) {
+  if (rc == MDB_SUCCESS) return absl::OkStatus();
+  std::string message = StrCat("store: ", what, ": ", mdb_strerror(rc));
+  absl::Status status;
+  switch (rc) {
+    case MDB_NOTFOUND:
+      status = absl::NotFoundError(message);
+      break;
+    case MDB_MAP_FULL:
+    case ENOSPC:
+      status = absl::ResourceExhaustedError(message);
+      break;
+    case MDB_READERS_FULL:
+    case EAGAIN:
+      status = absl::UnavailableError(message);
+      break;
+    case EACCES:
+    case EROFS:
+      status = absl::PermissionDeniedError(message);
+      break;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID:
+    case MDB_VERSION_MISMATCH:
+      status = absl::DataLossError(message);
+      break;
+    default:
+      status = absl::InternalError(message);
+  }
+  status.SetPayload(kLmdbPayloadUrl, absl::Cord(std::to_string(rc)));
+  return status;
+}
+
+bool IsMapFull(const absl::Status& status) {
+  auto payload = status.GetPayload(kLmdbPayloadUrl);
+  return payload.has_value() && std::string(*payload) == std::to_string(MDB_MAP_FULL);
+}
+
+bool IsStoreError(const absl::Status& status) {
+  return status.GetPayload(kLmdbPayloadUrl).has_value();
+}
+
+// ---- Cursor ----
+
+Cursor::Cursor(Cursor&& other) noexcept
+    : cursor_(std::exchange(other.cursor_, nullptr)), key_(other.key_), value_(other.value_) {}
+
+Cursor::~Cursor() {
+  if (cursor_ != nullptr) mdb_cursor_close(cursor_);
+}
+
+bool Cursor::Move(MDB_cursor_op op, std::string_view key) {
+  MDB_val k = ToVal(key), v{0, nullptr};
+  if (cursor_ == nullptr || mdb_cursor_get(cursor_, &k, &v, op) != MDB_SUCCESS) {
+    key_ = value_ = {};
+    return false;
+  }
+  key_ = FromVal(k);
+  value_ = FromVal(v);
+  return true;
+}
+
+bool Cursor::Seek(std::string_view key) {
+  if (key.empty()) return Move(MDB_FIRST);
+  return Move(MDB_SET_RANGE, key);
+}
+bool Cursor::Last() { return Move(MDB_LAST); }
+bool Cursor::Next() { return Move(MDB_NEXT); }
+
+namespace {
+
+std::optional<std::string_view> TxnGet(MDB_txn* txn, MDB_dbi dbi, std::string_view key) {
+  MDB_val k = ToVal(key), v{0, nullptr};
+  if (mdb_get(txn, dbi, &k, &v) != MDB_SUCCESS) return std::nullopt;
+  return FromVal(v);
+}
+
+MDB_cursor* TxnCursor(MDB_txn* txn, MDB_dbi dbi) {
+  MDB_cursor* cursor = nullptr;
+  if (mdb_cursor_open(txn, dbi, &cursor) != MDB_SUCCESS) return nullptr;
+  return cursor;
+}
+
+}  // namespace
+
+// ---- ReadTxn ----
+
+ReadTxn::ReadTxn(ReadTxn&& other) noexcept
+    : store_(other.store_),
+      txn_(std::exchange(other.txn_, nullptr)),
+      active_(std::exchange(other.active_, false)) {}
+
+ReadTxn& ReadTxn::operator=(ReadTxn&& other) noexcept {
+  if (this != &other) {
+    this->~ReadTxn();
+    store_ = other.store_;
+    txn_ = std::exchange(other.txn_, nullptr);
+    active_ = std::exchange(other.active_, false);
+  }
+  return *this;
+}
+
+ReadTxn::~ReadTxn() {
+  if (txn_ == nullptr) return;
+  mdb_txn_abort(txn_);
+  if (active_) store_->map_lock_.unlock_shared();
+}
+
+std::optional<std::string_view> ReadTxn::Get(Db db, std::string_view key) const {
+  return TxnGet(txn_, store_->dbi(db), key);
+}
+
+Cursor ReadTxn::OpenCursor(Db db) const { return Cursor(TxnCursor(txn_, store_->dbi(db))); }
+
+void ReadTxn::Reset() {
+  mdb_txn_reset(txn_);
+  active_ = false;
+  store_->map_lock_.unlock_shared();
+}
+
+absl::Status ReadTxn::Renew() {
+  store_->map_lock_.lock_shared();
+  if (int rc = mdb_txn_renew(txn_); rc != MDB_SUCCESS) {
+    store_->map_lock_.unlock_shared();
+    return LmdbStatus(rc, "renewing a read transaction");
+  }
+  active_ = true;
+  return absl::OkStatus();
+}
+
+// ---- WriteTxn ----
+
+WriteTxn::WriteTxn(WriteTxn&& other) noexcept
+    : store_(other.store_), txn_(std::exchange(other.txn_, nullptr)) {}
+
+WriteTxn::~WriteTxn() {
+  if (txn_ != nullptr) mdb_txn_abort(txn_);
+}
+
+std::optional<std::string_view> WriteTxn::Get(Db db, std::string_view key) const {
+  return TxnGet(txn_, store_->dbi(db), key);
+}
+
+Cursor WriteTxn::OpenCursor(Db db) const { return Cursor(TxnCursor(txn_, store_->dbi(db))); }
+
+absl::Status WriteTxn::Put(Db db, std::string_view key, std::string_view value, unsigned flags) {
+  MDB_val k = ToVal(key), v = ToVal(value);
+  int rc = mdb_put(txn_, store_->dbi(db), &k, &v, flags);
+  if (rc == MDB_SUCCESS) return absl::OkStatus();
+  return LmdbStatus(rc, StrCat("writing to ", DbName(db)));
+}
+
+absl::Status WriteTxn::Delete(Db db, std::string_view key) {
+  MDB_val k = ToVal(key);
+  int rc = mdb_del(txn_, store_->dbi(db), &k, nullptr);
+  if (rc == MDB_SUCCESS) return absl::OkStatus();
+  return LmdbStatus(rc, StrCat("deleting from ", DbName(db)));
+}
+
+absl::Status WriteTxn::Commit() {
+  int rc = mdb_txn_commit(std::exchange(txn_, nullptr));
+  return LmdbStatus(rc, "committing");
+}
+
+// ---- Store ----
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  std::unique_ptr<Store> store(new Store());
+  RETURN_IF_ERROR(store->Init(options));
+  return store;
+}
+
+Store::~Store() {
+  if (env_ != nullptr) mdb_env_close(env_);
+}
+
+absl::Status Store::Init(const StoreOptions& options) {
+  path_ = options.path;
+  std::error_code ec;
+  std::filesystem::create_directories(path_, ec);
+  if (ec) {
+    return absl::PermissionDeniedError(
+        StrCat("store: cannot create data directory ", path_, ": ", ec.message()));
+  }
+  RETURN_IF_ERROR(LmdbStatus(mdb_env_create(&env_), "creating the environment"));
+  RETURN_IF_ERROR(LmdbStatus(mdb_env_set_maxdbs(env_, static_cast<int>(Db::kCount) + 4),
+                             "setting max databases"));
+  RETURN_IF_ERROR(LmdbStatus(mdb_env_set_maxreaders(env_, options.max_readers),
+                             "setting max readers"));
+  RETURN_IF_ERROR(
+      LmdbStatus(mdb_env_set_mapsize(env_, options.initial_map_bytes), "setting the map size"));
+  RETURN_IF_ERROR(LmdbStatus(mdb_env_open(env_, path_.c_str(), MDB_NOTLS | MDB_NORDAHEAD, 0640),
+                             StrCat("opening ", path_)));
+  MDB_envinfo info;
+  mdb_env_info(env_, &info);
+  map_bytes_ = info.me_mapsize;  // an existing store may already be larger than requested
+
+  ASSIGN_OR_RETURN(WriteTxn txn, BeginWrite());
+  for (int i = 0; i < static_cast<int>(Db::kCount); ++i) {
+    std::string name(DbName(static_cast<Db>(i)));
+    RETURN_IF_ERROR(LmdbStatus(mdb_dbi_open(txn.txn_, name.c_str(), MDB_CREATE, &dbis_[i]),
+                               StrCat("opening database ", name)));
+  }
+  if (auto stored = txn.Get(Db::kMeta, kSchemaKey)) {
+    ByteReader r(*stored);
+    if (!r.U32(schema_version_) || r.remaining() != 0) {
+      return absl::DataLossError(StrCat("store ", path_, ": schema_version is malformed"));
+    }
+    if (schema_version_ > kSchemaVersion) {
+      return absl::FailedPreconditionError(StrCat(
+          "store ", path_, " has schema version ", schema_version_,
+          ", newer than the ", kSchemaVersion,
+          " this idnode build supports; run a newer idnode or restore a backup"));
+    }
+    // Older schemas would be upgraded here, one version at a time.
+  } else {
+    schema_version_ = kSchemaVersion;
+    std::string value;
+    ByteWriter(value).U32(kSchemaVersion);
+    RETURN_IF_ERROR(txn.Put(Db::kMeta, kSchemaKey, value));
+  }
+  return txn.Commit();
+}
+
+absl::StatusOr<ReadTxn> Store::BeginRead() {
+  map_lock_.lock_shared();
+  MDB_txn* txn = nullptr;
+  if (int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn); rc != MDB_SUCCESS) {
+    map_lock_.unlock_shared();
+    return LmdbStatus(rc, "beginning a read transaction");
+  }
+  return ReadTxn(this, txn);
+}
+
+absl::StatusOr<WriteTxn> Store::BeginWrite() {
+  MDB_txn* txn = nullptr;
+  RETURN_IF_ERROR(LmdbStatus(mdb_txn_begin(env_, nullptr, 0, &txn), "beginning a write"));
+  return WriteTxn(this, txn);
+}
+
+absl::Status Store::GrowMap() {
+  std::unique_lock lock(map_lock_);
+  size_t next = map_bytes_ * 2;
+  RETURN_IF_ERROR(LmdbStatus(mdb_env_set_mapsize(env_, next), "growing the map"));
+  map_bytes_ = next;
+  return absl::OkStatus();
+}
+
+}  // namespace idnode::store

@@ -1,0 +1,187 @@
+#include "registry/writer/admin_ops.h"
+
+
+#include "registry/base/strings.h"
+#include "registry/base/status_macros.h"
+#include "registry/base/strings.h"
+#include "registry/identifier/identifier.h"
+
+namespace idnode {
+namespace {
+
+template <typename T>
+std::unique_ptr<WriteOp> Op(typename FunctionOp<T>::ApplyFn apply,
+                            typename FunctionOp<T>::DoneFn done) {
+  return std::make_unique<FunctionOp<T>>(std::move(apply), std::move(done));
+}
+
+absl::Status PutAccount(WriteContext& context, const std::string& actor, const std::string& id,
+                        Role role) {
+  if (context.txn().Get(store::Db::kAccounts, id)) {
+    return absl::AlreadyExistsError(StrCat("account ", id, " already exists"));
+  }
+  RETURN_IF_ERROR(context.txn().Put(store::Db::kAccounts, id,
+                                    EncodeAccount(AccountRecord{role, context.now_ms(), false})));
+  return context.AppendChange(ChangeKind::kAccountCreate, actor, id);
+}
+
+absl::Status PutToken(WriteContext& context, const std::string& actor, const std::string& account,
+                      const std::string& hash, const std::string& label) {
+  RETURN_IF_ERROR(context.txn().Put(
+      store::Db::kTokens, hash, EncodeToken(TokenRecord{account, context.now_ms(), 0, label})));
+  return context.AppendChange(ChangeKind::kTokenIssue, actor, TokenIdFromHash(hash));
+}
+
+}  // namespace
+
+std::unique_ptr<WriteOp> MakeCreateAccountOp(std::string actor, std::string id, Role role,
+                                             std::function<void(absl::StatusOr<bool>)> done) {
+  return Op<bool>(
+      [actor = std::move(actor), id = std::move(id), role](WriteContext& context)
+          -> absl::StatusOr<bool> {
+        RETURN_IF_ERROR(ValidateAccountId(id));
+        RETURN_IF_ERROR(PutAccount(context, actor, id, role));
+        return true;
+      },
+      std::move(done));
+}
+
+std::unique_ptr<WriteOp> MakeIssueTokenOp(std::string actor, std::string account,
+                                          std::string token, std::string label,
+                                          std::function<void(absl::StatusOr<IssuedToken>)> done) {
+  return Op<IssuedToken>(
+      [actor = std::move(actor), account = std::move(account), hash = HashToken(token),
+       label = std::move(label)](WriteContext& context) -> absl::StatusOr<IssuedToken> {
+        if (!context.txn().Get(store::Db::kAccounts, account)) {
+          return absl::NotFoundError(StrCat("account ", account, " does not exist"));
+        }
+        RETURN_IF_ERROR(PutToken(context, actor, account, hash, label));
+        return IssuedToken{TokenIdFromHash(hash), context.now_ms()};
+      },
+      std::move(done));
+}
+
+std::unique_ptr<WriteOp> MakeRevokeTokenOp(std::string actor, std::string token_id,
+                                           std::function<void(absl::StatusOr<bool>)> done) {
+  return Op<bool>(
+      [actor = std::move(actor), token_id = std::move(token_id)](
+          WriteContext& context) -> absl::StatusOr<bool> {
+        std::string id_bytes;
+        if (token_id.size() != 16 || !ParseHexBytes(token_id, id_bytes)) {
+          return absl::InvalidArgumentError(
+              StrCat("token_id: \"", token_id, "\" is not 16 lower-case hex digits"));
+        }
+        store::Cursor cursor = context.txn().OpenCursor(store::Db::kTokens);
+        if (!cursor.Seek(id_bytes) || cursor.key().substr(0, 8) != id_bytes) {
+          return absl::NotFoundError(StrCat("token ", token_id, " does not exist"));
+        }
+        std::string hash(cursor.key());
+        ASSIGN_OR_RETURN(TokenRecord record, DecodeToken(cursor.value()));
+        if (record.revoked_ms != 0) return false;
+        record.revoked_ms = context.now_ms();
+        RETURN_IF_ERROR(context.txn().Put(store::Db::kTokens, hash, EncodeToken(record)));
+        RETURN_IF_ERROR(context.AppendChange(ChangeKind::kTokenRevoke, actor, token_id));
+        return true;
+      },
+      std::move(done));
+}
+
+std::unique_ptr<WriteOp> MakeAllocatePrefixOp(std::string actor, std::string node_prefix,
+                                              std::string prefix, std::string owner,
+                                              uint64_t quota,
+                                              std::function<void(absl::StatusOr<bool>)> done) {
+  return Op<bool>(
+      [actor = std::move(actor), node_prefix = std::move(node_prefix), prefix = std::move(prefix),
+       owner = std::move(owner), quota](WriteContext& context) -> absl::StatusOr<bool> {
+        store::WriteTxn& txn = context.txn();
+        if (prefix == node_prefix || !IsSameOrUnderPrefix(prefix, node_prefix)) {
+          return absl::InvalidArgumentError(StrCat(
+              "prefix: ", prefix, " is not under this node's prefix ", node_prefix,
+              " (enterprise prefixes look like ", node_prefix, ".45)"));
+        }
+        auto account_bytes = txn.Get(store::Db::kAccounts, owner);
+        if (!account_bytes) {
+          return absl::NotFoundError(StrCat("owner: account ", owner, " does not exist"));
+        }
+        ASSIGN_OR_RETURN(AccountRecord account, DecodeAccount(*account_bytes));
+        if (account.role != Role::kRegistrant) {
+          return absl::FailedPreconditionError(StrCat(
+              "owner: account ", owner, " has role ", RoleName(account.role),
+              "; prefixes are allocated to registrant accounts"));
+        }
+        // Refuse the prefix itself, any allocated ancestor, and any allocated descendant.
+        for (size_t dot = prefix.size(); dot != std::string::npos && dot > node_prefix.size();
+             dot = prefix.rfind('.', dot - 1)) {
+          std::string_view candidate = std::string_view(prefix).substr(0, dot);
+          if (auto existing = txn.Get(store::Db::kPrefixes, candidate)) {
+            ASSIGN_OR_RETURN(PrefixRecord record, DecodePrefix(*existing));
+            return absl::AlreadyExistsError(StrCat(
+                "prefix: ", candidate, " is already allocated (to ", record.owner, ")"));
+          }
+        }
+        store::Cursor cursor = txn.OpenCursor(store::Db::kPrefixes);
+        std::string below = prefix + ".";
+        if (cursor.Seek(below) && cursor.key().substr(0, below.size()) == below) {
+          return absl::AlreadyExistsError(StrCat("prefix: ", cursor.key(), " below ",
+                                                       prefix, " is already allocated"));
+        }
+        RETURN_IF_ERROR(txn.Put(store::Db::kPrefixes, prefix,
+                                EncodePrefix(PrefixRecord{owner, PrefixStatus::kActive, quota,
+                                                          context.now_ms()})));
+        RETURN_IF_ERROR(context.AppendChange(ChangeKind::kPrefixAllocate, actor, prefix));
+        return true;
+      },
+      std::move(done));
+}
+
+std::unique_ptr<WriteOp> MakeBootstrapAdminOp(std::string token,
+                                              std::function<void(absl::StatusOr<bool>)> done) {
+  return Op<bool>(
+      [hash = HashToken(token)](WriteContext& context) -> absl::StatusOr<bool> {
+        store::Cursor cursor = context.txn().OpenCursor(store::Db::kAccounts);
+        for (bool more = cursor.Seek(""); more; more = cursor.Next()) {
+          auto account = DecodeAccount(cursor.value());
+          if (account.ok() && account->role == Role::kAdmin) return false;
+        }
+        const std::string id = "admin";
+        RETURN_IF_ERROR(PutAccount(context, "node", id, Role::kAdmin));
+        RETURN_IF_ERROR(PutToken(context, "node", id, hash, "bootstrap"));
+        return true;
+      },
+      std::move(done));
+}
+
+std::vector<PrefixEntry> ListPrefixes(const store::ReadTxn& txn, std::string_view owner) {
+  std::vector<PrefixEntry> out;
+  store::Cursor cursor = txn.OpenCursor(store::Db::kPrefixes);
+  for (bool more = cursor.Seek(""); more; more = cursor.Next()) {
+    auto record = DecodePrefix(cursor.value());
+    if (!record.ok() || (!owner.empty() && record->owner != owner)) continue;
+    out.push_back(PrefixEntry{std::string(cursor.key()), *std::move(record)});
+  }
+  return out;
+}
+
+std::vector<AccountEntry> ListAccounts(const store::ReadTxn& txn) {
+  std::vector<AccountEntry> out;
+  store::Cursor cursor = txn.OpenCursor(store::Db::kAccounts);
+  for (bool more = cursor.Seek(""); more; more = cursor.Next()) {
+    if (auto record = DecodeAccount(cursor.value()); record.ok()) {
+      out.push_back(AccountEntry{std::string(cursor.key()), *record});
+    }
+  }
+  return out;
+}
+
+std::vector<TokenEntry> ListTokens(const store::ReadTxn& txn, std::string_view account) {
+  std::vector<TokenEntry> out;
+  store::Cursor cursor = txn.OpenCursor(store::Db::kTokens);
+  for (bool more = cursor.Seek(""); more; more = cursor.Next()) {
+    auto record = DecodeToken(cursor.value());
+    if (!record.ok() || (!account.empty() && record->account != account)) continue;
+    out.push_back(TokenEntry{TokenIdFromHash(cursor.key()), *std::move(record)});
+  }
+  return out;
+}
+
+}  // namespace idnode

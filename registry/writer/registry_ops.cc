@@ -1,0 +1,219 @@
+#include "registry/writer/registry_ops.h"
+
+#include <algorithm>
+#include <map>
+
+#include "registry/base/strings.h"
+#include "registry/base/status_macros.h"
+#include "registry/identifier/record.h"
+
+namespace idnode {
+namespace {
+
+uint32_t Seconds(int64_t ms) { return static_cast<uint32_t>(ms / 1000); }
+
+// Reads and decodes a stored record; NOT_FOUND when absent.
+absl::StatusOr<RecordView> ReadRecord(const store::WriteTxn& txn, const Identifier& id) {
+  auto bytes = txn.Get(store::Db::kIds, id.key());
+  if (!bytes) {
+    return absl::NotFoundError(StrCat("identifier ", id.original(), " is not registered"));
+  }
+  return DecodeRecord(*bytes);
+}
+
+}  // namespace
+
+absl::StatusOr<PreparedRecord> PrepareRecord(std::string_view identifier,
+                                             std::vector<HandleValue> values,
+                                             const IdentifierOptions& options) {
+  ASSIGN_OR_RETURN(Identifier id, Identifier::Parse(identifier, options));
+  RETURN_IF_ERROR(ValidateValues(values));
+  for (HandleValue& v : values) v.timestamp = 0;
+  ASSIGN_OR_RETURN(std::string encoded, EncodeValueList(std::move(values)));
+  return PreparedRecord{std::move(id), std::move(encoded)};
+}
+
+absl::Status AuthorizePrefixWrite(const store::WriteTxn& txn, const Principal& principal,
+                                  std::string_view prefix, PrefixRecord* record) {
+  auto bytes = txn.Get(store::Db::kPrefixes, prefix);
+  if (!bytes) {
+    return absl::NotFoundError(
+        StrCat("prefix ", prefix, " is not allocated on this node"));
+  }
+  ASSIGN_OR_RETURN(*record, DecodePrefix(*bytes));
+  if (principal.role != Role::kAdmin &&
+      (principal.role != Role::kRegistrant || record->owner != principal.account)) {
+    return absl::PermissionDeniedError(StrCat("account ", principal.account,
+                                                    " may not write under prefix ", prefix,
+                                                    ", which belongs to another account"));
+  }
+  return absl::OkStatus();
+}
+
+CreateOp::CreateOp(Principal principal, std::vector<absl::StatusOr<PreparedRecord>> items,
+                   DoneFn done)
+    : principal_(std::move(principal)), items_(std::move(items)), done_(std::move(done)) {}
+
+absl::Status CreateOp::Apply(WriteContext& context) {
+  outcomes_.assign(items_.size(), ItemOutcome{});
+  store::WriteTxn& txn = context.txn();
+  // Batches usually share one prefix: authorise it once.
+  std::string last_prefix;
+  absl::Status last_auth;
+  PrefixRecord prefix_record;
+  for (size_t i = 0; i < items_.size(); ++i) {
+    ItemOutcome& outcome = outcomes_[i];
+    if (!items_[i].ok()) {
+      outcome.status = items_[i].status();
+      continue;
+    }
+    PreparedRecord& item = *items_[i];
+    std::string_view prefix = item.id.prefix();
+    if (i == 0 || prefix != last_prefix) {
+      last_prefix.assign(prefix);
+      last_auth = AuthorizePrefixWrite(txn, principal_, prefix, &prefix_record);
+      if (store::IsStoreError(last_auth)) return last_auth;
+    }
+    if (!last_auth.ok()) {
+      outcome.status = last_auth;
+      continue;
+    }
+    if (auto existing = txn.Get(store::Db::kIds, item.id.key())) {
+      ASSIGN_OR_RETURN(RecordView record, DecodeRecord(*existing));
+      if (SameValuesIgnoringTimestamps(record.values, item.values)) {
+        outcome.unchanged = true;
+        outcome.version = record.version;
+      } else {
+        outcome.status = absl::AlreadyExistsError(StrCat(
+            "identifier ", item.id.original(), " already exists with different values"));
+      }
+      continue;
+    }
+    if (prefix_record.quota != 0 &&
+        context.CounterValue(stats::Metric::kIdentifiersTotal, stats::kAllTime, prefix) >=
+            static_cast<int64_t>(prefix_record.quota)) {
+      outcome.status = absl::ResourceExhaustedError(StrCat(
+          "prefix ", prefix, " has reached its quota of ", prefix_record.quota, " identifiers"));
+      continue;
+    }
+    StampTimestamps(item.values, Seconds(context.now_ms()));
+    std::string record = EncodeRecord(RecordView{context.now_ms(), context.now_ms(), 1,
+                                                 item.id.original(), principal_.account,
+                                                 item.values});
+    RETURN_IF_ERROR(txn.Put(store::Db::kIds, item.id.key(), record));
+    RETURN_IF_ERROR(context.AppendChange(ChangeKind::kCreate, principal_.account, item.id.key()));
+    context.CountRegistration(prefix, +1);
+    outcome.version = 1;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateUpdate(const UpdateRequest& request) {
+  if (request.replace_all) return ValidateValues(request.replace);
+  if (request.add.empty() && request.modify.empty() && request.remove.empty()) {
+    return absl::InvalidArgumentError("update: nothing to change (give add, modify or remove)");
+  }
+  if (!request.add.empty()) RETURN_IF_ERROR(ValidateValues(request.add));
+  if (!request.modify.empty()) RETURN_IF_ERROR(ValidateValues(request.modify));
+  return absl::OkStatus();
+}
+
+namespace {
+
+// Applies add / modify / remove to `values` (keyed by index). Changed values get `now` as
+// their timestamp.
+absl::Status EditValues(const UpdateRequest& request, uint32_t now,
+                        std::map<uint32_t, HandleValue>& values) {
+  for (uint32_t index : request.remove) {
+    if (values.erase(index) == 0) {
+      return absl::NotFoundError(StrCat("remove: value index ", index, " does not exist"));
+    }
+  }
+  for (const HandleValue& v : request.modify) {
+    auto it = values.find(v.index);
+    if (it == values.end()) {
+      return absl::NotFoundError(StrCat("modify: value index ", v.index, " does not exist"));
+    }
+    it->second = v;
+    it->second.timestamp = now;
+  }
+  for (const HandleValue& v : request.add) {
+    auto [it, inserted] = values.emplace(v.index, v);
+    if (!inserted) {
+      return absl::AlreadyExistsError(
+          StrCat("add: value index ", v.index, " already exists (use modify)"));
+    }
+    it->second.timestamp = now;
+  }
+  if (values.empty()) {
+    return absl::FailedPreconditionError(
+        "update: would leave no values; delete the identifier instead");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status UpdateOp::Apply(WriteContext& context) {
+  outcome_ = ItemOutcome{};
+  store::WriteTxn& txn = context.txn();
+  const Identifier& id = request_.id;
+  PrefixRecord prefix_record;
+  absl::Status auth = AuthorizePrefixWrite(txn, principal_, id.prefix(), &prefix_record);
+  if (store::IsStoreError(auth)) return auth;
+  auto record = ReadRecord(txn, id);
+  if (!auth.ok() || !record.ok()) {
+    outcome_.status = !auth.ok() ? auth : record.status();
+    return store::IsStoreError(outcome_.status) ? outcome_.status : absl::OkStatus();
+  }
+  const uint32_t now = Seconds(context.now_ms());
+  std::vector<HandleValue> result;
+  if (request_.replace_all) {
+    result = request_.replace;
+    for (HandleValue& v : result) v.timestamp = now;
+  } else {
+    ASSIGN_OR_RETURN(std::vector<HandleValue> stored, DecodeValueList(record->values));
+    std::map<uint32_t, HandleValue> by_index;
+    for (HandleValue& v : stored) by_index.emplace(v.index, std::move(v));
+    if (absl::Status s = EditValues(request_, now, by_index); !s.ok()) {
+      outcome_.status = s;
+      return absl::OkStatus();
+    }
+    for (auto& [index, v] : by_index) result.push_back(std::move(v));
+  }
+  if (absl::Status s = ValidateValues(result); !s.ok()) {
+    outcome_.status = s;
+    return absl::OkStatus();
+  }
+  auto encoded = EncodeValueList(std::move(result));
+  if (!encoded.ok()) {
+    outcome_.status = encoded.status();
+    return absl::OkStatus();
+  }
+  outcome_.version = record->version + 1;
+  std::string bytes = EncodeRecord(RecordView{record->created_ms, context.now_ms(),
+                                              outcome_.version, id.original(),
+                                              principal_.account, *encoded});
+  RETURN_IF_ERROR(txn.Put(store::Db::kIds, id.key(), bytes));
+  return context.AppendChange(ChangeKind::kUpdate, principal_.account, id.key());
+}
+
+absl::Status DeleteOp::Apply(WriteContext& context) {
+  outcome_ = ItemOutcome{};
+  store::WriteTxn& txn = context.txn();
+  PrefixRecord prefix_record;
+  absl::Status auth = AuthorizePrefixWrite(txn, principal_, id_.prefix(), &prefix_record);
+  if (store::IsStoreError(auth)) return auth;
+  auto record = ReadRecord(txn, id_);
+  if (!auth.ok() || !record.ok()) {
+    outcome_.status = !auth.ok() ? auth : record.status();
+    return store::IsStoreError(outcome_.status) ? outcome_.status : absl::OkStatus();
+  }
+  outcome_.version = record->version;
+  RETURN_IF_ERROR(txn.Delete(store::Db::kIds, id_.key()));
+  RETURN_IF_ERROR(context.AppendChange(ChangeKind::kDelete, principal_.account, id_.key()));
+  context.CountRegistration(id_.prefix(), -1);
+  return absl::OkStatus();
+}
+
+}  // namespace idnode

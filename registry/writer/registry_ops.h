@@ -1,0 +1,111 @@
+#pragma once
+
+// Identifier write operations for the Writer: create (one or a batch), update, delete.
+//
+// Callers validate in their own thread (Prepare*), so the writer thread only authorises against
+// prefix ownership, compares with what is stored and writes. Outcomes per item:
+//   create: OK (created, or `unchanged` when an identical record exists: clients retry after
+//           timeouts), ALREADY_EXISTS (a different record), NOT_FOUND (prefix not allocated
+//           here), PERMISSION_DENIED (another account's prefix), RESOURCE_EXHAUSTED (quota).
+//   update/delete: NOT_FOUND (no such identifier or value index), ALREADY_EXISTS (adding an
+//           index that exists), PERMISSION_DENIED, INVALID_ARGUMENT (result not a valid list).
+// Admins may write under any allocated prefix; registrants only under their own.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "registry/accounts/accounts.h"
+#include "registry/identifier/identifier.h"
+#include "registry/identifier/value.h"
+#include "registry/writer/writer.h"
+
+namespace idnode {
+
+// A create validated and encoded outside the writer (timestamps still zero).
+struct PreparedRecord {
+  Identifier id;
+  std::string values;
+};
+
+absl::StatusOr<PreparedRecord> PrepareRecord(std::string_view identifier,
+                                             std::vector<HandleValue> values,
+                                             const IdentifierOptions& options);
+
+struct ItemOutcome {
+  absl::Status status;
+  bool unchanged = false;
+  uint32_t version = 0;
+};
+
+// Creates a batch. Items that failed preparation keep their error and are skipped, so outcomes
+// line up with the request. `done` receives the store status and, when it is OK, the outcomes.
+class CreateOp final : public WriteOp {
+ public:
+  using DoneFn = std::function<void(const absl::Status& store_status,
+                                    std::vector<ItemOutcome>& outcomes)>;
+  CreateOp(Principal principal, std::vector<absl::StatusOr<PreparedRecord>> items, DoneFn done);
+
+  size_t items() const override { return items_.size(); }
+  absl::Status Apply(WriteContext& context) override;
+  void Done(const absl::Status& store_status) override { done_(store_status, outcomes_); }
+
+ private:
+  Principal principal_;
+  std::vector<absl::StatusOr<PreparedRecord>> items_;
+  std::vector<ItemOutcome> outcomes_;
+  DoneFn done_;
+};
+
+// One update: either replace every value, or add / modify / remove by index.
+struct UpdateRequest {
+  Identifier id;
+  bool replace_all = false;
+  std::vector<HandleValue> replace;  // when replace_all
+  std::vector<HandleValue> add;
+  std::vector<HandleValue> modify;
+  std::vector<uint32_t> remove;
+};
+
+// Checks the request's own values (not what they meet in the store).
+absl::Status ValidateUpdate(const UpdateRequest& request);
+
+class UpdateOp final : public WriteOp {
+ public:
+  using DoneFn = std::function<void(const absl::Status& store_status, const ItemOutcome&)>;
+  UpdateOp(Principal principal, UpdateRequest request, DoneFn done)
+      : principal_(std::move(principal)), request_(std::move(request)), done_(std::move(done)) {}
+
+  absl::Status Apply(WriteContext& context) override;
+  void Done(const absl::Status& store_status) override { done_(store_status, outcome_); }
+
+ private:
+  Principal principal_;
+  UpdateRequest request_;
+  ItemOutcome outcome_;
+  DoneFn done_;
+};
+
+class DeleteOp final : public WriteOp {
+ public:
+  using DoneFn = std::function<void(const absl::Status& store_status, const ItemOutcome&)>;
+  DeleteOp(Principal principal, Identifier id, DoneFn done)
+      : principal_(std::move(principal)), id_(std::move(id)), done_(std::move(done)) {}
+
+  absl::Status Apply(WriteContext& context) override;
+  void Done(const absl::Status& store_status) override { done_(store_status, outcome_); }
+
+ private:
+  Principal principal_;
+  Identifier id_;
+  ItemOutcome outcome_;
+  DoneFn done_;
+};
+
+// Checks that `principal` may write under `prefix` (normalised). On success fills `record`.
+absl::Status AuthorizePrefixWrite(const store::WriteTxn& txn, const Principal& principal,
+                                  std::string_view prefix, PrefixRecord* record);
+
+}  // namespace idnode

@@ -1,0 +1,207 @@
+#include "registry/writer/writer.h"
+
+#include <spdlog/spdlog.h>
+
+#include "registry/base/strings.h"
+#include "registry/base/bytes.h"
+#include "registry/base/status_macros.h"
+
+namespace idnode {
+namespace {
+
+std::string SequenceKey(uint64_t sequence) {
+  std::string key;
+  ByteWriter(key).U64(sequence);
+  return key;
+}
+
+}  // namespace
+
+// ---- WriteContext ----
+
+absl::Status WriteContext::AppendChange(ChangeKind kind, std::string_view account,
+                                        std::string_view subject) {
+  std::string value;
+  value.reserve(1 + 8 + 1 + 2 + account.size() + 2 + subject.size());
+  ByteWriter w(value);
+  w.U8(1);  // format
+  w.U64(static_cast<uint64_t>(now_ms_));
+  w.U8(static_cast<uint8_t>(kind));
+  w.Bytes16(account);
+  w.Bytes16(subject);
+  RETURN_IF_ERROR(txn_.Put(store::Db::kChanges, SequenceKey(next_sequence_), value, MDB_APPEND));
+  ++next_sequence_;
+  return absl::OkStatus();
+}
+
+void WriteContext::Add(stats::Metric metric, uint32_t day, std::string_view scope,
+                       int64_t delta) {
+  counter_deltas_[stats::CounterKey(metric, day, scope)] += delta;
+}
+
+void WriteContext::CountRegistration(std::string_view prefix, int delta) {
+  stats::Metric daily =
+      delta > 0 ? stats::Metric::kIdentifiersCreated : stats::Metric::kIdentifiersDeleted;
+  int64_t magnitude = delta > 0 ? delta : -delta;
+  for (std::string_view scope : {std::string_view(), prefix}) {
+    Add(daily, day_, scope, magnitude);
+    Add(stats::Metric::kIdentifiersTotal, stats::kAllTime, scope, delta);
+  }
+}
+
+namespace {
+
+int64_t StoredCounter(const store::WriteTxn& txn, std::string_view key) {
+  auto stored = txn.Get(store::Db::kCounters, key);
+  uint64_t value = 0;
+  if (stored) ByteReader(*stored).U64(value);
+  return static_cast<int64_t>(value);
+}
+
+}  // namespace
+
+int64_t WriteContext::CounterValue(stats::Metric metric, uint32_t day,
+                                   std::string_view scope) const {
+  std::string key = stats::CounterKey(metric, day, scope);
+  int64_t value = StoredCounter(txn_, key);
+  if (auto it = counter_deltas_.find(key); it != counter_deltas_.end()) value += it->second;
+  return value;
+}
+
+absl::Status WriteContext::FlushCounters() {
+  for (const auto& [key, delta] : counter_deltas_) {
+    if (delta == 0) continue;
+    int64_t value = StoredCounter(txn_, key) + delta;
+    std::string bytes;
+    ByteWriter(bytes).U64(static_cast<uint64_t>(value < 0 ? 0 : value));
+    RETURN_IF_ERROR(txn_.Put(store::Db::kCounters, key, bytes));
+  }
+  counter_deltas_.clear();
+  return absl::OkStatus();
+}
+
+// ---- Writer ----
+
+Writer::Writer(store::Store& store, const Clock& clock, const WriterOptions& options)
+    : store_(store), clock_(clock), options_(options) {}
+
+absl::StatusOr<std::unique_ptr<Writer>> Writer::Start(store::Store& store, const Clock& clock,
+                                                       const WriterOptions& options) {
+  std::unique_ptr<Writer> writer(new Writer(store, clock, options));
+  RETURN_IF_ERROR(writer->Init());
+  writer->thread_ = std::thread([w = writer.get()] { w->Run(); });
+  return writer;
+}
+
+absl::Status Writer::Init() {
+  ASSIGN_OR_RETURN(store::ReadTxn txn, store_.BeginRead());
+  store::Cursor cursor = txn.OpenCursor(store::Db::kChanges);
+  if (cursor.Last()) {
+    uint64_t last = 0;
+    if (!ByteReader(cursor.key()).U64(last)) {
+      return absl::DataLossError("changes_v1: malformed sequence key");
+    }
+    next_sequence_ = last + 1;
+  }
+  return absl::OkStatus();
+}
+
+Writer::~Writer() { Stop(); }
+
+absl::Status Writer::Submit(std::unique_ptr<WriteOp> op) {
+  size_t items = op->items();
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return absl::UnavailableError("writer: the node is shutting down");
+    if (queued_items_ + items > options_.max_queued_items && queued_items_ > 0) {
+      return absl::ResourceExhaustedError(StrCat(
+          "writer: ", queued_items_, " items are queued for commit; retry shortly"));
+    }
+    queued_items_ += items;
+    (items <= 1 ? interactive_ : bulk_).push_back(std::move(op));
+  }
+  wake_.notify_one();
+  return absl::OkStatus();
+}
+
+void Writer::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+WriterStats Writer::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+void Writer::Run() {
+  std::deque<std::unique_ptr<WriteOp>> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      wake_.wait(lock, [&] { return stopping_ || queued_items_ > 0; });
+      if (queued_items_ == 0) return;  // stopping and drained
+      if (options_.max_wait.count() > 0 && queued_items_ < options_.max_batch_items &&
+          !stopping_) {
+        wake_.wait_for(lock, options_.max_wait, [&] {
+          return stopping_ || queued_items_ >= options_.max_batch_items;
+        });
+      }
+      size_t taken = 0;
+      for (auto* queue : {&interactive_, &bulk_}) {
+        while (!queue->empty() &&
+               (taken == 0 || taken + queue->front()->items() <= options_.max_batch_items)) {
+          taken += queue->front()->items();
+          batch.push_back(std::move(queue->front()));
+          queue->pop_front();
+        }
+      }
+      queued_items_ -= taken;
+      stats_.items += taken;
+    }
+    absl::Status status = CommitBatch(batch);
+    for (auto& op : batch) op->Done(status);
+    batch.clear();
+  }
+}
+
+absl::Status Writer::CommitBatch(std::deque<std::unique_ptr<WriteOp>>& batch) {
+  const int64_t now_ms = clock_.NowMillis();
+  const uint32_t day = ReportingDay(now_ms, options_.utc_offset_minutes);
+  for (int attempt = 0;; ++attempt) {
+    absl::Status status = [&]() -> absl::Status {
+      ASSIGN_OR_RETURN(store::WriteTxn txn, store_.BeginWrite());
+      WriteContext context(txn, now_ms, day, next_sequence_);
+      for (auto& op : batch) RETURN_IF_ERROR(op->Apply(context));
+      RETURN_IF_ERROR(context.FlushCounters());
+      RETURN_IF_ERROR(txn.Commit());
+      next_sequence_ = context.next_sequence();
+      return absl::OkStatus();
+    }();
+    if (status.ok()) {
+      std::lock_guard lock(mu_);
+      ++stats_.commits;
+      return status;
+    }
+    if (store::IsMapFull(status) && attempt < 16) {
+      if (absl::Status grown = store_.GrowMap(); !grown.ok()) {
+        status = grown;
+      } else {
+        spdlog::info("store: map grown to {} MiB", store_.map_bytes() >> 20);
+        std::lock_guard lock(mu_);
+        ++stats_.map_growths;
+        continue;
+      }
+    }
+    spdlog::error("writer: commit of {} operations failed: {}", batch.size(), status.ToString());
+    std::lock_guard lock(mu_);
+    ++stats_.failed_commits;
+    return status;
+  }
+}
+
+}  // namespace idnode

@@ -1,0 +1,147 @@
+#pragma once
+
+// The single writer (DESIGN §5, STYLE rule 7): the only thread that opens LMDB write
+// transactions. Callers Submit() operations; the writer takes what is queued (bounded by
+// max_batch_items and, when configured, a short wait for more), applies it in one transaction
+// together with the change records and registration counters those operations produce, commits
+// (which fsyncs) and only then calls each operation's Done(). A transaction that fills the map is
+// aborted, the map grown, and the same operations applied again; nothing acknowledged is lost.
+//
+// Interactive operations (one item) are taken before bulk ones, so a single create is never
+// queued behind a long batch stream.
+//
+// Threads: Submit() from any thread. Apply() and Done() run on the writer thread; Done() must not
+// block (hand the result to a gRPC reactor, a promise, ...).
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <tuple>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "registry/base/clock.h"
+#include "registry/stats/metrics.h"
+#include "registry/store/store.h"
+
+namespace idnode {
+
+// Kinds of change records in changes_v1 (the audit trail and replication feed).
+enum class ChangeKind : uint8_t {
+  kCreate = 1,
+  kUpdate = 2,
+  kDelete = 3,
+  kAccountCreate = 10,
+  kTokenIssue = 11,
+  kTokenRevoke = 12,
+  kPrefixAllocate = 13,
+};
+
+// What an operation sees while the writer applies it.
+class WriteContext {
+ public:
+  WriteContext(store::WriteTxn& txn, int64_t now_ms, uint32_t day, uint64_t next_sequence)
+      : txn_(txn), now_ms_(now_ms), day_(day), next_sequence_(next_sequence) {}
+
+  store::WriteTxn& txn() { return txn_; }
+  int64_t now_ms() const { return now_ms_; }
+  uint32_t day() const { return day_; }
+
+  // Appends a change record: time, account, kind, subject (an identifier key, prefix, account).
+  absl::Status AppendChange(ChangeKind kind, std::string_view account, std::string_view subject);
+  // Counts one identifier created (+1) or deleted (-1) under `prefix`, node-wide and per prefix.
+  void CountRegistration(std::string_view prefix, int delta);
+  // Current value of a counter including this transaction's pending changes.
+  int64_t CounterValue(stats::Metric metric, uint32_t day, std::string_view scope) const;
+
+  // Writes the pending counters. Called by the writer before commit.
+  absl::Status FlushCounters();
+  uint64_t next_sequence() const { return next_sequence_; }
+
+ private:
+  void Add(stats::Metric metric, uint32_t day, std::string_view scope, int64_t delta);
+
+  store::WriteTxn& txn_;
+  int64_t now_ms_;
+  uint32_t day_;
+  uint64_t next_sequence_;
+  std::map<std::string, int64_t, std::less<>> counter_deltas_;  // counter key -> delta
+};
+
+// One queued unit of work. See the file comment for the threading contract.
+class WriteOp {
+ public:
+  virtual ~WriteOp() = default;
+  // Items this operation writes; bounds batch size. 1 marks an interactive operation.
+  virtual size_t items() const { return 1; }
+  // Applies the operation. Per-item outcomes (ALREADY_EXISTS, PERMISSION_DENIED, ...) are kept
+  // by the operation, which must check before it writes. A non-OK return is a store failure
+  // that aborts the whole transaction. May run more than once (after map growth): reset
+  // outcomes on entry.
+  virtual absl::Status Apply(WriteContext& context) = 0;
+  // Called once: OK after the transaction is durable, else the store failure.
+  virtual void Done(const absl::Status& store_status) = 0;
+};
+
+struct WriterOptions {
+  size_t max_batch_items = 2000;
+  // How long the writer waits for more operations after the first when fewer than
+  // max_batch_items are queued. 0: commit what is there (the fsync itself gathers the next batch).
+  std::chrono::microseconds max_wait{0};
+  // Submit() refuses with RESOURCE_EXHAUSTED beyond this many queued items.
+  size_t max_queued_items = 200'000;
+  int32_t utc_offset_minutes = 8 * 60;
+};
+
+struct WriterStats {
+  uint64_t commits = 0;
+  uint64_t items = 0;
+  uint64_t map_growths = 0;
+  uint64_t failed_commits = 0;
+};
+
+class Writer {
+ public:
+  // Starts the writer thread. `store` and `clock` must outlive the Writer.
+  static absl::StatusOr<std::unique_ptr<Writer>> Start(store::Store& store, const Clock& clock,
+                                                       const WriterOptions& options);
+  ~Writer();  // Stop()
+
+  // Queues `op`. UNAVAILABLE after Stop(); RESOURCE_EXHAUSTED when the queue is full. On error
+  // the op is dropped without Done().
+  absl::Status Submit(std::unique_ptr<WriteOp> op);
+
+  // Refuses new work, commits everything already queued, joins the thread. Idempotent.
+  void Stop();
+
+  WriterStats stats() const;
+
+ private:
+  Writer(store::Store& store, const Clock& clock, const WriterOptions& options);
+  absl::Status Init();
+  void Run();
+  // Applies and commits `batch`, growing the map as needed. Returns the final store status.
+  absl::Status CommitBatch(std::deque<std::unique_ptr<WriteOp>>& batch);
+
+  store::Store& store_;
+  const Clock& clock_;
+  const WriterOptions options_;
+  uint64_t next_sequence_ = 1;  // writer thread only
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<std::unique_ptr<WriteOp>> interactive_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::unique_ptr<WriteOp>> bulk_ ABSL_GUARDED_BY(mu_);
+  size_t queued_items_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  WriterStats stats_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+};
+
+}  // namespace idnode

@@ -1,0 +1,55 @@
+#pragma once
+
+// The lookup core: every front end (gRPC now; UDP and TCP 2641 later) resolves through it.
+// It reads the record in the caller's read transaction and walks the stored, pre-encoded value
+// list without copying or allocating; callers copy the matching values' bytes into their reply.
+//
+// Filters (DESIGN §6): an index list and a type list, both "all" when empty; a value passes when
+// it matches either list. A type compares ASCII case-insensitively; a type ending in '.' matches
+// every type below it ("HS_" does not, "URL." matches "URL.backup"). public_only keeps values
+// whose permissions include public read.
+//
+// Thread-safe: stateless; the transaction belongs to the calling thread.
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "registry/identifier/record.h"
+#include "registry/identifier/value.h"
+#include "registry/store/store.h"
+
+namespace idnode::resolver {
+
+struct ResolveFilter {
+  std::span<const uint32_t> indexes;
+  std::span<const std::string_view> types;
+  bool public_only = true;
+};
+
+// NOT_FOUND when `key` (a normalised identifier) is not registered; DATA_LOSS when the stored
+// record is malformed. The view points into `txn`'s snapshot.
+absl::StatusOr<RecordView> FindRecord(const store::ReadTxn& txn, std::string_view key);
+
+bool TypeMatches(std::string_view value_type, std::string_view wanted);
+bool ValueMatches(const EncodedValue& value, const ResolveFilter& filter);
+
+// Calls `fn(const EncodedValue&)` for each value of `values` (an encoded list) that passes
+// `filter`. Returns the number passed, or DATA_LOSS when the list is malformed.
+template <typename Fn>
+absl::StatusOr<uint32_t> ForEachMatchingValue(std::string_view values,
+                                              const ResolveFilter& filter, Fn&& fn) {
+  EncodedValueIterator it(values);
+  EncodedValue value;
+  uint32_t matched = 0;
+  while (it.Next(value)) {
+    if (!ValueMatches(value, filter)) continue;
+    fn(value);
+    ++matched;
+  }
+  if (!it.ok()) return absl::DataLossError("stored value list is malformed");
+  return matched;
+}
+
+}  // namespace idnode::resolver

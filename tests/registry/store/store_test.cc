@@ -1,0 +1,121 @@
+#include "registry/store/store.h"
+
+#include <gtest/gtest.h>
+
+#include "registry/base/bytes.h"
+#include "tests/support/temp_dir.h"
+
+namespace idnode::store {
+namespace {
+
+TEST(StoreTest, RecordsSchemaVersionOnCreation) {
+  testing::TempDir dir;
+  auto store = Store::Open({dir.path()});
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ((*store)->schema_version(), kSchemaVersion);
+  auto txn = (*store)->BeginRead();
+  ASSERT_TRUE(txn.ok());
+  auto stored = txn->Get(Db::kMeta, "schema_version");
+  ASSERT_TRUE(stored.has_value());
+  uint32_t version = 0;
+  ASSERT_TRUE(ByteReader(*stored).U32(version));
+  EXPECT_EQ(version, kSchemaVersion);
+}
+
+TEST(StoreTest, RefusesANewerSchemaWithAClearMessage) {
+  testing::TempDir dir;
+  {
+    auto store = Store::Open({dir.path()});
+    ASSERT_TRUE(store.ok());
+    auto txn = (*store)->BeginWrite();
+    ASSERT_TRUE(txn.ok());
+    std::string newer;
+    ByteWriter(newer).U32(kSchemaVersion + 1);
+    ASSERT_TRUE(txn->Put(Db::kMeta, "schema_version", newer).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  auto reopened = Store::Open({dir.path()});
+  ASSERT_FALSE(reopened.ok());
+  EXPECT_EQ(reopened.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(reopened.status().message().find("newer than"), absl::string_view::npos);
+}
+
+TEST(StoreTest, WriteTransactionAbortsUnlessCommitted) {
+  testing::TempDir dir;
+  auto store = Store::Open({dir.path()});
+  ASSERT_TRUE(store.ok());
+  {
+    auto txn = (*store)->BeginWrite();
+    ASSERT_TRUE(txn.ok());
+    ASSERT_TRUE(txn->Put(Db::kIds, "88.123.45/A", "x").ok());
+  }
+  auto read = (*store)->BeginRead();
+  ASSERT_TRUE(read.ok());
+  EXPECT_FALSE(read->Get(Db::kIds, "88.123.45/A").has_value());
+}
+
+TEST(StoreTest, DataSurvivesReopen) {
+  testing::TempDir dir;
+  {
+    auto store = Store::Open({dir.path()});
+    ASSERT_TRUE(store.ok());
+    auto txn = (*store)->BeginWrite();
+    ASSERT_TRUE(txn.ok());
+    ASSERT_TRUE(txn->Put(Db::kIds, "88.123.45/A", "x").ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  auto store = Store::Open({dir.path()});
+  ASSERT_TRUE(store.ok());
+  auto read = (*store)->BeginRead();
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read->Get(Db::kIds, "88.123.45/A"), "x");
+}
+
+TEST(StoreTest, ReportsMapFullAndGrows) {
+  testing::TempDir dir;
+  auto store = Store::Open({dir.path(), size_t{1} << 20});
+  ASSERT_TRUE(store.ok());
+  const std::string value(4000, 'v');
+  absl::Status status;
+  {
+    auto txn = (*store)->BeginWrite();
+    ASSERT_TRUE(txn.ok());
+    for (int i = 0; i < 1000 && status.ok(); ++i) {
+      status = txn->Put(Db::kIds, "key" + std::to_string(i), value);
+    }
+  }
+  ASSERT_TRUE(IsMapFull(status)) << status;
+  EXPECT_TRUE(IsStoreError(status));
+  size_t before = (*store)->map_bytes();
+  for (int growth = 0; growth < 4; ++growth) ASSERT_TRUE((*store)->GrowMap().ok());
+  EXPECT_EQ((*store)->map_bytes(), before * 16);
+  auto txn = (*store)->BeginWrite();
+  ASSERT_TRUE(txn.ok());
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(txn->Put(Db::kIds, "key" + std::to_string(i), value).ok()) << i;
+  }
+  EXPECT_TRUE(txn->Commit().ok());
+}
+
+TEST(StoreTest, CursorSeeksInKeyOrder) {
+  testing::TempDir dir;
+  auto store = Store::Open({dir.path()});
+  ASSERT_TRUE(store.ok());
+  auto txn = (*store)->BeginWrite();
+  ASSERT_TRUE(txn.ok());
+  for (const char* key : {"b", "a", "c"}) ASSERT_TRUE(txn->Put(Db::kIds, key, key).ok());
+  ASSERT_TRUE(txn->Commit().ok());
+  auto read = (*store)->BeginRead();
+  ASSERT_TRUE(read.ok());
+  Cursor cursor = read->OpenCursor(Db::kIds);
+  ASSERT_TRUE(cursor.Seek("aa"));
+  EXPECT_EQ(cursor.key(), "b");
+  ASSERT_TRUE(cursor.Next());
+  EXPECT_EQ(cursor.key(), "c");
+  EXPECT_FALSE(cursor.Next());
+  ASSERT_TRUE(cursor.Last());
+  EXPECT_EQ(cursor.key(), "c");
+}
+
+}  // namespace
+}  // namespace idnode::store

@@ -1,0 +1,259 @@
+#include "registry/writer/writer.h"
+
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "registry/base/bytes.h"
+#include "registry/identifier/record.h"
+#include "registry/writer/admin_ops.h"
+#include "registry/writer/registry_ops.h"
+#include "tests/support/temp_dir.h"
+
+namespace idnode {
+namespace {
+
+class FakeClock final : public Clock {
+ public:
+  explicit FakeClock(int64_t ms) : ms_(ms) {}
+  int64_t NowMillis() const override { return ms_; }
+  void Set(int64_t ms) { ms_ = ms; }
+
+ private:
+  std::atomic<int64_t> ms_;
+};
+
+// 2026-11-21T15:30:00Z = 2026-11-21T23:30+08:00.
+constexpr int64_t kNow = 1'795'275'000'000;
+
+class WriterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = store::Store::Open({dir_.path(), size_t{1} << 20});  // small: exercises growth
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+    auto writer = Writer::Start(*store_, clock_, WriterOptions{});
+    ASSERT_TRUE(writer.ok());
+    writer_ = *std::move(writer);
+    ASSERT_TRUE(Run<bool>([](auto done) {
+                  return MakeCreateAccountOp("test", "acme", Role::kRegistrant, done);
+                }).ok());
+    ASSERT_TRUE(Run<bool>([](auto done) {
+                  return MakeCreateAccountOp("test", "other", Role::kRegistrant, done);
+                }).ok());
+    ASSERT_TRUE(Run<bool>([](auto done) {
+                  return MakeAllocatePrefixOp("test", "88.123", "88.123.45", "acme", 0, done);
+                }).ok());
+  }
+
+  // Submits the op built by `make(done)` and waits for its durable result.
+  template <typename T, typename Make>
+  absl::StatusOr<T> Run(Make make) {
+    std::promise<absl::StatusOr<T>> promise;
+    auto future = promise.get_future();
+    absl::Status submitted = writer_->Submit(
+        make([&promise](absl::StatusOr<T> result) { promise.set_value(std::move(result)); }));
+    if (!submitted.ok()) return submitted;
+    return future.get();
+  }
+
+  std::vector<ItemOutcome> Create(const Principal& who,
+                                  std::vector<absl::StatusOr<PreparedRecord>> items) {
+    std::promise<std::vector<ItemOutcome>> promise;
+    auto future = promise.get_future();
+    EXPECT_TRUE(writer_
+                    ->Submit(std::make_unique<CreateOp>(
+                        who, std::move(items),
+                        [&](const absl::Status& status, std::vector<ItemOutcome>& outcomes) {
+                          EXPECT_TRUE(status.ok()) << status;
+                          promise.set_value(outcomes);
+                        }))
+                    .ok());
+    return future.get();
+  }
+
+  static absl::StatusOr<PreparedRecord> Record(std::string id, std::string url) {
+    HandleValue v;
+    v.index = 1;
+    v.type = "URL";
+    v.data = std::move(url);
+    return PrepareRecord(id, {v}, {});
+  }
+
+  uint64_t Counter(stats::Metric metric, uint32_t day, std::string_view scope) {
+    auto txn = store_->BeginRead();
+    EXPECT_TRUE(txn.ok());
+    auto bytes = txn->Get(store::Db::kCounters, stats::CounterKey(metric, day, scope));
+    uint64_t value = 0;
+    if (bytes) ByteReader(*bytes).U64(value);
+    return value;
+  }
+
+  testing::TempDir dir_;
+  FakeClock clock_{kNow};
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Writer> writer_;
+  const Principal acme_{"acme", Role::kRegistrant};
+  const Principal other_{"other", Role::kRegistrant};
+};
+
+TEST_F(WriterTest, CreatesAndCountsRegistrationsInTheReportingDay) {
+  std::vector<absl::StatusOr<PreparedRecord>> items;
+  for (int i = 0; i < 3; ++i) items.push_back(Record("88.123.45/P" + std::to_string(i), "u"));
+  auto outcomes = Create(acme_, std::move(items));
+  ASSERT_EQ(outcomes.size(), 3u);
+  for (const auto& o : outcomes) EXPECT_TRUE(o.status.ok()) << o.status;
+  const uint32_t day = ReportingDay(kNow, 8 * 60);
+  EXPECT_EQ(day, ReportingDay(kNow, 0) + 0);  // 15:30Z and 23:30+08:00 share the date
+  EXPECT_EQ(Counter(stats::Metric::kIdentifiersCreated, day, ""), 3u);
+  EXPECT_EQ(Counter(stats::Metric::kIdentifiersCreated, day, "88.123.45"), 3u);
+  EXPECT_EQ(Counter(stats::Metric::kIdentifiersTotal, stats::kAllTime, ""), 3u);
+  // One hour later it is the next day in UTC+08:00.
+  clock_.Set(kNow + 3'600'000);
+  std::vector<absl::StatusOr<PreparedRecord>> more;
+  more.push_back(Record("88.123.45/LATE", "u"));
+  Create(acme_, std::move(more));
+  EXPECT_EQ(Counter(stats::Metric::kIdentifiersCreated, day + 1, ""), 1u);
+  EXPECT_EQ(Counter(stats::Metric::kIdentifiersTotal, stats::kAllTime, "88.123.45"), 4u);
+}
+
+TEST_F(WriterTest, IdenticalCreateIsUnchangedAndDifferentOneAlreadyExists) {
+  std::vector<absl::StatusOr<PreparedRecord>> items;
+  items.push_back(Record("88.123.45/A", "u1"));
+  items.push_back(Record("88.123.45/a", "u1"));  // same key, same values, in the same batch
+  items.push_back(Record("88.123.45/A", "u2"));
+  auto outcomes = Create(acme_, std::move(items));
+  EXPECT_TRUE(outcomes[0].status.ok());
+  EXPECT_FALSE(outcomes[0].unchanged);
+  EXPECT_TRUE(outcomes[1].status.ok());
+  EXPECT_TRUE(outcomes[1].unchanged);
+  EXPECT_EQ(outcomes[2].status.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(Counter(stats::Metric::kIdentifiersTotal, stats::kAllTime, ""), 1u);
+}
+
+TEST_F(WriterTest, RefusesAnotherRegistrantsPrefixAndUnallocatedPrefixes) {
+  std::vector<absl::StatusOr<PreparedRecord>> items;
+  items.push_back(Record("88.123.45/A", "u"));
+  items.push_back(Record("88.123.46/A", "u"));
+  auto outcomes = Create(other_, std::move(items));
+  EXPECT_EQ(outcomes[0].status.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(outcomes[1].status.code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(outcomes[1].status.message().find("not allocated"), absl::string_view::npos);
+}
+
+TEST_F(WriterTest, KeepsInvalidItemsAlignedWithTheirResults) {
+  std::vector<absl::StatusOr<PreparedRecord>> items;
+  items.push_back(Record("88.123.45/OK", "u"));
+  items.push_back(Record("no-slash", "u"));
+  auto outcomes = Create(acme_, std::move(items));
+  EXPECT_TRUE(outcomes[0].status.ok());
+  EXPECT_EQ(outcomes[1].status.code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(WriterTest, GrowsTheMapWithoutFailingWrites) {
+  const size_t before = store_->map_bytes();
+  std::vector<absl::StatusOr<PreparedRecord>> items;
+  for (int i = 0; i < 2000; ++i) {
+    items.push_back(Record("88.123.45/BIG-" + std::to_string(i), std::string(1000, 'x')));
+  }
+  auto outcomes = Create(acme_, std::move(items));
+  for (const auto& o : outcomes) ASSERT_TRUE(o.status.ok()) << o.status;
+  EXPECT_GT(store_->map_bytes(), before);
+  EXPECT_GE(writer_->stats().map_growths, 1u);
+  auto txn = store_->BeginRead();
+  ASSERT_TRUE(txn.ok());
+  EXPECT_TRUE(txn->Get(store::Db::kIds, "88.123.45/BIG-1999").has_value());
+}
+
+TEST_F(WriterTest, EnforcesPrefixQuota) {
+  ASSERT_TRUE(Run<bool>([](auto done) {
+                return MakeAllocatePrefixOp("test", "88.123", "88.123.50", "acme", 2, done);
+              }).ok());
+  std::vector<absl::StatusOr<PreparedRecord>> items;
+  for (int i = 0; i < 3; ++i) items.push_back(Record("88.123.50/Q" + std::to_string(i), "u"));
+  auto outcomes = Create(acme_, std::move(items));
+  EXPECT_TRUE(outcomes[1].status.ok());
+  EXPECT_EQ(outcomes[2].status.code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST_F(WriterTest, RefusesPrefixesOutsideTheNodeOrOverlappingAnAllocation) {
+  auto allocate = [&](std::string prefix) {
+    return Run<bool>([&](auto done) {
+             return MakeAllocatePrefixOp("test", "88.123", prefix, "acme", 0, done);
+           })
+        .status();
+  };
+  EXPECT_EQ(allocate("88.124.1").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(allocate("88.123").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(allocate("88.123.45").code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(allocate("88.123.45.7").code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(allocate("88.123.46.7").ok());
+  EXPECT_EQ(allocate("88.123.46").code(), absl::StatusCode::kAlreadyExists);
+}
+
+TEST_F(WriterTest, UpdatesByIndexAndRecordsChanges) {
+  std::vector<absl::StatusOr<PreparedRecord>> items;
+  items.push_back(Record("88.123.45/U", "u"));
+  Create(acme_, std::move(items));
+  auto update = [&](UpdateRequest request) {
+    std::promise<ItemOutcome> promise;
+    auto future = promise.get_future();
+    EXPECT_TRUE(writer_
+                    ->Submit(std::make_unique<UpdateOp>(
+                        acme_, std::move(request),
+                        [&](const absl::Status&, const ItemOutcome& o) { promise.set_value(o); }))
+                    .ok());
+    return future.get();
+  };
+  HandleValue email;
+  email.index = 2;
+  email.type = "EMAIL";
+  email.data = "a@b";
+  UpdateRequest add{*Identifier::Parse("88.123.45/U"), false, {}, {email}, {}, {}};
+  ItemOutcome added = update(add);
+  EXPECT_TRUE(added.status.ok()) << added.status;
+  EXPECT_EQ(added.version, 2u);
+  EXPECT_EQ(update(add).status.code(), absl::StatusCode::kAlreadyExists);
+  UpdateRequest remove_missing{*Identifier::Parse("88.123.45/U"), false, {}, {}, {}, {7}};
+  EXPECT_EQ(update(remove_missing).status.code(), absl::StatusCode::kNotFound);
+  UpdateRequest remove_all{*Identifier::Parse("88.123.45/U"), false, {}, {}, {}, {1, 2}};
+  EXPECT_EQ(update(remove_all).status.code(), absl::StatusCode::kFailedPrecondition);
+
+  auto txn = store_->BeginRead();
+  ASSERT_TRUE(txn.ok());
+  auto record = DecodeRecord(*txn->Get(store::Db::kIds, "88.123.45/U"));
+  ASSERT_TRUE(record.ok());
+  auto values = DecodeValueList(record->values);
+  ASSERT_TRUE(values.ok());
+  ASSERT_EQ(values->size(), 2u);
+  EXPECT_EQ((*values)[1].data, "a@b");
+  // Accounts, prefix, create and update each left a change record.
+  store::Cursor changes = txn->OpenCursor(store::Db::kChanges);
+  int count = 0;
+  for (bool more = changes.Seek(""); more; more = changes.Next()) ++count;
+  EXPECT_EQ(count, 5);
+}
+
+TEST_F(WriterTest, DrainsQueuedWorkOnStop) {
+  std::atomic<int> done{0};
+  for (int i = 0; i < 50; ++i) {
+    std::vector<absl::StatusOr<PreparedRecord>> items;
+    items.push_back(Record("88.123.45/S" + std::to_string(i), "u"));
+    ASSERT_TRUE(writer_
+                    ->Submit(std::make_unique<CreateOp>(
+                        acme_, std::move(items),
+                        [&](const absl::Status& s, std::vector<ItemOutcome>& o) {
+                          if (s.ok() && o[0].status.ok()) ++done;
+                        }))
+                    .ok());
+  }
+  writer_->Stop();
+  EXPECT_EQ(done.load(), 50);
+  std::vector<absl::StatusOr<PreparedRecord>> late;
+  late.push_back(Record("88.123.45/LATE", "u"));
+  EXPECT_EQ(writer_->Submit(std::make_unique<CreateOp>(acme_, std::move(late), nullptr)).code(),
+            absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace idnode

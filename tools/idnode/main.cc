@@ -1,0 +1,122 @@
+// idnode: the secondary node server. Reads a TOML config (--config), applies flags on top,
+// starts the node and runs until SIGTERM or SIGINT, then drains in-flight writes and exits.
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "api/node/node.h"
+#include "registry/base/strings.h"
+
+namespace {
+
+// Writes `contents` to `path` atomically (temporary file + rename) with `mode`.
+bool WriteFileAtomically(const std::string& path, const std::string& contents, mode_t mode) {
+  std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    if (!out) return false;
+    out << contents;
+    if (!out.flush()) return false;
+  }
+  chmod(temporary.c_str(), mode);
+  return std::rename(temporary.c_str(), path.c_str()) == 0;
+}
+
+void PrintWelcome(const idnode::Node& node, const idnode::NodeConfig& config) {
+  std::string server = idnode::StrCat("127.0.0.1:", node.grpc_port());
+  if (!node.bootstrap_token().empty()) {
+    std::cout << "\nidnode created the admin account on this new store. Its token is shown once,\n"
+                 "keep it (the node stores only a hash):\n\n"
+              << "  export IDNODE_TOKEN=" << node.bootstrap_token() << "\n";
+  }
+  std::cout << "\nidnode is serving node prefix " << config.node_prefix << " on " << server
+            << " (data in " << config.data_dir << "). In another terminal, try:\n\n"
+            << "  export IDNODE_SERVER=" << server << "\n"
+            << "  export IDNODE_TOKEN=...   # the admin token printed on first start\n"
+            << "  build/release/tools/idctl account create acme --role registrant\n"
+            << "  build/release/tools/idctl prefix allocate " << config.node_prefix
+            << ".45 --owner acme\n"
+            << "  build/release/tools/idctl token issue acme      # then export its token\n"
+            << "  build/release/tools/idctl register " << config.node_prefix
+            << ".45/PUMP-2026-000001 --value 1:URL:https://example.com/pump/1\n"
+            << "  build/release/tools/idctl resolve " << config.node_prefix
+            << ".45/PUMP-2026-000001\n"
+            << "  build/release/tools/idctl delete " << config.node_prefix
+            << ".45/PUMP-2026-000001\n\n"
+            << "Stop with Ctrl-C (in-flight writes are committed first).\n"
+            << std::flush;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"idnode: industrial internet identifier resolution secondary node"};
+  std::string config_file, data_dir, listen, prefix, log_level, admin_token_file, ready_file;
+  bool quiet = false;
+  app.add_option("-c,--config", config_file, "TOML configuration file")->check(CLI::ExistingFile);
+  app.add_option("--data-dir", data_dir, "data directory (storage.data_dir)");
+  app.add_option("--listen", listen, "gRPC listen address HOST:PORT (grpc.listen); port 0 picks one");
+  app.add_option("--prefix", prefix, "this node's prefix, e.g. 88.123 (node.prefix)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error (log.level)");
+  app.add_option("--admin-token-file", admin_token_file,
+                 "on first start, also write the admin token to this file (mode 0600)");
+  app.add_option("--ready-file", ready_file,
+                 "write {\"grpc_port\":N} here once serving (for scripts and tests)");
+  app.add_flag("-q,--quiet", quiet, "do not print the welcome text");
+  CLI11_PARSE(app, argc, argv);
+
+  idnode::NodeConfig config;
+  if (!config_file.empty()) {
+    auto loaded = idnode::LoadConfigFile(config_file);
+    if (!loaded.ok()) {
+      std::cerr << "idnode: " << loaded.status().message() << "\n";
+      return 2;
+    }
+    config = *std::move(loaded);
+  }
+  if (!data_dir.empty()) config.data_dir = data_dir;
+  if (!listen.empty()) config.grpc_listen = listen;
+  if (!prefix.empty()) config.node_prefix = prefix;
+  if (!log_level.empty()) config.log_level = log_level;
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+
+  // Block the stop signals before any thread starts so only sigwait() below receives them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto node = idnode::Node::Start(config);
+  if (!node.ok()) {
+    std::cerr << "idnode: " << node.status().message() << "\n";
+    return 1;
+  }
+  if (!admin_token_file.empty() && !(*node)->bootstrap_token().empty() &&
+      !WriteFileAtomically(admin_token_file, (*node)->bootstrap_token() + "\n", 0600)) {
+    std::cerr << "idnode: cannot write --admin-token-file " << admin_token_file << "\n";
+    return 1;
+  }
+  if (!ready_file.empty() &&
+      !WriteFileAtomically(ready_file,
+                           idnode::StrCat("{\"grpc_port\":", (*node)->grpc_port(), "}\n"), 0644)) {
+    std::cerr << "idnode: cannot write --ready-file " << ready_file << "\n";
+    return 1;
+  }
+  if (!quiet) PrintWelcome(**node, config);
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  spdlog::info("idnode: signal {} received, draining in-flight writes", signal_number);
+  (*node)->Shutdown();
+  node->reset();
+  spdlog::info("idnode: stopped cleanly");
+  return 0;
+}
