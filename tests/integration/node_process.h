@@ -1,0 +1,93 @@
+#pragma once
+
+// Runs a real idnode process on 127.0.0.1 (port 0) over a data directory, for integration tests.
+// The process is killed (SIGKILL) if still running when the object goes.
+
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "tools/idctl/client.h"
+
+namespace idnode::testing {
+
+class NodeProcess {
+ public:
+  explicit NodeProcess(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+  ~NodeProcess() {
+    if (pid_ > 0) Kill(SIGKILL);
+  }
+
+  // Starts idnode and waits (up to 30 s) until it reports its port. False on failure.
+  bool Start() {
+    std::string ready = data_dir_ + ".ready";
+    std::string token_file = data_dir_ + ".admin-token";
+    std::filesystem::remove(ready);
+    pid_ = fork();
+    if (pid_ == 0) {
+      std::string log = data_dir_ + ".log";
+      FILE* out = freopen(log.c_str(), "a", stdout);
+      FILE* err = freopen(log.c_str(), "a", stderr);
+      (void)out;
+      (void)err;
+      execl(IDNODE_BINARY, IDNODE_BINARY, "--data-dir", data_dir_.c_str(), "--listen",
+            "127.0.0.1:0", "--ready-file", ready.c_str(), "--admin-token-file",
+            token_file.c_str(), "--quiet", "--log-level", "warn", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (std::filesystem::exists(ready)) {
+        std::ifstream in(ready);
+        std::string text((std::istreambuf_iterator<char>(in)), {});
+        size_t colon = text.find(':');
+        port_ = colon == std::string::npos ? 0 : std::atoi(text.c_str() + colon + 1);
+        if (admin_token_.empty()) {
+          std::ifstream token(token_file);
+          std::getline(token, admin_token_);
+        }
+        return port_ > 0;
+      }
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling for the file
+    }
+    return false;
+  }
+
+  // Sends `signal` and reaps the process; returns its wait status.
+  int Kill(int signal) {
+    int status = 0;
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, signal);
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::shared_ptr<grpc::Channel> Channel() const {
+    return client::Connect(client::ConnectOptions{address(), ""});
+  }
+  const std::string& admin_token() const { return admin_token_; }
+
+ private:
+  std::string data_dir_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string admin_token_;  // from the first start
+};
+
+}  // namespace idnode::testing
