@@ -24,7 +24,7 @@ struct NodeConfig {
   bool allow_insecure_remote = false;  // plaintext on a non-loopback address
   // [registry]
   bool case_sensitive_suffix = false;
-  uint64_t commit_max_items = 2000;
+  uint64_t commit_max_items = 1000;
   uint64_t commit_max_wait_us = 0;
   uint64_t max_queued_items = 200'000;
   // [stats]

@@ -90,7 +90,7 @@ class WriteOp {
 };
 
 struct WriterOptions {
-  size_t max_batch_items = 2000;
+  size_t max_batch_items = 1000;
   // How long the writer waits for more operations after the first when fewer than
   // max_batch_items are queued. 0: commit what is there (the fsync itself gathers the next batch).
   std::chrono::microseconds max_wait{0};
