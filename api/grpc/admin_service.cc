@@ -14,8 +14,7 @@ grpc::ServerUnaryReactor* RunWrite(const ServiceEnv& env, grpc::CallbackServerCo
                                    MakeOp make_op) {
   auto* reactor = context->DefaultReactor();
   auto principal = AuthenticateCall(env.store, *context);
-  absl::Status status =
-      principal.ok() ? RequireRole(*principal, Role::kAdmin) : principal.status();
+  absl::Status status = principal.ok() ? RequireRole(*principal, Role::kAdmin) : principal.status();
   if (status.ok()) {
     auto op = make_op(*principal, reactor);
     status = op.ok() ? env.writer.Submit(*std::move(op)) : op.status();
@@ -60,10 +59,9 @@ grpc::ServerUnaryReactor* AdminService::CreateAccount(grpc::CallbackServerContex
     if (absl::Status s = ValidateAccountId(request->id()); !s.ok()) return s;
     response->set_id(request->id());
     response->set_role(request->role());
-    return MakeCreateAccountOp(caller.account, request->id(), *role,
-                               [reactor](absl::StatusOr<bool> result) {
-                                 reactor->Finish(ToGrpc(result.status()));
-                               });
+    return MakeCreateAccountOp(
+        caller.account, request->id(), *role,
+        [reactor](absl::StatusOr<bool> result) { reactor->Finish(ToGrpc(result.status())); });
   });
 }
 
@@ -71,7 +69,8 @@ grpc::ServerUnaryReactor* AdminService::ListAccounts(grpc::CallbackServerContext
                                                      const v1::ListAccountsRequest* /*request*/,
                                                      v1::ListAccountsResponse* response) {
   return RunRead(env_, context, Role::kAdmin, [&](const Principal&, const store::ReadTxn& txn) {
-    for (const AccountEntry& entry : idnode::ListAccounts(txn)) ToProto(entry, response->add_accounts());
+    for (const AccountEntry& entry : idnode::ListAccounts(txn))
+      ToProto(entry, response->add_accounts());
     return absl::OkStatus();
   });
 }
@@ -134,10 +133,9 @@ grpc::ServerUnaryReactor* AdminService::AllocatePrefix(grpc::CallbackServerConte
     response->set_prefix(*prefix);
     response->set_owner(request->owner());
     response->set_quota(request->quota());
-    return MakeAllocatePrefixOp(caller.account, env_.node_prefix, *prefix, request->owner(),
-                                request->quota(), [reactor](absl::StatusOr<bool> result) {
-                                  reactor->Finish(ToGrpc(result.status()));
-                                });
+    return MakeAllocatePrefixOp(
+        caller.account, env_.node_prefix, *prefix, request->owner(), request->quota(),
+        [reactor](absl::StatusOr<bool> result) { reactor->Finish(ToGrpc(result.status())); });
   });
 }
 

@@ -36,12 +36,13 @@ absl::Status AuthorizeRead(const store::ReadTxn& txn, const Principal& principal
                            std::string_view prefix) {
   if (principal.role == Role::kAdmin) return absl::OkStatus();
   auto bytes = txn.Get(store::Db::kPrefixes, prefix);
-  if (!bytes) return absl::NotFoundError(StrCat("prefix ", prefix, " is not allocated on this node"));
+  if (!bytes)
+    return absl::NotFoundError(StrCat("prefix ", prefix, " is not allocated on this node"));
   auto record = DecodePrefix(*bytes);
   if (!record.ok()) return record.status();
   if (record->owner != principal.account) {
-    return absl::PermissionDeniedError(StrCat("account ", principal.account,
-                                              " may not read under prefix ", prefix));
+    return absl::PermissionDeniedError(
+        StrCat("account ", principal.account, " may not read under prefix ", prefix));
   }
   return absl::OkStatus();
 }
@@ -225,7 +226,8 @@ grpc::ServerUnaryReactor* RegistryService::Get(grpc::CallbackServerContext* cont
     if (!txn.ok()) return txn.status();
     if (absl::Status s = AuthorizeRead(*txn, *principal, id->prefix()); !s.ok()) return s;
     auto bytes = txn->Get(store::Db::kIds, id->key());
-    if (!bytes) return absl::NotFoundError(StrCat("identifier ", id->original(), " is not registered"));
+    if (!bytes)
+      return absl::NotFoundError(StrCat("identifier ", id->original(), " is not registered"));
     auto record = DecodeRecord(*bytes);
     if (!record.ok()) return record.status();
     auto values = DecodeValueList(record->values);
@@ -250,8 +252,7 @@ absl::StatusOr<UpdateRequest> ToUpdate(const v1::UpdateRequest& in,
   UpdateRequest out{*std::move(id), false, {}, {}, {}, {}};
   out.replace_all = in.replace_all();
   if (out.replace_all && (in.add_size() || in.modify_size() || in.remove_size())) {
-    return absl::InvalidArgumentError(
-        "replace_all: cannot be combined with add, modify or remove");
+    return absl::InvalidArgumentError("replace_all: cannot be combined with add, modify or remove");
   }
   for (auto [list, field, target] :
        {std::tuple{&in.replace(), "replace", &out.replace}, std::tuple{&in.add(), "add", &out.add},
@@ -319,8 +320,8 @@ grpc::ServerUnaryReactor* RegistryService::List(grpc::CallbackServerContext* con
     auto prefix = NormalizePrefix(request->prefix(), "prefix");
     if (!prefix.ok()) return prefix.status();
     if (request->page_size() > kMaxPageSize) {
-      return absl::InvalidArgumentError(StrCat("page_size: ", request->page_size(),
-                                               " is above the limit of ", kMaxPageSize));
+      return absl::InvalidArgumentError(
+          StrCat("page_size: ", request->page_size(), " is above the limit of ", kMaxPageSize));
     }
     uint32_t page_size = request->page_size() == 0 ? kDefaultPageSize : request->page_size();
     auto txn = env_.store.BeginRead();

@@ -24,8 +24,8 @@ grpc::ServerUnaryReactor* ResolverService::Resolve(grpc::CallbackServerContext* 
     }
     if (!record.ok()) return record.status();
     response->set_identifier(std::string(record->original));
-    auto matched = resolver::ForEachMatchingValue(
-        record->values, filter, [&](const EncodedValue& value) {
+    auto matched =
+        resolver::ForEachMatchingValue(record->values, filter, [&](const EncodedValue& value) {
           if (auto decoded = DecodeValue(value.bytes); decoded.ok()) {
             ToProto(*decoded, response->add_values());
           }

@@ -34,8 +34,8 @@ class RegistryService final : public v1::Registry::CallbackService {
   grpc::ServerUnaryReactor* Create(grpc::CallbackServerContext* context,
                                    const v1::CreateRequest* request,
                                    v1::CreateResponse* response) override;
-  grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context,
-                                const v1::GetRequest* request, v1::Record* response) override;
+  grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context, const v1::GetRequest* request,
+                                v1::Record* response) override;
   grpc::ServerUnaryReactor* Update(grpc::CallbackServerContext* context,
                                    const v1::UpdateRequest* request,
                                    v1::UpdateResponse* response) override;

@@ -1,8 +1,9 @@
 #include "api/node/config.h"
 
+#include <toml++/toml.h>
+
 #include <filesystem>
 #include <set>
-#include <toml++/toml.h>
 
 #include "registry/base/strings.h"
 #include "registry/identifier/identifier.h"
@@ -42,8 +43,8 @@ absl::StatusOr<NodeConfig> LoadConfigFile(const std::string& path, NodeConfig co
   try {
     table = toml::parse_file(path);
   } catch (const toml::parse_error& e) {
-    return absl::InvalidArgumentError(StrCat("config file ", path, ": ", e.description(),
-                                             " at line ", e.source().begin.line));
+    return absl::InvalidArgumentError(
+        StrCat("config file ", path, ": ", e.description(), " at line ", e.source().begin.line));
   }
   std::set<std::string> known;
   absl::Status status;

@@ -50,9 +50,9 @@ absl::Status Node::Init(const NodeConfig& config) {
   ASSIGN_OR_RETURN(writer_, Writer::Start(*store_, SystemClock::Get(), writer_options));
   RETURN_IF_ERROR(Bootstrap());
 
-  env_ = std::make_unique<api::ServiceEnv>(api::ServiceEnv{
-      *store_, *writer_, IdentifierOptions{config.case_sensitive_suffix},
-      *NormalizePrefix(config.node_prefix)});
+  env_ = std::make_unique<api::ServiceEnv>(
+      api::ServiceEnv{*store_, *writer_, IdentifierOptions{config.case_sensitive_suffix},
+                      *NormalizePrefix(config.node_prefix)});
   registry_service_ = std::make_unique<api::RegistryService>(*env_);
   resolver_service_ = std::make_unique<api::ResolverService>(*env_);
   admin_service_ = std::make_unique<api::AdminService>(*env_);
@@ -67,8 +67,10 @@ absl::Status Node::Init(const NodeConfig& config) {
   } else {
     credentials = grpc::InsecureServerCredentials();
     if (!IsLoopbackListen(config.grpc_listen)) {
-      spdlog::warn("gRPC on {} is plaintext (grpc.allow_insecure_remote): tokens cross the "
-                   "network unencrypted", config.grpc_listen);
+      spdlog::warn(
+          "gRPC on {} is plaintext (grpc.allow_insecure_remote): tokens cross the "
+          "network unencrypted",
+          config.grpc_listen);
     }
   }
   grpc::ServerBuilder builder;

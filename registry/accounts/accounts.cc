@@ -3,8 +3,6 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
-
-#include "registry/base/strings.h"
 #include "registry/base/bytes.h"
 #include "registry/base/strings.h"
 
@@ -48,9 +46,8 @@ absl::Status ValidateAccountId(std::string_view id) {
     char c = id[i];
     bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
     if (!alnum && !(i > 0 && (c == '.' || c == '_' || c == '-'))) {
-      return absl::InvalidArgumentError(StrCat(
-          "account: id \"", id,
-          "\" may use only a-z, 0-9 and (not first) '.', '_', '-'"));
+      return absl::InvalidArgumentError(
+          StrCat("account: id \"", id, "\" may use only a-z, 0-9 and (not first) '.', '_', '-'"));
     }
   }
   return absl::OkStatus();
@@ -70,8 +67,7 @@ absl::StatusOr<AccountRecord> DecodeAccount(std::string_view bytes) {
   ByteReader r(bytes);
   uint8_t role = 0, disabled = 0;
   uint64_t created = 0;
-  if (!ReadFormat(r) || !r.U8(role) || !r.U64(created) || !r.U8(disabled) || role < 1 ||
-      role > 3) {
+  if (!ReadFormat(r) || !r.U8(role) || !r.U64(created) || !r.U8(disabled) || role < 1 || role > 3) {
     return absl::DataLossError("account record is malformed");
   }
   return AccountRecord{static_cast<Role>(role), static_cast<int64_t>(created), disabled != 0};
@@ -132,8 +128,7 @@ absl::StatusOr<std::string> GenerateToken() {
   if (RAND_bytes(random, sizeof random) != 1) {
     return absl::InternalError("token: OpenSSL could not produce random bytes");
   }
-  return StrCat(
-      "idn_", HexBytes(std::string_view(reinterpret_cast<char*>(random), 32)));
+  return StrCat("idn_", HexBytes(std::string_view(reinterpret_cast<char*>(random), 32)));
 }
 
 std::string HashToken(std::string_view token) {
@@ -142,9 +137,7 @@ std::string HashToken(std::string_view token) {
   return std::string(reinterpret_cast<char*>(digest), sizeof digest);
 }
 
-std::string TokenIdFromHash(std::string_view hash) {
-  return HexBytes(hash.substr(0, 8));
-}
+std::string TokenIdFromHash(std::string_view hash) { return HexBytes(hash.substr(0, 8)); }
 
 absl::StatusOr<Principal> Authenticate(const store::ReadTxn& txn, std::string_view token) {
   if (token.empty()) {

@@ -21,8 +21,8 @@ class ByteWriter {
     U8(static_cast<uint8_t>(v));
   }
   void U32(uint32_t v) {
-    char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16),
-                 static_cast<char>(v >> 8), static_cast<char>(v)};
+    char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+                 static_cast<char>(v)};
     out_.append(b, 4);
   }
   void U64(uint64_t v) {

@@ -9,11 +9,11 @@
 #define IDNODE_CONCAT_INNER(a, b) a##b
 #define IDNODE_CONCAT(a, b) IDNODE_CONCAT_INNER(a, b)
 
-#define RETURN_IF_ERROR(expr)                        \
-  do {                                               \
-    if (::absl::Status _st = (expr); !_st.ok()) {    \
-      return _st;                                    \
-    }                                                \
+#define RETURN_IF_ERROR(expr)                     \
+  do {                                            \
+    if (::absl::Status _st = (expr); !_st.ok()) { \
+      return _st;                                 \
+    }                                             \
   } while (false)
 
 #define ASSIGN_OR_RETURN(lhs, expr) \

@@ -48,13 +48,12 @@ absl::Status ValidatePrintableUtf8(std::string_view text, std::string_view field
     uint32_t cp = 0;
     size_t len = DecodeUtf8(text, i, cp);
     if (len == 0) {
-      return absl::InvalidArgumentError(
-          StrCat(field, ": invalid UTF-8 at byte offset ", i));
+      return absl::InvalidArgumentError(StrCat(field, ": invalid UTF-8 at byte offset ", i));
     }
     if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F)) {
-      return absl::InvalidArgumentError(StrCat(
-          field, ": control character U+", fmt::format("{:04X}", cp), " at byte offset ", i,
-          " is not allowed"));
+      return absl::InvalidArgumentError(StrCat(field, ": control character U+",
+                                               fmt::format("{:04X}", cp), " at byte offset ", i,
+                                               " is not allowed"));
     }
     i += len;
   }
@@ -70,25 +69,24 @@ void AsciiUpperInPlace(std::string& text) {
 absl::StatusOr<std::string> NormalizePrefix(std::string_view prefix, std::string_view field) {
   if (prefix.empty()) return absl::InvalidArgumentError(StrCat(field, ": is empty"));
   if (prefix.size() > kMaxPrefixBytes) {
-    return absl::InvalidArgumentError(StrCat(field, ": is ", prefix.size(),
-                                                   " bytes, the limit is ", kMaxPrefixBytes));
+    return absl::InvalidArgumentError(
+        StrCat(field, ": is ", prefix.size(), " bytes, the limit is ", kMaxPrefixBytes));
   }
   size_t segment_start = 0;
   for (size_t i = 0; i <= prefix.size(); ++i) {
     if (i == prefix.size() || prefix[i] == '.') {
       if (i == segment_start) {
-        return absl::InvalidArgumentError(StrCat(
-            field, ": empty segment at byte offset ", i, " (segments are separated by one '.')"));
+        return absl::InvalidArgumentError(StrCat(field, ": empty segment at byte offset ", i,
+                                                 " (segments are separated by one '.')"));
       }
       segment_start = i + 1;
     } else if (!IsPrefixSegmentChar(prefix[i])) {
       uint8_t b = static_cast<uint8_t>(prefix[i]);
-      std::string shown = (b < 0x20 || b >= 0x7F)
-                              ? StrCat("byte 0x", fmt::format("{:02X}", b))
-                              : StrCat("'", prefix.substr(i, 1), "'");
+      std::string shown = (b < 0x20 || b >= 0x7F) ? StrCat("byte 0x", fmt::format("{:02X}", b))
+                                                  : StrCat("'", prefix.substr(i, 1), "'");
       return absl::InvalidArgumentError(
           StrCat(field, ": ", shown, " at byte offset ", i,
-                       " is not allowed (segments use letters, digits, '-' and '_')"));
+                 " is not allowed (segments use letters, digits, '-' and '_')"));
     }
   }
   std::string normalized(prefix);
@@ -106,8 +104,8 @@ absl::StatusOr<Identifier> Identifier::Parse(std::string_view text,
                                              std::string_view field) {
   if (text.empty()) return absl::InvalidArgumentError(StrCat(field, ": is empty"));
   if (text.size() > kMaxIdentifierBytes) {
-    return absl::InvalidArgumentError(StrCat(field, ": is ", text.size(),
-                                                   " bytes, the limit is ", kMaxIdentifierBytes));
+    return absl::InvalidArgumentError(
+        StrCat(field, ": is ", text.size(), " bytes, the limit is ", kMaxIdentifierBytes));
   }
   if (absl::Status s = ValidatePrintableUtf8(text, field); !s.ok()) return s;
   size_t slash = text.find('/');

@@ -1,7 +1,7 @@
 #include "registry/identifier/record.h"
 
-#include "registry/base/strings.h"
 #include "registry/base/bytes.h"
+#include "registry/base/strings.h"
 
 namespace idnode {
 

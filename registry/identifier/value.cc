@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <unordered_set>
 
-#include "registry/base/strings.h"
 #include "registry/base/bytes.h"
+#include "registry/base/strings.h"
 #include "registry/identifier/identifier.h"
 
 namespace idnode {
@@ -44,15 +44,15 @@ absl::Status ValidateValues(std::span<const HandleValue> values) {
       return absl::InvalidArgumentError(StrCat(name, ": type is empty"));
     }
     if (v.type.size() > kMaxValueTypeBytes) {
-      return absl::InvalidArgumentError(StrCat(name, ": type is ", v.type.size(),
-                                                     " bytes, the limit is ", kMaxValueTypeBytes));
+      return absl::InvalidArgumentError(
+          StrCat(name, ": type is ", v.type.size(), " bytes, the limit is ", kMaxValueTypeBytes));
     }
     if (absl::Status s = ValidatePrintableUtf8(v.type, StrCat(name, " type")); !s.ok()) {
       return s;
     }
     if (v.data.size() > kMaxValueDataBytes) {
-      return absl::InvalidArgumentError(StrCat(name, ": data is ", v.data.size(),
-                                                     " bytes, the limit is ", kMaxValueDataBytes));
+      return absl::InvalidArgumentError(
+          StrCat(name, ": data is ", v.data.size(), " bytes, the limit is ", kMaxValueDataBytes));
     }
     if (v.ttl_type != TtlType::kRelative && v.ttl_type != TtlType::kAbsolute) {
       return absl::InvalidArgumentError(StrCat(name, ": ttl type must be 0 or 1"));
@@ -60,11 +60,11 @@ absl::Status ValidateValues(std::span<const HandleValue> values) {
     if (v.permissions > 0x0F) {
       return absl::InvalidArgumentError(
           StrCat(name, ": permissions 0x", fmt::format("{:02X}", v.permissions),
-                       " has bits beyond 0x0F (admin read/write, public read/write)"));
+                 " has bits beyond 0x0F (admin read/write, public read/write)"));
     }
     if (v.references.size() > kMaxReferences) {
-      return absl::InvalidArgumentError(StrCat(name, ": ", v.references.size(),
-                                                     " references, the limit is ", kMaxReferences));
+      return absl::InvalidArgumentError(
+          StrCat(name, ": ", v.references.size(), " references, the limit is ", kMaxReferences));
     }
     for (size_t r = 0; r < v.references.size(); ++r) {
       const std::string& handle = v.references[r].handle;
@@ -103,8 +103,8 @@ absl::StatusOr<std::string> EncodeValueList(std::vector<HandleValue> values) {
   for (const HandleValue& v : values) EncodeValue(v, out);
   if (out.size() > kMaxEncodedValuesBytes) {
     return absl::InvalidArgumentError(StrCat("values: encoded size ", out.size(),
-                                                   " bytes exceeds the limit of ",
-                                                   kMaxEncodedValuesBytes));
+                                             " bytes exceeds the limit of ",
+                                             kMaxEncodedValuesBytes));
   }
   return out;
 }

@@ -30,8 +30,7 @@ inline constexpr std::array<MetricInfo, 3> kMetrics = {{
      "Identifiers newly registered, per reporting day.", true},
     {Metric::kIdentifiersDeleted, "idnode_identifiers_deleted",
      "Identifiers deleted, per reporting day.", true},
-    {Metric::kIdentifiersTotal, "idnode_identifiers",
-     "Identifiers currently registered.", false},
+    {Metric::kIdentifiersTotal, "idnode_identifiers", "Identifiers currently registered.", false},
 }};
 
 inline constexpr uint32_t kAllTime = 0;

@@ -8,9 +8,9 @@
 #include <mutex>
 #include <system_error>
 
-#include "registry/base/strings.h"
 #include "registry/base/bytes.h"
 #include "registry/base/status_macros.h"
+#include "registry/base/strings.h"
 
 namespace idnode::store {
 namespace {
@@ -18,9 +18,7 @@ namespace {
 constexpr char kLmdbPayloadUrl[] = "idnode/lmdb-rc";
 constexpr std::string_view kSchemaKey = "schema_version";
 
-MDB_val ToVal(std::string_view s) {
-  return MDB_val{s.size(), const_cast<char*>(s.data())};
-}
+MDB_val ToVal(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 std::string_view FromVal(const MDB_val& v) {
   return std::string_view(static_cast<const char*>(v.mv_data), v.mv_size);
 }
@@ -238,8 +236,8 @@ absl::Status Store::Init(const StoreOptions& options) {
   RETURN_IF_ERROR(LmdbStatus(mdb_env_create(&env_), "creating the environment"));
   RETURN_IF_ERROR(LmdbStatus(mdb_env_set_maxdbs(env_, static_cast<int>(Db::kCount) + 4),
                              "setting max databases"));
-  RETURN_IF_ERROR(LmdbStatus(mdb_env_set_maxreaders(env_, options.max_readers),
-                             "setting max readers"));
+  RETURN_IF_ERROR(
+      LmdbStatus(mdb_env_set_maxreaders(env_, options.max_readers), "setting max readers"));
   RETURN_IF_ERROR(
       LmdbStatus(mdb_env_set_mapsize(env_, options.initial_map_bytes), "setting the map size"));
   RETURN_IF_ERROR(LmdbStatus(mdb_env_open(env_, path_.c_str(), MDB_NOTLS | MDB_NORDAHEAD, 0640),
@@ -261,9 +259,8 @@ absl::Status Store::Init(const StoreOptions& options) {
     }
     if (schema_version_ > kSchemaVersion) {
       return absl::FailedPreconditionError(StrCat(
-          "store ", path_, " has schema version ", schema_version_,
-          ", newer than the ", kSchemaVersion,
-          " this idnode build supports; run a newer idnode or restore a backup"));
+          "store ", path_, " has schema version ", schema_version_, ", newer than the ",
+          kSchemaVersion, " this idnode build supports; run a newer idnode or restore a backup"));
     }
     // Older schemas would be upgraded here, one version at a time.
   } else {

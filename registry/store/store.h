@@ -52,7 +52,7 @@ enum class Db : int {
 std::string_view DbName(Db db);
 
 struct StoreOptions {
-  std::string path;                             // directory; created if missing
+  std::string path;                            // directory; created if missing
   size_t initial_map_bytes = size_t{1} << 30;  // grows on demand
   unsigned max_readers = 512;
 };

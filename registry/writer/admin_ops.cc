@@ -1,7 +1,5 @@
 #include "registry/writer/admin_ops.h"
 
-
-#include "registry/base/strings.h"
 #include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
 #include "registry/identifier/identifier.h"
@@ -27,8 +25,8 @@ absl::Status PutAccount(WriteContext& context, const std::string& actor, const s
 
 absl::Status PutToken(WriteContext& context, const std::string& actor, const std::string& account,
                       const std::string& hash, const std::string& label) {
-  RETURN_IF_ERROR(context.txn().Put(
-      store::Db::kTokens, hash, EncodeToken(TokenRecord{account, context.now_ms(), 0, label})));
+  RETURN_IF_ERROR(context.txn().Put(store::Db::kTokens, hash,
+                                    EncodeToken(TokenRecord{account, context.now_ms(), 0, label})));
   return context.AppendChange(ChangeKind::kTokenIssue, actor, TokenIdFromHash(hash));
 }
 
@@ -37,8 +35,8 @@ absl::Status PutToken(WriteContext& context, const std::string& actor, const std
 std::unique_ptr<WriteOp> MakeCreateAccountOp(std::string actor, std::string id, Role role,
                                              std::function<void(absl::StatusOr<bool>)> done) {
   return Op<bool>(
-      [actor = std::move(actor), id = std::move(id), role](WriteContext& context)
-          -> absl::StatusOr<bool> {
+      [actor = std::move(actor), id = std::move(id),
+       role](WriteContext& context) -> absl::StatusOr<bool> {
         RETURN_IF_ERROR(ValidateAccountId(id));
         RETURN_IF_ERROR(PutAccount(context, actor, id, role));
         return true;
@@ -46,8 +44,8 @@ std::unique_ptr<WriteOp> MakeCreateAccountOp(std::string actor, std::string id, 
       std::move(done));
 }
 
-std::unique_ptr<WriteOp> MakeIssueTokenOp(std::string actor, std::string account,
-                                          std::string token, std::string label,
+std::unique_ptr<WriteOp> MakeIssueTokenOp(std::string actor, std::string account, std::string token,
+                                          std::string label,
                                           std::function<void(absl::StatusOr<IssuedToken>)> done) {
   return Op<IssuedToken>(
       [actor = std::move(actor), account = std::move(account), hash = HashToken(token),
@@ -64,8 +62,8 @@ std::unique_ptr<WriteOp> MakeIssueTokenOp(std::string actor, std::string account
 std::unique_ptr<WriteOp> MakeRevokeTokenOp(std::string actor, std::string token_id,
                                            std::function<void(absl::StatusOr<bool>)> done) {
   return Op<bool>(
-      [actor = std::move(actor), token_id = std::move(token_id)](
-          WriteContext& context) -> absl::StatusOr<bool> {
+      [actor = std::move(actor),
+       token_id = std::move(token_id)](WriteContext& context) -> absl::StatusOr<bool> {
         std::string id_bytes;
         if (token_id.size() != 16 || !ParseHexBytes(token_id, id_bytes)) {
           return absl::InvalidArgumentError(
@@ -87,17 +85,16 @@ std::unique_ptr<WriteOp> MakeRevokeTokenOp(std::string actor, std::string token_
 }
 
 std::unique_ptr<WriteOp> MakeAllocatePrefixOp(std::string actor, std::string node_prefix,
-                                              std::string prefix, std::string owner,
-                                              uint64_t quota,
+                                              std::string prefix, std::string owner, uint64_t quota,
                                               std::function<void(absl::StatusOr<bool>)> done) {
   return Op<bool>(
       [actor = std::move(actor), node_prefix = std::move(node_prefix), prefix = std::move(prefix),
        owner = std::move(owner), quota](WriteContext& context) -> absl::StatusOr<bool> {
         store::WriteTxn& txn = context.txn();
         if (prefix == node_prefix || !IsSameOrUnderPrefix(prefix, node_prefix)) {
-          return absl::InvalidArgumentError(StrCat(
-              "prefix: ", prefix, " is not under this node's prefix ", node_prefix,
-              " (enterprise prefixes look like ", node_prefix, ".45)"));
+          return absl::InvalidArgumentError(
+              StrCat("prefix: ", prefix, " is not under this node's prefix ", node_prefix,
+                     " (enterprise prefixes look like ", node_prefix, ".45)"));
         }
         auto account_bytes = txn.Get(store::Db::kAccounts, owner);
         if (!account_bytes) {
@@ -105,9 +102,9 @@ std::unique_ptr<WriteOp> MakeAllocatePrefixOp(std::string actor, std::string nod
         }
         ASSIGN_OR_RETURN(AccountRecord account, DecodeAccount(*account_bytes));
         if (account.role != Role::kRegistrant) {
-          return absl::FailedPreconditionError(StrCat(
-              "owner: account ", owner, " has role ", RoleName(account.role),
-              "; prefixes are allocated to registrant accounts"));
+          return absl::FailedPreconditionError(
+              StrCat("owner: account ", owner, " has role ", RoleName(account.role),
+                     "; prefixes are allocated to registrant accounts"));
         }
         // Refuse the prefix itself, any allocated ancestor, and any allocated descendant.
         for (size_t dot = prefix.size(); dot != std::string::npos && dot > node_prefix.size();
@@ -115,19 +112,19 @@ std::unique_ptr<WriteOp> MakeAllocatePrefixOp(std::string actor, std::string nod
           std::string_view candidate = std::string_view(prefix).substr(0, dot);
           if (auto existing = txn.Get(store::Db::kPrefixes, candidate)) {
             ASSIGN_OR_RETURN(PrefixRecord record, DecodePrefix(*existing));
-            return absl::AlreadyExistsError(StrCat(
-                "prefix: ", candidate, " is already allocated (to ", record.owner, ")"));
+            return absl::AlreadyExistsError(
+                StrCat("prefix: ", candidate, " is already allocated (to ", record.owner, ")"));
           }
         }
         store::Cursor cursor = txn.OpenCursor(store::Db::kPrefixes);
         std::string below = prefix + ".";
         if (cursor.Seek(below) && cursor.key().substr(0, below.size()) == below) {
-          return absl::AlreadyExistsError(StrCat("prefix: ", cursor.key(), " below ",
-                                                       prefix, " is already allocated"));
+          return absl::AlreadyExistsError(
+              StrCat("prefix: ", cursor.key(), " below ", prefix, " is already allocated"));
         }
-        RETURN_IF_ERROR(txn.Put(store::Db::kPrefixes, prefix,
-                                EncodePrefix(PrefixRecord{owner, PrefixStatus::kActive, quota,
-                                                          context.now_ms()})));
+        RETURN_IF_ERROR(txn.Put(
+            store::Db::kPrefixes, prefix,
+            EncodePrefix(PrefixRecord{owner, PrefixStatus::kActive, quota, context.now_ms()})));
         RETURN_IF_ERROR(context.AppendChange(ChangeKind::kPrefixAllocate, actor, prefix));
         return true;
       },

@@ -54,15 +54,14 @@ struct IssuedToken {
 
 std::unique_ptr<WriteOp> MakeCreateAccountOp(std::string actor, std::string id, Role role,
                                              std::function<void(absl::StatusOr<bool>)> done);
-std::unique_ptr<WriteOp> MakeIssueTokenOp(std::string actor, std::string account,
-                                          std::string token, std::string label,
+std::unique_ptr<WriteOp> MakeIssueTokenOp(std::string actor, std::string account, std::string token,
+                                          std::string label,
                                           std::function<void(absl::StatusOr<IssuedToken>)> done);
 std::unique_ptr<WriteOp> MakeRevokeTokenOp(std::string actor, std::string token_id,
                                            std::function<void(absl::StatusOr<bool>)> done);
 // `node_prefix` and `prefix` are normalised.
 std::unique_ptr<WriteOp> MakeAllocatePrefixOp(std::string actor, std::string node_prefix,
-                                              std::string prefix, std::string owner,
-                                              uint64_t quota,
+                                              std::string prefix, std::string owner, uint64_t quota,
                                               std::function<void(absl::StatusOr<bool>)> done);
 std::unique_ptr<WriteOp> MakeBootstrapAdminOp(std::string token,
                                               std::function<void(absl::StatusOr<bool>)> done);

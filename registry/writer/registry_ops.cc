@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <map>
 
-#include "registry/base/strings.h"
 #include "registry/base/status_macros.h"
+#include "registry/base/strings.h"
 #include "registry/identifier/record.h"
 
 namespace idnode {
@@ -37,15 +37,14 @@ absl::Status AuthorizePrefixWrite(const store::WriteTxn& txn, const Principal& p
                                   std::string_view prefix, PrefixRecord* record) {
   auto bytes = txn.Get(store::Db::kPrefixes, prefix);
   if (!bytes) {
-    return absl::NotFoundError(
-        StrCat("prefix ", prefix, " is not allocated on this node"));
+    return absl::NotFoundError(StrCat("prefix ", prefix, " is not allocated on this node"));
   }
   ASSIGN_OR_RETURN(*record, DecodePrefix(*bytes));
   if (principal.role != Role::kAdmin &&
       (principal.role != Role::kRegistrant || record->owner != principal.account)) {
     return absl::PermissionDeniedError(StrCat("account ", principal.account,
-                                                    " may not write under prefix ", prefix,
-                                                    ", which belongs to another account"));
+                                              " may not write under prefix ", prefix,
+                                              ", which belongs to another account"));
   }
   return absl::OkStatus();
 }
@@ -84,8 +83,8 @@ absl::Status CreateOp::Apply(WriteContext& context) {
         outcome.unchanged = true;
         outcome.version = record.version;
       } else {
-        outcome.status = absl::AlreadyExistsError(StrCat(
-            "identifier ", item.id.original(), " already exists with different values"));
+        outcome.status = absl::AlreadyExistsError(
+            StrCat("identifier ", item.id.original(), " already exists with different values"));
       }
       continue;
     }
@@ -97,9 +96,9 @@ absl::Status CreateOp::Apply(WriteContext& context) {
       continue;
     }
     StampTimestamps(item.values, Seconds(context.now_ms()));
-    std::string record = EncodeRecord(RecordView{context.now_ms(), context.now_ms(), 1,
-                                                 item.id.original(), principal_.account,
-                                                 item.values});
+    std::string record =
+        EncodeRecord(RecordView{context.now_ms(), context.now_ms(), 1, item.id.original(),
+                                principal_.account, item.values});
     RETURN_IF_ERROR(txn.Put(store::Db::kIds, item.id.key(), record));
     RETURN_IF_ERROR(context.AppendChange(ChangeKind::kCreate, principal_.account, item.id.key()));
     context.CountRegistration(prefix, +1);
@@ -191,9 +190,9 @@ absl::Status UpdateOp::Apply(WriteContext& context) {
     return absl::OkStatus();
   }
   outcome_.version = record->version + 1;
-  std::string bytes = EncodeRecord(RecordView{record->created_ms, context.now_ms(),
-                                              outcome_.version, id.original(),
-                                              principal_.account, *encoded});
+  std::string bytes =
+      EncodeRecord(RecordView{record->created_ms, context.now_ms(), outcome_.version, id.original(),
+                              principal_.account, *encoded});
   RETURN_IF_ERROR(txn.Put(store::Db::kIds, id.key(), bytes));
   return context.AppendChange(ChangeKind::kUpdate, principal_.account, id.key());
 }

@@ -44,8 +44,8 @@ struct ItemOutcome {
 // line up with the request. `done` receives the store status and, when it is OK, the outcomes.
 class CreateOp final : public WriteOp {
  public:
-  using DoneFn = std::function<void(const absl::Status& store_status,
-                                    std::vector<ItemOutcome>& outcomes)>;
+  using DoneFn =
+      std::function<void(const absl::Status& store_status, std::vector<ItemOutcome>& outcomes)>;
   CreateOp(Principal principal, std::vector<absl::StatusOr<PreparedRecord>> items, DoneFn done);
 
   size_t items() const override { return items_.size(); }

@@ -2,9 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include "registry/base/strings.h"
 #include "registry/base/bytes.h"
 #include "registry/base/status_macros.h"
+#include "registry/base/strings.h"
 
 namespace idnode {
 namespace {
@@ -34,8 +34,7 @@ absl::Status WriteContext::AppendChange(ChangeKind kind, std::string_view accoun
   return absl::OkStatus();
 }
 
-void WriteContext::Add(stats::Metric metric, uint32_t day, std::string_view scope,
-                       int64_t delta) {
+void WriteContext::Add(stats::Metric metric, uint32_t day, std::string_view scope, int64_t delta) {
   counter_deltas_[stats::CounterKey(metric, day, scope)] += delta;
 }
 
@@ -86,7 +85,7 @@ Writer::Writer(store::Store& store, const Clock& clock, const WriterOptions& opt
     : store_(store), clock_(clock), options_(options) {}
 
 absl::StatusOr<std::unique_ptr<Writer>> Writer::Start(store::Store& store, const Clock& clock,
-                                                       const WriterOptions& options) {
+                                                      const WriterOptions& options) {
   std::unique_ptr<Writer> writer(new Writer(store, clock, options));
   RETURN_IF_ERROR(writer->Init());
   writer->thread_ = std::thread([w = writer.get()] { w->Run(); });
@@ -114,8 +113,8 @@ absl::Status Writer::Submit(std::unique_ptr<WriteOp> op) {
     std::lock_guard lock(mu_);
     if (stopping_) return absl::UnavailableError("writer: the node is shutting down");
     if (queued_items_ + items > options_.max_queued_items && queued_items_ > 0) {
-      return absl::ResourceExhaustedError(StrCat(
-          "writer: ", queued_items_, " items are queued for commit; retry shortly"));
+      return absl::ResourceExhaustedError(
+          StrCat("writer: ", queued_items_, " items are queued for commit; retry shortly"));
     }
     queued_items_ += items;
     (items <= 1 ? interactive_ : bulk_).push_back(std::move(op));
@@ -145,11 +144,9 @@ void Writer::Run() {
       std::unique_lock lock(mu_);
       wake_.wait(lock, [&] { return stopping_ || queued_items_ > 0; });
       if (queued_items_ == 0) return;  // stopping and drained
-      if (options_.max_wait.count() > 0 && queued_items_ < options_.max_batch_items &&
-          !stopping_) {
-        wake_.wait_for(lock, options_.max_wait, [&] {
-          return stopping_ || queued_items_ >= options_.max_batch_items;
-        });
+      if (options_.max_wait.count() > 0 && queued_items_ < options_.max_batch_items && !stopping_) {
+        wake_.wait_for(lock, options_.max_wait,
+                       [&] { return stopping_ || queued_items_ >= options_.max_batch_items; });
       }
       size_t taken = 0;
       for (auto* queue : {&interactive_, &bulk_}) {

@@ -38,8 +38,8 @@ bool ValueMatches(const EncodedValue& value, const ResolveFilter& filter);
 // Calls `fn(const EncodedValue&)` for each value of `values` (an encoded list) that passes
 // `filter`. Returns the number passed, or DATA_LOSS when the list is malformed.
 template <typename Fn>
-absl::StatusOr<uint32_t> ForEachMatchingValue(std::string_view values,
-                                              const ResolveFilter& filter, Fn&& fn) {
+absl::StatusOr<uint32_t> ForEachMatchingValue(std::string_view values, const ResolveFilter& filter,
+                                              Fn&& fn) {
   EncodedValueIterator it(values);
   EncodedValue value;
   uint32_t matched = 0;

@@ -189,8 +189,7 @@ TEST_F(GrpcApiTest, RefusesWritesUnderAnotherRegistrantsPrefix) {
   EXPECT_TRUE(Create(Request("88.123.46/MINE"), *other_).ok());
   EXPECT_EQ(Create(Request("88.123.99/X"), *acme_).error_code(), grpc::StatusCode::NOT_FOUND);
   // Registrants cannot allocate prefixes.
-  EXPECT_EQ(Allocate("88.123.47", "acme", acme_).error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Allocate("88.123.47", "acme", acme_).error_code(), grpc::StatusCode::PERMISSION_DENIED);
 }
 
 TEST_F(GrpcApiTest, RejectsMalformedInputNamingTheRule) {
@@ -303,7 +302,8 @@ TEST_F(GrpcApiTest, BatchCreateAnswersEveryItem) {
         if (sent == 5) return false;
         request.set_batch_id(++sent);
         for (int i = 0; i < 100; ++i) {
-          *request.add_items() = Request("88.123.45/B" + std::to_string(sent) + "-" + std::to_string(i));
+          *request.add_items() =
+              Request("88.123.45/B" + std::to_string(sent) + "-" + std::to_string(i));
         }
         *request.add_items() = Request("88.123.46/NOT-MINE");
         *request.add_items() = Request("bad identifier");
@@ -337,7 +337,8 @@ TEST_F(GrpcApiTest, ImportReportsFailedLinesAndContinues) {
   input << R"({"identifier":"88.123.45/IMP-1","values":[{"index":1,"type":"URL","data":"u"}]})"
         << "\nnot json\n"
         << R"({"identifier":"88.123.45/IMP-2","values":[{"index":1,"type":"URL","data":"u"},)"
-        << R"({"index":1,"type":"URL","data":"v"}]})" << "\n\n"
+        << R"({"index":1,"type":"URL","data":"v"}]})"
+        << "\n\n"
         << R"({"identifier":"88.123.45/IMP-3","values":[{"index":1,"type":"URL","data":"u"}]})"
         << "\n";
   auto stub = v1::Registry::NewStub(node_->Channel());
@@ -352,8 +353,9 @@ TEST_F(GrpcApiTest, ImportReportsFailedLinesAndContinues) {
   EXPECT_EQ(summary.failures[1].line, 3u);
   EXPECT_NE(summary.failures[1].message.find("duplicate index"), std::string::npos);
 
-  std::stringstream csv("identifier,1:URL,2:EMAIL\n88.123.45/CSV-1,https://a,\"a,b@c\"\n"
-                        "88.123.45/CSV-2,https://b,\n88.123.45/CSV-3,only-two-columns\n");
+  std::stringstream csv(
+      "identifier,1:URL,2:EMAIL\n88.123.45/CSV-1,https://a,\"a,b@c\"\n"
+      "88.123.45/CSV-2,https://b,\n88.123.45/CSV-3,only-two-columns\n");
   options.format = client::ImportFormat::kCsv;
   summary = client::RunImport(*stub, *acme_, csv, options);
   EXPECT_EQ(summary.created, 2u);

@@ -40,8 +40,8 @@ class NodeProcess {
       (void)out;
       (void)err;
       execl(IDNODE_BINARY, IDNODE_BINARY, "--data-dir", data_dir_.c_str(), "--listen",
-            "127.0.0.1:0", "--ready-file", ready.c_str(), "--admin-token-file",
-            token_file.c_str(), "--quiet", "--log-level", "warn", static_cast<char*>(nullptr));
+            "127.0.0.1:0", "--ready-file", ready.c_str(), "--admin-token-file", token_file.c_str(),
+            "--quiet", "--log-level", "warn", static_cast<char*>(nullptr));
       _exit(127);
     }
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);

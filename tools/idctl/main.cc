@@ -40,8 +40,8 @@ std::string ToJson(const google::protobuf::Message& message) {
 }
 
 int Report(const grpc::Status& status) {
-  std::cerr << "idctl: " << client::CodeName(status.error_code()) << ": "
-            << status.error_message() << "\n";
+  std::cerr << "idctl: " << client::CodeName(status.error_code()) << ": " << status.error_message()
+            << "\n";
   return 1;
 }
 
@@ -83,9 +83,8 @@ bool AddValues(const std::vector<std::string>& specs,
 
 void PrintValues(const google::protobuf::RepeatedPtrField<v1::Value>& values) {
   for (const v1::Value& v : values) {
-    std::cout << "  " << v.index() << "  " << v.type() << "  " << v.data() << "  (ttl "
-              << v.ttl() << ", permissions 0x" << std::hex << v.permissions() << std::dec
-              << ")\n";
+    std::cout << "  " << v.index() << "  " << v.type() << "  " << v.data() << "  (ttl " << v.ttl()
+              << ", permissions 0x" << std::hex << v.permissions() << std::dec << ")\n";
   }
 }
 
@@ -105,8 +104,9 @@ class Cli {
     auto channel = client::Connect(g_.connect);
     grpc::ClientContext context;
     client::Authorize(context, g_.token);
-    context.set_deadline(std::chrono::system_clock::now() +
-                         std::chrono::milliseconds(static_cast<int64_t>(g_.timeout_seconds * 1000)));
+    context.set_deadline(
+        std::chrono::system_clock::now() +
+        std::chrono::milliseconds(static_cast<int64_t>(g_.timeout_seconds * 1000)));
     return fn(channel, context);
   }
 
@@ -293,8 +293,8 @@ int main(int argc, char** argv) {
       auto status = v1::Registry::NewStub(channel)->Create(&context, request, &response);
       if (!status.ok()) return Report(status);
       return cli.Print(response, [&] {
-        std::cout << (response.unchanged() ? "unchanged " : "registered ")
-                  << response.identifier() << " (version " << response.version() << ")\n";
+        std::cout << (response.unchanged() ? "unchanged " : "registered ") << response.identifier()
+                  << " (version " << response.version() << ")\n";
       });
     });
   });
@@ -310,8 +310,7 @@ int main(int argc, char** argv) {
       if (!status.ok()) return Report(status);
       return cli.Print(response, [&] {
         std::cout << response.identifier() << "  version " << response.version() << "  owner "
-                  << response.owner() << "  updated " << FormatTime(response.updated_ms())
-                  << "\n";
+                  << response.owner() << "  updated " << FormatTime(response.updated_ms()) << "\n";
         PrintValues(response.values());
       });
     });
@@ -423,67 +422,66 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 10000));
   import->callback([&] {
     std::ifstream file_stream;
-    std::istream* in = &std::cin;
-    if (file != "-") {
-      file_stream.open(file);
-      if (!file_stream) {
-        std::cerr << "idctl: file: cannot open " << file << "\n";
-        rc = 2;
-        return;
-      }
-      in = &file_stream;
+  std::istream* in = &std::cin;
+  if (file != "-") {
+    file_stream.open(file);
+    if (!file_stream) {
+      std::cerr << "idctl: file: cannot open " << file << "\n";
+      rc = 2;
+      return;
     }
-    client::ImportOptions options;
-    bool csv = format == "csv" || (format.empty() && file.size() > 4 &&
-                                   file.compare(file.size() - 4, 4, ".csv") == 0);
-    options.format = csv ? client::ImportFormat::kCsv : client::ImportFormat::kJsonLines;
-    options.batch_size = batch_size;
-    auto start = std::chrono::steady_clock::now();
-    auto seconds = [&] {
-      return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    };
-    const bool tty = isatty(STDERR_FILENO) && !g.json;
-    auto last_draw = start;
-    options.progress = [&](const client::ImportSummary& s) {
-      auto now = std::chrono::steady_clock::now();
-      if (!tty || now - last_draw < std::chrono::milliseconds(200)) return;
-      last_draw = now;
-      uint64_t done = s.created + s.unchanged + s.failed;
-      std::cerr << "\r[" << done << " lines] created " << s.created << ", unchanged "
-                << s.unchanged << ", failed " << s.failed << "  ("
-                << static_cast<uint64_t>(done / std::max(seconds(), 1e-3)) << "/s)   "
-                << std::flush;
-    };
-    auto stub = v1::Registry::NewStub(client::Connect(g.connect));
-    client::ImportSummary s = client::RunImport(*stub, g.token, *in, options);
-    double elapsed = seconds();
-    if (tty) std::cerr << "\n";
-    if (g.json) {
-      nlohmann::json out = {{"lines", s.lines},         {"created", s.created},
-                            {"unchanged", s.unchanged}, {"failed", s.failed},
-                            {"seconds", elapsed},       {"failures", nlohmann::json::array()}};
-      if (!s.stream_error.empty()) out["error"] = s.stream_error;
-      for (const auto& f : s.failures) {
-        out["failures"].push_back({{"line", f.line},
-                                   {"identifier", f.identifier},
-                                   {"code", f.code},
-                                   {"message", f.message}});
-      }
-      std::cout << out.dump() << "\n";
-    } else {
-      std::cout << "imported " << s.lines << " lines in " << elapsed << " s: created "
-                << s.created << ", unchanged " << s.unchanged << ", failed " << s.failed << "\n";
-      for (size_t i = 0; i < s.failures.size() && i < 50; ++i) {
-        const auto& f = s.failures[i];
-        std::cout << "  line " << f.line << ": " << (f.identifier.empty() ? "-" : f.identifier)
-                  << ": " << f.code << ": " << f.message << "\n";
-      }
-      if (s.failed > 50) std::cout << "  ... " << s.failed - 50 << " more (use --json)\n";
-      if (!s.stream_error.empty()) std::cerr << "idctl: import stopped: " << s.stream_error << "\n";
+    in = &file_stream;
+  }
+  client::ImportOptions options;
+  bool csv = format == "csv" ||
+             (format.empty() && file.size() > 4 && file.compare(file.size() - 4, 4, ".csv") == 0);
+  options.format = csv ? client::ImportFormat::kCsv : client::ImportFormat::kJsonLines;
+  options.batch_size = batch_size;
+  auto start = std::chrono::steady_clock::now();
+  auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  const bool tty = isatty(STDERR_FILENO) && !g.json;
+  auto last_draw = start;
+  options.progress = [&](const client::ImportSummary& s) {
+    auto now = std::chrono::steady_clock::now();
+    if (!tty || now - last_draw < std::chrono::milliseconds(200)) return;
+    last_draw = now;
+    uint64_t done = s.created + s.unchanged + s.failed;
+    std::cerr << "\r[" << done << " lines] created " << s.created << ", unchanged " << s.unchanged
+              << ", failed " << s.failed << "  ("
+              << static_cast<uint64_t>(done / std::max(seconds(), 1e-3)) << "/s)   " << std::flush;
+  };
+  auto stub = v1::Registry::NewStub(client::Connect(g.connect));
+  client::ImportSummary s = client::RunImport(*stub, g.token, *in, options);
+  double elapsed = seconds();
+  if (tty) std::cerr << "\n";
+  if (g.json) {
+    nlohmann::json out = {{"lines", s.lines},         {"created", s.created},
+                          {"unchanged", s.unchanged}, {"failed", s.failed},
+                          {"seconds", elapsed},       {"failures", nlohmann::json::array()}};
+    if (!s.stream_error.empty()) out["error"] = s.stream_error;
+    for (const auto& f : s.failures) {
+      out["failures"].push_back({{"line", f.line},
+                                 {"identifier", f.identifier},
+                                 {"code", f.code},
+                                 {"message", f.message}});
     }
-    rc = (!s.stream_error.empty() || s.failed > 0) ? 1 : 0;
-  });
+    std::cout << out.dump() << "\n";
+  } else {
+    std::cout << "imported " << s.lines << " lines in " << elapsed << " s: created " << s.created
+              << ", unchanged " << s.unchanged << ", failed " << s.failed << "\n";
+    for (size_t i = 0; i < s.failures.size() && i < 50; ++i) {
+      const auto& f = s.failures[i];
+      std::cout << "  line " << f.line << ": " << (f.identifier.empty() ? "-" : f.identifier)
+                << ": " << f.code << ": " << f.message << "\n";
+    }
+    if (s.failed > 50) std::cout << "  ... " << s.failed - 50 << " more (use --json)\n";
+    if (!s.stream_error.empty()) std::cerr << "idctl: import stopped: " << s.stream_error << "\n";
+  }
+  rc = (!s.stream_error.empty() || s.failed > 0) ? 1 : 0;
+});
 
-  CLI11_PARSE(app, argc, argv);
-  return rc;
+CLI11_PARSE(app, argc, argv);
+return rc;
 }

@@ -62,7 +62,8 @@ int main(int argc, char** argv) {
   bool quiet = false;
   app.add_option("-c,--config", config_file, "TOML configuration file")->check(CLI::ExistingFile);
   app.add_option("--data-dir", data_dir, "data directory (storage.data_dir)");
-  app.add_option("--listen", listen, "gRPC listen address HOST:PORT (grpc.listen); port 0 picks one");
+  app.add_option("--listen", listen,
+                 "gRPC listen address HOST:PORT (grpc.listen); port 0 picks one");
   app.add_option("--prefix", prefix, "this node's prefix, e.g. 88.123 (node.prefix)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error (log.level)");
   app.add_option("--admin-token-file", admin_token_file,

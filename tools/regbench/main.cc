@@ -83,8 +83,8 @@ int main(int argc, char** argv) {
   app.add_option("-t,--token", token, "registrant token");
   app.add_option("--prefix", prefix, "enterprise prefix owned by the token's account");
   app.add_option("--count", count);
-  std::string run_tag = std::to_string(
-      std::chrono::system_clock::now().time_since_epoch().count() % 1'000'000'000);
+  std::string run_tag =
+      std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 1'000'000'000);
 
   auto* stream = app.add_subcommand("stream", "durable registrations per second");
   stream->add_option("--batch", batch);
@@ -92,8 +92,7 @@ int main(int argc, char** argv) {
     StreamResult r = Stream(connect, token, prefix + "/S" + run_tag + "-", count, batch);
     std::printf("stream: %llu registered, %llu failed in %.2f s = %.0f registrations/s%s%s\n",
                 static_cast<unsigned long long>(r.ok), static_cast<unsigned long long>(r.failed),
-                r.seconds, r.ok / r.seconds, r.error.empty() ? "" : "; error: ",
-                r.error.c_str());
+                r.seconds, r.ok / r.seconds, r.error.empty() ? "" : "; error: ", r.error.c_str());
   });
 
   auto* latency = app.add_subcommand("latency", "single-create latency");
@@ -128,7 +127,9 @@ int main(int argc, char** argv) {
     stop = true;
     if (background.joinable()) background.join();
     std::sort(ms.begin(), ms.end());
-    auto pct = [&](double p) { return ms.empty() ? 0 : ms[static_cast<size_t>(p * (ms.size() - 1))]; };
+    auto pct = [&](double p) {
+      return ms.empty() ? 0 : ms[static_cast<size_t>(p * (ms.size() - 1))];
+    };
     std::printf("latency%s: %zu creates, p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",
                 with_stream ? " (while streaming)" : "", ms.size(), pct(0.5), pct(0.9), pct(0.99),
                 ms.empty() ? 0 : ms.back());

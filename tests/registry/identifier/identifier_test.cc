@@ -35,7 +35,9 @@ TEST(IdentifierTest, LeavesNonAsciiLettersAlone) {
   EXPECT_EQ(id->suffix(), "泵-ä");
 }
 
-TEST(IdentifierTest, RejectsEmptyIdentifier) { EXPECT_NE(MessageOf("").find("empty"), std::string::npos); }
+TEST(IdentifierTest, RejectsEmptyIdentifier) {
+  EXPECT_NE(MessageOf("").find("empty"), std::string::npos);
+}
 
 TEST(IdentifierTest, RejectsMissingSlash) {
   EXPECT_NE(MessageOf("88.123.45").find("no '/'"), std::string::npos);

@@ -30,10 +30,10 @@ std::vector<HandleValue> ReferenceValues() {
                                      Make(1, "URL", "http://example.com/abc-0001"),
                                      Make(2, "EMAIL", "ops@example.com")};
   std::string admin;
-  admin += std::string("\x0f\xff", 2);                 // admin permissions 0x0fff
-  admin += std::string("\x00\x00\x00\x0f", 4);         // handle length 15
+  admin += std::string("\x0f\xff", 2);          // admin permissions 0x0fff
+  admin += std::string("\x00\x00\x00\x0f", 4);  // handle length 15
   admin += "88.123.45/ADMIN";
-  admin += std::string("\x00\x00\x01\x2c", 4);         // index 300
+  admin += std::string("\x00\x00\x01\x2c", 4);  // index 300
   values[0].data = admin;
   for (HandleValue& v : values) v.timestamp = 0x65920080;
   return values;
