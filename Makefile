@@ -1,6 +1,8 @@
 # The two commands a newcomer needs: `make run` and `make test`. Both install missing Debian
 # packages (deploy/install-deps.sh, idempotent) and build first.
 
+MAKEFLAGS += --no-print-directory
+
 BUILD_DIR ?= build/release
 JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release -DIDNODE_WERROR=ON
