@@ -122,15 +122,10 @@ absl::StatusOr<Identifier> Identifier::Parse(std::string_view text,
   auto prefix = NormalizePrefix(text.substr(0, slash), StrCat(field, " prefix"));
   if (!prefix.ok()) return prefix.status();
   std::string key = *std::move(prefix);
+  std::string suffix(text.substr(slash + 1));
+  if (!options.case_sensitive_suffix) AsciiUpperInPlace(suffix);
   key.push_back('/');
-  size_t suffix_start = key.size();
-  key.append(text.substr(slash + 1));
-  if (!options.case_sensitive_suffix) {
-    for (size_t i = suffix_start; i < key.size(); ++i) {
-      char& c = key[i];
-      if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-    }
-  }
+  key.append(suffix);
   return Identifier(std::string(text), std::move(key), slash);
 }
 
