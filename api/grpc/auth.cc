@@ -9,14 +9,17 @@ absl::StatusOr<Principal> AuthenticateCall(store::Store& store,
                                            const grpc::CallbackServerContext& context) {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
-  if (it == metadata.end()) return Authenticate(*store.BeginRead(), "");
-  std::string_view header(it->second.data(), it->second.size());
-  constexpr std::string_view kBearer = "Bearer ";
-  if (header.size() <= kBearer.size() || header.substr(0, kBearer.size()) != kBearer) {
-    return absl::UnauthenticatedError("authorization: expected 'Bearer <token>'");
+  std::string_view token;
+  if (it != metadata.end()) {
+    std::string_view header(it->second.data(), it->second.size());
+    constexpr std::string_view kBearer = "Bearer ";
+    if (header.size() <= kBearer.size() || header.substr(0, kBearer.size()) != kBearer) {
+      return absl::UnauthenticatedError("authorization: expected 'Bearer <token>'");
+    }
+    token = header.substr(kBearer.size());
   }
   ASSIGN_OR_RETURN(store::ReadTxn txn, store.BeginRead());
-  return Authenticate(txn, header.substr(kBearer.size()));
+  return Authenticate(txn, token);
 }
 
 absl::Status RequireRole(const Principal& principal, Role role) {

@@ -42,33 +42,8 @@ TEST_P(CrashTest, AcknowledgedRegistrationsSurviveSigkill) {
   {
     testing::NodeProcess node(data);
     ASSERT_TRUE(node.Start());
-    auto admin = v1::Admin::NewStub(node.Channel());
-    auto call = [&](auto fn) {
-      grpc::ClientContext ctx;
-      client::Authorize(ctx, node.admin_token());
-      return fn(&ctx);
-    };
-    ASSERT_TRUE(call([&](auto* ctx) {
-                  v1::CreateAccountRequest r;
-                  r.set_id("acme");
-                  r.set_role("registrant");
-                  v1::Account out;
-                  return admin->CreateAccount(ctx, r, &out);
-                }).ok());
-    ASSERT_TRUE(call([&](auto* ctx) {
-                  v1::AllocatePrefixRequest r;
-                  r.set_prefix("88.123.45");
-                  r.set_owner("acme");
-                  v1::Prefix out;
-                  return admin->AllocatePrefix(ctx, r, &out);
-                }).ok());
-    v1::IssueTokenResponse issued;
-    ASSERT_TRUE(call([&](auto* ctx) {
-                  v1::IssueTokenRequest r;
-                  r.set_account("acme");
-                  return admin->IssueToken(ctx, r, &issued);
-                }).ok());
-    token = issued.token();
+    token = node.ProvisionRegistrant("acme", "88.123.45");
+    ASSERT_FALSE(token.empty());
 
     // Stream until killed; remember which batches the node acknowledged.
     std::mutex mu;

@@ -77,6 +77,34 @@ class NodeProcess {
     return status;
   }
 
+  // As the admin: creates registrant `account`, allocates it `prefix` and issues it a token.
+  // Returns the token, or an empty string when a step failed.
+  std::string ProvisionRegistrant(const std::string& account, const std::string& prefix) const {
+    auto admin = v1::Admin::NewStub(Channel());
+    auto call = [&](auto rpc, const auto& request, auto* response) {
+      grpc::ClientContext context;
+      client::Authorize(context, admin_token_);
+      return ((*admin).*rpc)(&context, request, response).ok();
+    };
+    v1::CreateAccountRequest create;
+    create.set_id(account);
+    create.set_role("registrant");
+    v1::Account created;
+    v1::AllocatePrefixRequest allocate;
+    allocate.set_prefix(prefix);
+    allocate.set_owner(account);
+    v1::Prefix allocated;
+    v1::IssueTokenRequest issue;
+    issue.set_account(account);
+    v1::IssueTokenResponse issued;
+    if (!call(&v1::Admin::Stub::CreateAccount, create, &created) ||
+        !call(&v1::Admin::Stub::AllocatePrefix, allocate, &allocated) ||
+        !call(&v1::Admin::Stub::IssueToken, issue, &issued)) {
+      return "";
+    }
+    return issued.token();
+  }
+
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::shared_ptr<grpc::Channel> Channel() const {
     return client::Connect(client::ConnectOptions{address(), ""});
