@@ -117,6 +117,8 @@ bool Cursor::Seek(std::string_view key) {
 }
 bool Cursor::Last() { return Move(MDB_LAST); }
 bool Cursor::Next() { return Move(MDB_NEXT); }
+bool Cursor::Prev() { return Move(MDB_PREV); }
+bool Cursor::SeekBefore(std::string_view key) { return Seek(key) ? Prev() : Last(); }
 
 namespace {
 

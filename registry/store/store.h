@@ -75,7 +75,10 @@ class Cursor {
   bool Seek(std::string_view key);
   // Positions at the last key. False when the database is empty.
   bool Last();
+  // Positions at the last key < `key`. False when there is none.
+  bool SeekBefore(std::string_view key);
   bool Next();
+  bool Prev();
   std::string_view key() const { return key_; }
   std::string_view value() const { return value_; }
 

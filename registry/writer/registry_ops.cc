@@ -6,6 +6,7 @@
 #include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
 #include "registry/identifier/record.h"
+#include "registry/writer/template_ops.h"
 
 namespace idnode {
 namespace {
@@ -28,9 +29,10 @@ absl::StatusOr<PreparedRecord> PrepareRecord(std::string_view identifier,
                                              const IdentifierOptions& options) {
   ASSIGN_OR_RETURN(Identifier id, Identifier::Parse(identifier, options));
   RETURN_IF_ERROR(ValidateValues(values));
+  ASSIGN_OR_RETURN(std::optional<uint32_t> template_version, NamedTemplateVersion(values));
   for (HandleValue& v : values) v.timestamp = 0;
   ASSIGN_OR_RETURN(std::string encoded, EncodeValueList(std::move(values)));
-  return PreparedRecord{std::move(id), std::move(encoded)};
+  return PreparedRecord{std::move(id), std::move(encoded), template_version.has_value()};
 }
 
 absl::Status AuthorizePrefixWrite(const store::WriteTxn& txn, const Principal& principal,
@@ -60,6 +62,7 @@ absl::Status CreateOp::Apply(WriteContext& context) {
   std::string last_prefix;
   absl::Status last_auth;
   PrefixRecord prefix_record;
+  TemplateChecker templates;
   for (size_t i = 0; i < items_.size(); ++i) {
     ItemOutcome& outcome = outcomes_[i];
     if (!items_[i].ok()) {
@@ -94,6 +97,12 @@ absl::Status CreateOp::Apply(WriteContext& context) {
       outcome.status = absl::ResourceExhaustedError(StrCat(
           "prefix ", prefix, " has reached its quota of ", prefix_record.quota, " identifiers"));
       continue;
+    }
+    if (item.names_template) {
+      ASSIGN_OR_RETURN(std::vector<HandleValue> values, DecodeValueList(item.values));
+      outcome.status = templates.Check(txn, prefix, values);
+      if (store::IsStoreError(outcome.status)) return outcome.status;
+      if (!outcome.status.ok()) continue;
     }
     StampTimestamps(item.values, Seconds(context.now_ms()));
     std::string record =
@@ -180,8 +189,11 @@ absl::Status UpdateOp::Apply(WriteContext& context) {
     }
     for (auto& [index, v] : by_index) result.push_back(std::move(v));
   }
-  if (absl::Status s = ValidateValues(result); !s.ok()) {
-    outcome_.status = s;
+  absl::Status valid = ValidateValues(result);
+  if (valid.ok()) valid = TemplateChecker().Check(txn, id.prefix(), result);
+  if (store::IsStoreError(valid)) return valid;
+  if (!valid.ok()) {
+    outcome_.status = valid;
     return absl::OkStatus();
   }
   auto encoded = EncodeValueList(std::move(result));

@@ -6,9 +6,12 @@
 // prefix ownership, compares with what is stored and writes. Outcomes per item:
 //   create: OK (created, or `unchanged` when an identical record exists: clients retry after
 //           timeouts), ALREADY_EXISTS (a different record), NOT_FOUND (prefix not allocated
-//           here), PERMISSION_DENIED (another account's prefix), RESOURCE_EXHAUSTED (quota).
+//           here), PERMISSION_DENIED (another account's prefix), RESOURCE_EXHAUSTED (quota),
+//           INVALID_ARGUMENT / NOT_FOUND when the values name a data template (value index
+//           1001) they do not satisfy or that does not exist (template_ops.h).
 //   update/delete: NOT_FOUND (no such identifier or value index), ALREADY_EXISTS (adding an
-//           index that exists), PERMISSION_DENIED, INVALID_ARGUMENT (result not a valid list).
+//           index that exists), PERMISSION_DENIED, INVALID_ARGUMENT (result not a valid list,
+//           or not satisfying the data template it names).
 // Admins may write under any allocated prefix; registrants only under their own.
 
 #include <cstdint>
@@ -28,6 +31,7 @@ namespace idnode {
 struct PreparedRecord {
   Identifier id;
   std::string values;
+  bool names_template = false;  // carries value index 1001: checked against its template
 };
 
 absl::StatusOr<PreparedRecord> PrepareRecord(std::string_view identifier,

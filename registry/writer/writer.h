@@ -41,6 +41,7 @@ enum class ChangeKind : uint8_t {
   kTokenIssue = 11,
   kTokenRevoke = 12,
   kPrefixAllocate = 13,
+  kTemplatePublish = 14,
 };
 
 // What an operation sees while the writer applies it.

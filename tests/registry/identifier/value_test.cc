@@ -3,17 +3,12 @@
 #include <gtest/gtest.h>
 
 #include "registry/base/strings.h"
+#include "tests/support/values.h"
 
 namespace idnode {
 namespace {
 
-HandleValue Make(uint32_t index, std::string type, std::string data) {
-  HandleValue v;
-  v.index = index;
-  v.type = std::move(type);
-  v.data = std::move(data);
-  return v;
-}
+using testing::MakeValue;
 
 // The three values of `88.123.45/ABC-0001` in ../shared/vectors/handle-wire.md §2, as the
 // reference server encoded them (value count first).
@@ -26,9 +21,9 @@ constexpr std::string_view kReferenceValuesHex =
     "352f41444d494e0000012c00000000";
 
 std::vector<HandleValue> ReferenceValues() {
-  std::vector<HandleValue> values = {Make(100, "HS_ADMIN", ""),
-                                     Make(1, "URL", "http://example.com/abc-0001"),
-                                     Make(2, "EMAIL", "ops@example.com")};
+  std::vector<HandleValue> values = {MakeValue(100, "HS_ADMIN", ""),
+                                     MakeValue(1, "URL", "http://example.com/abc-0001"),
+                                     MakeValue(2, "EMAIL", "ops@example.com")};
   std::string admin;
   admin += std::string("\x0f\xff", 2);          // admin permissions 0x0fff
   admin += std::string("\x00\x00\x00\x0f", 4);  // handle length 15
@@ -66,14 +61,14 @@ TEST(ValueTest, RejectsTruncatedEncodings) {
 }
 
 TEST(ValueTest, RejectsDuplicateIndexes) {
-  std::vector<HandleValue> values = {Make(1, "URL", "a"), Make(1, "URL", "b")};
+  std::vector<HandleValue> values = {MakeValue(1, "URL", "a"), MakeValue(1, "URL", "b")};
   absl::Status s = ValidateValues(values);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("values[1] (index 1): duplicate index 1"), absl::string_view::npos);
 }
 
 TEST(ValueTest, RejectsOversizedData) {
-  std::vector<HandleValue> values = {Make(1, "URL", std::string(kMaxValueDataBytes + 1, 'x'))};
+  std::vector<HandleValue> values = {MakeValue(1, "URL", std::string(kMaxValueDataBytes + 1, 'x'))};
   absl::Status s = ValidateValues(values);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("data is 65537 bytes, the limit is 65536"), absl::string_view::npos);
@@ -83,16 +78,16 @@ TEST(ValueTest, RejectsOversizedData) {
 
 TEST(ValueTest, RejectsOversizedValueListAsAWhole) {
   std::vector<HandleValue> values;
-  for (uint32_t i = 1; i <= 4; ++i) values.push_back(Make(i, "DATA", std::string(60000, 'x')));
+  for (uint32_t i = 1; i <= 4; ++i) values.push_back(MakeValue(i, "DATA", std::string(60000, 'x')));
   ASSERT_TRUE(ValidateValues(values).ok());
   auto encoded = EncodeValueList(values);
   EXPECT_EQ(encoded.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ValueTest, RejectsIndexZeroEmptyTypeAndBadPermissions) {
-  EXPECT_FALSE(ValidateValues(std::vector<HandleValue>{Make(0, "URL", "a")}).ok());
-  EXPECT_FALSE(ValidateValues(std::vector<HandleValue>{Make(1, "", "a")}).ok());
-  HandleValue v = Make(1, "URL", "a");
+  EXPECT_FALSE(ValidateValues(std::vector<HandleValue>{MakeValue(0, "URL", "a")}).ok());
+  EXPECT_FALSE(ValidateValues(std::vector<HandleValue>{MakeValue(1, "", "a")}).ok());
+  HandleValue v = MakeValue(1, "URL", "a");
   v.permissions = 0x1F;
   EXPECT_FALSE(ValidateValues(std::vector<HandleValue>{v}).ok());
   EXPECT_FALSE(ValidateValues(std::vector<HandleValue>{}).ok());

@@ -117,5 +117,26 @@ TEST(StoreTest, CursorSeeksInKeyOrder) {
   EXPECT_EQ(cursor.key(), "c");
 }
 
+TEST(StoreTest, CursorSeeksBeforeAKey) {
+  testing::TempDir dir;
+  auto store = Store::Open({dir.path()});
+  ASSERT_TRUE(store.ok());
+  auto txn = (*store)->BeginWrite();
+  ASSERT_TRUE(txn.ok());
+  for (const char* key : {"b", "d"}) ASSERT_TRUE(txn->Put(Db::kIds, key, key).ok());
+  Cursor cursor = txn->OpenCursor(Db::kIds);
+  ASSERT_TRUE(cursor.SeekBefore("c"));
+  EXPECT_EQ(cursor.key(), "b");
+  ASSERT_TRUE(cursor.SeekBefore("d"));
+  EXPECT_EQ(cursor.key(), "b");
+  ASSERT_TRUE(cursor.SeekBefore("z"));  // past the end: the last key
+  EXPECT_EQ(cursor.key(), "d");
+  EXPECT_FALSE(cursor.SeekBefore("b"));  // nothing before the first key
+  ASSERT_TRUE(cursor.Last());
+  ASSERT_TRUE(cursor.Prev());
+  EXPECT_EQ(cursor.key(), "b");
+  EXPECT_FALSE(cursor.Prev());
+}
+
 }  // namespace
 }  // namespace idnode::store

@@ -6,12 +6,17 @@
 
 #include "registry/base/bytes.h"
 #include "registry/identifier/record.h"
+#include "registry/templates/template_store.h"
 #include "registry/writer/admin_ops.h"
 #include "registry/writer/registry_ops.h"
+#include "registry/writer/template_ops.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/values.h"
 
 namespace idnode {
 namespace {
+
+using testing::MakeValue;
 
 class FakeClock final : public Clock {
  public:
@@ -73,11 +78,18 @@ class WriterTest : public ::testing::Test {
   }
 
   static absl::StatusOr<PreparedRecord> Record(std::string id, std::string url) {
-    HandleValue v;
-    v.index = 1;
-    v.type = "URL";
-    v.data = std::move(url);
-    return PrepareRecord(id, {v}, {});
+    return PrepareRecord(id, {MakeValue(1, "URL", std::move(url))}, {});
+  }
+
+  ItemOutcome Update(UpdateRequest request) {
+    std::promise<ItemOutcome> promise;
+    auto future = promise.get_future();
+    EXPECT_TRUE(writer_
+                    ->Submit(std::make_unique<UpdateOp>(
+                        acme_, std::move(request),
+                        [&](const absl::Status&, const ItemOutcome& o) { promise.set_value(o); }))
+                    .ok());
+    return future.get();
   }
 
   uint64_t Counter(stats::Metric metric, uint32_t day, std::string_view scope) {
@@ -195,29 +207,19 @@ TEST_F(WriterTest, UpdatesByIndexAndRecordsChanges) {
   std::vector<absl::StatusOr<PreparedRecord>> items;
   items.push_back(Record("88.123.45/U", "u"));
   Create(acme_, std::move(items));
-  auto update = [&](UpdateRequest request) {
-    std::promise<ItemOutcome> promise;
-    auto future = promise.get_future();
-    EXPECT_TRUE(writer_
-                    ->Submit(std::make_unique<UpdateOp>(
-                        acme_, std::move(request),
-                        [&](const absl::Status&, const ItemOutcome& o) { promise.set_value(o); }))
-                    .ok());
-    return future.get();
-  };
   HandleValue email;
   email.index = 2;
   email.type = "EMAIL";
   email.data = "a@b";
   UpdateRequest add{*Identifier::Parse("88.123.45/U"), false, {}, {email}, {}, {}};
-  ItemOutcome added = update(add);
+  ItemOutcome added = Update(add);
   EXPECT_TRUE(added.status.ok()) << added.status;
   EXPECT_EQ(added.version, 2u);
-  EXPECT_EQ(update(add).status.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(Update(add).status.code(), absl::StatusCode::kAlreadyExists);
   UpdateRequest remove_missing{*Identifier::Parse("88.123.45/U"), false, {}, {}, {}, {7}};
-  EXPECT_EQ(update(remove_missing).status.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Update(remove_missing).status.code(), absl::StatusCode::kNotFound);
   UpdateRequest remove_all{*Identifier::Parse("88.123.45/U"), false, {}, {}, {}, {1, 2}};
-  EXPECT_EQ(update(remove_all).status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Update(remove_all).status.code(), absl::StatusCode::kFailedPrecondition);
 
   auto txn = store_->BeginRead();
   ASSERT_TRUE(txn.ok());
@@ -232,6 +234,87 @@ TEST_F(WriterTest, UpdatesByIndexAndRecordsChanges) {
   int count = 0;
   for (bool more = changes.Seek(""); more; more = changes.Next()) ++count;
   EXPECT_EQ(count, 5);
+}
+
+DataTemplate ModelTemplate() {
+  DataTemplate t;
+  t.attributes.push_back({2001, "MODEL", AttributeType::kString, true, 2, 8, false});
+  t.attributes.push_back({2002, "MADE_ON", AttributeType::kDate, false, 0, 0, false});
+  return t;
+}
+
+absl::StatusOr<PreparedRecord> Templated(std::string id, std::string version, std::string model) {
+  return PrepareRecord(id,
+                       {MakeValue(1001, "TEMPLATE_VERSION", std::move(version)),
+                        MakeValue(2001, "MODEL", std::move(model))},
+                       {});
+}
+
+TEST_F(WriterTest, PublishesTemplateVersionsOnTopOfTheLatest) {
+  auto publish = [&](const Principal& who, uint32_t base, DataTemplate t) {
+    return Run<DataTemplate>([&](auto done) {
+      return MakePublishTemplateOp(who, "88.123.45", base, std::move(t), done);
+    });
+  };
+  auto v1 = publish(acme_, 0, ModelTemplate());
+  ASSERT_TRUE(v1.ok()) << v1.status();
+  EXPECT_EQ(v1->version, 1u);
+  EXPECT_EQ(v1->author, "acme");
+  EXPECT_EQ(v1->created_ms, kNow);
+  // A stale base (someone published meanwhile) is refused; so is another registrant.
+  EXPECT_EQ(publish(acme_, 0, ModelTemplate()).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(publish(other_, 1, ModelTemplate()).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  DataTemplate dropped = ModelTemplate();
+  dropped.attributes.pop_back();
+  EXPECT_EQ(publish(acme_, 1, dropped).status().code(), absl::StatusCode::kFailedPrecondition);
+  DataTemplate disabled = ModelTemplate();
+  disabled.attributes[1].disabled = true;
+  auto v2 = publish(acme_, 1, disabled);
+  ASSERT_TRUE(v2.ok()) << v2.status();
+  EXPECT_EQ(v2->version, 2u);
+
+  auto txn = store_->BeginRead();
+  ASSERT_TRUE(txn.ok());
+  auto latest = FindTemplate(*txn, "88.123.45", 0);
+  ASSERT_TRUE(latest.ok() && latest->has_value());
+  EXPECT_EQ((*latest)->version, 2u);
+  EXPECT_TRUE((*latest)->attributes[1].disabled);
+  auto versions = ListTemplateVersions(*txn, "88.123.45");
+  ASSERT_TRUE(versions.ok());
+  EXPECT_EQ(versions->size(), 2u);
+  auto none = FindTemplate(*txn, "88.123.4", 0);  // a shorter prefix shares no keys
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+}
+
+TEST_F(WriterTest, ChecksRegistrationsThatNameATemplate) {
+  ASSERT_TRUE(Run<DataTemplate>([&](auto done) {
+                return MakePublishTemplateOp(acme_, "88.123.45", 0, ModelTemplate(), done);
+              }).ok());
+  std::vector<absl::StatusOr<PreparedRecord>> items;
+  items.push_back(Templated("88.123.45/T1", "1", "P-200"));
+  items.push_back(Templated("88.123.45/T2", "1", "PUMP-LONG-NAME"));
+  items.push_back(Templated("88.123.45/T3", "2", "P-200"));
+  items.push_back(Templated("88.123.45/T4", "x", "P-200"));
+  items.push_back(Record("88.123.45/PLAIN", "u"));  // names no template: not checked
+  auto outcomes = Create(acme_, std::move(items));
+  EXPECT_TRUE(outcomes[0].status.ok()) << outcomes[0].status;
+  EXPECT_EQ(outcomes[1].status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(outcomes[2].status.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(outcomes[3].status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(outcomes[4].status.ok());
+  EXPECT_EQ(Counter(stats::Metric::kIdentifiersTotal, stats::kAllTime, "88.123.45"), 2u);
+
+  // An update is checked against the template its result names.
+  HandleValue bad_date = MakeValue(2002, "MADE_ON", "2026-02-30");
+  UpdateRequest add{*Identifier::Parse("88.123.45/T1"), false, {}, {bad_date}, {}, {}};
+  EXPECT_EQ(Update(add).status.code(), absl::StatusCode::kInvalidArgument);
+  add.add[0].data = "2026-02-28";
+  EXPECT_TRUE(Update(add).status.ok());
+  UpdateRequest drop_required{*Identifier::Parse("88.123.45/T1"), false, {}, {}, {}, {2001}};
+  EXPECT_EQ(Update(drop_required).status.code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(WriterTest, DrainsQueuedWorkOnStop) {

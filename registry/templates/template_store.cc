@@ -1,0 +1,54 @@
+#include "registry/templates/template_store.h"
+
+#include <limits>
+
+namespace idnode {
+namespace {
+
+template <typename Txn>
+absl::StatusOr<std::optional<DataTemplate>> Find(const Txn& txn, std::string_view prefix,
+                                                 uint32_t version) {
+  std::optional<std::string_view> bytes;
+  if (version != 0) {
+    bytes = txn.Get(store::Db::kTemplates, TemplateKey(prefix, version));
+  } else {
+    store::Cursor cursor = txn.OpenCursor(store::Db::kTemplates);
+    if (cursor.SeekBefore(TemplateKey(prefix, std::numeric_limits<uint32_t>::max())) &&
+        TemplateKeyVersion(cursor.key(), prefix).has_value()) {
+      bytes = cursor.value();
+    }
+  }
+  if (!bytes) return std::optional<DataTemplate>();
+  auto decoded = DecodeTemplate(*bytes);
+  if (!decoded.ok()) return decoded.status();
+  return std::optional<DataTemplate>(*std::move(decoded));
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<DataTemplate>> FindTemplate(const store::ReadTxn& txn,
+                                                         std::string_view prefix,
+                                                         uint32_t version) {
+  return Find(txn, prefix, version);
+}
+
+absl::StatusOr<std::optional<DataTemplate>> FindTemplate(const store::WriteTxn& txn,
+                                                         std::string_view prefix,
+                                                         uint32_t version) {
+  return Find(txn, prefix, version);
+}
+
+absl::StatusOr<std::vector<DataTemplate>> ListTemplateVersions(const store::ReadTxn& txn,
+                                                               std::string_view prefix) {
+  std::vector<DataTemplate> versions;
+  store::Cursor cursor = txn.OpenCursor(store::Db::kTemplates);
+  for (bool more = cursor.Seek(TemplateKeyRange(prefix));
+       more && TemplateKeyVersion(cursor.key(), prefix).has_value(); more = cursor.Next()) {
+    auto decoded = DecodeTemplate(cursor.value());
+    if (!decoded.ok()) return decoded.status();
+    versions.push_back(*std::move(decoded));
+  }
+  return versions;
+}
+
+}  // namespace idnode
