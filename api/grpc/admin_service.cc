@@ -1,5 +1,6 @@
 #include "api/grpc/auth.h"
 #include "api/grpc/convert.h"
+#include "api/grpc/internal/unary.h"
 #include "api/grpc/services.h"
 #include "registry/base/strings.h"
 #include "registry/writer/admin_ops.h"
@@ -7,37 +8,8 @@
 namespace idnode::api {
 namespace {
 
-// Finishes `reactor` with an error, or hands `op_factory(principal)` to the writer, which
-// finishes it once the change is durable.
-template <typename MakeOp>
-grpc::ServerUnaryReactor* RunWrite(const ServiceEnv& env, grpc::CallbackServerContext* context,
-                                   MakeOp make_op) {
-  auto* reactor = context->DefaultReactor();
-  auto principal = AuthenticateCall(env.store, *context);
-  absl::Status status = principal.ok() ? RequireRole(*principal, Role::kAdmin) : principal.status();
-  if (status.ok()) {
-    auto op = make_op(*principal, reactor);
-    status = op.ok() ? env.writer.Submit(*std::move(op)) : op.status();
-  }
-  if (!status.ok()) reactor->Finish(ToGrpc(status));
-  return reactor;
-}
-
-// Runs a read-only handler `fn(principal, txn) -> Status` in one read transaction.
-template <typename Fn>
-grpc::ServerUnaryReactor* RunRead(const ServiceEnv& env, grpc::CallbackServerContext* context,
-                                  Role role, Fn fn) {
-  auto* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpc([&]() -> absl::Status {
-    auto principal = AuthenticateCall(env.store, *context);
-    if (!principal.ok()) return principal.status();
-    if (absl::Status s = RequireRole(*principal, role); !s.ok()) return s;
-    auto txn = env.store.BeginRead();
-    if (!txn.ok()) return txn.status();
-    return fn(*principal, *txn);
-  }()));
-  return reactor;
-}
+using internal::OpOrError;
+using internal::RunRead;
 
 void ToProto(const AccountEntry& entry, v1::Account* out) {
   out->set_id(entry.id);
@@ -46,23 +18,22 @@ void ToProto(const AccountEntry& entry, v1::Account* out) {
   out->set_disabled(entry.record.disabled);
 }
 
-using OpOrError = absl::StatusOr<std::unique_ptr<WriteOp>>;
-
 }  // namespace
 
 grpc::ServerUnaryReactor* AdminService::CreateAccount(grpc::CallbackServerContext* context,
                                                       const v1::CreateAccountRequest* request,
                                                       v1::Account* response) {
-  return RunWrite(env_, context, [&](const Principal& caller, auto* reactor) -> OpOrError {
-    auto role = ParseRole(request->role());
-    if (!role.ok()) return role.status();
-    if (absl::Status s = ValidateAccountId(request->id()); !s.ok()) return s;
-    response->set_id(request->id());
-    response->set_role(request->role());
-    return MakeCreateAccountOp(
-        caller.account, request->id(), *role,
-        [reactor](absl::StatusOr<bool> result) { reactor->Finish(ToGrpc(result.status())); });
-  });
+  return internal::RunWrite(
+      env_, context, Role::kAdmin, [&](const Principal& caller, auto* reactor) -> OpOrError {
+        auto role = ParseRole(request->role());
+        if (!role.ok()) return role.status();
+        if (absl::Status s = ValidateAccountId(request->id()); !s.ok()) return s;
+        response->set_id(request->id());
+        response->set_role(request->role());
+        return MakeCreateAccountOp(
+            caller.account, request->id(), *role,
+            [reactor](absl::StatusOr<bool> result) { reactor->Finish(ToGrpc(result.status())); });
+      });
 }
 
 grpc::ServerUnaryReactor* AdminService::ListAccounts(grpc::CallbackServerContext* context,
@@ -78,33 +49,35 @@ grpc::ServerUnaryReactor* AdminService::ListAccounts(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* AdminService::IssueToken(grpc::CallbackServerContext* context,
                                                    const v1::IssueTokenRequest* request,
                                                    v1::IssueTokenResponse* response) {
-  return RunWrite(env_, context, [&](const Principal& caller, auto* reactor) -> OpOrError {
-    if (absl::Status s = ValidateAccountId(request->account()); !s.ok()) return s;
-    auto token = GenerateToken();
-    if (!token.ok()) return token.status();
-    response->set_token(*token);
-    return MakeIssueTokenOp(caller.account, request->account(), *token, request->label(),
-                            [reactor, response](absl::StatusOr<IssuedToken> result) {
-                              if (result.ok()) {
-                                response->set_token_id(result->token_id);
-                              } else {
-                                response->clear_token();
-                              }
-                              reactor->Finish(ToGrpc(result.status()));
-                            });
-  });
+  return internal::RunWrite(
+      env_, context, Role::kAdmin, [&](const Principal& caller, auto* reactor) -> OpOrError {
+        if (absl::Status s = ValidateAccountId(request->account()); !s.ok()) return s;
+        auto token = GenerateToken();
+        if (!token.ok()) return token.status();
+        response->set_token(*token);
+        return MakeIssueTokenOp(caller.account, request->account(), *token, request->label(),
+                                [reactor, response](absl::StatusOr<IssuedToken> result) {
+                                  if (result.ok()) {
+                                    response->set_token_id(result->token_id);
+                                  } else {
+                                    response->clear_token();
+                                  }
+                                  reactor->Finish(ToGrpc(result.status()));
+                                });
+      });
 }
 
 grpc::ServerUnaryReactor* AdminService::RevokeToken(grpc::CallbackServerContext* context,
                                                     const v1::RevokeTokenRequest* request,
                                                     v1::RevokeTokenResponse* response) {
-  return RunWrite(env_, context, [&](const Principal& caller, auto* reactor) -> OpOrError {
-    return MakeRevokeTokenOp(caller.account, request->token_id(),
-                             [reactor, response](absl::StatusOr<bool> result) {
-                               if (result.ok()) response->set_revoked(*result);
-                               reactor->Finish(ToGrpc(result.status()));
-                             });
-  });
+  return internal::RunWrite(
+      env_, context, Role::kAdmin, [&](const Principal& caller, auto* reactor) -> OpOrError {
+        return MakeRevokeTokenOp(caller.account, request->token_id(),
+                                 [reactor, response](absl::StatusOr<bool> result) {
+                                   if (result.ok()) response->set_revoked(*result);
+                                   reactor->Finish(ToGrpc(result.status()));
+                                 });
+      });
 }
 
 grpc::ServerUnaryReactor* AdminService::ListTokens(grpc::CallbackServerContext* context,
@@ -126,17 +99,18 @@ grpc::ServerUnaryReactor* AdminService::ListTokens(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* AdminService::AllocatePrefix(grpc::CallbackServerContext* context,
                                                        const v1::AllocatePrefixRequest* request,
                                                        v1::Prefix* response) {
-  return RunWrite(env_, context, [&](const Principal& caller, auto* reactor) -> OpOrError {
-    auto prefix = NormalizePrefix(request->prefix(), "prefix");
-    if (!prefix.ok()) return prefix.status();
-    if (absl::Status s = ValidateAccountId(request->owner()); !s.ok()) return s;
-    response->set_prefix(*prefix);
-    response->set_owner(request->owner());
-    response->set_quota(request->quota());
-    return MakeAllocatePrefixOp(
-        caller.account, env_.node_prefix, *prefix, request->owner(), request->quota(),
-        [reactor](absl::StatusOr<bool> result) { reactor->Finish(ToGrpc(result.status())); });
-  });
+  return internal::RunWrite(
+      env_, context, Role::kAdmin, [&](const Principal& caller, auto* reactor) -> OpOrError {
+        auto prefix = NormalizePrefix(request->prefix(), "prefix");
+        if (!prefix.ok()) return prefix.status();
+        if (absl::Status s = ValidateAccountId(request->owner()); !s.ok()) return s;
+        response->set_prefix(*prefix);
+        response->set_owner(request->owner());
+        response->set_quota(request->quota());
+        return MakeAllocatePrefixOp(
+            caller.account, env_.node_prefix, *prefix, request->owner(), request->quota(),
+            [reactor](absl::StatusOr<bool> result) { reactor->Finish(ToGrpc(result.status())); });
+      });
 }
 
 grpc::ServerUnaryReactor* AdminService::ListPrefixes(grpc::CallbackServerContext* context,

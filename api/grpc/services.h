@@ -4,9 +4,10 @@
 // transaction on the calling thread; writes are handed to the Writer and the RPC finishes from
 // the writer's completion, after the commit is durable.
 //
-// Authentication: `authorization: Bearer <token>` on every Registry and Admin call; Resolver is
-// public. Authorisation: Admin calls need the admin role (ListPrefixes also serves a registrant's
-// own prefixes); Registry writes need a registrant owning the identifier's prefix, or an admin.
+// Authentication: `authorization: Bearer <token>` on every Registry and Admin call and on
+// Templates.PublishTemplate; Resolver and the Templates reads are public. Authorisation: Admin
+// calls need the admin role (ListPrefixes also serves a registrant's own prefixes); Registry writes
+// and template publishing need a registrant owning the prefix, or an admin.
 
 #include <grpcpp/grpcpp.h>
 
@@ -89,6 +90,24 @@ class AdminService final : public v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* ListPrefixes(grpc::CallbackServerContext* context,
                                          const v1::ListPrefixesRequest* request,
                                          v1::ListPrefixesResponse* response) override;
+
+ private:
+  const ServiceEnv& env_;
+};
+
+class TemplatesService final : public v1::Templates::CallbackService {
+ public:
+  explicit TemplatesService(const ServiceEnv& env) : env_(env) {}
+
+  grpc::ServerUnaryReactor* PublishTemplate(grpc::CallbackServerContext* context,
+                                            const v1::PublishTemplateRequest* request,
+                                            v1::DataTemplate* response) override;
+  grpc::ServerUnaryReactor* GetTemplate(grpc::CallbackServerContext* context,
+                                        const v1::GetTemplateRequest* request,
+                                        v1::DataTemplate* response) override;
+  grpc::ServerUnaryReactor* ListTemplates(grpc::CallbackServerContext* context,
+                                          const v1::ListTemplatesRequest* request,
+                                          v1::ListTemplatesResponse* response) override;
 
  private:
   const ServiceEnv& env_;

@@ -56,6 +56,7 @@ absl::Status Node::Init(const NodeConfig& config) {
   registry_service_ = std::make_unique<api::RegistryService>(*env_);
   resolver_service_ = std::make_unique<api::ResolverService>(*env_);
   admin_service_ = std::make_unique<api::AdminService>(*env_);
+  templates_service_ = std::make_unique<api::TemplatesService>(*env_);
 
   std::shared_ptr<grpc::ServerCredentials> credentials;
   if (tls) {
@@ -78,6 +79,7 @@ absl::Status Node::Init(const NodeConfig& config) {
   builder.RegisterService(registry_service_.get());
   builder.RegisterService(resolver_service_.get());
   builder.RegisterService(admin_service_.get());
+  builder.RegisterService(templates_service_.get());
   builder.SetMaxReceiveMessageSize(64 << 20);
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || grpc_port_ == 0) {

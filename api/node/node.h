@@ -45,6 +45,7 @@ class Node {
   std::unique_ptr<api::RegistryService> registry_service_;
   std::unique_ptr<api::ResolverService> resolver_service_;
   std::unique_ptr<api::AdminService> admin_service_;
+  std::unique_ptr<api::TemplatesService> templates_service_;
   std::unique_ptr<grpc::Server> server_;
   int grpc_port_ = 0;
   std::string bootstrap_token_;

@@ -11,121 +11,13 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "tools/idctl/cli.h"
 #include "tools/idctl/client.h"
 #include "tools/idctl/import.h"
-
-namespace {
+#include "tools/idctl/template_commands.h"
 
 using namespace idnode;
-
-struct Globals {
-  client::ConnectOptions connect;
-  std::string token;
-  bool json = false;
-  double timeout_seconds = 30;
-};
-
-std::string EnvOr(const char* name, std::string fallback) {
-  const char* value = std::getenv(name);
-  return value != nullptr && *value != '\0' ? std::string(value) : std::move(fallback);
-}
-
-std::string ToJson(const google::protobuf::Message& message) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  options.always_print_primitive_fields = true;
-  (void)google::protobuf::util::MessageToJsonString(message, &out, options);
-  return out;
-}
-
-int Report(const grpc::Status& status) {
-  std::cerr << "idctl: " << client::CodeName(status.error_code()) << ": " << status.error_message()
-            << "\n";
-  return 1;
-}
-
-// Parses INDEX:TYPE:DATA (DATA may contain ':').
-bool ParseValueSpec(const std::string& spec, v1::Value& out, std::string& error) {
-  size_t first = spec.find(':');
-  size_t second = first == std::string::npos ? first : spec.find(':', first + 1);
-  if (second == std::string::npos) {
-    error = "value \"" + spec + "\": expected INDEX:TYPE:DATA, e.g. 1:URL:https://example.com";
-    return false;
-  }
-  std::string index = spec.substr(0, first);
-  if (index.empty() || index.size() > 10 ||
-      index.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoull(index) > UINT32_MAX) {
-    error = "value \"" + spec + "\": INDEX must be a number 1..4294967295";
-    return false;
-  }
-  out.set_index(static_cast<uint32_t>(std::stoull(index)));
-  out.set_type(spec.substr(first + 1, second - first - 1));
-  out.set_data(spec.substr(second + 1));
-  return true;
-}
-
-bool AddValues(const std::vector<std::string>& specs,
-               google::protobuf::RepeatedPtrField<v1::Value>* out, int ttl) {
-  for (const std::string& spec : specs) {
-    std::string error;
-    v1::Value value;
-    if (!ParseValueSpec(spec, value, error)) {
-      std::cerr << "idctl: " << error << "\n";
-      return false;
-    }
-    if (ttl >= 0) value.set_ttl(static_cast<uint32_t>(ttl));
-    *out->Add() = std::move(value);
-  }
-  return true;
-}
-
-void PrintValues(const google::protobuf::RepeatedPtrField<v1::Value>& values) {
-  for (const v1::Value& v : values) {
-    std::cout << "  " << v.index() << "  " << v.type() << "  " << v.data() << "  (ttl " << v.ttl()
-              << ", permissions 0x" << std::hex << v.permissions() << std::dec << ")\n";
-  }
-}
-
-std::string FormatTime(int64_t ms) {
-  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&seconds));
-  return buffer;
-}
-
-class Cli {
- public:
-  explicit Cli(Globals& globals) : g_(globals) {}
-
-  template <typename Fn>
-  int Call(Fn fn) {
-    auto channel = client::Connect(g_.connect);
-    grpc::ClientContext context;
-    client::Authorize(context, g_.token);
-    context.set_deadline(
-        std::chrono::system_clock::now() +
-        std::chrono::milliseconds(static_cast<int64_t>(g_.timeout_seconds * 1000)));
-    return fn(channel, context);
-  }
-
-  // Prints `message` as JSON with --json, else runs `human`.
-  template <typename Human>
-  int Print(const google::protobuf::Message& message, Human human) {
-    if (g_.json) {
-      std::cout << ToJson(message) << "\n";
-    } else {
-      human();
-    }
-    return 0;
-  }
-
- private:
-  Globals& g_;
-};
-
-}  // namespace
+using namespace idnode::idctl;
 
 int main(int argc, char** argv) {
   CLI::App app{"idctl: manage and query an idnode secondary node"};
@@ -271,6 +163,8 @@ int main(int argc, char** argv) {
     });
   });
 
+  AddTemplateCommands(app, cli, rc);
+
   // ---- identifiers ----
   std::string identifier;
   std::vector<std::string> value_specs, add_specs, modify_specs;
@@ -281,12 +175,23 @@ int main(int argc, char** argv) {
   reg->add_option("identifier", identifier, "PREFIX/SUFFIX")->required();
   reg->add_option("-v,--value", value_specs, "INDEX:TYPE:DATA (repeatable)")->required();
   reg->add_option("--ttl", ttl, "TTL in seconds for these values (default 86400)");
+  uint32_t template_version = 0;
+  reg->add_option("--template", template_version,
+                  "check the values against this version of the prefix's data template "
+                  "(adds value 1001:TEMPLATE_VERSION:N)")
+      ->check(CLI::PositiveNumber);
   reg->callback([&] {
     v1::CreateRequest request;
     request.set_identifier(identifier);
     if (!AddValues(value_specs, request.mutable_values(), ttl)) {
       rc = 2;
       return;
+    }
+    if (template_version != 0) {
+      v1::Value* named = request.add_values();
+      named->set_index(1001);
+      named->set_type("TEMPLATE_VERSION");
+      named->set_data(std::to_string(template_version));
     }
     rc = cli.Call([&](auto channel, grpc::ClientContext& context) {
       v1::CreateResponse response;

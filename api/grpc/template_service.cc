@@ -1,0 +1,95 @@
+#include "api/grpc/internal/unary.h"
+#include "api/grpc/services.h"
+#include "registry/base/strings.h"
+#include "registry/identifier/identifier.h"
+#include "registry/templates/template_store.h"
+#include "registry/writer/template_ops.h"
+
+namespace idnode::api {
+namespace {
+
+absl::StatusOr<DataTemplate> FromProto(const v1::PublishTemplateRequest& request) {
+  DataTemplate t;
+  t.description = request.description();
+  for (int i = 0; i < request.attributes_size(); ++i) {
+    const v1::TemplateAttribute& in = request.attributes(i);
+    auto type = ParseAttributeType(in.type(), StrCat("attributes[", i, "] type"));
+    if (!type.ok()) return type.status();
+    t.attributes.push_back(TemplateAttribute{in.index(), in.name(), *type, in.required(),
+                                             in.min_length(), in.max_length(), in.disabled()});
+  }
+  return t;
+}
+
+void ToProto(std::string_view prefix, const DataTemplate& t, v1::DataTemplate* out) {
+  out->set_prefix(std::string(prefix));
+  out->set_version(t.version);
+  out->set_description(t.description);
+  out->set_created_ms(t.created_ms);
+  out->set_author(t.author);
+  for (const TemplateAttribute& a : t.attributes) {
+    v1::TemplateAttribute* attribute = out->add_attributes();
+    attribute->set_index(a.index);
+    attribute->set_name(a.name);
+    attribute->set_type(std::string(AttributeTypeName(a.type)));
+    attribute->set_required(a.required);
+    attribute->set_min_length(a.min_length);
+    attribute->set_max_length(a.max_length);
+    attribute->set_disabled(a.disabled);
+  }
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* TemplatesService::PublishTemplate(
+    grpc::CallbackServerContext* context, const v1::PublishTemplateRequest* request,
+    v1::DataTemplate* response) {
+  return internal::RunWrite(
+      env_, context, Role::kRegistrant,
+      [&](const Principal& caller, auto* reactor) -> internal::OpOrError {
+        auto prefix = NormalizePrefix(request->prefix(), "prefix");
+        if (!prefix.ok()) return prefix.status();
+        auto candidate = FromProto(*request);
+        if (!candidate.ok()) return candidate.status();
+        return MakePublishTemplateOp(
+            caller, *prefix, request->base_version(), *std::move(candidate),
+            [reactor, response, prefix = *prefix](absl::StatusOr<DataTemplate> result) {
+              if (result.ok()) ToProto(prefix, *result, response);
+              reactor->Finish(ToGrpc(result.status()));
+            });
+      });
+}
+
+grpc::ServerUnaryReactor* TemplatesService::GetTemplate(grpc::CallbackServerContext* context,
+                                                        const v1::GetTemplateRequest* request,
+                                                        v1::DataTemplate* response) {
+  return internal::RunPublicRead(env_, context, [&](const store::ReadTxn& txn) -> absl::Status {
+    auto prefix = NormalizePrefix(request->prefix(), "prefix");
+    if (!prefix.ok()) return prefix.status();
+    auto found = FindTemplate(txn, *prefix, request->version());
+    if (!found.ok()) return found.status();
+    if (!found->has_value()) {
+      return absl::NotFoundError(
+          request->version() == 0
+              ? StrCat("prefix ", *prefix, " has no data template")
+              : StrCat("prefix ", *prefix, " has no template version ", request->version()));
+    }
+    ToProto(*prefix, **found, response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* TemplatesService::ListTemplates(grpc::CallbackServerContext* context,
+                                                          const v1::ListTemplatesRequest* request,
+                                                          v1::ListTemplatesResponse* response) {
+  return internal::RunPublicRead(env_, context, [&](const store::ReadTxn& txn) -> absl::Status {
+    auto prefix = NormalizePrefix(request->prefix(), "prefix");
+    if (!prefix.ok()) return prefix.status();
+    auto versions = ListTemplateVersions(txn, *prefix);
+    if (!versions.ok()) return versions.status();
+    for (const DataTemplate& t : *versions) ToProto(*prefix, t, response->add_templates());
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace idnode::api

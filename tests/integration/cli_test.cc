@@ -1,0 +1,186 @@
+// idctl against a real idnode process: data templates end to end (publish from a file, register
+// values checked against the template, disable an attribute) and the CLI's error reporting.
+
+#include <gtest/gtest.h>
+#include <stdio.h>
+#include <sys/wait.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tests/integration/node_process.h"
+#include "tests/support/temp_dir.h"
+
+namespace idnode {
+namespace {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+std::string ShellQuote(const std::string& arg) {
+  std::string quoted = "'";
+  for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir();
+    node_ = new testing::NodeProcess(dir_->Sub("node"));
+    ASSERT_TRUE(node_->Start());
+    acme_ = new std::string(node_->ProvisionRegistrant("acme", "88.123.45"));
+    ASSERT_FALSE(acme_->empty());
+    other_ = new std::string(node_->ProvisionRegistrant("other", "88.123.46"));
+    ASSERT_FALSE(other_->empty());
+  }
+  static void TearDownTestSuite() {
+    delete node_;
+    delete dir_;
+    delete acme_;
+    delete other_;
+  }
+
+  // Runs idctl against the node with `token` and returns its exit code and output.
+  static CommandResult Idctl(const std::vector<std::string>& args,
+                             const std::string& token = *acme_) {
+    std::string command = ShellQuote(IDCTL_BINARY) + " --server " + node_->address();
+    if (!token.empty()) command += " --token " + ShellQuote(token);
+    for (const std::string& arg : args) command += " " + ShellQuote(arg);
+    command += " 2>&1";
+    CommandResult result;
+    FILE* pipe = popen(command.c_str(), "r");
+    if (pipe == nullptr) return result;
+    char buffer[4096];
+    size_t n = 0;
+    while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, n);
+    int status = pclose(pipe);
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return result;
+  }
+
+  static std::string WriteFile(const std::string& name, const std::string& text) {
+    std::string path = dir_->Sub(name);
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  static inline testing::TempDir* dir_;
+  static inline testing::NodeProcess* node_;
+  static inline std::string* acme_;
+  static inline std::string* other_;
+};
+
+constexpr const char* kPumpTemplate = R"({
+  "description": "Pumps",
+  "attributes": [
+    {"index": 2001, "name": "MODEL", "type": "string", "required": true, "min_length": 2,
+     "max_length": 16},
+    {"index": 2002, "name": "RATED_POWER_KW", "type": "number", "required": true},
+    {"index": 2003, "name": "MADE_ON", "type": "date"}
+  ]
+})";
+
+TEST_F(CliTest, PublishesATemplateAndChecksRegistrationsAgainstIt) {
+  std::string file = WriteFile("pump.json", kPumpTemplate);
+  CommandResult published = Idctl({"template", "publish", "88.123.45", file});
+  ASSERT_EQ(published.exit_code, 0) << published.output;
+  EXPECT_NE(published.output.find("published template version 1 of 88.123.45"), std::string::npos)
+      << published.output;
+
+  // Reading a template is public: no token needed.
+  CommandResult shown = Idctl({"--json", "template", "get", "88.123.45"}, "");
+  ASSERT_EQ(shown.exit_code, 0) << shown.output;
+  auto json = nlohmann::json::parse(shown.output);
+  EXPECT_EQ(json["version"], 1);
+  EXPECT_EQ(json["author"], "acme");
+  ASSERT_EQ(json["attributes"].size(), 3u);
+  EXPECT_EQ(json["attributes"][1]["name"], "RATED_POWER_KW");
+  EXPECT_EQ(json["attributes"][1]["type"], "number");
+
+  CommandResult good =
+      Idctl({"register", "88.123.45/PUMP-1", "--template", "1", "-v", "1:URL:https://p/1", "-v",
+             "2001:MODEL:P-200", "-v", "2002:RATED_POWER_KW:7.5", "-v", "2003:MADE_ON:2026-02-28"});
+  EXPECT_EQ(good.exit_code, 0) << good.output;
+  CommandResult bad_number = Idctl({"register", "88.123.45/PUMP-2", "--template", "1", "-v",
+                                    "2001:MODEL:P-200", "-v", "2002:RATED_POWER_KW:seven"});
+  EXPECT_EQ(bad_number.exit_code, 1);
+  EXPECT_NE(bad_number.output.find(
+                "INVALID_ARGUMENT: values (index 2002, RATED_POWER_KW): \"seven\" is not a number"),
+            std::string::npos)
+      << bad_number.output;
+  CommandResult missing =
+      Idctl({"register", "88.123.45/PUMP-3", "--template", "1", "-v", "2001:MODEL:P-200"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.output.find("required attribute 2002 (RATED_POWER_KW)"), std::string::npos)
+      << missing.output;
+  CommandResult no_such_version =
+      Idctl({"register", "88.123.45/PUMP-4", "--template", "9", "-v", "2001:MODEL:P-200"});
+  EXPECT_EQ(no_such_version.exit_code, 1);
+  EXPECT_NE(no_such_version.output.find("NOT_FOUND: values (index 1001): prefix 88.123.45 has no "
+                                        "template version 9"),
+            std::string::npos)
+      << no_such_version.output;
+
+  // Disabling MADE_ON publishes version 2; version 1 still accepts it, version 2 refuses it.
+  CommandResult disabled = Idctl({"template", "disable", "88.123.45", "2003"});
+  ASSERT_EQ(disabled.exit_code, 0) << disabled.output;
+  EXPECT_NE(disabled.output.find("version 2"), std::string::npos) << disabled.output;
+  CommandResult on_v2 =
+      Idctl({"register", "88.123.45/PUMP-5", "--template", "2", "-v", "2001:MODEL:P-200", "-v",
+             "2002:RATED_POWER_KW:3", "-v", "2003:MADE_ON:2026-02-28"});
+  EXPECT_EQ(on_v2.exit_code, 1);
+  EXPECT_NE(on_v2.output.find("the attribute is disabled in template version 2"), std::string::npos)
+      << on_v2.output;
+  CommandResult on_v1 =
+      Idctl({"register", "88.123.45/PUMP-6", "--template", "1", "-v", "2001:MODEL:P-200", "-v",
+             "2002:RATED_POWER_KW:3", "-v", "2003:MADE_ON:2026-02-28"});
+  EXPECT_EQ(on_v1.exit_code, 0) << on_v1.output;
+
+  CommandResult listed = Idctl({"--json", "template", "list", "88.123.45"}, "");
+  ASSERT_EQ(listed.exit_code, 0) << listed.output;
+  auto versions = nlohmann::json::parse(listed.output)["templates"];
+  ASSERT_EQ(versions.size(), 2u);
+  EXPECT_EQ(versions[1]["attributes"][2]["disabled"], true);
+  EXPECT_EQ(versions[0]["attributes"][2].value("disabled", false), false);
+}
+
+TEST_F(CliTest, RefusesTemplatesWithReasons) {
+  std::string file = WriteFile("other.json", kPumpTemplate);
+  CommandResult foreign = Idctl({"template", "publish", "88.123.45", file, "--base", "0"}, *other_);
+  EXPECT_EQ(foreign.exit_code, 1);
+  EXPECT_NE(foreign.output.find("PERMISSION_DENIED"), std::string::npos) << foreign.output;
+  CommandResult anonymous = Idctl({"template", "publish", "88.123.46", file}, "");
+  EXPECT_EQ(anonymous.exit_code, 1);
+  EXPECT_NE(anonymous.output.find("UNAUTHENTICATED"), std::string::npos) << anonymous.output;
+
+  std::string bad_type = WriteFile(
+      "bad-type.json", R"({"attributes": [{"index": 2001, "name": "N", "type": "integer"}]})");
+  CommandResult typed = Idctl({"template", "publish", "88.123.46", bad_type}, *other_);
+  EXPECT_EQ(typed.exit_code, 1);
+  EXPECT_NE(typed.output.find("attributes[0] type: \"integer\" is not an attribute type"),
+            std::string::npos)
+      << typed.output;
+  std::string low =
+      WriteFile("low.json", R"({"attributes": [{"index": 7, "name": "N", "type": "string"}]})");
+  CommandResult low_index = Idctl({"template", "publish", "88.123.46", low}, *other_);
+  EXPECT_NE(low_index.output.find("attributes[0]: index 7 is below 2000"), std::string::npos)
+      << low_index.output;
+  std::string unknown_key = WriteFile("unknown.json", R"({"atributes": []})");
+  CommandResult misspelt = Idctl({"template", "publish", "88.123.46", unknown_key}, *other_);
+  EXPECT_EQ(misspelt.exit_code, 2);
+  EXPECT_NE(misspelt.output.find("not a template"), std::string::npos) << misspelt.output;
+  CommandResult stale = Idctl({"template", "publish", "88.123.46", file, "--base", "3"}, *other_);
+  EXPECT_EQ(stale.exit_code, 1);
+  EXPECT_NE(stale.output.find("FAILED_PRECONDITION: base_version"), std::string::npos)
+      << stale.output;
+  CommandResult none = Idctl({"template", "get", "88.123.99"}, "");
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.output.find("NOT_FOUND: prefix 88.123.99 has no data template"), std::string::npos)
+      << none.output;
+}
+
+}  // namespace
+}  // namespace idnode
