@@ -52,7 +52,8 @@ absl::Status AuthorizeRead(const store::ReadTxn& txn, const Principal& principal
 class BatchCreateReactor final
     : public grpc::ServerBidiReactor<v1::BatchCreateRequest, v1::BatchCreateResponse> {
  public:
-  BatchCreateReactor(const ServiceEnv& env, grpc::CallbackServerContext* context) : env_(env) {
+  BatchCreateReactor(const ServiceEnv& env, grpc::CallbackServerContext* context)
+      : env_(env), context_(context) {
     auto principal = AuthenticateRegistrant(env_, *context);
     if (!principal.ok()) {
       Finish(ToGrpc(principal.status()));
@@ -70,6 +71,12 @@ class BatchCreateReactor final
     if (!ok || failed_) {
       reads_done_ = true;
       MaybeFinishLocked();
+      return;
+    }
+    // Each batch is checked again, so a token revoked while a stream is open (or its account
+    // disabled) stops the stream at its next batch.
+    if (auto again = AuthenticateRegistrant(env_, *context_); !again.ok()) {
+      Fail(again.status());
       return;
     }
     std::vector<absl::StatusOr<PreparedRecord>> items;
@@ -169,6 +176,7 @@ class BatchCreateReactor final
   }
 
   const ServiceEnv& env_;
+  grpc::CallbackServerContext* context_;
   Principal principal_;
   std::mutex mu_;
   v1::BatchCreateRequest request_;

@@ -1,5 +1,8 @@
 #include "api/node/node.h"
 
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
 #include <fstream>
@@ -19,6 +22,32 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, std::string_view k
   std::stringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
+}
+
+// Checks that `cert_pem` holds a certificate and `key_pem` its private key, so that a bad pair
+// is refused with a message naming the setting rather than a failed listen.
+absl::Status CheckTlsPair(const std::string& cert_pem, const std::string& key_pem) {
+  auto bio = [](const std::string& pem) {
+    return std::unique_ptr<BIO, decltype(&BIO_free)>(
+        BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
+  };
+  auto cert_bio = bio(cert_pem);
+  std::unique_ptr<X509, decltype(&X509_free)> cert(
+      PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr), &X509_free);
+  if (cert == nullptr) {
+    return absl::InvalidArgumentError("config grpc.tls_cert: not a PEM certificate");
+  }
+  auto key_bio = bio(key_pem);
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free);
+  if (key == nullptr) {
+    return absl::InvalidArgumentError("config grpc.tls_key: not an unencrypted PEM private key");
+  }
+  if (X509_check_private_key(cert.get(), key.get()) != 1) {
+    return absl::InvalidArgumentError(
+        "config grpc.tls_key: does not match the certificate in grpc.tls_cert");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -63,6 +92,7 @@ absl::Status Node::Init(const NodeConfig& config) {
     grpc::SslServerCredentialsOptions ssl;
     ASSIGN_OR_RETURN(std::string cert, ReadFile(config.tls_cert_file, "grpc.tls_cert"));
     ASSIGN_OR_RETURN(std::string key, ReadFile(config.tls_key_file, "grpc.tls_key"));
+    RETURN_IF_ERROR(CheckTlsPair(cert, key));
     ssl.pem_key_cert_pairs.push_back({key, cert});
     credentials = grpc::SslServerCredentials(ssl);
   } else {

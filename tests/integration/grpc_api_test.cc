@@ -72,6 +72,15 @@ class GrpcApiTest : public ::testing::Test {
     return out.token();
   }
 
+  static grpc::Status Revoke(const std::string& token_id) {
+    return AdminCall([&](auto& stub, auto* ctx) {
+      v1::RevokeTokenRequest r;
+      r.set_token_id(token_id);
+      v1::RevokeTokenResponse out;
+      return stub.RevokeToken(ctx, r, &out);
+    });
+  }
+
   static v1::CreateRequest Request(const std::string& id, const std::string& url = "https://x") {
     v1::CreateRequest r;
     r.set_identifier(id);
@@ -171,12 +180,7 @@ TEST_F(GrpcApiTest, RejectsWritesWithoutAValidToken) {
   std::string token_id;
   std::string token = Issue("acme", &token_id);
   ASSERT_TRUE(Create(Request("88.123.45/BEFORE-REVOKE"), token).ok());
-  ASSERT_TRUE(AdminCall([&](auto& stub, auto* ctx) {
-                v1::RevokeTokenRequest r;
-                r.set_token_id(token_id);
-                v1::RevokeTokenResponse out;
-                return stub.RevokeToken(ctx, r, &out);
-              }).ok());
+  ASSERT_TRUE(Revoke(token_id).ok());
   grpc::Status revoked = Create(Request("88.123.45/AFTER-REVOKE"), token);
   EXPECT_EQ(revoked.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_NE(revoked.error_message().find("revoked"), std::string::npos);
@@ -330,6 +334,41 @@ TEST_F(GrpcApiTest, BatchCreateWithoutTokenEndsUnauthenticated) {
       },
       [](const v1::BatchCreateResponse&) {});
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(GrpcApiTest, BatchCreateStopsAtTheNextBatchOnceItsTokenIsRevoked) {
+  std::string token_id;
+  std::string token = Issue("acme", &token_id);
+  auto stub = v1::Registry::NewStub(node_->Channel());
+  grpc::ClientContext context;
+  client::Authorize(context, token);
+  auto stream = stub->BatchCreate(&context);
+  v1::BatchCreateRequest batch;
+  batch.set_batch_id(1);
+  *batch.add_items() = Request("88.123.45/STREAM-BEFORE");
+  ASSERT_TRUE(stream->Write(batch));
+  v1::BatchCreateResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  ASSERT_EQ(response.results_size(), 1);
+  EXPECT_EQ(response.results(0).code(), 0);
+
+  ASSERT_TRUE(Revoke(token_id).ok());
+  batch.set_batch_id(2);
+  batch.clear_items();
+  *batch.add_items() = Request("88.123.45/STREAM-AFTER");
+  stream->Write(batch);  // may fail once the node has ended the stream
+  stream->WritesDone();
+  EXPECT_FALSE(stream->Read(&response));
+  grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_NE(status.error_message().find("revoked"), std::string::npos) << status.error_message();
+
+  v1::ResolveRequest resolve;
+  v1::ResolveResponse out;
+  resolve.set_identifier("88.123.45/STREAM-BEFORE");
+  EXPECT_TRUE(Resolve(resolve, &out).ok());
+  resolve.set_identifier("88.123.45/STREAM-AFTER");
+  EXPECT_EQ(Resolve(resolve, &out).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(GrpcApiTest, ImportReportsFailedLinesAndContinues) {

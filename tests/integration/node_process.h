@@ -15,14 +15,21 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "tools/idctl/client.h"
 
 namespace idnode::testing {
 
+struct NodeOptions {
+  std::vector<std::string> extra_args;  // e.g. {"--config", path}
+  std::string tls_ca_file;              // clients connect with TLS trusting this CA
+};
+
 class NodeProcess {
  public:
-  explicit NodeProcess(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+  explicit NodeProcess(std::string data_dir, NodeOptions options = {})
+      : data_dir_(std::move(data_dir)), options_(std::move(options)) {}
   ~NodeProcess() {
     if (pid_ > 0) Kill(SIGKILL);
   }
@@ -39,9 +46,15 @@ class NodeProcess {
       FILE* err = freopen(log.c_str(), "a", stderr);
       (void)out;
       (void)err;
-      execl(IDNODE_BINARY, IDNODE_BINARY, "--data-dir", data_dir_.c_str(), "--listen",
-            "127.0.0.1:0", "--ready-file", ready.c_str(), "--admin-token-file", token_file.c_str(),
-            "--quiet", "--log-level", "warn", static_cast<char*>(nullptr));
+      std::vector<std::string> args = {IDNODE_BINARY, "--data-dir",         data_dir_,
+                                       "--listen",    "127.0.0.1:0",        "--ready-file",
+                                       ready,         "--admin-token-file", token_file,
+                                       "--quiet",     "--log-level",        "warn"};
+      args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
+      std::vector<char*> argv;
+      for (std::string& arg : args) argv.push_back(arg.data());
+      argv.push_back(nullptr);
+      execv(IDNODE_BINARY, argv.data());
       _exit(127);
     }
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -107,12 +120,13 @@ class NodeProcess {
 
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::shared_ptr<grpc::Channel> Channel() const {
-    return client::Connect(client::ConnectOptions{address(), ""});
+    return client::Connect(client::ConnectOptions{address(), options_.tls_ca_file});
   }
   const std::string& admin_token() const { return admin_token_; }
 
  private:
   std::string data_dir_;
+  NodeOptions options_;
   pid_t pid_ = -1;
   int port_ = 0;
   std::string admin_token_;  // from the first start

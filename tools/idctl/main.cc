@@ -27,7 +27,8 @@ int main(int argc, char** argv) {
   g.token = EnvOr("IDNODE_TOKEN", "");
   app.add_option("-s,--server", g.connect.server, "node address HOST:PORT (env IDNODE_SERVER)");
   app.add_option("-t,--token", g.token, "bearer token (env IDNODE_TOKEN)");
-  app.add_option("--tls-ca", g.connect.tls_ca_file, "connect with TLS, trusting this CA file");
+  app.add_option("--tls-ca", g.connect.tls_ca_file, "connect with TLS, trusting this CA file")
+      ->check(CLI::ExistingFile);
   app.add_option("--timeout", g.timeout_seconds, "seconds to wait for a reply")
       ->check(CLI::PositiveNumber);
   app.add_flag("--json", g.json, "print machine-readable JSON");
