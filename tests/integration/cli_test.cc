@@ -19,10 +19,17 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 
-std::string ShellQuote(const std::string& arg) {
-  std::string quoted = "'";
-  for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
+// Appends `arg` to `command` as one single-quoted shell word, after a space.
+void AppendQuoted(std::string& command, const std::string& arg) {
+  command.append(" '");
+  for (char c : arg) {
+    if (c == '\'') {
+      command.append("'\\''");
+    } else {
+      command.push_back(c);
+    }
+  }
+  command.push_back('\'');
 }
 
 class CliTest : public ::testing::Test {
@@ -46,10 +53,16 @@ class CliTest : public ::testing::Test {
   // Runs idctl against the node with `token` and returns its exit code and output.
   static CommandResult Idctl(const std::vector<std::string>& args,
                              const std::string& token = *acme_) {
-    std::string command = ShellQuote(IDCTL_BINARY) + " --server " + node_->address();
-    if (!token.empty()) command += " --token " + ShellQuote(token);
-    for (const std::string& arg : args) command += " " + ShellQuote(arg);
-    command += " 2>&1";
+    std::string command;
+    AppendQuoted(command, IDCTL_BINARY);
+    AppendQuoted(command, "--server");
+    AppendQuoted(command, node_->address());
+    if (!token.empty()) {
+      AppendQuoted(command, "--token");
+      AppendQuoted(command, token);
+    }
+    for (const std::string& arg : args) AppendQuoted(command, arg);
+    command.append(" 2>&1");
     CommandResult result;
     FILE* pipe = popen(command.c_str(), "r");
     if (pipe == nullptr) return result;
