@@ -66,7 +66,7 @@ void AsciiUpperInPlace(std::string& text) {
   }
 }
 
-absl::StatusOr<std::string> NormalizePrefix(std::string_view prefix, std::string_view field) {
+absl::Status ValidatePrefixSyntax(std::string_view prefix, std::string_view field) {
   if (prefix.empty()) return absl::InvalidArgumentError(StrCat(field, ": is empty"));
   if (prefix.size() > kMaxPrefixBytes) {
     return absl::InvalidArgumentError(
@@ -89,6 +89,11 @@ absl::StatusOr<std::string> NormalizePrefix(std::string_view prefix, std::string
                  " is not allowed (segments use letters, digits, '-' and '_')"));
     }
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> NormalizePrefix(std::string_view prefix, std::string_view field) {
+  if (absl::Status s = ValidatePrefixSyntax(prefix, field); !s.ok()) return s;
   std::string normalized(prefix);
   AsciiUpperInPlace(normalized);
   return normalized;
@@ -99,16 +104,15 @@ bool IsSameOrUnderPrefix(std::string_view prefix, std::string_view parent) {
   return prefix.size() == parent.size() || prefix[parent.size()] == '.';
 }
 
-absl::StatusOr<Identifier> Identifier::Parse(std::string_view text,
-                                             const IdentifierOptions& options,
-                                             std::string_view field) {
+absl::Status NormalizeIdentifierInto(std::string_view text, const IdentifierOptions& options,
+                                     std::string_view field, std::string& key, size_t& slash) {
   if (text.empty()) return absl::InvalidArgumentError(StrCat(field, ": is empty"));
   if (text.size() > kMaxIdentifierBytes) {
     return absl::InvalidArgumentError(
         StrCat(field, ": is ", text.size(), " bytes, the limit is ", kMaxIdentifierBytes));
   }
   if (absl::Status s = ValidatePrintableUtf8(text, field); !s.ok()) return s;
-  size_t slash = text.find('/');
+  slash = text.find('/');
   if (slash == std::string_view::npos) {
     return absl::InvalidArgumentError(
         StrCat(field, ": has no '/' (expected PREFIX/SUFFIX, e.g. 88.123.45/PUMP-1)"));
@@ -119,13 +123,30 @@ absl::StatusOr<Identifier> Identifier::Parse(std::string_view text,
   if (slash + 1 == text.size()) {
     return absl::InvalidArgumentError(StrCat(field, ": suffix after '/' is empty"));
   }
-  auto prefix = NormalizePrefix(text.substr(0, slash), StrCat(field, " prefix"));
-  if (!prefix.ok()) return prefix.status();
-  std::string key = *std::move(prefix);
-  std::string suffix(text.substr(slash + 1));
-  if (!options.case_sensitive_suffix) AsciiUpperInPlace(suffix);
-  key.push_back('/');
-  key.append(suffix);
+  std::string_view prefix = text.substr(0, slash);
+  if (absl::Status s = ValidatePrefixSyntax(prefix, field); !s.ok()) {
+    return absl::InvalidArgumentError(
+        StrCat(field, " prefix", ToStd(s.message()).substr(field.size())));
+  }
+  key.assign(text);
+  if (options.case_sensitive_suffix) {
+    for (size_t i = 0; i < slash; ++i) {
+      if (key[i] >= 'a' && key[i] <= 'z') key[i] = static_cast<char>(key[i] - 'a' + 'A');
+    }
+  } else {
+    AsciiUpperInPlace(key);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Identifier> Identifier::Parse(std::string_view text,
+                                             const IdentifierOptions& options,
+                                             std::string_view field) {
+  std::string key;
+  size_t slash = 0;
+  if (absl::Status s = NormalizeIdentifierInto(text, options, field, key, slash); !s.ok()) {
+    return s;
+  }
   return Identifier(std::string(text), std::move(key), slash);
 }
 

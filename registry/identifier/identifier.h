@@ -50,6 +50,15 @@ class Identifier {
   size_t slash_;
 };
 
+// Normalises `text` into `key` (reusing its capacity: no allocation once it has grown) and sets
+// `slash` to the position of the first '/'. The same rules and messages as Identifier::Parse;
+// this is the form for hot paths that must not allocate per request.
+absl::Status NormalizeIdentifierInto(std::string_view text, const IdentifierOptions& options,
+                                     std::string_view field, std::string& key, size_t& slash);
+
+// Checks a prefix's syntax (segments of letters, digits, '-' and '_'; at most kMaxPrefixBytes).
+absl::Status ValidatePrefixSyntax(std::string_view prefix, std::string_view field);
+
 // Validates a prefix (`88.123.45`) and returns it normalised (ASCII upper case).
 absl::StatusOr<std::string> NormalizePrefix(std::string_view prefix,
                                             std::string_view field = "prefix");

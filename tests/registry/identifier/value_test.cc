@@ -20,19 +20,7 @@ constexpr std::string_view kReferenceValuesHex =
     "000000646592008000000151800e0000000848535f41444d494e000000190fff0000000f38382e3132332e34"
     "352f41444d494e0000012c00000000";
 
-std::vector<HandleValue> ReferenceValues() {
-  std::vector<HandleValue> values = {MakeValue(100, "HS_ADMIN", ""),
-                                     MakeValue(1, "URL", "http://example.com/abc-0001"),
-                                     MakeValue(2, "EMAIL", "ops@example.com")};
-  std::string admin;
-  admin += std::string("\x0f\xff", 2);          // admin permissions 0x0fff
-  admin += std::string("\x00\x00\x00\x0f", 4);  // handle length 15
-  admin += "88.123.45/ADMIN";
-  admin += std::string("\x00\x00\x01\x2c", 4);  // index 300
-  values[0].data = admin;
-  for (HandleValue& v : values) v.timestamp = 0x65920080;
-  return values;
-}
+using testing::ReferenceValues;
 
 TEST(ValueTest, EncodesLikeTheReferenceServer) {
   auto encoded = EncodeValueList(ReferenceValues());

@@ -1,0 +1,88 @@
+#pragma once
+
+// The Handle query processor: one whole request message in, one whole reply message out, with
+// no sockets, so it can be fed raw bytes in tests. The UDP and TCP front ends call it from their
+// worker threads, each with its own scratch space, read transaction and counters.
+//
+// What it answers (DESIGN §6):
+//   resolution (opcode 1): 1 with the matching values (index and type filters, TYPE. hierarchies;
+//     publicly readable values only, PO or not, as resolvers are not authenticated), 100 handle not
+//     found, 200 values not found, 102 invalid handle, 301 not responsible for a handle outside the
+//     node's prefix;
+//   get site info (opcode 2): 1 with this node's HS_SITE (when configured);
+//   other opcodes: 5 operation not supported;
+//   a request whose header decodes but whose body does not: 4 protocol error with the reason.
+// Replies echo the request id, session id, opcode, flags (plus AT, minus CT/ENC/CN, which this
+// node does not do) and expiration; they carry a request digest when RD is set, and use the
+// lower of the client's suggested version and 2.11. A request that cannot be decoded as far as
+// its header (short envelope, wrong length, compressed or encrypted) is dropped and counted.
+//
+// Thread-safe: Process is const; each calling thread passes its own scratch and counters.
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "registry/identifier/identifier.h"
+#include "registry/store/store.h"
+#include "resolver/wire/wire.h"
+
+namespace idnode::resolver {
+
+struct QueryConfig {
+  std::string node_prefix;  // normalised, e.g. 88.123
+  IdentifierOptions identifier_options;
+  uint16_t site_serial = 1;
+  std::string site_info;  // encoded HS_SITE data served to get-site-info; empty: not served
+};
+
+// What became of a request; counters are kept per outcome.
+enum class QueryOutcome : uint8_t {
+  kFound = 0,
+  kHandleNotFound,
+  kValuesNotFound,
+  kNotResponsible,
+  kInvalidHandle,
+  kSiteInfo,
+  kProtocolError,
+  kUnsupported,
+  kServerError,  // the store failed or holds a malformed record
+  kDropped,      // not answered: could not be decoded far enough
+  kCount,
+};
+std::string_view QueryOutcomeName(QueryOutcome outcome);
+
+// Plain per-thread counters: only the owning thread writes them.
+struct QueryCounters {
+  std::array<uint64_t, static_cast<size_t>(QueryOutcome::kCount)> outcomes{};
+  uint64_t& operator[](QueryOutcome o) { return outcomes[static_cast<size_t>(o)]; }
+  uint64_t operator[](QueryOutcome o) const { return outcomes[static_cast<size_t>(o)]; }
+  void Add(const QueryCounters& other) {
+    for (size_t i = 0; i < outcomes.size(); ++i) outcomes[i] += other.outcomes[i];
+  }
+};
+
+// Reused between requests by one thread, so the hot path does not allocate once warm.
+struct QueryScratch {
+  wire::ResolutionRequest request;
+  std::string key;
+  std::string reply;
+};
+
+class QueryProcessor {
+ public:
+  explicit QueryProcessor(QueryConfig config) : config_(std::move(config)) {}
+
+  // Answers `request` (envelope + the whole message). On return scratch.reply holds the reply
+  // (envelope + message) unless the outcome is kDropped. `txn` must be active.
+  QueryOutcome Process(std::string_view request, const store::ReadTxn& txn,
+                       QueryScratch& scratch) const;
+
+  const QueryConfig& config() const { return config_; }
+
+ private:
+  QueryConfig config_;
+};
+
+}  // namespace idnode::resolver

@@ -1,0 +1,226 @@
+#include "resolver/wire/wire.h"
+
+#include <openssl/evp.h>
+
+#include "registry/base/bytes.h"
+
+namespace idnode::wire {
+namespace {
+
+// Reads `u32 length + bytes` within `max` bytes.
+bool ReadString(ByteReader& r, std::string_view& out, size_t max, WireError& error) {
+  uint32_t length = 0;
+  if (!r.U32(length)) {
+    error = WireError::kLengthPastEnd;
+    return false;
+  }
+  if (length > max) {
+    error = max == kMaxHandleBytes ? WireError::kHandleTooLong : WireError::kLengthPastEnd;
+    return false;
+  }
+  if (!r.Raw(length, out)) {
+    error = WireError::kLengthPastEnd;
+    return false;
+  }
+  return true;
+}
+
+bool ReadCount(ByteReader& r, uint32_t& count, size_t min_item_bytes, WireError& error) {
+  if (!r.U32(count)) {
+    error = WireError::kLengthPastEnd;
+    return false;
+  }
+  if (count > kMaxListItems) {
+    error = WireError::kTooManyItems;
+    return false;
+  }
+  if (count * min_item_bytes > r.remaining()) {
+    error = WireError::kLengthPastEnd;
+    return false;
+  }
+  return true;
+}
+
+void Digest(const EVP_MD* md, std::string_view bytes, std::string& out) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &length, md, nullptr);
+  out.append(reinterpret_cast<const char*>(digest), length);
+}
+
+}  // namespace
+
+std::string_view WireErrorMessage(WireError error) {
+  switch (error) {
+    case WireError::kOk:
+      return "ok";
+    case WireError::kShortEnvelope:
+      return "message envelope is shorter than 20 bytes";
+    case WireError::kBadMessageLength:
+      return "envelope message length is zero, above 262144 or not what arrived";
+    case WireError::kShortHeader:
+      return "message is shorter than its 24-byte header";
+    case WireError::kBodyPastEnd:
+      return "header body length runs past the end of the message";
+    case WireError::kLengthPastEnd:
+      return "a length or count in the body runs past its end";
+    case WireError::kHandleTooLong:
+      return "handle is longer than 2048 bytes";
+    case WireError::kTooManyItems:
+      return "a list in the body has more than 2048 items";
+    case WireError::kTrailingBytes:
+      return "the body has bytes after its last field";
+    case WireError::kNoCredential:
+      return "the message has no credential section";
+    case WireError::kUnsupported:
+      return "compressed and encrypted messages are not supported";
+  }
+  return "malformed message";
+}
+
+WireError DecodeEnvelope(std::string_view packet, Envelope& out) {
+  if (packet.size() < kEnvelopeBytes) return WireError::kShortEnvelope;
+  ByteReader r(packet);
+  uint8_t flags_and_major = 0;
+  r.U8(out.major);
+  r.U8(out.minor);
+  r.U8(flags_and_major);
+  r.U8(out.suggested_minor);
+  r.U32(out.session_id);
+  r.U32(out.request_id);
+  r.U32(out.sequence);
+  r.U32(out.message_length);
+  out.flags = flags_and_major & 0xE0;
+  out.suggested_major = flags_and_major & 0x03;
+  if (out.suggested_major == 0) {
+    out.suggested_major = out.major;
+    out.suggested_minor = out.minor;
+  }
+  return WireError::kOk;
+}
+
+void EncodeEnvelope(const Envelope& envelope, std::string& out) {
+  ByteWriter w(out);
+  w.U8(envelope.major);
+  w.U8(envelope.minor);
+  w.U8(static_cast<uint8_t>((envelope.flags & 0xE0) | (envelope.suggested_major & 0x03)));
+  w.U8(envelope.suggested_minor);
+  w.U32(envelope.session_id);
+  w.U32(envelope.request_id);
+  w.U32(envelope.sequence);
+  w.U32(envelope.message_length);
+}
+
+WireError DecodeHeader(std::string_view message, Header& out, std::string_view& body) {
+  if (message.size() < kHeaderBytes) return WireError::kShortHeader;
+  ByteReader r(message);
+  uint8_t reserved = 0;
+  r.U32(out.opcode);
+  r.U32(out.response_code);
+  r.U32(out.flags);
+  r.U16(out.site_serial);
+  r.U8(out.recursion_count);
+  r.U8(reserved);
+  r.U32(out.expiration);
+  r.U32(out.body_length);
+  if (out.body_length > r.remaining()) return WireError::kBodyPastEnd;
+  r.Raw(out.body_length, body);
+  uint32_t credential_length = 0;
+  if (!r.U32(credential_length) || credential_length > r.remaining()) {
+    return WireError::kNoCredential;
+  }
+  return WireError::kOk;
+}
+
+void EncodeHeader(const Header& header, std::string& out) {
+  ByteWriter w(out);
+  w.U32(header.opcode);
+  w.U32(header.response_code);
+  w.U32(header.flags);
+  w.U16(header.site_serial);
+  w.U8(header.recursion_count);
+  w.U8(0);
+  w.U32(header.expiration);
+  w.U32(header.body_length);
+}
+
+WireError DecodeResolutionRequest(std::string_view body, ResolutionRequest& out) {
+  out.indexes.clear();
+  out.types.clear();
+  ByteReader r(body);
+  WireError error = WireError::kOk;
+  if (!ReadString(r, out.handle, kMaxHandleBytes, error)) return error;
+  uint32_t count = 0;
+  if (!ReadCount(r, count, 4, error)) return error;
+  for (uint32_t i = 0; i < count; ++i) {
+    uint32_t index = 0;
+    r.U32(index);  // the count check above guarantees the bytes
+    out.indexes.push_back(index);
+  }
+  if (!ReadCount(r, count, 4, error)) return error;
+  for (uint32_t i = 0; i < count; ++i) {
+    std::string_view type;
+    if (!ReadString(r, type, kMaxMessageBytes, error)) return error;
+    out.types.push_back(type);
+  }
+  if (r.remaining() != 0) return WireError::kTrailingBytes;
+  return WireError::kOk;
+}
+
+void AppendString(std::string_view bytes, std::string& out) {
+  ByteWriter w(out);
+  w.Bytes32(bytes);
+}
+
+void EncodeResolutionRequest(std::string_view handle, std::span<const uint32_t> indexes,
+                             std::span<const std::string_view> types, std::string& out) {
+  ByteWriter w(out);
+  w.Bytes32(handle);
+  w.U32(static_cast<uint32_t>(indexes.size()));
+  for (uint32_t index : indexes) w.U32(index);
+  w.U32(static_cast<uint32_t>(types.size()));
+  for (std::string_view type : types) w.Bytes32(type);
+}
+
+void AppendRequestDigest(uint8_t major, uint8_t minor, std::string_view header_and_body,
+                         std::string& out) {
+  auto at_least = [&](uint8_t want_major, uint8_t want_minor) {
+    return major > want_major || (major == want_major && minor >= want_minor);
+  };
+  if (at_least(2, 7)) {
+    out.push_back(3);
+    Digest(EVP_sha256(), header_and_body, out);
+  } else if (at_least(2, 1)) {
+    out.push_back(2);
+    Digest(EVP_sha1(), header_and_body, out);
+  } else {
+    Digest(EVP_md5(), header_and_body, out);
+  }
+}
+
+void NegotiateVersion(const Envelope& request, uint8_t& major, uint8_t& minor) {
+  major = request.suggested_major;
+  minor = request.suggested_minor;
+  if (major > kMajorVersion || (major == kMajorVersion && minor > kMinorVersion)) {
+    major = kMajorVersion;
+    minor = kMinorVersion;
+  }
+}
+
+ReplyWriter::ReplyWriter(std::string& out, const Envelope& envelope, const Header& header)
+    : out_(out) {
+  out_.clear();
+  EncodeEnvelope(envelope, out_);
+  EncodeHeader(header, out_);
+  body_start_ = out_.size();
+}
+
+void ReplyWriter::Finish() {
+  const size_t body_length = out_.size() - body_start_;
+  ByteWriter w(out_);
+  w.U32(0);  // credential: unsigned
+  w.PatchU32(kEnvelopeBytes + kHeaderBytes - 4, static_cast<uint32_t>(body_length));
+  w.PatchU32(16, static_cast<uint32_t>(out_.size() - kEnvelopeBytes));
+}
+
+}  // namespace idnode::wire

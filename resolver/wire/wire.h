@@ -1,0 +1,190 @@
+#pragma once
+
+// The Handle protocol wire codec (RFC 3652, DESIGN §6): pure functions over bytes.
+//
+// A message on the wire is a 20-byte envelope followed by the message proper: a 24-byte header,
+// the body (header.body_length bytes) and a credential section (u32 length + bytes, always
+// present, 0 when unsigned). All integers are big-endian; strings are u32 length + bytes.
+//
+// Decoders check every length against the bytes that remain before using it, and every count
+// against the protocol's limits before reserving anything; they return a WireError (a code with
+// a fixed message, no allocation) rather than throwing. Encoders append to a caller-owned
+// std::string, so a worker that reuses its buffer does not allocate per message.
+//
+// Thread-safe: pure functions and value types.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace idnode::wire {
+
+inline constexpr size_t kEnvelopeBytes = 20;
+inline constexpr size_t kHeaderBytes = 24;
+inline constexpr size_t kMaxMessageBytes = 256 * 1024;
+inline constexpr size_t kMaxHandleBytes = 2048;
+inline constexpr uint32_t kMaxListItems = 2048;  // indexes, types, values
+inline constexpr size_t kUdpPacketBytes = 512;
+inline constexpr size_t kUdpPieceBytes = kUdpPacketBytes - kEnvelopeBytes;  // 492
+
+// The protocol version this node speaks.
+inline constexpr uint8_t kMajorVersion = 2;
+inline constexpr uint8_t kMinorVersion = 11;
+
+namespace envelope_flag {
+inline constexpr uint8_t kCompressed = 0x80;
+inline constexpr uint8_t kEncrypted = 0x40;
+inline constexpr uint8_t kTruncated = 0x20;
+}  // namespace envelope_flag
+
+namespace op_flag {
+inline constexpr uint32_t kAuthoritative = 0x80000000;  // AT
+inline constexpr uint32_t kCertify = 0x40000000;        // CT
+inline constexpr uint32_t kEncrypt = 0x20000000;        // ENC
+inline constexpr uint32_t kRecursive = 0x10000000;      // REC
+inline constexpr uint32_t kCacheCertify = 0x08000000;   // CA
+inline constexpr uint32_t kContinuous = 0x04000000;     // CN
+inline constexpr uint32_t kKeepAlive = 0x02000000;      // KC
+inline constexpr uint32_t kPublicOnly = 0x01000000;     // PO
+inline constexpr uint32_t kRequestDigest = 0x00800000;  // RD
+inline constexpr uint32_t kOverwrite = 0x00400000;      // OVRW
+inline constexpr uint32_t kMintNewSuffix = 0x00200000;  // MINT
+inline constexpr uint32_t kDoNotRefer = 0x00100000;     // DNRF
+}  // namespace op_flag
+
+namespace opcode {
+inline constexpr uint32_t kResolution = 1;
+inline constexpr uint32_t kGetSiteInfo = 2;
+}  // namespace opcode
+
+namespace rc {
+inline constexpr uint32_t kSuccess = 1;
+inline constexpr uint32_t kError = 2;
+inline constexpr uint32_t kServerTooBusy = 3;
+inline constexpr uint32_t kProtocolError = 4;
+inline constexpr uint32_t kOperationNotSupported = 5;
+inline constexpr uint32_t kRecursionCountTooHigh = 6;
+inline constexpr uint32_t kHandleNotFound = 100;
+inline constexpr uint32_t kHandleAlreadyExists = 101;
+inline constexpr uint32_t kInvalidHandle = 102;
+inline constexpr uint32_t kValuesNotFound = 200;
+inline constexpr uint32_t kServerNotResponsible = 301;
+inline constexpr uint32_t kServiceReferral = 302;
+inline constexpr uint32_t kPrefixReferral = 303;
+}  // namespace rc
+
+// Why a decode failed. Each has a fixed message (WireErrorMessage), usable in an error reply.
+enum class WireError : uint8_t {
+  kOk = 0,
+  kShortEnvelope,     // fewer than 20 bytes
+  kBadMessageLength,  // envelope length 0, above the limit, or not what arrived
+  kShortHeader,       // fewer than 24 message bytes
+  kBodyPastEnd,       // header body length runs past the message
+  kLengthPastEnd,     // a string or list length runs past the body
+  kHandleTooLong,     // handle above kMaxHandleBytes
+  kTooManyItems,      // a count above kMaxListItems
+  kTrailingBytes,     // bytes left over in the body
+  kNoCredential,      // no credential section after the body
+  kUnsupported,       // compressed or encrypted envelope
+};
+std::string_view WireErrorMessage(WireError error);
+
+struct Envelope {
+  uint8_t major = kMajorVersion;
+  uint8_t minor = kMinorVersion;
+  uint8_t flags = 0;  // envelope_flag bits
+  uint8_t suggested_major = kMajorVersion;
+  uint8_t suggested_minor = kMinorVersion;
+  uint32_t session_id = 0;
+  uint32_t request_id = 0;
+  uint32_t sequence = 0;
+  uint32_t message_length = 0;  // of the whole message, across all pieces
+};
+
+// Decodes the first 20 bytes of `packet`. A suggested version of 0 means "the envelope's".
+WireError DecodeEnvelope(std::string_view packet, Envelope& out);
+void EncodeEnvelope(const Envelope& envelope, std::string& out);
+
+struct Header {
+  uint32_t opcode = 0;
+  uint32_t response_code = 0;
+  uint32_t flags = 0;  // op_flag bits
+  uint16_t site_serial = 0;
+  uint8_t recursion_count = 0;
+  uint32_t expiration = 0;
+  uint32_t body_length = 0;
+};
+
+// Decodes the header of `message` (the bytes after the envelope) and checks that the body and
+// a credential section fit. `body` is set to the body bytes.
+WireError DecodeHeader(std::string_view message, Header& out, std::string_view& body);
+void EncodeHeader(const Header& header, std::string& out);
+
+// A resolution request body: handle, indexes, types. Views point into the message; the vectors
+// keep their capacity between calls.
+struct ResolutionRequest {
+  std::string_view handle;
+  std::vector<uint32_t> indexes;
+  std::vector<std::string_view> types;
+};
+WireError DecodeResolutionRequest(std::string_view body, ResolutionRequest& out);
+// Encodes a request body (for clients and tests).
+void EncodeResolutionRequest(std::string_view handle, std::span<const uint32_t> indexes,
+                             std::span<const std::string_view> types, std::string& out);
+
+// The request digest of RFC 3652 §2.2.2: for protocol >= 2.7 a hash type byte 3 and SHA-256,
+// for >= 2.1 type 2 and SHA-1, below that the 16 bytes of MD5 alone; each over the request's
+// header and body. Appends to `out`.
+void AppendRequestDigest(uint8_t major, uint8_t minor, std::string_view header_and_body,
+                         std::string& out);
+
+// The version to answer in: the client's suggested version, capped at ours.
+void NegotiateVersion(const Envelope& request, uint8_t& major, uint8_t& minor);
+
+// Appends `u32 length + bytes`.
+void AppendString(std::string_view bytes, std::string& out);
+
+// Builds a reply message in `out` (cleared first): envelope, header, then the body the caller
+// appends, then the credential. Typical use:
+//   ReplyWriter w(out, request_envelope, header);  // header.body_length is patched
+//   w.body().append(...);
+//   w.Finish();
+class ReplyWriter {
+ public:
+  ReplyWriter(std::string& out, const Envelope& envelope, const Header& header);
+  std::string& body() { return out_; }
+  // Appends the empty credential and patches the body and message lengths.
+  void Finish();
+
+ private:
+  std::string& out_;
+  size_t body_start_;
+};
+
+// Splits one whole reply (envelope + message) into UDP datagrams of at most 512 bytes: when it
+// fits it is one piece unchanged; otherwise every piece repeats the envelope with the truncated
+// flag and its sequence number 0..n-1 followed by the next 492 message bytes. Calls
+// `emit(std::string_view envelope, std::string_view slice)` per piece; `envelope_scratch` is
+// reused for the rewritten envelopes (20 bytes per piece).
+template <typename Emit>
+void SplitForUdp(std::string_view reply, std::string& envelope_scratch, Emit&& emit) {
+  if (reply.size() <= kUdpPacketBytes) {
+    emit(reply.substr(0, kEnvelopeBytes), reply.substr(kEnvelopeBytes));
+    return;
+  }
+  std::string_view message = reply.substr(kEnvelopeBytes);
+  Envelope envelope;
+  DecodeEnvelope(reply, envelope);
+  envelope.flags |= envelope_flag::kTruncated;
+  for (uint32_t sequence = 0; sequence * kUdpPieceBytes < message.size(); ++sequence) {
+    envelope.sequence = sequence;
+    envelope_scratch.clear();
+    EncodeEnvelope(envelope, envelope_scratch);
+    emit(std::string_view(envelope_scratch),
+         message.substr(sequence * kUdpPieceBytes, kUdpPieceBytes));
+  }
+}
+
+}  // namespace idnode::wire

@@ -1,0 +1,193 @@
+#include "resolver/wire/wire.h"
+
+#include <gtest/gtest.h>
+
+#include "registry/base/bytes.h"
+#include "tests/support/handle_vectors.h"
+
+namespace idnode::wire {
+namespace {
+
+using testing::FromHex;
+
+TEST(WireTest, DecodesTheReferenceResolutionRequest) {
+  std::string packet = FromHex(testing::kResolutionRequestHex);
+  Envelope envelope;
+  ASSERT_EQ(DecodeEnvelope(packet, envelope), WireError::kOk);
+  EXPECT_EQ(envelope.major, 2);
+  EXPECT_EQ(envelope.minor, 11);
+  EXPECT_EQ(envelope.flags, 0);
+  EXPECT_EQ(envelope.suggested_major, 2);
+  EXPECT_EQ(envelope.suggested_minor, 11);
+  EXPECT_EQ(envelope.request_id, 0x23186597u);
+  EXPECT_EQ(envelope.message_length, 58u);
+  Header header;
+  std::string_view body;
+  ASSERT_EQ(DecodeHeader(std::string_view(packet).substr(kEnvelopeBytes), header, body),
+            WireError::kOk);
+  EXPECT_EQ(header.opcode, opcode::kResolution);
+  EXPECT_EQ(header.flags, op_flag::kRecursive | op_flag::kCacheCertify | op_flag::kPublicOnly);
+  EXPECT_EQ(header.site_serial, 1);
+  EXPECT_EQ(header.expiration, 0x6b02af90u);
+  EXPECT_EQ(header.body_length, 30u);
+  ResolutionRequest request;
+  ASSERT_EQ(DecodeResolutionRequest(body, request), WireError::kOk);
+  EXPECT_EQ(request.handle, "88.123.45/ABC-0001");
+  EXPECT_TRUE(request.indexes.empty());
+  EXPECT_TRUE(request.types.empty());
+}
+
+TEST(WireTest, EncodesTheReferenceRequestByteForByte) {
+  Envelope envelope;
+  envelope.request_id = 0x23186597;
+  Header header;
+  header.opcode = opcode::kResolution;
+  header.flags = 0x19000000;
+  header.site_serial = 1;
+  header.expiration = 0x6b02af90;
+  std::string out;
+  ReplyWriter writer(out, envelope, header);
+  EncodeResolutionRequest("88.123.45/ABC-0001", {}, {}, writer.body());
+  writer.Finish();
+  EXPECT_EQ(HexBytes(out), testing::kResolutionRequestHex);
+}
+
+TEST(WireTest, RoundTripsFilters) {
+  std::string body;
+  uint32_t indexes[] = {1, 100};
+  std::string_view types[] = {"URL", "HS_"};
+  EncodeResolutionRequest("88.123.45/X", indexes, types, body);
+  ResolutionRequest request;
+  ASSERT_EQ(DecodeResolutionRequest(body, request), WireError::kOk);
+  EXPECT_EQ(request.indexes, (std::vector<uint32_t>{1, 100}));
+  ASSERT_EQ(request.types.size(), 2u);
+  EXPECT_EQ(request.types[1], "HS_");
+}
+
+TEST(WireTest, RejectsEveryTruncationOfABody) {
+  std::string body;
+  uint32_t indexes[] = {7};
+  std::string_view types[] = {"URL"};
+  EncodeResolutionRequest("88.123.45/X", indexes, types, body);
+  ResolutionRequest request;
+  for (size_t cut = 0; cut < body.size(); ++cut) {
+    EXPECT_NE(DecodeResolutionRequest(body.substr(0, cut), request), WireError::kOk) << cut;
+  }
+  EXPECT_EQ(DecodeResolutionRequest(body + "x", request), WireError::kTrailingBytes);
+}
+
+TEST(WireTest, RejectsHugeCountsAndLengthsBeforeReserving) {
+  std::string body;
+  ByteWriter w(body);
+  w.Bytes32("88.123.45/X");
+  w.U32(0x7fffffff);  // index count
+  ResolutionRequest request;
+  EXPECT_EQ(DecodeResolutionRequest(body, request), WireError::kTooManyItems);
+  body.clear();
+  w.Bytes32("88.123.45/X");
+  w.U32(2000);  // within the limit but the bytes are not there
+  EXPECT_EQ(DecodeResolutionRequest(body, request), WireError::kLengthPastEnd);
+  EXPECT_LT(request.indexes.capacity(), 2000u);
+  body.clear();
+  w.U32(0xffffffff);  // handle length: "negative"
+  EXPECT_EQ(DecodeResolutionRequest(body, request), WireError::kHandleTooLong);
+  body.clear();
+  w.Bytes32(std::string(kMaxHandleBytes + 1, 'a'));
+  w.U32(0);
+  w.U32(0);
+  EXPECT_EQ(DecodeResolutionRequest(body, request), WireError::kHandleTooLong);
+}
+
+TEST(WireTest, HeaderChecksBodyAndCredential) {
+  std::string message = FromHex(testing::kResolutionRequestHex).substr(kEnvelopeBytes);
+  Header header;
+  std::string_view body;
+  EXPECT_EQ(DecodeHeader(message.substr(0, 23), header, body), WireError::kShortHeader);
+  EXPECT_EQ(DecodeHeader(message.substr(0, 40), header, body), WireError::kBodyPastEnd);
+  EXPECT_EQ(DecodeHeader(message.substr(0, message.size() - 1), header, body),
+            WireError::kNoCredential);
+  Envelope envelope;
+  EXPECT_EQ(DecodeEnvelope(std::string(19, '\0'), envelope), WireError::kShortEnvelope);
+}
+
+TEST(WireTest, NegotiatesTheLowerVersion) {
+  Envelope old_client;
+  old_client.suggested_major = 2;
+  old_client.suggested_minor = 5;
+  uint8_t major = 0, minor = 0;
+  NegotiateVersion(old_client, major, minor);
+  EXPECT_EQ(major, 2);
+  EXPECT_EQ(minor, 5);
+  Envelope new_client;
+  new_client.suggested_major = 3;
+  new_client.suggested_minor = 0;
+  NegotiateVersion(new_client, major, minor);
+  EXPECT_EQ(major, 2);
+  EXPECT_EQ(minor, 11);
+  // A suggested major of 0 means the envelope's own version.
+  std::string packet = FromHex(testing::kResolutionRequestHex);
+  packet[1] = 9;
+  packet[2] = 0;
+  Envelope decoded;
+  ASSERT_EQ(DecodeEnvelope(packet, decoded), WireError::kOk);
+  EXPECT_EQ(decoded.suggested_major, 2);
+  EXPECT_EQ(decoded.suggested_minor, 9);
+}
+
+TEST(WireTest, DigestsFollowTheVersion) {
+  std::string out;
+  AppendRequestDigest(2, 11, "abc", out);
+  ASSERT_EQ(out.size(), 33u);
+  EXPECT_EQ(out[0], 3);
+  EXPECT_EQ(HexBytes(out.substr(1)),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");  // SHA-256("abc")
+  out.clear();
+  AppendRequestDigest(2, 5, "abc", out);
+  ASSERT_EQ(out.size(), 21u);
+  EXPECT_EQ(out[0], 2);
+  EXPECT_EQ(HexBytes(out.substr(1)), "a9993e364706816aba3e25717850c26c9cd0d89d");  // SHA-1
+  out.clear();
+  AppendRequestDigest(2, 0, "abc", out);
+  EXPECT_EQ(HexBytes(out), "900150983cd24fb0d6963f7d28e17f72");  // MD5, no type byte
+}
+
+TEST(WireTest, SplitsLargeRepliesInto492BytePiecesLikeTheReferenceServer) {
+  // The reference server sent a 1584-byte message as datagrams of 512, 512, 512 and 128 bytes.
+  Envelope envelope;
+  envelope.request_id = 42;
+  envelope.message_length = 1584;
+  std::string reply;
+  EncodeEnvelope(envelope, reply);
+  for (int i = 0; i < 1584; ++i) reply.push_back(static_cast<char>(i));
+  std::string scratch;
+  std::vector<std::string> datagrams;
+  SplitForUdp(reply, scratch, [&](std::string_view head, std::string_view slice) {
+    datagrams.push_back(std::string(head) + std::string(slice));
+  });
+  ASSERT_EQ(datagrams.size(), 4u);
+  EXPECT_EQ(datagrams[0].size(), 512u);
+  EXPECT_EQ(datagrams[2].size(), 512u);
+  EXPECT_EQ(datagrams[3].size(), 128u);
+  std::string reassembled;
+  for (uint32_t i = 0; i < datagrams.size(); ++i) {
+    Envelope piece;
+    ASSERT_EQ(DecodeEnvelope(datagrams[i], piece), WireError::kOk);
+    EXPECT_EQ(piece.sequence, i);
+    EXPECT_EQ(piece.request_id, 42u);
+    EXPECT_EQ(piece.message_length, 1584u);
+    EXPECT_EQ(static_cast<uint8_t>(datagrams[i][2]), 0x22);  // truncated + suggested major 2
+    reassembled += datagrams[i].substr(kEnvelopeBytes);
+  }
+  EXPECT_EQ(reassembled, reply.substr(kEnvelopeBytes));
+  // A reply that fits goes out whole and unchanged.
+  std::string small = reply.substr(0, 300);
+  int pieces = 0;
+  SplitForUdp(small, scratch, [&](std::string_view head, std::string_view slice) {
+    ++pieces;
+    EXPECT_EQ(std::string(head) + std::string(slice), small);
+  });
+  EXPECT_EQ(pieces, 1);
+}
+
+}  // namespace
+}  // namespace idnode::wire
