@@ -89,6 +89,9 @@ absl::StatusOr<NodeConfig> LoadConfigFile(const std::string& path, NodeConfig co
   read_string("grpc", "tls_cert", config.tls_cert_file);
   read_string("grpc", "tls_key", config.tls_key_file);
   read_bool("grpc", "allow_insecure_remote", config.allow_insecure_remote);
+  read_string("handle", "listen", config.handle_listen);
+  read_uint("handle", "udp_workers", config.udp_workers);
+  read_uint("handle", "udp_max_reply_bytes", config.udp_max_reply_bytes);
   read_bool("registry", "case_sensitive_suffix", config.case_sensitive_suffix);
   read_uint("registry", "commit_max_items", config.commit_max_items);
   read_uint("registry", "commit_max_wait_us", config.commit_max_wait_us);
@@ -135,6 +138,12 @@ absl::Status ValidateConfig(const NodeConfig& config) {
     return KeyError("grpc.tls_cert", "tls_cert and tls_key must be given together");
   }
   if (config.commit_max_items == 0) return KeyError("registry.commit_max_items", "must be > 0");
+  if (config.udp_workers == 0 || config.udp_workers > 64) {
+    return KeyError("handle.udp_workers", "must be 1..64");
+  }
+  if (config.udp_max_reply_bytes < 512) {
+    return KeyError("handle.udp_max_reply_bytes", "must be at least 512");
+  }
   return absl::OkStatus();
 }
 

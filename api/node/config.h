@@ -22,6 +22,10 @@ struct NodeConfig {
   std::string tls_cert_file;
   std::string tls_key_file;
   bool allow_insecure_remote = false;  // plaintext on a non-loopback address
+  // [handle]: the Handle protocol front end (RFC 3652) on UDP
+  std::string handle_listen = "127.0.0.1:2641";  // IPv4 HOST:PORT; port 0 picks one
+  uint64_t udp_workers = 2;                      // sockets and threads (SO_REUSEPORT)
+  uint64_t udp_max_reply_bytes = 16 * 1024;      // amplification bound per request
   // [registry]
   bool case_sensitive_suffix = false;
   uint64_t commit_max_items = 1000;

@@ -115,8 +115,17 @@ absl::Status Node::Init(const NodeConfig& config) {
   if (server_ == nullptr || grpc_port_ == 0) {
     return absl::UnavailableError(StrCat("grpc.listen: cannot listen on ", config.grpc_listen));
   }
-  spdlog::info("idnode: node prefix {}, store {}, gRPC on {} (port {}){}", env_->node_prefix,
-               config.data_dir, config.grpc_listen, grpc_port_, tls ? " with TLS" : "");
+  query_processor_ = std::make_unique<resolver::QueryProcessor>(resolver::QueryConfig{
+      env_->node_prefix, env_->identifier_options, /*site_serial=*/1, /*site_info=*/""});
+  resolver::UdpOptions udp;
+  udp.listen = config.handle_listen;
+  udp.workers = static_cast<int>(config.udp_workers);
+  udp.max_reply_bytes = config.udp_max_reply_bytes;
+  ASSIGN_OR_RETURN(udp_server_, resolver::UdpServer::Start(udp, *store_, *query_processor_));
+  spdlog::info(
+      "idnode: node prefix {}, store {}, gRPC on {} (port {}){}, Handle UDP on {} (port {})",
+      env_->node_prefix, config.data_dir, config.grpc_listen, grpc_port_, tls ? " with TLS" : "",
+      config.handle_listen, udp_server_->port());
   return absl::OkStatus();
 }
 
@@ -132,6 +141,7 @@ absl::Status Node::Bootstrap() {
 }
 
 void Node::Shutdown(std::chrono::milliseconds grace) {
+  if (udp_server_ != nullptr) udp_server_->Stop();
   if (server_ != nullptr) {
     server_->Shutdown(std::chrono::system_clock::now() + grace);
     server_.reset();

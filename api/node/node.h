@@ -1,8 +1,8 @@
 #pragma once
 
-// One running node: the store, the writer and the gRPC server, started together and stopped in
-// the order that loses nothing (stop accepting calls, let in-flight calls finish, drain the
-// writer, close the store).
+// One running node: the store, the writer, the gRPC server and the Handle UDP front end, started
+// together and stopped in the order that loses nothing (stop accepting calls, let in-flight calls
+// finish, drain the writer, close the store).
 //
 // Threads: Start() and Shutdown() from one controlling thread; the accessors from any.
 
@@ -16,6 +16,8 @@
 #include "api/node/config.h"
 #include "registry/store/store.h"
 #include "registry/writer/writer.h"
+#include "resolver/query/query.h"
+#include "resolver/udp/udp_server.h"
 
 namespace idnode {
 
@@ -27,6 +29,11 @@ class Node {
   ~Node();
 
   int grpc_port() const { return grpc_port_; }
+  int handle_port() const { return udp_server_ ? udp_server_->port() : 0; }
+  // Resolution counters of the Handle front end (UDP), summed over its workers.
+  resolver::QueryCounters udp_counters() const {
+    return udp_server_ ? udp_server_->counters() : resolver::QueryCounters{};
+  }
   // The admin token created on the first start of an empty store; empty on later starts.
   const std::string& bootstrap_token() const { return bootstrap_token_; }
 
@@ -47,6 +54,8 @@ class Node {
   std::unique_ptr<api::AdminService> admin_service_;
   std::unique_ptr<api::TemplatesService> templates_service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<resolver::QueryProcessor> query_processor_;
+  std::unique_ptr<resolver::UdpServer> udp_server_;
   int grpc_port_ = 0;
   std::string bootstrap_token_;
 };

@@ -47,6 +47,20 @@ void ErrorReply(const Exchange& exchange, uint32_t code, std::string_view messag
   writer.Finish();
 }
 
+// Replaces an answer above `max_reply_bytes` (when not 0) by an error naming the limit.
+QueryOutcome CheckSize(const Exchange& exchange, size_t max_reply_bytes, std::string& out,
+                       QueryOutcome outcome) {
+  if (max_reply_bytes == 0 || out.size() <= max_reply_bytes) return outcome;
+  wire::Header header;
+  std::string_view body;
+  wire::DecodeHeader(std::string_view(out).substr(wire::kEnvelopeBytes), header, body);
+  std::string message =
+      StrCat("the answer is ", out.size(), " bytes, above this transport's limit of ",
+             max_reply_bytes, "; ask over TCP");
+  ErrorReply(exchange, wire::rc::kError, message, header.site_serial, out);
+  return QueryOutcome::kReplyTooLarge;
+}
+
 }  // namespace
 
 std::string_view QueryOutcomeName(QueryOutcome outcome) {
@@ -69,6 +83,8 @@ std::string_view QueryOutcomeName(QueryOutcome outcome) {
       return "unsupported";
     case QueryOutcome::kServerError:
       return "server_error";
+    case QueryOutcome::kReplyTooLarge:
+      return "reply_too_large";
     case QueryOutcome::kDropped:
       return "dropped";
     case QueryOutcome::kCount:
@@ -78,7 +94,7 @@ std::string_view QueryOutcomeName(QueryOutcome outcome) {
 }
 
 QueryOutcome QueryProcessor::Process(std::string_view request, const store::ReadTxn& txn,
-                                     QueryScratch& scratch) const {
+                                     QueryScratch& scratch, size_t max_reply_bytes) const {
   Exchange exchange;
   if (wire::DecodeEnvelope(request, exchange.envelope) != wire::WireError::kOk) {
     return QueryOutcome::kDropped;
@@ -109,7 +125,7 @@ QueryOutcome QueryProcessor::Process(std::string_view request, const store::Read
         wire::ReplyWriter writer = StartReply(exchange, wire::rc::kSuccess, serial, out);
         writer.body().append(config_.site_info);
         writer.Finish();
-        return QueryOutcome::kSiteInfo;
+        return CheckSize(exchange, max_reply_bytes, out, QueryOutcome::kSiteInfo);
       }
       [[fallthrough]];
     default:
@@ -166,7 +182,7 @@ QueryOutcome QueryProcessor::Process(std::string_view request, const store::Read
   }
   ByteWriter(out).PatchU32(count_at, *matched);
   writer.Finish();
-  return QueryOutcome::kFound;
+  return CheckSize(exchange, max_reply_bytes, out, QueryOutcome::kFound);
 }
 
 }  // namespace idnode::resolver

@@ -47,8 +47,9 @@ enum class QueryOutcome : uint8_t {
   kSiteInfo,
   kProtocolError,
   kUnsupported,
-  kServerError,  // the store failed or holds a malformed record
-  kDropped,      // not answered: could not be decoded far enough
+  kServerError,    // the store failed or holds a malformed record
+  kReplyTooLarge,  // the answer exceeded the transport's bound; an error was sent instead
+  kDropped,        // not answered: could not be decoded far enough
   kCount,
 };
 std::string_view QueryOutcomeName(QueryOutcome outcome);
@@ -75,9 +76,11 @@ class QueryProcessor {
   explicit QueryProcessor(QueryConfig config) : config_(std::move(config)) {}
 
   // Answers `request` (envelope + the whole message). On return scratch.reply holds the reply
-  // (envelope + message) unless the outcome is kDropped. `txn` must be active.
-  QueryOutcome Process(std::string_view request, const store::ReadTxn& txn,
-                       QueryScratch& scratch) const;
+  // (envelope + message) unless the outcome is kDropped. `txn` must be active. When
+  // `max_reply_bytes` is not 0, an answer larger than that is replaced by an error (RC 2) that
+  // names the limit: the amplification bound of a datagram transport.
+  QueryOutcome Process(std::string_view request, const store::ReadTxn& txn, QueryScratch& scratch,
+                       size_t max_reply_bytes = 0) const;
 
   const QueryConfig& config() const { return config_; }
 

@@ -46,10 +46,10 @@ class NodeProcess {
       FILE* err = freopen(log.c_str(), "a", stderr);
       (void)out;
       (void)err;
-      std::vector<std::string> args = {IDNODE_BINARY, "--data-dir",         data_dir_,
-                                       "--listen",    "127.0.0.1:0",        "--ready-file",
-                                       ready,         "--admin-token-file", token_file,
-                                       "--quiet",     "--log-level",        "warn"};
+      std::vector<std::string> args = {
+          IDNODE_BINARY,     "--data-dir",  data_dir_,      "--listen", "127.0.0.1:0",
+          "--handle-listen", "127.0.0.1:0", "--ready-file", ready,      "--admin-token-file",
+          token_file,        "--quiet",     "--log-level",  "warn"};
       args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
       std::vector<char*> argv;
       for (std::string& arg : args) argv.push_back(arg.data());
@@ -62,8 +62,8 @@ class NodeProcess {
       if (std::filesystem::exists(ready)) {
         std::ifstream in(ready);
         std::string text((std::istreambuf_iterator<char>(in)), {});
-        size_t colon = text.find(':');
-        port_ = colon == std::string::npos ? 0 : std::atoi(text.c_str() + colon + 1);
+        port_ = NumberAfter(text, "\"grpc_port\":");
+        handle_port_ = NumberAfter(text, "\"handle_port\":");
         if (admin_token_.empty()) {
           std::ifstream token(token_file);
           std::getline(token, admin_token_);
@@ -118,6 +118,7 @@ class NodeProcess {
     return issued.token();
   }
 
+  int handle_port() const { return handle_port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::shared_ptr<grpc::Channel> Channel() const {
     return client::Connect(client::ConnectOptions{address(), options_.tls_ca_file});
@@ -128,7 +129,13 @@ class NodeProcess {
   std::string data_dir_;
   NodeOptions options_;
   pid_t pid_ = -1;
+  static int NumberAfter(const std::string& text, const std::string& key) {
+    size_t at = text.find(key);
+    return at == std::string::npos ? 0 : std::atoi(text.c_str() + at + key.size());
+  }
+
   int port_ = 0;
+  int handle_port_ = 0;
   std::string admin_token_;  // from the first start
 };
 

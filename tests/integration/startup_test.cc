@@ -19,7 +19,8 @@ struct Outcome {
 
 Outcome RunIdnode(const std::string& args) {
   Outcome outcome;
-  std::string command = std::string(IDNODE_BINARY) + " --quiet " + args + " 2>&1";
+  std::string command =
+      std::string(IDNODE_BINARY) + " --quiet --handle-listen 127.0.0.1:0 " + args + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return outcome;
   char buffer[512];

@@ -9,11 +9,12 @@ count=${2:-1000000}
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/idnode-bench-XXXXXX")
 trap 'kill $node_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
-"$build/tools/idnode" --data-dir "$work/data" --listen 127.0.0.1:0 --ready-file "$work/ready" \
+"$build/tools/idnode" --data-dir "$work/data" --listen 127.0.0.1:0 --handle-listen 127.0.0.1:0 \
+  --ready-file "$work/ready" \
   --admin-token-file "$work/admin" --quiet --log-level warn ${IDNODE_BENCH_ARGS:-} &
 node_pid=$!
 for _ in $(seq 300); do [ -s "$work/ready" ] && break; sleep 0.1; done
-port=$(sed 's/[^0-9]//g' "$work/ready")
+port=$(sed -n 's/.*"grpc_port":\([0-9]*\).*/\1/p' "$work/ready")
 export IDNODE_SERVER=127.0.0.1:$port
 export IDNODE_TOKEN=$(cat "$work/admin")
 idctl="$build/tools/idctl"

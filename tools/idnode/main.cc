@@ -37,7 +37,9 @@ void PrintWelcome(const idnode::Node& node, const idnode::NodeConfig& config) {
               << "  export IDNODE_TOKEN=" << node.bootstrap_token() << "\n";
   }
   std::cout << "\nidnode is serving node prefix " << config.node_prefix << " on " << server
-            << " (data in " << config.data_dir << "). In another terminal, try:\n\n"
+            << " (data in " << config.data_dir
+            << "), Handle protocol on UDP 127.0.0.1:" << node.handle_port()
+            << ". In another terminal, try:\n\n"
             << "  export IDNODE_SERVER=" << server << "\n"
             << "  export IDNODE_TOKEN=...   # the admin token printed on first start\n"
             << "  build/release/tools/idctl account create acme --role registrant\n"
@@ -58,18 +60,22 @@ void PrintWelcome(const idnode::Node& node, const idnode::NodeConfig& config) {
 
 int main(int argc, char** argv) {
   CLI::App app{"idnode: industrial internet identifier resolution secondary node"};
-  std::string config_file, data_dir, listen, prefix, log_level, admin_token_file, ready_file;
+  std::string config_file, data_dir, listen, handle_listen, prefix, log_level, admin_token_file,
+      ready_file;
   bool quiet = false;
   app.add_option("-c,--config", config_file, "TOML configuration file")->check(CLI::ExistingFile);
   app.add_option("--data-dir", data_dir, "data directory (storage.data_dir)");
   app.add_option("--listen", listen,
                  "gRPC listen address HOST:PORT (grpc.listen); port 0 picks one");
+  app.add_option("--handle-listen", handle_listen,
+                 "Handle protocol UDP address HOST:PORT (handle.listen); port 0 picks one");
   app.add_option("--prefix", prefix, "this node's prefix, e.g. 88.123 (node.prefix)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error (log.level)");
   app.add_option("--admin-token-file", admin_token_file,
                  "on first start, also write the admin token to this file (mode 0600)");
   app.add_option("--ready-file", ready_file,
-                 "write {\"grpc_port\":N} here once serving (for scripts and tests)");
+                 "write {\"grpc_port\":N,\"handle_port\":M} here once serving (for scripts "
+                 "and tests)");
   app.add_flag("-q,--quiet", quiet, "do not print the welcome text");
   CLI11_PARSE(app, argc, argv);
 
@@ -84,6 +90,7 @@ int main(int argc, char** argv) {
   }
   if (!data_dir.empty()) config.data_dir = data_dir;
   if (!listen.empty()) config.grpc_listen = listen;
+  if (!handle_listen.empty()) config.handle_listen = handle_listen;
   if (!prefix.empty()) config.node_prefix = prefix;
   if (!log_level.empty()) config.log_level = log_level;
   spdlog::set_level(spdlog::level::from_str(config.log_level));
@@ -107,7 +114,9 @@ int main(int argc, char** argv) {
   }
   if (!ready_file.empty() &&
       !WriteFileAtomically(ready_file,
-                           idnode::StrCat("{\"grpc_port\":", (*node)->grpc_port(), "}\n"), 0644)) {
+                           idnode::StrCat("{\"grpc_port\":", (*node)->grpc_port(),
+                                          ",\"handle_port\":", (*node)->handle_port(), "}\n"),
+                           0644)) {
     std::cerr << "idnode: cannot write --ready-file " << ready_file << "\n";
     return 1;
   }

@@ -154,6 +154,16 @@ TEST_F(QueryTest, AnswersUnknownOpcodesWithOperationNotSupported) {
   EXPECT_NE(scratch_.reply.find("SITE-BYTES"), std::string::npos);
 }
 
+TEST_F(QueryTest, ReplacesAnswersAboveTheTransportBoundWithAnError) {
+  std::string request = FromHex(testing::kResolutionRequestHex);
+  EXPECT_EQ(processor_.Process(request, *txn_, scratch_, 235), QueryOutcome::kFound);
+  EXPECT_EQ(scratch_.reply.size(), 235u);  // exactly at the bound
+  EXPECT_EQ(processor_.Process(request, *txn_, scratch_, 234), QueryOutcome::kReplyTooLarge);
+  EXPECT_EQ(ReplyCode(), wire::rc::kError);
+  EXPECT_EQ(ReplyMessage(),
+            "the answer is 235 bytes, above this transport's limit of 234; ask over TCP");
+}
+
 TEST_F(QueryTest, AnswersMalformedBodiesWithProtocolErrorAndDropsTheUnanswerable) {
   std::string good = BuildRequest("88.123.45/ABC-0001");
   // Truncated envelope, and a length that does not match what arrived: dropped.
