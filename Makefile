@@ -30,6 +30,7 @@ test: build
 
 bench: build
 	@./tools/bench/registration.sh $(BUILD_DIR)
+	@./tools/bench/resolution.sh $(BUILD_DIR)
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

@@ -88,8 +88,12 @@ int main(int argc, char** argv) {
 
   auto* stream = app.add_subcommand("stream", "durable registrations per second");
   stream->add_option("--batch", batch);
+  std::string name_base;
+  stream->add_option("--name-base", name_base,
+                     "register NAME_BASE0, NAME_BASE1, ... (default PREFIX/S<run>-)");
   stream->callback([&] {
-    StreamResult r = Stream(connect, token, prefix + "/S" + run_tag + "-", count, batch);
+    std::string base = name_base.empty() ? prefix + "/S" + run_tag + "-" : name_base;
+    StreamResult r = Stream(connect, token, base, count, batch);
     std::printf("stream: %llu registered, %llu failed in %.2f s = %.0f registrations/s%s%s\n",
                 static_cast<unsigned long long>(r.ok), static_cast<unsigned long long>(r.failed),
                 r.seconds, r.ok / r.seconds, r.error.empty() ? "" : "; error: ", r.error.c_str());
