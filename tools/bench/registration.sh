@@ -9,18 +9,9 @@ count=${2:-1000000}
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/idnode-bench-XXXXXX")
 trap 'kill $node_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
-"$build/tools/idnode" --data-dir "$work/data" --listen 127.0.0.1:0 --handle-listen 127.0.0.1:0 \
-  --ready-file "$work/ready" \
-  --admin-token-file "$work/admin" --quiet --log-level warn ${IDNODE_BENCH_ARGS:-} &
-node_pid=$!
-for _ in $(seq 300); do [ -s "$work/ready" ] && break; sleep 0.1; done
-port=$(sed -n 's/.*"grpc_port":\([0-9]*\).*/\1/p' "$work/ready")
-export IDNODE_SERVER=127.0.0.1:$port
-export IDNODE_TOKEN=$(cat "$work/admin")
-idctl="$build/tools/idctl"
-$idctl account create bench --role registrant >/dev/null
-$idctl prefix allocate 88.123.45 --owner bench >/dev/null
-token=$($idctl --json token issue bench | sed 's/.*"token":"\([^"]*\)".*/\1/')
+source "$(dirname "$0")/lib.sh"
+# shellcheck disable=SC2086
+start_node "$build" "$work" -- ${IDNODE_BENCH_ARGS:-}
 bench="$build/tools/regbench --server $IDNODE_SERVER --token $token --count"
 
 echo "== streaming batch registration: $count identifiers, 3 values, batches of 1000"

@@ -12,19 +12,8 @@ work=$(mktemp -d "${TMPDIR:-/var/tmp}/idnode-bench-XXXXXX")
 trap 'kill $node_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
 printf '[handle]\nudp_workers = 1\n' >"$work/idnode.toml"
-taskset -c 0 "$build/tools/idnode" --config "$work/idnode.toml" --data-dir "$work/data" \
-  --listen 127.0.0.1:0 --handle-listen 127.0.0.1:0 --ready-file "$work/ready" \
-  --admin-token-file "$work/admin" --quiet --log-level warn &
-node_pid=$!
-for _ in $(seq 300); do [ -s "$work/ready" ] && break; sleep 0.1; done
-grpc_port=$(sed -n 's/.*"grpc_port":\([0-9]*\).*/\1/p' "$work/ready")
-handle_port=$(sed -n 's/.*"handle_port":\([0-9]*\).*/\1/p' "$work/ready")
-export IDNODE_SERVER=127.0.0.1:$grpc_port
-export IDNODE_TOKEN=$(cat "$work/admin")
-idctl="$build/tools/idctl"
-$idctl account create bench --role registrant >/dev/null
-$idctl prefix allocate 88.123.45 --owner bench >/dev/null
-token=$($idctl --json token issue bench | sed 's/.*"token":"\([^"]*\)".*/\1/')
+source "$(dirname "$0")/lib.sh"
+start_node "$build" "$work" taskset -c 0 -- --config "$work/idnode.toml"
 
 echo "== registering $count identifiers (3 values each)"
 taskset -c 1 "$build/tools/regbench" --server "$IDNODE_SERVER" --token "$token" --count "$count" \

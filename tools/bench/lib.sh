@@ -1,0 +1,25 @@
+# Shared by the benchmark scripts (source it): starts one idnode over a fresh data directory on
+# disk and provisions a registrant. Sets node_pid, grpc_port, handle_port, token, idctl and the
+# IDNODE_SERVER / IDNODE_TOKEN (admin) environment; the caller's EXIT trap cleans up.
+#
+#   start_node BUILD_DIR WORK_DIR [LAUNCHER...] -- [IDNODE ARGS...]
+start_node() {
+  local build=$1 work=$2
+  shift 2
+  local launcher=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do launcher+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  "${launcher[@]}" "$build/tools/idnode" --data-dir "$work/data" --listen 127.0.0.1:0 \
+    --handle-listen 127.0.0.1:0 --ready-file "$work/ready" --admin-token-file "$work/admin" \
+    --quiet --log-level warn "$@" &
+  node_pid=$!
+  for _ in $(seq 300); do [ -s "$work/ready" ] && break; sleep 0.1; done
+  grpc_port=$(sed -n 's/.*"grpc_port":\([0-9]*\).*/\1/p' "$work/ready")
+  handle_port=$(sed -n 's/.*"handle_port":\([0-9]*\).*/\1/p' "$work/ready")
+  export IDNODE_SERVER=127.0.0.1:$grpc_port
+  export IDNODE_TOKEN=$(cat "$work/admin")
+  idctl="$build/tools/idctl"
+  $idctl account create bench --role registrant >/dev/null
+  $idctl prefix allocate 88.123.45 --owner bench >/dev/null
+  token=$($idctl --json token issue bench | sed 's/.*"token":"\([^"]*\)".*/\1/')
+}
