@@ -48,16 +48,13 @@ void ErrorReply(const Exchange& exchange, uint32_t code, std::string_view messag
 }
 
 // Replaces an answer above `max_reply_bytes` (when not 0) by an error naming the limit.
-QueryOutcome CheckSize(const Exchange& exchange, size_t max_reply_bytes, std::string& out,
-                       QueryOutcome outcome) {
+QueryOutcome CheckSize(const Exchange& exchange, size_t max_reply_bytes, uint16_t site_serial,
+                       std::string& out, QueryOutcome outcome) {
   if (max_reply_bytes == 0 || out.size() <= max_reply_bytes) return outcome;
-  wire::Header header;
-  std::string_view body;
-  wire::DecodeHeader(std::string_view(out).substr(wire::kEnvelopeBytes), header, body);
   std::string message =
       StrCat("the answer is ", out.size(), " bytes, above this transport's limit of ",
              max_reply_bytes, "; ask over TCP");
-  ErrorReply(exchange, wire::rc::kError, message, header.site_serial, out);
+  ErrorReply(exchange, wire::rc::kError, message, site_serial, out);
   return QueryOutcome::kReplyTooLarge;
 }
 
@@ -125,7 +122,7 @@ QueryOutcome QueryProcessor::Process(std::string_view request, const store::Read
         wire::ReplyWriter writer = StartReply(exchange, wire::rc::kSuccess, serial, out);
         writer.body().append(config_.site_info);
         writer.Finish();
-        return CheckSize(exchange, max_reply_bytes, out, QueryOutcome::kSiteInfo);
+        return CheckSize(exchange, max_reply_bytes, serial, out, QueryOutcome::kSiteInfo);
       }
       [[fallthrough]];
     default:
@@ -182,7 +179,7 @@ QueryOutcome QueryProcessor::Process(std::string_view request, const store::Read
   }
   ByteWriter(out).PatchU32(count_at, *matched);
   writer.Finish();
-  return CheckSize(exchange, max_reply_bytes, out, QueryOutcome::kFound);
+  return CheckSize(exchange, max_reply_bytes, serial, out, QueryOutcome::kFound);
 }
 
 }  // namespace idnode::resolver

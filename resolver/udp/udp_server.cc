@@ -162,13 +162,12 @@ void UdpServer::Run(Worker& worker) {
       const mmsghdr& in = incoming[static_cast<size_t>(i)];
       std::string_view packet(requests.data() + static_cast<size_t>(i) * kRequestSlotBytes,
                               in.msg_len);
-      wire::Envelope envelope;
-      if ((in.msg_hdr.msg_flags & MSG_TRUNC) != 0 ||
-          (wire::DecodeEnvelope(packet, envelope) == wire::WireError::kOk &&
-           (envelope.flags & wire::envelope_flag::kTruncated) != 0)) {
-        ++counters[QueryOutcome::kDropped];  // oversized datagram or multi-packet request
+      if ((in.msg_hdr.msg_flags & MSG_TRUNC) != 0) {
+        ++counters[QueryOutcome::kDropped];  // a datagram larger than the request slot
         continue;
       }
+      // A piece of a multi-packet request carries the whole message's length, so the
+      // processor drops it as incomplete (counted).
       QueryOutcome outcome = processor_->Process(packet, *txn, scratch, options_.max_reply_bytes);
       ++counters[outcome];
       if (outcome == QueryOutcome::kDropped) continue;

@@ -8,7 +8,7 @@
 // Replies above 512 bytes go out as 492-byte pieces with the truncated flag (wire::SplitForUdp).
 // A reply larger than max_reply_bytes is not sent; the client gets an error naming the limit
 // instead (amplification bound: a small request cannot make the node send much). Multi-packet
-// requests are not reassembled over UDP: they are answered with a protocol error (clients send
+// requests are not reassembled over UDP: their pieces are dropped and counted (clients send
 // large requests over TCP).
 //
 // Thread-safe: Start/Stop from one thread; counters() from any thread.

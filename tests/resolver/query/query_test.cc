@@ -182,6 +182,13 @@ TEST_F(QueryTest, AnswersMalformedBodiesWithProtocolErrorAndDropsTheUnanswerable
   counts.replace(count_at, 4, "\xff\xff\xff\xff", 4);
   EXPECT_EQ(Process(counts), QueryOutcome::kProtocolError);
   EXPECT_EQ(ReplyMessage(), "a list in the body has more than 2048 items");
+  // The first piece of a multi-packet request (a long type list): incomplete, so dropped.
+  std::vector<std::string_view> types(300, "SOME_LONG_TYPE_NAME");
+  std::string large = BuildRequest("88.123.45/ABC-0001", 0x19000000, 9, {}, types);
+  ASSERT_GT(large.size(), wire::kUdpPacketBytes);
+  std::string piece = large.substr(0, wire::kUdpPacketBytes);
+  piece[2] = static_cast<char>(piece[2] | wire::envelope_flag::kTruncated);
+  EXPECT_EQ(Process(piece), QueryOutcome::kDropped);
   // Compressed and encrypted envelopes are not served.
   std::string compressed = good;
   compressed[2] = static_cast<char>(compressed[2] | wire::envelope_flag::kCompressed);
