@@ -18,11 +18,12 @@ grpc::ServerUnaryReactor* ResolverService::Resolve(grpc::CallbackServerContext* 
         /*public_only=*/true};
     auto txn = env_.store.BeginRead();
     if (!txn.ok()) return txn.status();
-    auto record = resolver::FindRecord(*txn, id->key());
-    if (absl::IsNotFound(record.status())) {
+    auto found = resolver::FindRecord(*txn, id->key());
+    if (!found.ok()) return found.status();
+    if (!found->has_value()) {
       return absl::NotFoundError(StrCat("identifier ", id->original(), " is not registered"));
     }
-    if (!record.ok()) return record.status();
+    const RecordView* record = &**found;
     response->set_identifier(std::string(record->original));
     auto matched =
         resolver::ForEachMatchingValue(record->values, filter, [&](const EncodedValue& value) {

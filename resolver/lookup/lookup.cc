@@ -15,10 +15,13 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-absl::StatusOr<RecordView> FindRecord(const store::ReadTxn& txn, std::string_view key) {
+absl::StatusOr<std::optional<RecordView>> FindRecord(const store::ReadTxn& txn,
+                                                     std::string_view key) {
   auto bytes = txn.Get(store::Db::kIds, key);
-  if (!bytes) return absl::NotFoundError("identifier is not registered");
-  return DecodeRecord(*bytes);
+  if (!bytes) return std::optional<RecordView>();
+  auto record = DecodeRecord(*bytes);
+  if (!record.ok()) return record.status();
+  return std::optional<RecordView>(*record);
 }
 
 bool TypeMatches(std::string_view value_type, std::string_view wanted) {

@@ -12,6 +12,7 @@
 // Thread-safe: stateless; the transaction belongs to the calling thread.
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -28,9 +29,11 @@ struct ResolveFilter {
   bool public_only = true;
 };
 
-// NOT_FOUND when `key` (a normalised identifier) is not registered; DATA_LOSS when the stored
-// record is malformed. The view points into `txn`'s snapshot.
-absl::StatusOr<RecordView> FindRecord(const store::ReadTxn& txn, std::string_view key);
+// The record of `key` (a normalised identifier), or nullopt when it is not registered (an
+// ordinary answer, built without allocating); DATA_LOSS when the stored record is malformed.
+// The view points into `txn`'s snapshot.
+absl::StatusOr<std::optional<RecordView>> FindRecord(const store::ReadTxn& txn,
+                                                     std::string_view key);
 
 bool TypeMatches(std::string_view value_type, std::string_view wanted);
 bool ValueMatches(const EncodedValue& value, const ResolveFilter& filter);

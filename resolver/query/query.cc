@@ -2,7 +2,6 @@
 
 #include "registry/base/bytes.h"
 #include "registry/base/strings.h"
-#include "registry/identifier/record.h"
 #include "resolver/lookup/lookup.h"
 
 namespace idnode::resolver {
@@ -149,16 +148,16 @@ QueryOutcome QueryProcessor::Process(std::string_view request, const store::Read
     ErrorReply(exchange, wire::rc::kServerNotResponsible, "", serial, out);
     return QueryOutcome::kNotResponsible;
   }
-  std::optional<std::string_view> stored = txn.Get(store::Db::kIds, key);
-  if (!stored) {
-    ErrorReply(exchange, wire::rc::kHandleNotFound, "", serial, out);
-    return QueryOutcome::kHandleNotFound;
-  }
-  auto record = DecodeRecord(*stored);
-  if (!record.ok()) {
+  auto found = FindRecord(txn, key);
+  if (!found.ok()) {
     ErrorReply(exchange, wire::rc::kError, "stored record is malformed", serial, out);
     return QueryOutcome::kServerError;
   }
+  if (!found->has_value()) {
+    ErrorReply(exchange, wire::rc::kHandleNotFound, "", serial, out);
+    return QueryOutcome::kHandleNotFound;
+  }
+  const RecordView* record = &**found;
 
   // Only public values, with or without PO: this node does not authenticate resolvers, so it
   // never hands out values whose permissions keep them from the public.
