@@ -7,6 +7,7 @@
 
 #include "registry/base/strings.h"
 #include "registry/identifier/identifier.h"
+#include "resolver/net/endpoint.h"
 
 namespace idnode {
 namespace {
@@ -92,6 +93,16 @@ absl::StatusOr<NodeConfig> LoadConfigFile(const std::string& path, NodeConfig co
   read_string("handle", "listen", config.handle_listen);
   read_uint("handle", "udp_workers", config.udp_workers);
   read_uint("handle", "udp_max_reply_bytes", config.udp_max_reply_bytes);
+  read_string("handle", "advertise", config.handle_advertise);
+  read_string("handle", "site_description", config.site_description);
+  uint64_t rate_limit = 0;
+  read_uint("handle", "udp_rate_limit", rate_limit);
+  if (table["handle"]["udp_rate_limit"]) config.udp_rate_limit = static_cast<int64_t>(rate_limit);
+  read_uint("handle", "udp_rate_burst", config.udp_rate_burst);
+  read_uint("handle", "tcp_workers", config.tcp_workers);
+  read_uint("handle", "tcp_max_connections", config.tcp_max_connections);
+  read_uint("handle", "tcp_max_message_bytes", config.tcp_max_message_bytes);
+  read_uint("handle", "tcp_idle_timeout_ms", config.tcp_idle_timeout_ms);
   read_bool("registry", "case_sensitive_suffix", config.case_sensitive_suffix);
   read_uint("registry", "commit_max_items", config.commit_max_items);
   read_uint("registry", "commit_max_wait_us", config.commit_max_wait_us);
@@ -144,7 +155,44 @@ absl::Status ValidateConfig(const NodeConfig& config) {
   if (config.udp_max_reply_bytes < 512) {
     return KeyError("handle.udp_max_reply_bytes", "must be at least 512");
   }
+  auto listen = net::ParseIpv4Endpoint("handle.listen", config.handle_listen);
+  if (!listen.ok()) return listen.status();
+  if (!config.handle_advertise.empty()) {
+    auto advertise = net::ParseIpv4Address("handle.advertise", config.handle_advertise);
+    if (!advertise.ok()) return advertise.status();
+    if (*advertise == 0) {
+      return KeyError("handle.advertise", "must be an address clients can reach, not 0.0.0.0");
+    }
+  } else if (listen->wildcard()) {
+    return KeyError("handle.advertise",
+                    "must be set when handle.listen is a wildcard address: HS_SITE tells clients "
+                    "where to send queries, and 0.0.0.0 is not an address they can use");
+  }
+  if (config.udp_rate_limit > 1'000'000) {
+    return KeyError("handle.udp_rate_limit", "must be 0 (off) .. 1000000 requests a second");
+  }
+  if (config.udp_rate_burst > 10'000'000) {
+    return KeyError("handle.udp_rate_burst", "must be at most 10000000");
+  }
+  if (config.tcp_workers == 0 || config.tcp_workers > 64) {
+    return KeyError("handle.tcp_workers", "must be 1..64");
+  }
+  if (config.tcp_max_connections == 0 || config.tcp_max_connections > 1'000'000) {
+    return KeyError("handle.tcp_max_connections", "must be 1..1000000");
+  }
+  if (config.tcp_max_message_bytes < 1024 || config.tcp_max_message_bytes > 256 * 1024) {
+    return KeyError("handle.tcp_max_message_bytes", "must be 1024..262144");
+  }
+  if (config.tcp_idle_timeout_ms == 0 || config.tcp_idle_timeout_ms > 3'600'000) {
+    return KeyError("handle.tcp_idle_timeout_ms", "must be 1..3600000");
+  }
   return absl::OkStatus();
+}
+
+uint32_t EffectiveUdpRateLimit(const NodeConfig& config) {
+  if (config.udp_rate_limit >= 0) return static_cast<uint32_t>(config.udp_rate_limit);
+  auto listen = net::ParseIpv4Endpoint("handle.listen", config.handle_listen);
+  return listen.ok() && listen->loopback() ? 0 : kDefaultUdpRateLimit;
 }
 
 }  // namespace idnode

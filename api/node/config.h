@@ -22,10 +22,18 @@ struct NodeConfig {
   std::string tls_cert_file;
   std::string tls_key_file;
   bool allow_insecure_remote = false;  // plaintext on a non-loopback address
-  // [handle]: the Handle protocol front end (RFC 3652) on UDP
+  // [handle]: the Handle protocol front end (RFC 3652) on UDP and TCP, the same port
   std::string handle_listen = "127.0.0.1:2641";  // IPv4 HOST:PORT; port 0 picks one
-  uint64_t udp_workers = 2;                      // sockets and threads (SO_REUSEPORT)
-  uint64_t udp_max_reply_bytes = 16 * 1024;      // amplification bound per request
+  std::string handle_advertise;  // IPv4 address in HS_SITE; default: the listen address
+  std::string site_description;  // HS_SITE "desc" attribute; default: "idnode <node prefix>"
+  uint64_t udp_workers = 2;      // sockets and threads (SO_REUSEPORT)
+  uint64_t udp_max_reply_bytes = 16 * 1024;  // amplification bound per request
+  int64_t udp_rate_limit = -1;  // requests/s per source; 0 off; -1: off on loopback, else 2000
+  uint64_t udp_rate_burst = 0;  // 0: twice the rate
+  uint64_t tcp_workers = 2;
+  uint64_t tcp_max_connections = 1024;
+  uint64_t tcp_max_message_bytes = 64 * 1024;
+  uint64_t tcp_idle_timeout_ms = 30'000;
   // [registry]
   bool case_sensitive_suffix = false;
   uint64_t commit_max_items = 1000;
@@ -46,6 +54,10 @@ absl::StatusOr<int32_t> ParseUtcOffset(std::string_view text);
 
 // Checks cross-field rules (TLS files in pairs, the node prefix's syntax, ...).
 absl::Status ValidateConfig(const NodeConfig& config);
+
+// The UDP rate limit after resolving the -1 default against the listen address.
+uint32_t EffectiveUdpRateLimit(const NodeConfig& config);
+inline constexpr uint32_t kDefaultUdpRateLimit = 2000;
 
 // True for 127.0.0.0/8, ::1 and localhost listeners ("host:port").
 bool IsLoopbackListen(std::string_view listen);

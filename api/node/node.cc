@@ -115,17 +115,12 @@ absl::Status Node::Init(const NodeConfig& config) {
   if (server_ == nullptr || grpc_port_ == 0) {
     return absl::UnavailableError(StrCat("grpc.listen: cannot listen on ", config.grpc_listen));
   }
-  query_processor_ = std::make_unique<resolver::QueryProcessor>(resolver::QueryConfig{
-      env_->node_prefix, env_->identifier_options, /*site_serial=*/1, /*site_info=*/""});
-  resolver::UdpOptions udp;
-  udp.listen = config.handle_listen;
-  udp.workers = static_cast<int>(config.udp_workers);
-  udp.max_reply_bytes = config.udp_max_reply_bytes;
-  ASSIGN_OR_RETURN(udp_server_, resolver::UdpServer::Start(udp, *store_, *query_processor_));
+  RETURN_IF_ERROR(StartHandle(config));
   spdlog::info(
-      "idnode: node prefix {}, store {}, gRPC on {} (port {}){}, Handle UDP on {} (port {})",
+      "idnode: node prefix {}, store {}, gRPC on {} (port {}){}, Handle UDP+TCP on {} (port {}), "
+      "advertised as {}",
       env_->node_prefix, config.data_dir, config.grpc_listen, grpc_port_, tls ? " with TLS" : "",
-      config.handle_listen, udp_server_->port());
+      config.handle_listen, handle_port(), wire::AddressText(site_info_.servers[0].address));
   return absl::OkStatus();
 }
 
@@ -140,8 +135,74 @@ absl::Status Node::Bootstrap() {
   return absl::OkStatus();
 }
 
+// Binds UDP, then TCP on the same port (when the port is 0, on the one the kernel picked for UDP,
+// retrying if TCP already has it taken), builds this node's HS_SITE from the advertised address
+// and the bound port, and starts both front ends.
+absl::Status Node::StartHandle(const NodeConfig& config) {
+  ASSIGN_OR_RETURN(net::Ipv4Endpoint listen,
+                   net::ParseIpv4Endpoint("handle.listen", config.handle_listen));
+  resolver::UdpOptions udp;
+  udp.listen = listen;
+  udp.workers = static_cast<int>(config.udp_workers);
+  udp.max_reply_bytes = config.udp_max_reply_bytes;
+  udp.rate_limit = EffectiveUdpRateLimit(config);
+  udp.rate_burst = static_cast<uint32_t>(config.udp_rate_burst);
+  resolver::TcpOptions tcp;
+  tcp.workers = static_cast<int>(config.tcp_workers);
+  tcp.max_connections = config.tcp_max_connections;
+  tcp.max_message_bytes = config.tcp_max_message_bytes;
+  tcp.idle_timeout = std::chrono::milliseconds(config.tcp_idle_timeout_ms);
+  for (int attempt = 0;; ++attempt) {
+    ASSIGN_OR_RETURN(udp_server_, resolver::UdpServer::Bind(udp));
+    tcp.listen = listen;
+    tcp.listen.port = udp_server_->port();
+    auto bound = resolver::TcpServer::Bind(tcp);
+    if (bound.ok()) {
+      tcp_server_ = std::move(*bound);
+      break;
+    }
+    udp_server_.reset();
+    if (listen.port != 0 || attempt == 20) return bound.status();
+  }
+
+  uint32_t advertise = listen.address;
+  if (!config.handle_advertise.empty()) {
+    ASSIGN_OR_RETURN(advertise, net::ParseIpv4Address("handle.advertise", config.handle_advertise));
+  }
+  const uint32_t port = udp_server_->port();
+  site_info_ = wire::SiteInfo{};
+  site_info_.attributes.emplace_back("desc", config.site_description.empty()
+                                                 ? StrCat("idnode ", env_->node_prefix)
+                                                 : config.site_description);
+  wire::SiteServer server;
+  server.id = 1;
+  server.address = wire::MappedIpv4(advertise);
+  server.interfaces = {{wire::site::kQuery, wire::site::kUdp, port},
+                       {wire::site::kQuery, wire::site::kTcp, port}};
+  site_info_.servers.push_back(std::move(server));
+  std::string site_bytes;
+  wire::EncodeSiteInfo(site_info_, site_bytes);
+
+  query_processor_ = std::make_unique<resolver::QueryProcessor>(resolver::QueryConfig{
+      env_->node_prefix, env_->identifier_options, site_info_.serial, std::move(site_bytes)});
+  udp_server_->Start(*store_, *query_processor_);
+  tcp_server_->Start(*store_, *query_processor_);
+  return absl::OkStatus();
+}
+
+ResolutionCounters Node::resolution_counters() const {
+  ResolutionCounters counters;
+  if (udp_server_ != nullptr) counters.udp = udp_server_->counters();
+  if (tcp_server_ != nullptr) {
+    counters.tcp = tcp_server_->counters();
+    counters.tcp_connections = tcp_server_->stats();
+  }
+  return counters;
+}
+
 void Node::Shutdown(std::chrono::milliseconds grace) {
   if (udp_server_ != nullptr) udp_server_->Stop();
+  if (tcp_server_ != nullptr) tcp_server_->Stop();
   if (server_ != nullptr) {
     server_->Shutdown(std::chrono::system_clock::now() + grace);
     server_.reset();

@@ -1,6 +1,7 @@
 #pragma once
 
-// One running node: the store, the writer, the gRPC server and the Handle UDP front end, started
+// One running node: the store, the writer, the gRPC server and the Handle UDP and TCP front ends,
+// started
 // together and stopped in the order that loses nothing (stop accepting calls, let in-flight calls
 // finish, drain the writer, close the store).
 //
@@ -17,9 +18,20 @@
 #include "registry/store/store.h"
 #include "registry/writer/writer.h"
 #include "resolver/query/query.h"
+#include "resolver/tcp/tcp_server.h"
 #include "resolver/udp/udp_server.h"
+#include "resolver/wire/wire.h"
 
 namespace idnode {
+
+// Resolution counters by transport and outcome, summed over each front end's workers as they last
+// published them (after every batch). Malformed requests are the protocol_error (answered with
+// RC 4) and dropped (not answerable) outcomes; rate_limited is UDP only.
+struct ResolutionCounters {
+  resolver::QueryCounters udp;
+  resolver::QueryCounters tcp;
+  resolver::TcpStats tcp_connections;
+};
 
 class Node {
  public:
@@ -29,11 +41,11 @@ class Node {
   ~Node();
 
   int grpc_port() const { return grpc_port_; }
+  // The Handle port, the same for UDP and TCP.
   int handle_port() const { return udp_server_ ? udp_server_->port() : 0; }
-  // Resolution counters of the Handle front end (UDP), summed over its workers.
-  resolver::QueryCounters udp_counters() const {
-    return udp_server_ ? udp_server_->counters() : resolver::QueryCounters{};
-  }
+  ResolutionCounters resolution_counters() const;
+  // This node's HS_SITE, as get-site-info answers it.
+  const wire::SiteInfo& site_info() const { return site_info_; }
   // The admin token created on the first start of an empty store; empty on later starts.
   const std::string& bootstrap_token() const { return bootstrap_token_; }
 
@@ -45,6 +57,7 @@ class Node {
   Node() = default;
   absl::Status Init(const NodeConfig& config);
   absl::Status Bootstrap();
+  absl::Status StartHandle(const NodeConfig& config);
 
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Writer> writer_;
@@ -56,6 +69,8 @@ class Node {
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<resolver::QueryProcessor> query_processor_;
   std::unique_ptr<resolver::UdpServer> udp_server_;
+  std::unique_ptr<resolver::TcpServer> tcp_server_;
+  wire::SiteInfo site_info_;
   int grpc_port_ = 0;
   std::string bootstrap_token_;
 };

@@ -83,6 +83,8 @@ std::string_view QueryOutcomeName(QueryOutcome outcome) {
       return "reply_too_large";
     case QueryOutcome::kDropped:
       return "dropped";
+    case QueryOutcome::kRateLimited:
+      return "rate_limited";
     case QueryOutcome::kCount:
       break;
   }

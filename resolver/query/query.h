@@ -20,6 +20,7 @@
 // Thread-safe: Process is const; each calling thread passes its own scratch and counters.
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -50,6 +51,7 @@ enum class QueryOutcome : uint8_t {
   kServerError,    // the store failed or holds a malformed record
   kReplyTooLarge,  // the answer exceeded the transport's bound; an error was sent instead
   kDropped,        // not answered: could not be decoded far enough
+  kRateLimited,    // not answered: the source exceeded its rate (UDP front end only)
   kCount,
 };
 std::string_view QueryOutcomeName(QueryOutcome outcome);
@@ -62,6 +64,25 @@ struct QueryCounters {
   void Add(const QueryCounters& other) {
     for (size_t i = 0; i < outcomes.size(); ++i) outcomes[i] += other.outcomes[i];
   }
+};
+
+// Running totals one worker thread publishes (relaxed stores, after each batch) for any thread
+// to read without a lock.
+class PublishedCounters {
+ public:
+  void Publish(const QueryCounters& counters) {
+    for (size_t i = 0; i < values_.size(); ++i) {
+      values_[i].store(counters.outcomes[i], std::memory_order_relaxed);
+    }
+  }
+  void AddTo(QueryCounters& sum) const {
+    for (size_t i = 0; i < values_.size(); ++i) {
+      sum.outcomes[i] += values_[i].load(std::memory_order_relaxed);
+    }
+  }
+
+ private:
+  std::array<std::atomic<uint64_t>, static_cast<size_t>(QueryOutcome::kCount)> values_{};
 };
 
 // Reused between requests by one thread, so the hot path does not allocate once warm.

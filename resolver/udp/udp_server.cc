@@ -3,8 +3,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -16,28 +18,7 @@ namespace {
 
 constexpr size_t kRequestSlotBytes = 4096;
 
-absl::StatusOr<sockaddr_in> ParseIpv4(const std::string& listen) {
-  size_t colon = listen.rfind(':');
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  int port = -1;
-  if (colon != std::string::npos) {
-    std::string port_text = listen.substr(colon + 1);
-    if (!port_text.empty() && port_text.size() <= 5 &&
-        port_text.find_first_not_of("0123456789") == std::string::npos) {
-      port = std::stoi(port_text);
-    }
-  }
-  if (colon == std::string::npos || port < 0 || port > 65535 ||
-      inet_pton(AF_INET, listen.substr(0, colon).c_str(), &address.sin_addr) != 1) {
-    return absl::InvalidArgumentError(
-        StrCat("handle.listen: \"", listen, "\" is not an IPv4 HOST:PORT, e.g. 127.0.0.1:2641"));
-  }
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  return address;
-}
-
-absl::StatusOr<int> BindSocket(const sockaddr_in& address, const std::string& listen) {
+absl::StatusOr<int> BindSocket(const sockaddr_in& address) {
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return absl::InternalError(StrCat("handle.listen: socket: ", strerror(errno)));
   int one = 1;
@@ -48,10 +29,56 @@ absl::StatusOr<int> BindSocket(const sockaddr_in& address, const std::string& li
   if (bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
     int error = errno;
     close(fd);
-    return absl::UnavailableError(
-        StrCat("handle.listen: cannot bind UDP ", listen, ": ", strerror(error)));
+    return absl::UnavailableError(StrCat("handle.listen: cannot bind UDP ",
+                                         net::FromSockaddr(address).ToString(), ": ",
+                                         strerror(error)));
   }
   return fd;
+}
+
+// Token buckets per source address in a fixed, direct-mapped table: a source hashes to one
+// slot; a different source in that slot replaces it with a full bucket.
+class SourceLimiter {
+ public:
+  SourceLimiter(uint32_t rate, uint32_t burst)
+      : rate_per_ms_(static_cast<double>(rate) / 1000.0),
+        burst_(static_cast<double>(burst == 0 ? 2 * uint64_t{rate} : burst)),
+        slots_(rate == 0 ? 0 : kSlots) {}
+
+  bool enabled() const { return !slots_.empty(); }
+
+  // True when the source may send one more request at `now_ms`.
+  bool Allow(uint32_t source, uint64_t now_ms) {
+    Slot& slot = slots_[(source * 2654435761u) >> (32 - kSlotBits)];
+    if (slot.source != source || !slot.used) {
+      slot = Slot{source, true, burst_, now_ms};
+    } else if (now_ms > slot.last_ms) {
+      slot.tokens = std::min(burst_, slot.tokens + rate_per_ms_ * double(now_ms - slot.last_ms));
+      slot.last_ms = now_ms;
+    }
+    if (slot.tokens < 1.0) return false;
+    slot.tokens -= 1.0;
+    return true;
+  }
+
+ private:
+  static constexpr int kSlotBits = 14;
+  static constexpr size_t kSlots = size_t{1} << kSlotBits;
+  struct Slot {
+    uint32_t source = 0;
+    bool used = false;
+    double tokens = 0;
+    uint64_t last_ms = 0;
+  };
+  double rate_per_ms_;
+  double burst_;
+  std::vector<Slot> slots_;
+};
+
+uint64_t CoarseNowMs() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  return static_cast<uint64_t>(now.tv_sec) * 1000 + static_cast<uint64_t>(now.tv_nsec) / 1000000;
 }
 
 }  // namespace
@@ -59,41 +86,40 @@ absl::StatusOr<int> BindSocket(const sockaddr_in& address, const std::string& li
 struct UdpServer::Worker {
   int fd = -1;
   std::thread thread;
-  std::array<std::atomic<uint64_t>, static_cast<size_t>(QueryOutcome::kCount)> published{};
+  PublishedCounters published;
 };
 
-absl::StatusOr<std::unique_ptr<UdpServer>> UdpServer::Start(const UdpOptions& options,
-                                                            store::Store& store,
-                                                            const QueryProcessor& processor) {
+absl::StatusOr<std::unique_ptr<UdpServer>> UdpServer::Bind(const UdpOptions& options) {
   if (options.workers < 1 || options.batch < 1 || options.batch > 1024) {
     return absl::InvalidArgumentError("handle: udp workers must be >= 1 and batch 1..1024");
   }
-  auto address = ParseIpv4(options.listen);
-  if (!address.ok()) return address.status();
+  sockaddr_in address = options.listen.sockaddr();
   std::unique_ptr<UdpServer> server(new UdpServer());
   server->options_ = options;
-  server->store_ = &store;
-  server->processor_ = &processor;
   for (int i = 0; i < options.workers; ++i) {
-    auto fd = BindSocket(*address, options.listen);
+    auto fd = BindSocket(address);
     if (!fd.ok()) return fd.status();
     auto worker = std::make_unique<Worker>();
     worker->fd = *fd;
+    server->workers_.push_back(std::move(worker));
     if (i == 0) {
       sockaddr_in bound{};
       socklen_t length = sizeof bound;
       getsockname(*fd, reinterpret_cast<sockaddr*>(&bound), &length);
       server->port_ = ntohs(bound.sin_port);
-      address->sin_port = bound.sin_port;  // the others join the same port
+      address.sin_port = bound.sin_port;  // the others join the same port
     }
-    server->workers_.push_back(std::move(worker));
-  }
-  for (auto& worker : server->workers_) {
-    Worker* w = worker.get();
-    UdpServer* self = server.get();
-    w->thread = std::thread([self, w] { self->Run(*w); });
   }
   return server;
+}
+
+void UdpServer::Start(store::Store& store, const QueryProcessor& processor) {
+  store_ = &store;
+  processor_ = &processor;
+  for (auto& worker : workers_) {
+    Worker* w = worker.get();
+    w->thread = std::thread([this, w] { Run(*w); });
+  }
 }
 
 UdpServer::~UdpServer() { Stop(); }
@@ -110,11 +136,7 @@ void UdpServer::Stop() {
 
 QueryCounters UdpServer::counters() const {
   QueryCounters sum;
-  for (const auto& worker : workers_) {
-    for (size_t i = 0; i < sum.outcomes.size(); ++i) {
-      sum.outcomes[i] += worker->published[i].load(std::memory_order_relaxed);
-    }
-  }
+  for (const auto& worker : workers_) worker->published.AddTo(sum);
   return sum;
 }
 
@@ -134,6 +156,7 @@ void UdpServer::Run(Worker& worker) {
   std::string envelope_scratch;
   QueryScratch scratch;
   QueryCounters counters;
+  SourceLimiter limiter(options_.rate_limit, options_.rate_burst);
   for (std::string& reply : replies) reply.reserve(options_.max_reply_bytes + 1024);
 
   auto txn = store_->BeginRead();
@@ -158,12 +181,18 @@ void UdpServer::Run(Worker& worker) {
     }
     if (!txn->Renew().ok()) break;
     size_t pieces = 0;
+    const uint64_t now_ms = limiter.enabled() ? CoarseNowMs() : 0;
     for (int i = 0; i < received; ++i) {
       const mmsghdr& in = incoming[static_cast<size_t>(i)];
       std::string_view packet(requests.data() + static_cast<size_t>(i) * kRequestSlotBytes,
                               in.msg_len);
       if ((in.msg_hdr.msg_flags & MSG_TRUNC) != 0) {
         ++counters[QueryOutcome::kDropped];  // a datagram larger than the request slot
+        continue;
+      }
+      if (limiter.enabled() &&
+          !limiter.Allow(ntohl(peers[static_cast<size_t>(i)].sin_addr.s_addr), now_ms)) {
+        ++counters[QueryOutcome::kRateLimited];
         continue;
       }
       // A piece of a multi-packet request carries the whole message's length, so the
@@ -197,9 +226,7 @@ void UdpServer::Run(Worker& worker) {
       }
       sent += static_cast<size_t>(n);
     }
-    for (size_t k = 0; k < counters.outcomes.size(); ++k) {
-      worker.published[k].store(counters.outcomes[k], std::memory_order_relaxed);
-    }
+    worker.published.Publish(counters);
   }
 }
 

@@ -2,8 +2,8 @@
 
 // The Handle protocol over UDP (port 2641 by default): one socket per worker thread bound with
 // SO_REUSEPORT, requests taken in batches with recvmmsg and replies sent with sendmmsg. Each
-// worker owns its read transaction (renewed once per batch, reset while it waits), its buffers
-// and its counters, so workers share nothing on the hot path.
+// worker owns its read transaction (renewed once per batch, reset while it waits), its buffers,
+// its rate table and its counters, so workers share nothing on the hot path.
 //
 // Replies above 512 bytes go out as 492-byte pieces with the truncated flag (wire::SplitForUdp).
 // A reply larger than max_reply_bytes is not sent; the client gets an error naming the limit
@@ -11,7 +11,14 @@
 // requests are not reassembled over UDP: their pieces are dropped and counted (clients send
 // large requests over TCP).
 //
-// Thread-safe: Start/Stop from one thread; counters() from any thread.
+// Per-source rate limit (rate_limit > 0): a token bucket per source IPv4 address, `rate_limit`
+// requests a second with bursts of `rate_burst`, kept in a fixed table per worker (no allocation,
+// a new source may evict an old one, which only makes the limit more lenient). Requests over the
+// limit are dropped without a reply, so a spoofed flood is not reflected, and counted. The kernel
+// spreads one source's ports over the workers, so a source using many ports can get up to
+// workers x rate_limit.
+//
+// Thread-safe: Bind/Start/Stop from one thread; counters() from any thread.
 
 #include <atomic>
 #include <cstdint>
@@ -22,28 +29,31 @@
 
 #include "absl/status/statusor.h"
 #include "registry/store/store.h"
+#include "resolver/net/endpoint.h"
 #include "resolver/query/query.h"
 
 namespace idnode::resolver {
 
 struct UdpOptions {
-  std::string listen = "127.0.0.1:2641";  // IPv4 HOST:PORT; port 0 picks one
+  net::Ipv4Endpoint listen{0x7f000001, 2641};  // port 0 picks one
   int workers = 2;
   int batch = 32;                      // datagrams per recvmmsg
   size_t max_reply_bytes = 16 * 1024;  // larger replies are refused with an error
+  uint32_t rate_limit = 0;             // requests per second per source address; 0: off
+  uint32_t rate_burst = 0;             // bucket size; 0: 2 x rate_limit
 };
 
 class UdpServer {
  public:
-  // Binds every worker's socket and starts the workers. `store` and `processor` must outlive
-  // the server.
-  static absl::StatusOr<std::unique_ptr<UdpServer>> Start(const UdpOptions& options,
-                                                          store::Store& store,
-                                                          const QueryProcessor& processor);
+  // Binds every worker's socket (UNAVAILABLE naming the address when it cannot). No thread
+  // runs until Start.
+  static absl::StatusOr<std::unique_ptr<UdpServer>> Bind(const UdpOptions& options);
   ~UdpServer();
   UdpServer(const UdpServer&) = delete;
   UdpServer& operator=(const UdpServer&) = delete;
 
+  // Starts the workers. `store` and `processor` must outlive the server.
+  void Start(store::Store& store, const QueryProcessor& processor);
   uint16_t port() const { return port_; }
   // Stops the workers and closes the sockets. Idempotent.
   void Stop();

@@ -223,4 +223,162 @@ void ReplyWriter::Finish() {
   w.PatchU32(16, static_cast<uint32_t>(out_.size() - kEnvelopeBytes));
 }
 
+std::string MappedIpv4(uint32_t ipv4) {
+  std::string address(10, '\0');
+  address += "\xff\xff";
+  ByteWriter(address).U32(ipv4);
+  return address;
+}
+
+std::string AddressText(std::string_view address16) {
+  static constexpr std::string_view kMappedPrefix("\0\0\0\0\0\0\0\0\0\0\xff\xff", 12);
+  std::string text;
+  if (address16.size() == 16 && address16.substr(0, 12) == kMappedPrefix) {
+    for (size_t i = 12; i < 16; ++i) {
+      if (i > 12) text += '.';
+      text += std::to_string(static_cast<uint8_t>(address16[i]));
+    }
+    return text;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (size_t i = 0; i < address16.size(); ++i) {
+    if (i > 0 && i % 2 == 0) text += ':';
+    auto byte = static_cast<uint8_t>(address16[i]);
+    text += kHex[byte >> 4];
+    text += kHex[byte & 0x0f];
+  }
+  return text;
+}
+
+void EncodeSiteInfo(const SiteInfo& info, std::string& out) {
+  ByteWriter w(out);
+  w.U16(info.format_version);
+  w.U8(info.major);
+  w.U8(info.minor);
+  w.U16(info.serial);
+  w.U8(info.flags);
+  w.U8(info.hash_option);
+  w.Bytes32(info.hash_filter);
+  w.U32(static_cast<uint32_t>(info.attributes.size()));
+  for (const auto& [name, value] : info.attributes) {
+    w.Bytes32(name);
+    w.Bytes32(value);
+  }
+  w.U32(static_cast<uint32_t>(info.servers.size()));
+  for (const SiteServer& server : info.servers) {
+    w.U32(server.id);
+    std::string address = server.address;
+    address.resize(16, '\0');
+    out.append(address);
+    w.Bytes32(server.public_key);
+    w.U32(static_cast<uint32_t>(server.interfaces.size()));
+    for (const SiteInterface& interface : server.interfaces) {
+      w.U8(interface.type);
+      w.U8(interface.protocol);
+      w.U32(interface.port);
+    }
+  }
+}
+
+WireError DecodeSiteInfo(std::string_view data, SiteInfo& out) {
+  out = SiteInfo{};
+  ByteReader r(data);
+  WireError error = WireError::kOk;
+  std::string_view bytes;
+  if (!r.U16(out.format_version) || !r.U8(out.major) || !r.U8(out.minor) || !r.U16(out.serial) ||
+      !r.U8(out.flags) || !r.U8(out.hash_option)) {
+    return WireError::kLengthPastEnd;
+  }
+  if (!ReadString(r, bytes, kMaxMessageBytes, error)) return error;
+  out.hash_filter = bytes;
+  uint32_t count = 0;
+  if (!ReadCount(r, count, 8, error)) return error;
+  for (uint32_t i = 0; i < count; ++i) {
+    std::string_view name, value;
+    if (!ReadString(r, name, kMaxMessageBytes, error) ||
+        !ReadString(r, value, kMaxMessageBytes, error)) {
+      return error;
+    }
+    out.attributes.emplace_back(name, value);
+  }
+  constexpr size_t kMinServerBytes = 4 + 16 + 4 + 4;
+  if (!ReadCount(r, count, kMinServerBytes, error)) return error;
+  for (uint32_t i = 0; i < count; ++i) {
+    SiteServer& server = out.servers.emplace_back();
+    if (!r.U32(server.id) || !r.Raw(16, bytes)) return WireError::kLengthPastEnd;
+    server.address = bytes;
+    if (!ReadString(r, bytes, kMaxMessageBytes, error)) return error;
+    server.public_key = bytes;
+    uint32_t interfaces = 0;
+    if (!ReadCount(r, interfaces, 6, error)) return error;
+    for (uint32_t k = 0; k < interfaces; ++k) {
+      SiteInterface& interface = server.interfaces.emplace_back();
+      r.U8(interface.type);  // the count check above guarantees the bytes
+      r.U8(interface.protocol);
+      r.U32(interface.port);
+    }
+  }
+  if (r.remaining() != 0) return WireError::kTrailingBytes;
+  return WireError::kOk;
+}
+
+WireError DecodeMessage(std::string_view whole, Envelope& envelope, Header& header,
+                        std::string_view& body) {
+  WireError error = DecodeEnvelope(whole, envelope);
+  if (error != WireError::kOk) return error;
+  std::string_view message = whole.substr(kEnvelopeBytes);
+  if (envelope.message_length != message.size() || message.size() > kMaxMessageBytes) {
+    return WireError::kBadMessageLength;
+  }
+  if ((envelope.flags & (envelope_flag::kCompressed | envelope_flag::kEncrypted)) != 0) {
+    return WireError::kUnsupported;
+  }
+  return DecodeHeader(message, header, body);
+}
+
+WireError SkipRequestDigest(uint8_t major, uint8_t minor, std::string_view& body) {
+  const bool typed = major > 2 || (major == 2 && minor >= 1);
+  size_t length = 16;
+  if (typed) {
+    if (body.empty()) return WireError::kLengthPastEnd;
+    switch (static_cast<uint8_t>(body[0])) {
+      case 1:
+        length = 1 + 16;  // MD5
+        break;
+      case 2:
+        length = 1 + 20;  // SHA-1
+        break;
+      case 3:
+        length = 1 + 32;  // SHA-256
+        break;
+      default:
+        return WireError::kLengthPastEnd;
+    }
+  }
+  if (body.size() < length) return WireError::kLengthPastEnd;
+  body.remove_prefix(length);
+  return WireError::kOk;
+}
+
+WireError DecodeErrorMessage(std::string_view body, std::string_view& message) {
+  ByteReader r(body);
+  WireError error = WireError::kOk;
+  message = {};
+  if (body.empty()) return WireError::kOk;  // some servers send no message at all
+  if (!ReadString(r, message, kMaxMessageBytes, error)) return error;
+  return WireError::kOk;
+}
+
+WireError DecodeResolutionReply(std::string_view body, std::string_view& handle,
+                                std::string_view& values) {
+  ByteReader r(body);
+  WireError error = WireError::kOk;
+  if (!ReadString(r, handle, kMaxHandleBytes, error)) return error;
+  uint32_t count = 0;
+  if (!r.Raw(r.remaining(), values)) return WireError::kLengthPastEnd;
+  ByteReader counted(values);
+  if (!ReadCount(counted, count, 4 + 4 + 1 + 4 + 1 + 4 + 4 + 4, error)) return error;
+  return WireError::kOk;
+}
+
 }  // namespace idnode::wire

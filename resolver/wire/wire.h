@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace idnode::wire {
@@ -162,6 +163,77 @@ class ReplyWriter {
   std::string& out_;
   size_t body_start_;
 };
+
+// ---- HS_SITE (DESIGN §6): the site-info record a get-site-info reply carries, and the data of
+// HS_SITE values. Built once at start-up and by clients, so it owns its bytes.
+
+namespace site {
+inline constexpr uint8_t kPrimary = 0x80;
+inline constexpr uint8_t kMultiPrimary = 0x40;
+inline constexpr uint8_t kHashByPrefix = 0;
+inline constexpr uint8_t kHashBySuffix = 1;
+inline constexpr uint8_t kHashByAll = 2;
+inline constexpr uint8_t kAdmin = 1;  // interface types
+inline constexpr uint8_t kQuery = 2;
+inline constexpr uint8_t kAdminAndQuery = 3;
+inline constexpr uint8_t kUdp = 0;  // interface protocols
+inline constexpr uint8_t kTcp = 1;
+inline constexpr uint8_t kHttp = 2;
+inline constexpr uint8_t kHttps = 3;
+}  // namespace site
+
+struct SiteInterface {
+  uint8_t type = site::kQuery;
+  uint8_t protocol = site::kUdp;
+  uint32_t port = 0;
+  bool operator==(const SiteInterface&) const = default;
+};
+
+struct SiteServer {
+  uint32_t id = 1;
+  std::string address;  // 16 bytes; IPv4 is mapped (::ffff:a.b.c.d)
+  std::string public_key;
+  std::vector<SiteInterface> interfaces;
+  bool operator==(const SiteServer&) const = default;
+};
+
+struct SiteInfo {
+  uint16_t format_version = 1;
+  uint8_t major = kMajorVersion;
+  uint8_t minor = kMinorVersion;
+  uint16_t serial = 1;
+  uint8_t flags = site::kPrimary;
+  uint8_t hash_option = site::kHashByAll;
+  std::string hash_filter;
+  std::vector<std::pair<std::string, std::string>> attributes;
+  std::vector<SiteServer> servers;
+  bool operator==(const SiteInfo&) const = default;
+};
+
+// The 16-byte address of an IPv4 address given in host byte order.
+std::string MappedIpv4(uint32_t ipv4);
+// "a.b.c.d" for a mapped IPv4 address, the hex groups otherwise.
+std::string AddressText(std::string_view address16);
+
+void EncodeSiteInfo(const SiteInfo& info, std::string& out);
+// Decodes exactly one record; counts are bounded by kMaxListItems and addresses must be 16 bytes.
+WireError DecodeSiteInfo(std::string_view data, SiteInfo& out);
+
+// ---- Replies, for clients.
+
+// Splits a whole message (envelope + message) into its parts; checks that the envelope length
+// matches and the header, body and credential fit.
+WireError DecodeMessage(std::string_view whole, Envelope& envelope, Header& header,
+                        std::string_view& body);
+// Skips the request digest at the start of a reply body whose header has RD set; `major` and
+// `minor` are the reply envelope's version (below 2.1 the digest is a bare MD5).
+WireError SkipRequestDigest(uint8_t major, uint8_t minor, std::string_view& body);
+// An error reply's body (after any digest): `u32 length + message`.
+WireError DecodeErrorMessage(std::string_view body, std::string_view& message);
+// A resolution reply's body (after any digest): the handle, then `u32 count + values`, which is
+// returned in `values` (the format registry/identifier DecodeValueList reads).
+WireError DecodeResolutionReply(std::string_view body, std::string_view& handle,
+                                std::string_view& values);
 
 // Splits one whole reply (envelope + message) into UDP datagrams of at most 512 bytes: when it
 // fits it is one piece unchanged; otherwise every piece repeats the envelope with the truncated

@@ -118,6 +118,15 @@ class NodeProcess {
     return issued.token();
   }
 
+  // Registers `create` with `token` over gRPC.
+  grpc::Status Create(const std::string& token, const v1::CreateRequest& create) const {
+    auto stub = v1::Registry::NewStub(Channel());
+    grpc::ClientContext context;
+    client::Authorize(context, token);
+    v1::CreateResponse created;
+    return stub->Create(&context, create, &created);
+  }
+
   int handle_port() const { return handle_port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::shared_ptr<grpc::Channel> Channel() const {

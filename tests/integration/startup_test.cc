@@ -17,10 +17,10 @@ struct Outcome {
   std::string output;
 };
 
-Outcome RunIdnode(const std::string& args) {
+Outcome RunIdnode(const std::string& args, bool loopback_handle = true) {
   Outcome outcome;
-  std::string command =
-      std::string(IDNODE_BINARY) + " --quiet --handle-listen 127.0.0.1:0 " + args + " 2>&1";
+  std::string command = std::string(IDNODE_BINARY) + " --quiet " +
+                        (loopback_handle ? "--handle-listen 127.0.0.1:0 " : "") + args + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return outcome;
   char buffer[512];
@@ -54,6 +54,33 @@ TEST(StartupTest, RefusesAMalformedNodePrefix) {
       RunIdnode("--prefix 88..123 --data-dir " + dir.Sub("data") + " --listen 127.0.0.1:0");
   EXPECT_NE(out.exit_code, 0);
   EXPECT_NE(out.output.find("node.prefix"), std::string::npos) << out.output;
+}
+
+TEST(StartupTest, RefusesAWildcardHandleListenerWithoutAnAdvertisedAddress) {
+  testing::TempDir dir;
+  Outcome out = RunIdnode(
+      "--handle-listen 0.0.0.0:0 --data-dir " + dir.Sub("data") + " --listen 127.0.0.1:0", false);
+  EXPECT_EQ(out.exit_code, 2);
+  EXPECT_NE(out.output.find("handle.advertise: must be set when handle.listen is a wildcard"),
+            std::string::npos)
+      << out.output;
+}
+
+TEST(StartupTest, RefusesOutOfRangeHandleSettingsNamingThem) {
+  testing::TempDir dir;
+  for (auto [setting, message] :
+       {std::pair{"tcp_max_message_bytes = 10", "handle.tcp_max_message_bytes: must be"},
+        std::pair{"tcp_max_connections = 0", "handle.tcp_max_connections: must be"},
+        std::pair{"advertise = \"0.0.0.0\"", "handle.advertise: must be an address"},
+        std::pair{"advertise = \"example.com\"", "handle.advertise: \"example.com\" is not"},
+        std::pair{"udp_rate_limit = 5000000", "handle.udp_rate_limit: must be"}}) {
+    std::string config = dir.Sub("idnode.toml");
+    std::ofstream(config) << "[handle]\n" << setting << "\n";
+    Outcome out = RunIdnode("--config " + config + " --data-dir " + dir.Sub("data") +
+                            " --listen 127.0.0.1:0");
+    EXPECT_EQ(out.exit_code, 2) << setting;
+    EXPECT_NE(out.output.find(message), std::string::npos) << setting << ": " << out.output;
+  }
 }
 
 }  // namespace

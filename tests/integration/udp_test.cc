@@ -113,7 +113,6 @@ class UdpTest : public ::testing::Test {
     ASSERT_GT(node_->handle_port(), 0);
     std::string token = node_->ProvisionRegistrant("acme", "88.123.45");
     ASSERT_FALSE(token.empty());
-    auto stub = v1::Registry::NewStub(node_->Channel());
     for (int values : {2, 40}) {  // 40 values of 80 bytes: a reply of about 5 KiB
       v1::CreateRequest create;
       create.set_identifier("88.123.45/UDP-" + std::to_string(values));
@@ -124,10 +123,7 @@ class UdpTest : public ::testing::Test {
         v->set_data("https://example.com/" + std::string(60, 'a' + static_cast<char>(i % 26)) +
                     "/" + std::to_string(i));
       }
-      grpc::ClientContext context;
-      client::Authorize(context, token);
-      v1::CreateResponse created;
-      ASSERT_TRUE(stub->Create(&context, create, &created).ok());
+      ASSERT_TRUE(node_->Create(token, create).ok());
     }
   }
   static void TearDownTestSuite() {

@@ -94,6 +94,10 @@ int main(int argc, char** argv) {
   if (!prefix.empty()) config.node_prefix = prefix;
   if (!log_level.empty()) config.log_level = log_level;
   spdlog::set_level(spdlog::level::from_str(config.log_level));
+  if (absl::Status valid = idnode::ValidateConfig(config); !valid.ok()) {
+    std::cerr << "idnode: " << valid.message() << "\n";
+    return 2;
+  }
 
   // Block the stop signals before any thread starts so only sigwait() below receives them.
   sigset_t stop_signals;

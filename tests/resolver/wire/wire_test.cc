@@ -189,5 +189,98 @@ TEST(WireTest, SplitsLargeRepliesInto492BytePiecesLikeTheReferenceServer) {
   EXPECT_EQ(pieces, 1);
 }
 
+SiteInfo ExampleSite() {
+  SiteInfo site;
+  site.serial = 7;
+  site.attributes = {{"desc", "idnode 88.123"}};
+  SiteServer server;
+  server.id = 1;
+  server.address = MappedIpv4(0xC000020A);  // 192.0.2.10
+  server.public_key = "key";
+  server.interfaces = {{site::kQuery, site::kUdp, 2641}, {site::kQuery, site::kTcp, 2641}};
+  site.servers.push_back(server);
+  server.id = 2;
+  server.address = MappedIpv4(0xC000020B);
+  site.servers.push_back(server);
+  return site;
+}
+
+TEST(WireTest, SiteInfoHasTheHandleLayoutAndRoundTrips) {
+  std::string bytes;
+  EncodeSiteInfo(ExampleSite(), bytes);
+  // format 1, version 2.11, serial 7, primary, hash by all, empty filter, 1 attribute.
+  EXPECT_EQ(bytes.substr(0, 16), std::string("\x00\x01\x02\x0b\x00\x07\x80\x02\x00\x00\x00\x00"
+                                             "\x00\x00\x00\x01",
+                                             16));
+  SiteInfo decoded;
+  ASSERT_EQ(DecodeSiteInfo(bytes, decoded), WireError::kOk);
+  EXPECT_EQ(decoded, ExampleSite());
+  EXPECT_EQ(AddressText(decoded.servers[0].address), "192.0.2.10");
+  EXPECT_EQ(AddressText(std::string(15, '\0') + "\x01"), "0000:0000:0000:0000:0000:0000:0000:0001");
+}
+
+TEST(WireTest, SiteInfoDecoderRejectsTruncationsHugeCountsAndTrailingBytes) {
+  std::string bytes;
+  EncodeSiteInfo(ExampleSite(), bytes);
+  SiteInfo decoded;
+  for (size_t length = 0; length < bytes.size(); ++length) {
+    EXPECT_NE(DecodeSiteInfo(std::string_view(bytes).substr(0, length), decoded), WireError::kOk)
+        << length;
+  }
+  EXPECT_EQ(DecodeSiteInfo(bytes + "x", decoded), WireError::kTrailingBytes);
+  // A server count of 0xffffffff right after the attributes.
+  std::string huge;
+  SiteInfo empty;
+  EncodeSiteInfo(empty, huge);
+  huge.replace(huge.size() - 4, 4, "\xff\xff\xff\xff");
+  EXPECT_EQ(DecodeSiteInfo(huge, decoded), WireError::kTooManyItems);
+  huge.replace(huge.size() - 4, 4, std::string("\x00\x00\x07\xff", 4));  // 2047 servers, no bytes
+  EXPECT_EQ(DecodeSiteInfo(huge, decoded), WireError::kLengthPastEnd);
+}
+
+TEST(WireTest, DecodesTheReferenceRepliesAsAClient) {
+  std::string found = FromHex(testing::kResolutionReplyHex);
+  Envelope envelope;
+  Header header;
+  std::string_view body;
+  ASSERT_EQ(DecodeMessage(found, envelope, header, body), WireError::kOk);
+  EXPECT_EQ(header.response_code, rc::kSuccess);
+  std::string_view handle, values;
+  ASSERT_EQ(DecodeResolutionReply(body, handle, values), WireError::kOk);
+  EXPECT_EQ(handle, "88.123.45/ABC-0001");
+  EXPECT_EQ(values.substr(0, 4), std::string_view("\0\0\0\x03", 4));
+
+  std::string missing = FromHex(testing::kNotFoundReplyHex);
+  ASSERT_EQ(DecodeMessage(missing, envelope, header, body), WireError::kOk);
+  EXPECT_EQ(header.response_code, rc::kHandleNotFound);
+  std::string_view message = "unset";
+  ASSERT_EQ(DecodeErrorMessage(body, message), WireError::kOk);
+  EXPECT_EQ(message, "");
+  // A reply whose envelope length disagrees with what arrived.
+  EXPECT_EQ(DecodeMessage(missing.substr(0, missing.size() - 1), envelope, header, body),
+            WireError::kBadMessageLength);
+}
+
+TEST(WireTest, SkipsEachKindOfRequestDigest) {
+  for (auto [major, minor, first, length] :
+       {std::tuple<uint8_t, uint8_t, char, size_t>{2, 11, '\x03', 33},
+        {2, 5, '\x02', 21},
+        {2, 5, '\x01', 17},
+        {2, 0, '\xaa', 16}}) {
+    std::string body(length, '\x55');
+    body[0] = first;
+    body += "rest";
+    std::string_view view = body;
+    ASSERT_EQ(SkipRequestDigest(major, minor, view), WireError::kOk) << length;
+    EXPECT_EQ(view, "rest");
+    std::string_view short_view = std::string_view(body).substr(0, length - 1);
+    EXPECT_NE(SkipRequestDigest(major, minor, short_view), WireError::kOk) << length;
+  }
+  std::string_view unknown =
+      "\x09"
+      "abc";
+  EXPECT_NE(SkipRequestDigest(2, 11, unknown), WireError::kOk);
+}
+
 }  // namespace
 }  // namespace idnode::wire
