@@ -135,7 +135,7 @@ HandleConnection::~HandleConnection() {
 }
 
 absl::Status HandleConnection::Send(std::string_view whole) {
-  if (transport_ == Transport::kUdp) {
+  if (transport_ == Transport::kUdp && whole.size() > wire::kUdpPacketBytes) {
     std::string scratch;
     absl::Status status;
     wire::SplitForUdp(whole, scratch, [&](std::string_view head, std::string_view slice) {
@@ -146,6 +146,12 @@ absl::Status HandleConnection::Send(std::string_view whole) {
       }
     });
     return status;
+  }
+  if (transport_ == Transport::kUdp) {
+    if (send(fd_, whole.data(), whole.size(), 0) < 0) {
+      return absl::UnavailableError(StrCat("send: ", strerror(errno)));
+    }
+    return absl::OkStatus();
   }
   size_t sent = 0;
   while (sent < whole.size()) {

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/provision.h"
 #include "tools/idctl/client.h"
 
 namespace idnode::testing {
@@ -93,38 +94,12 @@ class NodeProcess {
   // As the admin: creates registrant `account`, allocates it `prefix` and issues it a token.
   // Returns the token, or an empty string when a step failed.
   std::string ProvisionRegistrant(const std::string& account, const std::string& prefix) const {
-    auto admin = v1::Admin::NewStub(Channel());
-    auto call = [&](auto rpc, const auto& request, auto* response) {
-      grpc::ClientContext context;
-      client::Authorize(context, admin_token_);
-      return ((*admin).*rpc)(&context, request, response).ok();
-    };
-    v1::CreateAccountRequest create;
-    create.set_id(account);
-    create.set_role("registrant");
-    v1::Account created;
-    v1::AllocatePrefixRequest allocate;
-    allocate.set_prefix(prefix);
-    allocate.set_owner(account);
-    v1::Prefix allocated;
-    v1::IssueTokenRequest issue;
-    issue.set_account(account);
-    v1::IssueTokenResponse issued;
-    if (!call(&v1::Admin::Stub::CreateAccount, create, &created) ||
-        !call(&v1::Admin::Stub::AllocatePrefix, allocate, &allocated) ||
-        !call(&v1::Admin::Stub::IssueToken, issue, &issued)) {
-      return "";
-    }
-    return issued.token();
+    return testing::ProvisionRegistrant(Channel(), admin_token_, account, prefix);
   }
 
   // Registers `create` with `token` over gRPC.
   grpc::Status Create(const std::string& token, const v1::CreateRequest& create) const {
-    auto stub = v1::Registry::NewStub(Channel());
-    grpc::ClientContext context;
-    client::Authorize(context, token);
-    v1::CreateResponse created;
-    return stub->Create(&context, create, &created);
+    return testing::Create(Channel(), token, create);
   }
 
   int handle_port() const { return handle_port_; }

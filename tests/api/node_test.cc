@@ -1,0 +1,160 @@
+// A node started in this process, so the test can read what it exposes to the statistics code:
+// resolution counters by transport and outcome, fed by real UDP datagrams and TCP connections
+// on 127.0.0.1, and the UDP per-source rate limit.
+
+#include "api/node/node.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "registry/base/strings.h"
+#include "resolver/client/handle_client.h"
+#include "tests/support/provision.h"
+#include "tests/support/temp_dir.h"
+
+namespace idnode {
+namespace {
+
+using resolver::HandleConnection;
+using resolver::HandleRequest;
+using resolver::QueryCounters;
+using resolver::QueryOutcome;
+using resolver::Transport;
+using std::chrono::milliseconds;
+
+constexpr milliseconds kTimeout(5000);
+
+std::string Request(std::string_view handle, uint32_t request_id, bool keep_alive = false) {
+  HandleRequest request;
+  request.handle = handle;
+  if (keep_alive) request.flags |= wire::op_flag::kKeepAlive;
+  std::string out;
+  resolver::EncodeRequest(request, request_id, out);
+  return out;
+}
+
+// Waits until `done()` holds or `timeout` passes; returns whether it held.
+template <typename Condition>
+bool WaitFor(Condition done, milliseconds timeout = kTimeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  return true;
+}
+
+uint64_t Total(const QueryCounters& counters) {
+  uint64_t total = 0;
+  for (uint64_t n : counters.outcomes) total += n;
+  return total;
+}
+
+class NodeTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Node> StartNode(int64_t rate_limit) {
+    NodeConfig config;
+    config.data_dir = dir_.Sub("data");
+    config.grpc_listen = "127.0.0.1:0";
+    config.handle_listen = "127.0.0.1:0";
+    config.udp_rate_limit = rate_limit;
+    auto node = Node::Start(config);
+    EXPECT_TRUE(node.ok()) << node.status();
+    if (!node.ok()) return nullptr;
+    auto channel =
+        client::Connect(client::ConnectOptions{StrCat("127.0.0.1:", (*node)->grpc_port()), ""});
+    std::string token =
+        testing::ProvisionRegistrant(channel, (*node)->bootstrap_token(), "acme", "88.123.45");
+    EXPECT_FALSE(token.empty());
+    v1::CreateRequest create;
+    create.set_identifier("88.123.45/C-1");
+    v1::Value* value = create.add_values();
+    value->set_index(1);
+    value->set_type("URL");
+    value->set_data("https://example.com/c/1");
+    EXPECT_TRUE(testing::Create(channel, token, create).ok());
+    server_ = {0x7f000001, static_cast<uint16_t>((*node)->handle_port())};
+    return std::move(*node);
+  }
+
+  testing::TempDir dir_;
+  net::Ipv4Endpoint server_;
+};
+
+TEST_F(NodeTest, CountsResolutionsByTransportAndOutcome) {
+  std::unique_ptr<Node> node = StartNode(0);
+  ASSERT_NE(node, nullptr);
+  auto udp = HandleConnection::Open(Transport::kUdp, server_, kTimeout);
+  ASSERT_TRUE(udp.ok());
+  uint32_t id = 100;
+  auto exchange = [&](HandleConnection& connection, const std::string& message) {
+    ASSERT_TRUE(connection.Send(message).ok());
+    ASSERT_TRUE(connection.Receive(id, kTimeout).ok()) << id;
+  };
+  for (int i = 0; i < 3; ++i, ++id) exchange(*udp, Request("88.123.45/C-1", id));
+  for (int i = 0; i < 2; ++i, ++id) exchange(*udp, Request("88.123.45/NOPE", id));
+  exchange(*udp, Request("99.1/OTHER", id));
+  ++id;
+  std::string bad_body = Request("88.123.45/C-1", id);
+  bad_body[wire::kEnvelopeBytes + wire::kHeaderBytes] = '\x7f';  // handle length past the end
+  exchange(*udp, bad_body);
+  ++id;
+  ASSERT_TRUE(udp->Send("garbage").ok());  // too short for an envelope: dropped
+
+  auto tcp = HandleConnection::Open(Transport::kTcp, server_, kTimeout);
+  ASSERT_TRUE(tcp.ok());
+  for (int i = 0; i < 2; ++i, ++id) exchange(*tcp, Request("88.123.45/C-1", id, true));
+  exchange(*tcp, Request("88.123.45/NOPE", id, true));
+
+  ResolutionCounters counters;
+  ASSERT_TRUE(WaitFor([&] {
+    counters = node->resolution_counters();
+    return Total(counters.udp) == 8 && Total(counters.tcp) == 3;
+  })) << Total(counters.udp)
+      << " " << Total(counters.tcp);
+  EXPECT_EQ(counters.udp[QueryOutcome::kFound], 3u);
+  EXPECT_EQ(counters.udp[QueryOutcome::kHandleNotFound], 2u);
+  EXPECT_EQ(counters.udp[QueryOutcome::kNotResponsible], 1u);
+  EXPECT_EQ(counters.udp[QueryOutcome::kProtocolError], 1u);
+  EXPECT_EQ(counters.udp[QueryOutcome::kDropped], 1u);
+  EXPECT_EQ(counters.tcp[QueryOutcome::kFound], 2u);
+  EXPECT_EQ(counters.tcp[QueryOutcome::kHandleNotFound], 1u);
+  EXPECT_EQ(counters.tcp_connections.accepted, 1u);
+  EXPECT_EQ(counters.tcp_connections.open, 1u);
+  node->Shutdown();
+}
+
+TEST_F(NodeTest, RateLimitsEachUdpSourceAndRecovers) {
+  std::unique_ptr<Node> node = StartNode(/*rate_limit=*/10);  // burst 20
+  ASSERT_NE(node, nullptr);
+  auto udp = HandleConnection::Open(Transport::kUdp, server_, kTimeout);
+  ASSERT_TRUE(udp.ok());
+  constexpr uint32_t kSent = 60;
+  auto started = std::chrono::steady_clock::now();
+  for (uint32_t id = 1; id <= kSent; ++id)
+    ASSERT_TRUE(udp->Send(Request("88.123.45/C-1", id)).ok());
+  ResolutionCounters counters;
+  ASSERT_TRUE(WaitFor([&] {
+    counters = node->resolution_counters();
+    return Total(counters.udp) == kSent;
+  }));
+  auto elapsed_ms =
+      std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - started).count();
+  const uint64_t answered = counters.udp[QueryOutcome::kFound];
+  // The burst of 20, plus at most 10 a second for the time the sends took.
+  EXPECT_GE(answered, 20u);
+  EXPECT_LE(answered, 20u + 1 + static_cast<uint64_t>(elapsed_ms) / 100);
+  EXPECT_EQ(counters.udp[QueryOutcome::kRateLimited], kSent - answered);
+  // The bucket refills: a request a little later is answered again.
+  uint32_t id = 1000;
+  bool answered_again = WaitFor([&] {
+    ++id;
+    return udp->Send(Request("88.123.45/C-1", id)).ok() && udp->Receive(id, milliseconds(150)).ok();
+  });
+  EXPECT_TRUE(answered_again);
+  node->Shutdown();
+}
+
+}  // namespace
+}  // namespace idnode

@@ -1,0 +1,53 @@
+#pragma once
+
+// gRPC set-up steps the tests share: provisioning a registrant and registering identifiers on a
+// running node (in this process or another).
+
+#include <memory>
+#include <string>
+
+#include "tools/idctl/client.h"
+
+namespace idnode::testing {
+
+// As the admin: creates registrant `account`, allocates it `prefix` and issues it a token.
+// Returns the token, or an empty string when a step failed.
+inline std::string ProvisionRegistrant(const std::shared_ptr<grpc::Channel>& channel,
+                                       const std::string& admin_token, const std::string& account,
+                                       const std::string& prefix) {
+  auto admin = v1::Admin::NewStub(channel);
+  auto call = [&](auto rpc, const auto& request, auto* response) {
+    grpc::ClientContext context;
+    client::Authorize(context, admin_token);
+    return ((*admin).*rpc)(&context, request, response).ok();
+  };
+  v1::CreateAccountRequest create;
+  create.set_id(account);
+  create.set_role("registrant");
+  v1::Account created;
+  v1::AllocatePrefixRequest allocate;
+  allocate.set_prefix(prefix);
+  allocate.set_owner(account);
+  v1::Prefix allocated;
+  v1::IssueTokenRequest issue;
+  issue.set_account(account);
+  v1::IssueTokenResponse issued;
+  if (!call(&v1::Admin::Stub::CreateAccount, create, &created) ||
+      !call(&v1::Admin::Stub::AllocatePrefix, allocate, &allocated) ||
+      !call(&v1::Admin::Stub::IssueToken, issue, &issued)) {
+    return "";
+  }
+  return issued.token();
+}
+
+// Registers `create` with `token`.
+inline grpc::Status Create(const std::shared_ptr<grpc::Channel>& channel, const std::string& token,
+                           const v1::CreateRequest& create) {
+  auto stub = v1::Registry::NewStub(channel);
+  grpc::ClientContext context;
+  client::Authorize(context, token);
+  v1::CreateResponse created;
+  return stub->Create(&context, create, &created);
+}
+
+}  // namespace idnode::testing
