@@ -195,5 +195,44 @@ TEST_F(CliTest, RefusesTemplatesWithReasons) {
       << none.output;
 }
 
+TEST_F(CliTest, ResolvesAndReadsSiteInfoOverTheHandleProtocol) {
+  const std::string handle = "127.0.0.1:" + std::to_string(node_->handle_port());
+  CommandResult registered =
+      Idctl({"register", "88.123.45/WIRE-1", "--value", "1:URL:https://example.com/wire/1",
+             "--value", "2:EMAIL:ops@example.com"});
+  ASSERT_EQ(registered.exit_code, 0) << registered.output;
+  for (const char* transport : {"--udp", "--tcp"}) {
+    CommandResult out = Idctl({"resolve", "88.123.45/WIRE-1", transport, handle, "--json"});
+    ASSERT_EQ(out.exit_code, 0) << transport << ": " << out.output;
+    auto json = nlohmann::json::parse(out.output);
+    EXPECT_EQ(json["identifier"], "88.123.45/WIRE-1");
+    ASSERT_EQ(json["values"].size(), 2u) << out.output;
+    EXPECT_EQ(json["values"][0]["data"], "https://example.com/wire/1");
+    // Index and type filters travel in the request.
+    out = Idctl({"resolve", "88.123.45/WIRE-1", transport, handle, "--type", "EMAIL", "--json"});
+    ASSERT_EQ(out.exit_code, 0) << out.output;
+    json = nlohmann::json::parse(out.output);
+    ASSERT_EQ(json["values"].size(), 1u);
+    EXPECT_EQ(json["values"][0]["index"], 2);
+
+    out = Idctl({"resolve", "88.123.45/NOPE", transport, handle});
+    EXPECT_EQ(out.exit_code, 1);
+    EXPECT_NE(out.output.find("HANDLE_NOT_FOUND (100)"), std::string::npos) << out.output;
+
+    out = Idctl({"site-info", transport, handle, "--json"});
+    ASSERT_EQ(out.exit_code, 0) << out.output;
+    json = nlohmann::json::parse(out.output);
+    EXPECT_EQ(json["servers"][0]["address"], "127.0.0.1");
+    EXPECT_EQ(json["servers"][0]["interfaces"][1]["port"], node_->handle_port());
+  }
+  CommandResult bad = Idctl({"resolve", "88.123.45/WIRE-1", "--udp", "localhost"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.output.find("--udp: \"localhost\" is not an IPv4 HOST:PORT"), std::string::npos)
+      << bad.output;
+  CommandResult both = Idctl({"resolve", "x", "--udp", handle, "--tcp", handle});
+  EXPECT_NE(both.exit_code, 0);
+  EXPECT_NE(both.output.find("excludes"), std::string::npos) << both.output;
+}
+
 }  // namespace
 }  // namespace idnode

@@ -15,12 +15,14 @@
 #include "tools/idctl/client.h"
 #include "tools/idctl/import.h"
 #include "tools/idctl/template_commands.h"
+#include "tools/idctl/wire_commands.h"
 
 using namespace idnode;
 using namespace idnode::idctl;
 
 int main(int argc, char** argv) {
   CLI::App app{"idctl: manage and query an idnode secondary node"};
+  app.fallthrough();  // global flags such as --json may also follow the subcommand
   app.require_subcommand(1);
   Globals g;
   g.connect.server = EnvOr("IDNODE_SERVER", "127.0.0.1:2642");
@@ -165,6 +167,7 @@ int main(int argc, char** argv) {
   });
 
   AddTemplateCommands(app, cli, rc);
+  AddSiteInfoCommand(app, cli, rc);
 
   // ---- identifiers ----
   std::string identifier;
@@ -226,7 +229,13 @@ int main(int argc, char** argv) {
   resolve->add_option("identifier", identifier)->required();
   resolve->add_option("--index", indexes, "only these indexes (repeatable)");
   resolve->add_option("--type", types, "only these types; TYPE. matches a sub-hierarchy");
+  WireTarget wire_target;
+  AddWireTargetOptions(*resolve, wire_target);
   resolve->callback([&] {
+    if (wire_target.given()) {
+      rc = ResolveOverWire(wire_target, identifier, indexes, types, cli);
+      return;
+    }
     rc = cli.Call([&](auto channel, grpc::ClientContext& context) {
       v1::ResolveRequest request;
       request.set_identifier(identifier);

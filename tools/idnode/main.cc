@@ -38,7 +38,7 @@ void PrintWelcome(const idnode::Node& node, const idnode::NodeConfig& config) {
   }
   std::cout << "\nidnode is serving node prefix " << config.node_prefix << " on " << server
             << " (data in " << config.data_dir
-            << "), Handle protocol on UDP 127.0.0.1:" << node.handle_port()
+            << "), Handle protocol on UDP and TCP 127.0.0.1:" << node.handle_port()
             << ". In another terminal, try:\n\n"
             << "  export IDNODE_SERVER=" << server << "\n"
             << "  export IDNODE_TOKEN=...   # the admin token printed on first start\n"
@@ -50,6 +50,9 @@ void PrintWelcome(const idnode::Node& node, const idnode::NodeConfig& config) {
             << ".45/PUMP-2026-000001 --value 1:URL:https://example.com/pump/1\n"
             << "  build/release/tools/idctl resolve " << config.node_prefix
             << ".45/PUMP-2026-000001\n"
+            << "  build/release/tools/idctl resolve " << config.node_prefix
+            << ".45/PUMP-2026-000001 --udp 127.0.0.1:" << node.handle_port()
+            << "   # as Handle clients do\n"
             << "  build/release/tools/idctl delete " << config.node_prefix
             << ".45/PUMP-2026-000001\n\n"
             << "Stop with Ctrl-C (in-flight writes are committed first).\n"
