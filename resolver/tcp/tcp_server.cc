@@ -81,6 +81,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     worker_.connections.insert(this);
     boost::system::error_code ignored;
     socket_.set_option(tcp::no_delay(true), ignored);
+    socket_.non_blocking(true, ignored);
     last_active_ = Clock::now();
     Read();
   }
@@ -164,7 +165,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
   }
 
+  // Writes the replies: first straight away (the socket is non-blocking, so this is one send
+  // that usually takes everything), then, for what the kernel did not take, an async write.
   void Write() {
+    boost::system::error_code status;
+    size_t written = socket_.write_some(asio::buffer(out_), status);
+    if (status && status != asio::error::would_block) return;
+    if (written == out_.size()) {
+      OnWrite({});
+      return;
+    }
+    out_.erase(0, written);
     asio::async_write(socket_, asio::buffer(out_),
                       [self = shared_from_this()](boost::system::error_code error, size_t) {
                         self->OnWrite(error);

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Resolution benchmark over the Handle protocol on UDP: registers COUNT identifiers of 3 values,
-# then saturates one idnode UDP worker pinned to core 0 from idbench pinned to core 1, and once
-# more at a fixed window for latency. Prints answered/s, latency and server CPU per answer.
+# Resolution benchmarks: registers COUNT identifiers of 3 values, then drives one idnode pinned
+# to core 0 (one UDP worker, one TCP worker) from idbench pinned to core 1, 90% hits:
+#   UDP closed loop at saturation; UDP open loop at half of that rate (latency under load);
+#   Handle TCP keep-alive (pipelined window, and one request at a time); unary gRPC Resolve.
+# Prints each idbench line, then one table with answered/s, latency and server CPU per answer
+# (user + system of the whole idnode process, from /proc: gRPC and writer threads included).
 #
 #   tools/bench/resolution.sh BUILD_DIR [COUNT] [SECONDS]
 set -euo pipefail
@@ -11,16 +14,54 @@ seconds=${3:-10}
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/idnode-bench-XXXXXX")
 trap 'kill $node_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
-printf '[handle]\nudp_workers = 1\n' >"$work/idnode.toml"
+printf '[handle]\nudp_workers = 1\ntcp_workers = 1\n' >"$work/idnode.toml"
 source "$(dirname "$0")/lib.sh"
 start_node "$build" "$work" taskset -c 0 -- --config "$work/idnode.toml"
 
 echo "== registering $count identifiers (3 values each)"
 taskset -c 1 "$build/tools/regbench" --server "$IDNODE_SERVER" --token "$token" --count "$count" \
   stream --batch 1000 --name-base 88.123.45/B-
-idbench="taskset -c 1 $build/tools/idbench --udp 127.0.0.1:$handle_port --name-base 88.123.45/B-
-  --count $count --server-pid $node_pid --seconds $seconds"
-echo "== UDP saturation: 1 server worker on core 0, idbench on core 1, 90% hits"
-$idbench --sockets 4 --window 64 --miss-ratio 0.1
-echo "== UDP latency at a small window (1 socket, 8 in flight)"
-$idbench --sockets 1 --window 8 --miss-ratio 0.1
+
+common=(--name-base 88.123.45/B- --count "$count" --server-pid "$node_pid" --seconds "$seconds"
+  --miss-ratio 0.1)
+rows=()
+# run LABEL TARGET IDBENCH-ARGS...: runs idbench on core 1, prints its line, adds a table row.
+run() {
+  local label=$1 target=$2
+  shift 2
+  local line
+  line=$(taskset -c 1 "$build/tools/idbench" "${common[@]}" "$@")
+  echo "$line"
+  local rate p50 p99 p999 cpu
+  rate=$(sed -n 's/.* = \([0-9]*\)\/s .*/\1/p' <<<"$line")
+  p50=$(sed -n 's/.*p50 \([0-9]*\) us.*/\1/p' <<<"$line")
+  p99=$(sed -n 's/.*p99 \([0-9]*\) us.*/\1/p' <<<"$line")
+  p999=$(sed -n 's/.*p99.9 \([0-9]*\) us.*/\1/p' <<<"$line")
+  cpu=$(sed -n 's/.*server CPU \([0-9.]*\) us per answer.*/\1/p' <<<"$line")
+  rows+=("$(printf '| %-38s | %9s | %6s | %6s | %7s | %8s | %-22s |' "$label" "$rate" "$p50" \
+    "$p99" "$p999" "$cpu" "$target")")
+  last_rate=$rate
+}
+
+echo "== UDP, closed loop at saturation (4 sockets x 64 in flight)"
+run "UDP saturation (closed loop)" "<= 4 us, >= 200k/s" --udp "127.0.0.1:$handle_port" \
+  --sockets 4 --window 64
+half=$((last_rate / 2))
+echo "== UDP, open loop at half of saturation ($half/s)"
+run "UDP open loop at $half/s" "p99 < 1000 us" --udp "127.0.0.1:$handle_port" --sockets 1 \
+  --rate "$half"
+echo "== Handle TCP keep-alive, 4 connections x 16 pipelined"
+run "TCP keep-alive, 4 conns x 16 pipelined" "<= 8 us" --tcp "127.0.0.1:$handle_port" \
+  --sockets 4 --window 16
+echo "== Handle TCP keep-alive, 8 connections, one request at a time"
+run "TCP keep-alive, 8 conns x 1" "<= 8 us" --tcp "127.0.0.1:$handle_port" --sockets 8 --window 1
+echo "== gRPC unary Resolve, 16 threads"
+run "gRPC unary Resolve, 16 threads" "<= 20 us" --grpc "$IDNODE_SERVER" --sockets 16
+
+echo
+echo "Resolution, $count identifiers x 3 values, idnode on core 0, idbench on core 1, 90% hits"
+printf '| %-38s | %9s | %6s | %6s | %7s | %8s | %-22s |\n' "run" "answers/s" "p50 us" "p99 us" \
+  "p99.9 us" "CPU us/answer" "target"
+printf '|%s|%s|%s|%s|%s|%s|%s|\n' "----------------------------------------" "-----------" \
+  "--------" "--------" "---------" "----------" "------------------------"
+printf '%s\n' "${rows[@]}"

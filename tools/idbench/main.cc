@@ -1,18 +1,24 @@
-// idbench: a Handle protocol load generator (UDP, closed loop). Each socket keeps a window of
-// requests in flight and sends a new one for every answer, in batches (recvmmsg/sendmmsg).
+// idbench: a resolution load generator for idnode. It speaks the Handle protocol over UDP
+// (batched with sendmmsg/recvmmsg, several sockets, closed loop or open loop at a fixed rate) and
+// over TCP (keep-alive connections with a window of pipelined requests), and unary gRPC Resolve.
 // Identifiers are NAME_BASE<n> for n uniform in [0, count) (registered beforehand, e.g. with
 // `regbench stream --name-base`), or, for the miss share, names that do not exist.
-// Reports answered/s, latency percentiles from a 1 µs-bucket histogram, and, given the server's
-// pid, its CPU time per answered request from /proc/<pid>/stat.
+//
+// Reports answered/s, latency percentiles from a 1 us-bucket histogram, and, given the server's
+// pid, its CPU time (user + system, from /proc/<pid>/stat) per answered request, which is also
+// its CPU-seconds per 1,000,000 answered. Closed loop: each socket or connection keeps `window`
+// requests in flight. Open loop (--rate): requests leave at fixed times whatever the answers do,
+// and latency counts from the time a request was due, so a slow server cannot hide its queue.
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <atomic>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -21,7 +27,9 @@
 #include <vector>
 
 #include "registry/base/bytes.h"
+#include "resolver/net/endpoint.h"
 #include "resolver/wire/wire.h"
+#include "tools/idctl/client.h"
 
 namespace {
 
@@ -29,22 +37,89 @@ using namespace idnode;
 using Clock = std::chrono::steady_clock;
 
 constexpr size_t kMaxLatencyMicros = 1'000'000;
+constexpr uint32_t kResolveFlags =
+    wire::op_flag::kRecursive | wire::op_flag::kCacheCertify | wire::op_flag::kPublicOnly;
 
 struct Options {
-  std::string server = "127.0.0.1:2641";
+  std::string udp, tcp, grpc;
   std::string base = "88.123.45/B-";
   uint64_t count = 1'000'000;
   double miss_ratio = 0;
   double seconds = 10;
   int sockets = 4;
   int window = 64;
+  double rate = 0;  // open loop, requests per second in all; 0: closed loop
   int server_pid = 0;
 };
 
 struct Result {
-  uint64_t answered = 0, found = 0, timeouts = 0;
+  uint64_t sent = 0, answered = 0, found = 0, stalls = 0;
   std::vector<uint64_t> latency = std::vector<uint64_t>(kMaxLatencyMicros + 1);
+  // Open loop: how late the generator itself sent each request (its own stalls, not the server's).
+  std::vector<uint64_t> send_lag = std::vector<uint64_t>(kMaxLatencyMicros + 1);
+
+  void Record(Clock::time_point since, Clock::time_point now, bool hit) {
+    ++answered;
+    if (hit) ++found;
+    auto micros = static_cast<size_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(now - since).count());
+    ++latency[std::min(micros, kMaxLatencyMicros)];
+  }
+  void Add(const Result& other) {
+    sent += other.sent;
+    answered += other.answered;
+    found += other.found;
+    stalls += other.stalls;
+    for (size_t us = 0; us <= kMaxLatencyMicros; ++us) {
+      latency[us] += other.latency[us];
+      send_lag[us] += other.send_lag[us];
+    }
+  }
 };
+
+// Draws identifiers: NAME_BASE<n>, or NAME_BASE MISS-<n> for the miss share.
+class Names {
+ public:
+  Names(const Options& o, uint64_t seed)
+      : base_(o.base), random_(seed), pick_(0, o.count - 1), miss_(o.miss_ratio) {}
+  const std::string& Next() {
+    name_.assign(base_);
+    if (miss_(random_)) name_.append("MISS-");
+    name_.append(std::to_string(pick_(random_)));
+    return name_;
+  }
+
+ private:
+  std::string base_;
+  std::mt19937_64 random_;
+  std::uniform_int_distribution<uint64_t> pick_;
+  std::bernoulli_distribution miss_;
+  std::string name_;
+};
+
+void BuildRequest(const std::string& handle, uint32_t request_id, uint32_t flags,
+                  std::string& out) {
+  wire::Envelope envelope;
+  envelope.request_id = request_id;
+  wire::Header header;
+  header.opcode = wire::opcode::kResolution;
+  header.flags = flags;
+  wire::ReplyWriter writer(out, envelope, header);
+  wire::EncodeResolutionRequest(handle, {}, {}, writer.body());
+  writer.Finish();
+}
+
+// The request id and response code of a reply; false when it is too short.
+bool ReplyIdAndCode(std::string_view reply, uint32_t& request_id, uint32_t& code) {
+  wire::Envelope envelope;
+  if (wire::DecodeEnvelope(reply, envelope) != wire::WireError::kOk ||
+      reply.size() < wire::kEnvelopeBytes + 8) {
+    return false;
+  }
+  request_id = envelope.request_id;
+  ByteReader(reply.substr(wire::kEnvelopeBytes + 4)).U32(code);
+  return true;
+}
 
 // CPU seconds (user + system) of `pid`, from /proc/<pid>/stat.
 double CpuSeconds(int pid) {
@@ -62,91 +137,250 @@ double CpuSeconds(int pid) {
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-void RunSocket(const Options& o, const sockaddr_in& server, int seed, Clock::time_point end,
-               Result& result) {
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  connect(fd, reinterpret_cast<const sockaddr*>(&server), sizeof server);
-  std::mt19937_64 random(static_cast<uint64_t>(seed));
-  std::uniform_int_distribution<uint64_t> pick(0, o.count - 1);
-  std::bernoulli_distribution miss(o.miss_ratio);
+int ConnectedSocket(int type, const net::Ipv4Endpoint& server) {
+  int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+  sockaddr_in address = server.sockaddr();
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+    std::perror("idbench: connect");
+    std::exit(1);
+  }
+  return fd;
+}
+
+// Sends `messages` in one sendmmsg batch (or as many calls as it takes).
+void SendBatch(int fd, std::vector<std::string>& messages, size_t n, std::vector<mmsghdr>& out,
+               std::vector<iovec>& iov) {
+  for (size_t k = 0; k < n; ++k) {
+    iov[k] = {messages[k].data(), messages[k].size()};
+    out[k] = {};
+    out[k].msg_hdr.msg_iov = &iov[k];
+    out[k].msg_hdr.msg_iovlen = 1;
+  }
+  for (size_t done = 0; done < n;) {
+    int sent = sendmmsg(fd, out.data() + done, static_cast<unsigned>(n - done), 0);
+    if (sent <= 0) break;
+    done += static_cast<size_t>(sent);
+  }
+}
+
+// Receives what is waiting (up to in.size() datagrams) without blocking; returns the count.
+int ReceiveBatch(int fd, std::vector<std::array<char, 2048>>& buffers, std::vector<mmsghdr>& in,
+                 std::vector<iovec>& iov) {
+  for (size_t i = 0; i < in.size(); ++i) {
+    iov[i] = {buffers[i].data(), buffers[i].size()};
+    in[i] = {};
+    in[i].msg_hdr.msg_iov = &iov[i];
+    in[i].msg_hdr.msg_iovlen = 1;
+  }
+  return recvmmsg(fd, in.data(), static_cast<unsigned>(in.size()), MSG_DONTWAIT, nullptr);
+}
+
+// UDP closed loop: `window` requests in flight; every answer sends the next.
+void RunUdpClosed(const Options& o, const net::Ipv4Endpoint& server, uint64_t seed,
+                  Clock::time_point end, Result& result) {
+  int fd = ConnectedSocket(SOCK_DGRAM, server);
+  Names names(o, seed);
   const size_t window = static_cast<size_t>(o.window);
   std::vector<Clock::time_point> sent_at(window);
   std::vector<uint32_t> generation(window, 0);
-  std::vector<std::string> requests(window);
-  auto build = [&](size_t slot) {
-    std::string handle = o.base + (miss(random) ? "MISS-" : "") + std::to_string(pick(random));
-    wire::Envelope envelope;
-    envelope.request_id = static_cast<uint32_t>(slot) | (++generation[slot] << 16);
-    wire::Header header;
-    header.opcode = wire::opcode::kResolution;
-    header.flags = 0x19000000;
-    wire::ReplyWriter writer(requests[slot], envelope, header);
-    wire::EncodeResolutionRequest(handle, {}, {}, writer.body());
-    writer.Finish();
-  };
+  std::vector<std::string> batch(window);
   std::vector<mmsghdr> out(window), in(window);
   std::vector<iovec> out_iov(window), in_iov(window);
   std::vector<std::array<char, 2048>> buffers(window);
-  auto send_slots = [&](const std::vector<size_t>& slots) {
+  std::vector<size_t> slots;
+  auto send_slots = [&] {
     for (size_t k = 0; k < slots.size(); ++k) {
       size_t slot = slots[k];
-      build(slot);
-      out_iov[k] = {requests[slot].data(), requests[slot].size()};
-      out[k] = {};
-      out[k].msg_hdr.msg_iov = &out_iov[k];
-      out[k].msg_hdr.msg_iovlen = 1;
+      BuildRequest(names.Next(), static_cast<uint32_t>(slot) | (++generation[slot] << 16),
+                   kResolveFlags, batch[k]);
       sent_at[slot] = Clock::now();
     }
-    for (size_t done = 0; done < slots.size();) {
-      int n = sendmmsg(fd, out.data() + done, static_cast<unsigned>(slots.size() - done), 0);
-      if (n <= 0) break;
-      done += static_cast<size_t>(n);
-    }
+    result.sent += slots.size();
+    SendBatch(fd, batch, slots.size(), out, out_iov);
   };
-  std::vector<size_t> slots(window);
-  for (size_t i = 0; i < window; ++i) slots[i] = i;
-  send_slots(slots);
+  auto all_slots = [&] {
+    slots.resize(window);
+    for (size_t i = 0; i < window; ++i) slots[i] = i;
+  };
+  all_slots();
+  send_slots();
   while (Clock::now() < end) {
     pollfd p{fd, POLLIN, 0};
     if (poll(&p, 1, 200) <= 0) {
-      ++result.timeouts;  // lost datagrams: resend the whole window
-      for (size_t i = 0; i < window; ++i) slots[i] = i;
-      slots.resize(window);
-      send_slots(slots);
+      ++result.stalls;  // lost datagrams: resend the whole window
+      all_slots();
+      send_slots();
       continue;
     }
-    for (size_t i = 0; i < window; ++i) {
-      in_iov[i] = {buffers[i].data(), buffers[i].size()};
-      in[i] = {};
-      in[i].msg_hdr.msg_iov = &in_iov[i];
-      in[i].msg_hdr.msg_iovlen = 1;
-    }
-    int n = recvmmsg(fd, in.data(), static_cast<unsigned>(window), MSG_DONTWAIT, nullptr);
+    int n = ReceiveBatch(fd, buffers, in, in_iov);
     if (n <= 0) continue;
     auto now = Clock::now();
     slots.clear();
     for (int i = 0; i < n; ++i) {
-      std::string_view reply(buffers[static_cast<size_t>(i)].data(),
-                             in[static_cast<size_t>(i)].msg_len);
-      wire::Envelope envelope;
-      if (wire::DecodeEnvelope(reply, envelope) != wire::WireError::kOk ||
-          reply.size() < wire::kEnvelopeBytes + 8) {
-        continue;
-      }
-      size_t slot = envelope.request_id & 0xffff;
-      if (slot >= window || (envelope.request_id >> 16) != (generation[slot] & 0xffff)) continue;
-      uint32_t code = 0;
-      ByteReader(reply.substr(wire::kEnvelopeBytes + 4)).U32(code);
-      ++result.answered;
-      if (code == wire::rc::kSuccess) ++result.found;
-      auto micros = static_cast<size_t>(
-          std::chrono::duration_cast<std::chrono::microseconds>(now - sent_at[slot]).count());
-      ++result.latency[std::min(micros, kMaxLatencyMicros)];
+      uint32_t id = 0, code = 0;
+      if (!ReplyIdAndCode({buffers[size_t(i)].data(), in[size_t(i)].msg_len}, id, code)) continue;
+      size_t slot = id & 0xffff;
+      if (slot >= window || (id >> 16) != (generation[slot] & 0xffff)) continue;
+      result.Record(sent_at[slot], now, code == wire::rc::kSuccess);
       slots.push_back(slot);
     }
-    send_slots(slots);
+    send_slots();
   }
   close(fd);
+}
+
+// UDP open loop: `rate` requests a second leave on schedule; latency counts from the due time.
+void RunUdpOpen(const Options& o, const net::Ipv4Endpoint& server, uint64_t seed, double rate,
+                Clock::time_point end, Result& result) {
+  int fd = ConnectedSocket(SOCK_DGRAM, server);
+  Names names(o, seed);
+  constexpr size_t kRing = size_t{1} << 20;  // ids of requests still awaited
+  constexpr size_t kBatch = 64;
+  std::vector<Clock::time_point> due(kRing);
+  std::vector<uint32_t> awaited(kRing, UINT32_MAX);
+  std::vector<std::string> batch(kBatch);
+  std::vector<mmsghdr> out(kBatch), in(kBatch);
+  std::vector<iovec> out_iov(kBatch), in_iov(kBatch);
+  std::vector<std::array<char, 2048>> buffers(kBatch);
+  const auto interval =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate));
+  Clock::time_point next = Clock::now();
+  uint32_t sequence = 0;
+  auto receive = [&] {
+    for (;;) {
+      int n = ReceiveBatch(fd, buffers, in, in_iov);
+      if (n <= 0) return;
+      auto now = Clock::now();
+      for (int i = 0; i < n; ++i) {
+        uint32_t id = 0, code = 0;
+        if (!ReplyIdAndCode({buffers[size_t(i)].data(), in[size_t(i)].msg_len}, id, code)) {
+          continue;
+        }
+        size_t slot = id & (kRing - 1);
+        if (awaited[slot] != id) continue;
+        awaited[slot] = UINT32_MAX;
+        result.Record(due[slot], now, code == wire::rc::kSuccess);
+      }
+    }
+  };
+  while (Clock::now() < end) {
+    auto now = Clock::now();
+    size_t n = 0;
+    while (next <= now && n < kBatch) {
+      size_t slot = sequence & (kRing - 1);
+      due[slot] = next;
+      awaited[slot] = sequence;
+      BuildRequest(names.Next(), sequence, kResolveFlags, batch[n++]);
+      ++sequence;
+      next += interval;
+    }
+    result.sent += n;
+    if (n > 0) {
+      SendBatch(fd, batch, n, out, out_iov);
+      auto sent_at = Clock::now();
+      for (size_t k = 0; k < n; ++k) {
+        auto lag = std::chrono::duration_cast<std::chrono::microseconds>(
+                       sent_at - due[(sequence - n + k) & (kRing - 1)])
+                       .count();
+        ++result.send_lag[std::min(static_cast<size_t>(lag), kMaxLatencyMicros)];
+      }
+    }
+    receive();
+    auto wait = next - Clock::now();
+    if (wait > std::chrono::microseconds(20)) {
+      auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
+      timespec timeout{static_cast<time_t>(ns / 1'000'000'000),
+                       static_cast<long>(ns % 1'000'000'000)};
+      pollfd p{fd, POLLIN, 0};
+      ppoll(&p, 1, &timeout, nullptr);
+    }
+  }
+  auto drain_until = Clock::now() + std::chrono::milliseconds(200);
+  while (Clock::now() < drain_until) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 20) > 0) receive();
+  }
+  close(fd);
+}
+
+// TCP: one keep-alive connection with `window` pipelined requests; each answer sends the next.
+void RunTcp(const Options& o, const net::Ipv4Endpoint& server, uint64_t seed, Clock::time_point end,
+            Result& result) {
+  int fd = ConnectedSocket(SOCK_STREAM, server);
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  Names names(o, seed);
+  const size_t window = static_cast<size_t>(o.window);
+  const uint32_t flags = kResolveFlags | wire::op_flag::kKeepAlive;
+  std::vector<Clock::time_point> sent_at(window);
+  std::string request, out, in;
+  in.resize(1 << 20);
+  size_t filled = 0;
+  auto queue = [&](size_t slot) {
+    BuildRequest(names.Next(), static_cast<uint32_t>(slot), flags, request);
+    out.append(request);
+    sent_at[slot] = Clock::now();
+    ++result.sent;
+  };
+  auto flush = [&] {
+    for (size_t done = 0; done < out.size();) {
+      ssize_t n = send(fd, out.data() + done, out.size() - done, MSG_NOSIGNAL);
+      if (n <= 0) {
+        std::perror("idbench: send");
+        std::exit(1);
+      }
+      done += static_cast<size_t>(n);
+    }
+    out.clear();
+  };
+  for (size_t slot = 0; slot < window; ++slot) queue(slot);
+  flush();
+  while (Clock::now() < end) {
+    ssize_t n = recv(fd, in.data() + filled, in.size() - filled, 0);
+    if (n <= 0) {
+      std::fprintf(stderr, "idbench: the server closed the connection\n");
+      break;
+    }
+    filled += static_cast<size_t>(n);
+    auto now = Clock::now();
+    size_t pos = 0;
+    while (filled - pos >= wire::kEnvelopeBytes) {
+      wire::Envelope envelope;
+      wire::DecodeEnvelope(std::string_view(in).substr(pos), envelope);
+      size_t length = wire::kEnvelopeBytes + envelope.message_length;
+      if (filled - pos < length) break;
+      uint32_t id = 0, code = 0;
+      if (ReplyIdAndCode(std::string_view(in).substr(pos, length), id, code) && id < window) {
+        result.Record(sent_at[id], now, code == wire::rc::kSuccess);
+        queue(id);
+      }
+      pos += length;
+    }
+    std::memmove(in.data(), in.data() + pos, filled - pos);
+    filled -= pos;
+    flush();
+  }
+  close(fd);
+}
+
+// gRPC: one blocking unary Resolve at a time per thread, each thread its own channel.
+void RunGrpc(const Options& o, uint64_t seed, Clock::time_point end, Result& result) {
+  auto stub = v1::Resolver::NewStub(client::Connect(client::ConnectOptions{o.grpc, ""}));
+  Names names(o, seed);
+  v1::ResolveRequest request;
+  v1::ResolveResponse response;
+  while (Clock::now() < end) {
+    request.set_identifier(names.Next());
+    grpc::ClientContext context;
+    auto started = Clock::now();
+    ++result.sent;
+    grpc::Status status = stub->Resolve(&context, request, &response);
+    if (status.ok() || status.error_code() == grpc::StatusCode::NOT_FOUND) {
+      result.Record(started, Clock::now(), status.ok());
+    } else {
+      ++result.stalls;
+    }
+  }
 }
 
 double Percentile(const std::vector<uint64_t>& histogram, uint64_t total, double q) {
@@ -161,28 +395,45 @@ double Percentile(const std::vector<uint64_t>& histogram, uint64_t total, double
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"idbench: Handle protocol load generator (UDP, closed loop)"};
+  CLI::App app{"idbench: resolution load generator (Handle UDP/TCP, gRPC)"};
   Options o;
-  app.add_option("--udp", o.server, "server HOST:PORT (IPv4)");
+  auto* udp = app.add_option("--udp", o.udp, "Handle server HOST:PORT over UDP");
+  auto* tcp = app.add_option("--tcp", o.tcp, "Handle server HOST:PORT over TCP (keep-alive)");
+  auto* grpc_option = app.add_option("--grpc", o.grpc, "gRPC server HOST:PORT (unary Resolve)");
+  udp->excludes(tcp)->excludes(grpc_option);
+  tcp->excludes(grpc_option);
   app.add_option("--name-base", o.base, "identifiers are NAME_BASE<n>");
   app.add_option("--count", o.count, "n is drawn from [0, count)")->check(CLI::PositiveNumber);
   app.add_option("--miss-ratio", o.miss_ratio, "share of names that do not exist")
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--seconds", o.seconds, "duration")->check(CLI::PositiveNumber);
-  app.add_option("--sockets", o.sockets, "sockets, one thread each")->check(CLI::Range(1, 64));
-  app.add_option("--window", o.window, "requests in flight per socket")->check(CLI::Range(1, 4096));
+  app.add_option("--sockets", o.sockets, "sockets / connections / gRPC threads, a thread each")
+      ->check(CLI::Range(1, 256));
+  app.add_option("--window", o.window, "requests in flight per socket or connection")
+      ->check(CLI::Range(1, 4096));
+  app.add_option("--rate", o.rate, "UDP open loop: requests per second in all (0: closed loop)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--server-pid", o.server_pid, "report this process's CPU per answer");
   CLI11_PARSE(app, argc, argv);
 
-  sockaddr_in server{};
-  server.sin_family = AF_INET;
-  size_t colon = o.server.rfind(':');
-  if (colon == std::string::npos ||
-      inet_pton(AF_INET, o.server.substr(0, colon).c_str(), &server.sin_addr) != 1) {
-    std::fprintf(stderr, "idbench: --udp: \"%s\" is not an IPv4 HOST:PORT\n", o.server.c_str());
+  std::string mode = !o.udp.empty() ? "udp" : !o.tcp.empty() ? "tcp" : "grpc";
+  if (o.udp.empty() && o.tcp.empty() && o.grpc.empty()) {
+    std::fprintf(stderr, "idbench: give --udp, --tcp or --grpc HOST:PORT\n");
     return 2;
   }
-  server.sin_port = htons(static_cast<uint16_t>(std::stoi(o.server.substr(colon + 1))));
+  if (o.rate > 0 && mode != "udp") {
+    std::fprintf(stderr, "idbench: --rate (open loop) is for --udp\n");
+    return 2;
+  }
+  net::Ipv4Endpoint server;
+  if (mode != "grpc") {
+    auto parsed = net::ParseIpv4Endpoint("--" + mode, mode == "udp" ? o.udp : o.tcp);
+    if (!parsed.ok()) {
+      std::fprintf(stderr, "idbench: %s\n", std::string(parsed.status().message()).c_str());
+      return 2;
+    }
+    server = *parsed;
+  }
 
   std::vector<Result> results(static_cast<size_t>(o.sockets));
   double cpu_before = o.server_pid ? CpuSeconds(o.server_pid) : 0;
@@ -191,35 +442,49 @@ int main(int argc, char** argv) {
       start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds));
   std::vector<std::thread> threads;
   for (int i = 0; i < o.sockets; ++i) {
-    threads.emplace_back(
-        [&, i] { RunSocket(o, server, 1000 + i, end, results[static_cast<size_t>(i)]); });
+    Result& result = results[static_cast<size_t>(i)];
+    uint64_t seed = 1000 + static_cast<uint64_t>(i);
+    threads.emplace_back([&, seed] {
+      if (mode == "udp" && o.rate > 0) {
+        RunUdpOpen(o, server, seed, o.rate / o.sockets, end, result);
+      } else if (mode == "udp") {
+        RunUdpClosed(o, server, seed, end, result);
+      } else if (mode == "tcp") {
+        RunTcp(o, server, seed, end, result);
+      } else {
+        RunGrpc(o, seed, end, result);
+      }
+    });
   }
   for (auto& t : threads) t.join();
   double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   double cpu = o.server_pid ? CpuSeconds(o.server_pid) - cpu_before : 0;
 
   Result total;
-  for (const Result& r : results) {
-    total.answered += r.answered;
-    total.found += r.found;
-    total.timeouts += r.timeouts;
-    for (size_t us = 0; us <= kMaxLatencyMicros; ++us) total.latency[us] += r.latency[us];
-  }
+  for (const Result& r : results) total.Add(r);
+  const double answered = static_cast<double>(total.answered);
   std::printf(
-      "udp: %llu answered in %.1f s = %.0f/s (found %.1f%%), p50 %.0f us, p99 %.0f us, "
-      "p99.9 %.0f us, window stalls %llu",
-      static_cast<unsigned long long>(total.answered), elapsed,
-      static_cast<double>(total.answered) / elapsed,
-      total.answered
-          ? 100.0 * static_cast<double>(total.found) / static_cast<double>(total.answered)
-          : 0.0,
+      "%s %s: %llu answered in %.1f s = %.0f/s (found %.1f%%), p50 %.0f us, p99 %.0f us, "
+      "p99.9 %.0f us",
+      mode.c_str(), o.rate > 0 ? "open loop" : "closed loop",
+      static_cast<unsigned long long>(total.answered), elapsed, answered / elapsed,
+      total.answered ? 100.0 * static_cast<double>(total.found) / answered : 0.0,
       Percentile(total.latency, total.answered, 0.5),
       Percentile(total.latency, total.answered, 0.99),
-      Percentile(total.latency, total.answered, 0.999),
-      static_cast<unsigned long long>(total.timeouts));
+      Percentile(total.latency, total.answered, 0.999));
+  if (o.rate > 0) {
+    std::printf(", sent %llu (%.0f/s), unanswered %llu, own send lag p99 %.0f us p99.9 %.0f us",
+                static_cast<unsigned long long>(total.sent),
+                static_cast<double>(total.sent) / o.seconds,
+                static_cast<unsigned long long>(total.sent - total.answered),
+                Percentile(total.send_lag, total.sent, 0.99),
+                Percentile(total.send_lag, total.sent, 0.999));
+  } else if (total.stalls > 0) {
+    std::printf(", stalls %llu", static_cast<unsigned long long>(total.stalls));
+  }
   if (o.server_pid && total.answered) {
-    std::printf(", server CPU %.2f us per answer (%.2f s)",
-                cpu * 1e6 / static_cast<double>(total.answered), cpu);
+    std::printf(", server CPU %.2f us per answer (%.2f CPU-s per 1M answered)",
+                cpu * 1e6 / answered, cpu * 1e6 / answered);
   }
   std::printf("\n");
   return total.answered > 0 ? 0 : 1;
