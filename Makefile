@@ -8,7 +8,7 @@ JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release -DIDNODE_WERROR=ON
 RUN_FLAGS ?=
 
-.PHONY: all deps configure build run test bench format clean
+.PHONY: all deps configure build run test bench fuzz format clean
 
 all: build
 
@@ -31,6 +31,15 @@ test: build
 bench: build
 	@./tools/bench/registration.sh $(BUILD_DIR)
 	@./tools/bench/resolution.sh $(BUILD_DIR)
+
+# Longer coverage-guided runs of every libFuzzer target (built with clang by `make build`); new
+# inputs go to $(BUILD_DIR)/tests/fuzz/libfuzzer-corpus, crashes to the working directory.
+FUZZ_SECONDS ?= 60
+fuzz: build
+	@for t in fuzz_resolution_request fuzz_site_info fuzz_reply fuzz_query; do \
+	  $(BUILD_DIR)/tests/fuzz/libfuzzer/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    $(BUILD_DIR)/tests/fuzz/libfuzzer-corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

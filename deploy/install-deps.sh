@@ -11,6 +11,7 @@ packages=(
   libabsl-dev libboost-dev
   libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev
+  clang libclang-rt-14-dev  # libFuzzer + sanitizers for the fuzz targets (tests/fuzz)
 )
 
 missing=()
