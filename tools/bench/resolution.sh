@@ -35,8 +35,8 @@ run() {
   local rate p50 p99 p999 cpu
   rate=$(sed -n 's/.* = \([0-9]*\)\/s .*/\1/p' <<<"$line")
   p50=$(sed -n 's/.*p50 \([0-9]*\) us.*/\1/p' <<<"$line")
-  p99=$(sed -n 's/.*p99 \([0-9]*\) us.*/\1/p' <<<"$line")
-  p999=$(sed -n 's/.*p99.9 \([0-9]*\) us.*/\1/p' <<<"$line")
+  p99=$(sed -n 's/.*p50 [0-9]* us, p99 \([0-9]*\) us.*/\1/p' <<<"$line")
+  p999=$(sed -n 's/.*p50 [0-9]* us, p99 [0-9]* us, p99.9 \([0-9]*\) us.*/\1/p' <<<"$line")
   cpu=$(sed -n 's/.*server CPU \([0-9.]*\) us per answer.*/\1/p' <<<"$line")
   rows+=("$(printf '| %-38s | %9s | %6s | %6s | %7s | %8s | %-22s |' "$label" "$rate" "$p50" \
     "$p99" "$p999" "$cpu" "$target")")
