@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "registry/base/strings.h"
+#include "resolver/udp/reassembly.h"
 
 namespace idnode::resolver {
 namespace {
@@ -157,6 +158,7 @@ void UdpServer::Run(Worker& worker) {
   QueryScratch scratch;
   QueryCounters counters;
   SourceLimiter limiter(options_.rate_limit, options_.rate_burst);
+  RequestReassembler reassembler;
   for (std::string& reply : replies) reply.reserve(options_.max_reply_bytes + 1024);
 
   auto txn = store_->BeginRead();
@@ -181,7 +183,8 @@ void UdpServer::Run(Worker& worker) {
     }
     if (!txn->Renew().ok()) break;
     size_t pieces = 0;
-    const uint64_t now_ms = limiter.enabled() ? CoarseNowMs() : 0;
+    const uint64_t now_ms = CoarseNowMs();
+    counters[QueryOutcome::kDropped] += reassembler.Expire(now_ms);  // pieces never completed
     for (int i = 0; i < received; ++i) {
       const mmsghdr& in = incoming[static_cast<size_t>(i)];
       std::string_view packet(requests.data() + static_cast<size_t>(i) * kRequestSlotBytes,
@@ -195,8 +198,20 @@ void UdpServer::Run(Worker& worker) {
         ++counters[QueryOutcome::kRateLimited];
         continue;
       }
-      // A piece of a multi-packet request carries the whole message's length, so the
-      // processor drops it as incomplete (counted).
+      if (packet.size() >= wire::kEnvelopeBytes &&
+          (static_cast<uint8_t>(packet[2]) & wire::envelope_flag::kTruncated) != 0) {
+        std::string_view whole;
+        switch (reassembler.Feed(peers[static_cast<size_t>(i)], packet, now_ms, whole)) {
+          case RequestReassembler::Result::kIncomplete:
+            continue;
+          case RequestReassembler::Result::kRejected:
+            ++counters[QueryOutcome::kDropped];
+            continue;
+          case RequestReassembler::Result::kComplete:
+            packet = whole;
+            break;
+        }
+      }
       QueryOutcome outcome = processor_->Process(packet, *txn, scratch, options_.max_reply_bytes);
       ++counters[outcome];
       if (outcome == QueryOutcome::kDropped) continue;

@@ -8,8 +8,9 @@
 // Replies above 512 bytes go out as 492-byte pieces with the truncated flag (wire::SplitForUdp).
 // A reply larger than max_reply_bytes is not sent; the client gets an error naming the limit
 // instead (amplification bound: a small request cannot make the node send much). Multi-packet
-// requests are not reassembled over UDP: their pieces are dropped and counted (clients send
-// large requests over TCP).
+// requests are reassembled within fixed bounds (RequestReassembler: up to 16 KiB, 32 pending
+// per worker, 2 s); pieces that cannot be used, and requests whose pieces do not all arrive in
+// time, are dropped and counted.
 //
 // Per-source rate limit (rate_limit > 0): a token bucket per source IPv4 address, `rate_limit`
 // requests a second with bursts of `rate_burst`, kept in a fixed table per worker (no allocation,

@@ -12,6 +12,7 @@
 
 #include "registry/base/bytes.h"
 #include "registry/identifier/value.h"
+#include "resolver/client/handle_client.h"
 #include "resolver/wire/wire.h"
 #include "tests/integration/node_process.h"
 #include "tests/support/handle_vectors.h"
@@ -182,6 +183,28 @@ TEST_F(UdpTest, KeepsAnsweringUnderAFloodOfGarbage) {
   Reply reply = Decode(client.Receive(301));
   EXPECT_EQ(reply.code, wire::rc::kSuccess);
   EXPECT_EQ(reply.values.size(), 2u);
+}
+
+TEST_F(UdpTest, AnswersARequestSentInSeveralPieces) {
+  // 80 type filters make a request of about 2 KiB: the client sends it as 492-byte pieces.
+  resolver::HandleRequest request;
+  request.handle = "88.123.45/UDP-2";
+  for (int i = 0; i < 80; ++i) request.types.push_back("SOME_TYPE_NAME_" + std::to_string(i));
+  request.types.push_back("URL");
+  std::string message;
+  resolver::EncodeRequest(request, 301, message);
+  ASSERT_GT(message.size(), 3 * wire::kUdpPieceBytes);
+  auto connection = resolver::HandleConnection::Open(
+      resolver::Transport::kUdp, {0x7f000001, static_cast<uint16_t>(node_->handle_port())},
+      std::chrono::seconds(5));
+  ASSERT_TRUE(connection.ok());
+  ASSERT_TRUE(connection->Send(message).ok());
+  auto whole = connection->Receive(301, std::chrono::seconds(5));
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  auto reply = resolver::DecodeReply(*whole, wire::opcode::kResolution);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->header.response_code, wire::rc::kSuccess);
+  EXPECT_EQ(reply->values.size(), 2u);
 }
 
 }  // namespace

@@ -2,12 +2,14 @@
 
 #include "resolver/query/query.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 #include <random>
 
 #include "registry/base/bytes.h"
 #include "registry/identifier/record.h"
+#include "resolver/udp/reassembly.h"
 #include "tests/support/handle_vectors.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/values.h"
@@ -216,6 +218,93 @@ TEST_F(QueryTest, SurvivesRandomBytesAndRandomCorruption) {
     }
   }
   EXPECT_EQ(Process(good), QueryOutcome::kFound);
+}
+
+// The pieces a client sends for `request` (each envelope + slice, truncated flag set).
+std::vector<std::string> Pieces(const std::string& request) {
+  std::vector<std::string> pieces;
+  std::string scratch;
+  wire::SplitForUdp(request, scratch, [&](std::string_view head, std::string_view slice) {
+    pieces.push_back(std::string(head) + std::string(slice));
+  });
+  return pieces;
+}
+
+sockaddr_in Source(uint16_t port) {
+  sockaddr_in source{};
+  source.sin_family = AF_INET;
+  source.sin_addr.s_addr = htonl(0x7f000001);
+  source.sin_port = htons(port);
+  return source;
+}
+
+TEST_F(QueryTest, ReassemblesMultiPacketRequestsAndGivesUpOnMissingPieces) {
+  std::vector<std::string_view> types(60, "SOME_LONG_TYPE_NAME");
+  types.push_back("URL");
+  std::string large = BuildRequest("88.123.45/ABC-0001", 0x19000000, 9, {}, types);
+  std::vector<std::string> pieces = Pieces(large);
+  ASSERT_EQ(pieces.size(), 3u);
+  RequestReassembler reassembler(/*timeout_ms=*/2000);
+  std::string_view whole;
+
+  // Out of order and with a duplicate: complete once all three are in, and equal to the request.
+  for (size_t i : {2u, 0u, 0u}) {
+    EXPECT_EQ(reassembler.Feed(Source(1000), pieces[i], 10, whole),
+              RequestReassembler::Result::kIncomplete);
+  }
+  ASSERT_EQ(reassembler.Feed(Source(1000), pieces[1], 10, whole),
+            RequestReassembler::Result::kComplete);
+  EXPECT_EQ(whole, large);
+  EXPECT_EQ(Process(whole), QueryOutcome::kFound);
+  EXPECT_EQ(ReplyCode(), wire::rc::kSuccess);
+  EXPECT_EQ(reassembler.pending(), 0u);
+
+  // A missing piece: nothing to process, and the request is given up after the timeout.
+  for (size_t i : {0u, 2u}) {
+    EXPECT_EQ(reassembler.Feed(Source(1001), pieces[i], 100, whole),
+              RequestReassembler::Result::kIncomplete);
+  }
+  // The same request id from another source port is another request.
+  EXPECT_EQ(reassembler.Feed(Source(1002), pieces[2], 100, whole),
+            RequestReassembler::Result::kIncomplete);
+  EXPECT_EQ(reassembler.pending(), 2u);
+  EXPECT_EQ(reassembler.Expire(2100), 0u);
+  EXPECT_EQ(reassembler.Expire(2101), 2u);
+  EXPECT_EQ(reassembler.pending(), 0u);
+  // A lone piece fed to the processor is incomplete: dropped, as before.
+  EXPECT_EQ(Process(pieces[0]), QueryOutcome::kDropped);
+}
+
+TEST_F(QueryTest, ReassemblerRejectsPiecesThatCannotBeUsed) {
+  std::vector<std::string_view> types(60, "SOME_LONG_TYPE_NAME");
+  std::string large = BuildRequest("88.123.45/ABC-0001", 0x19000000, 9, {}, types);
+  std::vector<std::string> pieces = Pieces(large);
+  RequestReassembler reassembler;
+  std::string_view whole;
+  using Result = RequestReassembler::Result;
+  // A short middle piece, a sequence past the last piece, a length above the bound, a piece
+  // shorter than an envelope.
+  EXPECT_EQ(reassembler.Feed(Source(1), pieces[1].substr(0, 100), 0, whole), Result::kRejected);
+  std::string beyond = pieces[0];
+  beyond[15] = 9;  // sequence 9 of 3
+  EXPECT_EQ(reassembler.Feed(Source(1), beyond, 0, whole), Result::kRejected);
+  std::string huge = pieces[0];
+  huge.replace(16, 4, "\x00\x10\x00\x00", 4);  // 1 MiB
+  EXPECT_EQ(reassembler.Feed(Source(1), huge, 0, whole), Result::kRejected);
+  EXPECT_EQ(reassembler.Feed(Source(1), "short", 0, whole), Result::kRejected);
+  // Pieces that disagree on the total length give the request up.
+  EXPECT_EQ(reassembler.Feed(Source(1), pieces[0], 0, whole), Result::kIncomplete);
+  std::string other_length = pieces[1];
+  other_length[19] = static_cast<char>(other_length[19] + 1);
+  EXPECT_EQ(reassembler.Feed(Source(1), other_length, 0, whole), Result::kRejected);
+  EXPECT_EQ(reassembler.pending(), 0u);
+  // At most kSlots requests pending at once: the next is rejected until one expires.
+  for (uint16_t port = 0; port < RequestReassembler::kSlots; ++port) {
+    EXPECT_EQ(reassembler.Feed(Source(port), pieces[0], 0, whole), Result::kIncomplete);
+  }
+  EXPECT_EQ(reassembler.Feed(Source(999), pieces[0], 0, whole), Result::kRejected);
+  EXPECT_EQ(reassembler.Expire(5000), RequestReassembler::kSlots);
+  EXPECT_EQ(reassembler.Feed(Source(999), pieces[0], 5000, whole), Result::kIncomplete);
 }
 
 }  // namespace
