@@ -9,9 +9,13 @@ grpc::ServerUnaryReactor* ResolverService::Resolve(grpc::CallbackServerContext* 
                                                    const v1::ResolveRequest* request,
                                                    v1::ResolveResponse* response) {
   auto* reactor = context->DefaultReactor();
+  resolver::QueryOutcome outcome = resolver::QueryOutcome::kServerError;
   reactor->Finish(ToGrpc([&]() -> absl::Status {
     auto id = Identifier::Parse(request->identifier(), env_.identifier_options);
-    if (!id.ok()) return id.status();
+    if (!id.ok()) {
+      outcome = resolver::QueryOutcome::kInvalidHandle;
+      return id.status();
+    }
     std::vector<std::string_view> types(request->types().begin(), request->types().end());
     resolver::ResolveFilter filter{
         std::span<const uint32_t>(request->indexes().data(), request->indexes().size()), types,
@@ -21,6 +25,7 @@ grpc::ServerUnaryReactor* ResolverService::Resolve(grpc::CallbackServerContext* 
     auto found = resolver::FindRecord(*txn, id->key());
     if (!found.ok()) return found.status();
     if (!found->has_value()) {
+      outcome = resolver::QueryOutcome::kHandleNotFound;
       return absl::NotFoundError(StrCat("identifier ", id->original(), " is not registered"));
     }
     const RecordView* record = &**found;
@@ -33,11 +38,14 @@ grpc::ServerUnaryReactor* ResolverService::Resolve(grpc::CallbackServerContext* 
         });
     if (!matched.ok()) return matched.status();
     if (*matched == 0) {
+      outcome = resolver::QueryOutcome::kValuesNotFound;
       return absl::NotFoundError(
           StrCat("identifier ", id->original(), " has no public values matching the filter"));
     }
+    outcome = resolver::QueryOutcome::kFound;
     return absl::OkStatus();
   }()));
+  counters_.Add(outcome);
   return reactor;
 }
 

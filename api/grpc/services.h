@@ -17,6 +17,7 @@
 #include "registry/identifier/identifier.h"
 #include "registry/store/store.h"
 #include "registry/writer/writer.h"
+#include "resolver/query/query.h"
 
 namespace idnode::api {
 
@@ -61,8 +62,13 @@ class ResolverService final : public v1::Resolver::CallbackService {
                                     const v1::ResolveRequest* request,
                                     v1::ResolveResponse* response) override;
 
+  // Resolutions answered, by outcome (found, handle_not_found, values_not_found,
+  // invalid_handle, server_error).
+  resolver::QueryCounters counters() const { return counters_.Sum(); }
+
  private:
   const ServiceEnv& env_;
+  resolver::SharedCounters counters_;
 };
 
 class AdminService final : public v1::Admin::CallbackService {

@@ -192,6 +192,7 @@ absl::Status Node::StartHandle(const NodeConfig& config) {
 
 ResolutionCounters Node::resolution_counters() const {
   ResolutionCounters counters;
+  if (resolver_service_ != nullptr) counters.grpc = resolver_service_->counters();
   if (udp_server_ != nullptr) counters.udp = udp_server_->counters();
   if (tcp_server_ != nullptr) {
     counters.tcp = tcp_server_->counters();

@@ -30,6 +30,7 @@ namespace idnode {
 struct ResolutionCounters {
   resolver::QueryCounters udp;
   resolver::QueryCounters tcp;
+  resolver::QueryCounters grpc;  // unary Resolve
   resolver::TcpStats tcp_connections;
 };
 

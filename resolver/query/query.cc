@@ -91,6 +91,22 @@ std::string_view QueryOutcomeName(QueryOutcome outcome) {
   return "unknown";
 }
 
+void SharedCounters::Add(QueryOutcome outcome) {
+  static std::atomic<size_t> next_shard{0};
+  thread_local const size_t shard = next_shard.fetch_add(1, std::memory_order_relaxed) % kShards;
+  shards_[shard].values[static_cast<size_t>(outcome)].fetch_add(1, std::memory_order_relaxed);
+}
+
+QueryCounters SharedCounters::Sum() const {
+  QueryCounters sum;
+  for (const Shard& shard : shards_) {
+    for (size_t i = 0; i < sum.outcomes.size(); ++i) {
+      sum.outcomes[i] += shard.values[i].load(std::memory_order_relaxed);
+    }
+  }
+  return sum;
+}
+
 QueryOutcome QueryProcessor::Process(std::string_view request, const store::ReadTxn& txn,
                                      QueryScratch& scratch, size_t max_reply_bytes) const {
   Exchange exchange;

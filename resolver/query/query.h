@@ -85,6 +85,22 @@ class PublishedCounters {
   std::array<std::atomic<uint64_t>, static_cast<size_t>(QueryOutcome::kCount)> values_{};
 };
 
+// Counters that many threads add to (the gRPC server's threads): relaxed atomics in shards of
+// their own cache line, a thread always using the same shard, so adding is one uncontended
+// atomic increment.
+class SharedCounters {
+ public:
+  void Add(QueryOutcome outcome);
+  QueryCounters Sum() const;
+
+ private:
+  static constexpr size_t kShards = 16;
+  struct alignas(64) Shard {
+    std::array<std::atomic<uint64_t>, static_cast<size_t>(QueryOutcome::kCount)> values{};
+  };
+  std::array<Shard, kShards> shards_;
+};
+
 // Reused between requests by one thread, so the hot path does not allocate once warm.
 struct QueryScratch {
   wire::ResolutionRequest request;
