@@ -30,14 +30,16 @@ namespace tcp_internal {
 class Connection;
 
 struct Worker {
+  // Declared before io: destroying io destroys any handler still pending, and the connection it
+  // holds then removes itself from this set.
+  std::unordered_set<Connection*> connections;
   asio::io_context io{1};
+  std::optional<asio::steady_timer> sweep;  // destroyed before io
   std::thread thread;
   std::optional<store::ReadTxn> txn;
   QueryScratch scratch;
   QueryCounters counters;  // only this worker's thread writes
   PublishedCounters published;
-  std::unordered_set<Connection*> connections;
-  std::optional<asio::steady_timer> sweep;
 };
 
 }  // namespace tcp_internal
