@@ -40,8 +40,7 @@ void EncodeRequest(const HandleRequest& request, uint32_t request_id, std::strin
   header.opcode = request.opcode;
   header.flags = request.flags;
   header.expiration = request.expiration;
-  std::string message;
-  wire::ReplyWriter writer(message, envelope, header);
+  wire::ReplyWriter writer(out, envelope, header);
   if (request.opcode == wire::opcode::kResolution) {
     std::vector<std::string_view> types(request.types.begin(), request.types.end());
     wire::EncodeResolutionRequest(request.handle, request.indexes, types, writer.body());
@@ -49,7 +48,6 @@ void EncodeRequest(const HandleRequest& request, uint32_t request_id, std::strin
     wire::AppendString(request.handle, writer.body());
   }
   writer.Finish();
-  out.append(message);
 }
 
 absl::StatusOr<HandleReply> DecodeReply(std::string_view whole, uint32_t opcode) {

@@ -33,7 +33,8 @@ struct HandleRequest {
   uint32_t expiration = 0;
 };
 
-// Appends the whole message (envelope + message) of `request` to `out`.
+// Sets `out` to the whole message (envelope + message) of `request`; reusing `out` avoids
+// allocating once its capacity suffices.
 void EncodeRequest(const HandleRequest& request, uint32_t request_id, std::string& out);
 
 struct HandleReply {

@@ -10,6 +10,7 @@
 
 #include "registry/base/strings.h"
 #include "resolver/client/handle_client.h"
+#include "tests/support/handle_vectors.h"
 #include "tests/support/provision.h"
 #include "tests/support/temp_dir.h"
 
@@ -26,12 +27,8 @@ using std::chrono::milliseconds;
 constexpr milliseconds kTimeout(5000);
 
 std::string Request(std::string_view handle, uint32_t request_id, bool keep_alive = false) {
-  HandleRequest request;
-  request.handle = handle;
-  if (keep_alive) request.flags |= wire::op_flag::kKeepAlive;
-  std::string out;
-  resolver::EncodeRequest(request, request_id, out);
-  return out;
+  return testing::BuildRequest(handle, 0x19000000 | (keep_alive ? wire::op_flag::kKeepAlive : 0),
+                               request_id);
 }
 
 // Waits until `done()` holds or `timeout` passes; returns whether it held.

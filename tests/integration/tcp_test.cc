@@ -11,6 +11,7 @@
 #include "registry/base/bytes.h"
 #include "resolver/client/handle_client.h"
 #include "tests/integration/node_process.h"
+#include "tests/support/handle_vectors.h"
 #include "tests/support/temp_dir.h"
 
 namespace idnode {
@@ -37,13 +38,9 @@ bool WaitForClose(const HandleConnection& connection, milliseconds timeout) {
   return false;
 }
 
-std::string Request(std::string_view handle, uint32_t request_id, bool keep_alive) {
-  HandleRequest request;
-  request.handle = handle;
-  if (keep_alive) request.flags |= wire::op_flag::kKeepAlive;
-  std::string out;
-  resolver::EncodeRequest(request, request_id, out);
-  return out;
+std::string Request(std::string_view handle, uint32_t request_id, bool keep_alive = false) {
+  return testing::BuildRequest(handle, 0x19000000 | (keep_alive ? wire::op_flag::kKeepAlive : 0),
+                               request_id);
 }
 
 HandleRequest Resolution(std::string_view handle) {

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "registry/base/bytes.h"
+#include "resolver/client/handle_client.h"
 #include "resolver/net/endpoint.h"
 #include "resolver/wire/wire.h"
 #include "tools/idctl/client.h"
@@ -97,16 +98,13 @@ class Names {
   std::string name_;
 };
 
+// Sets `out` to a resolution request for `handle` (reusing its capacity).
 void BuildRequest(const std::string& handle, uint32_t request_id, uint32_t flags,
                   std::string& out) {
-  wire::Envelope envelope;
-  envelope.request_id = request_id;
-  wire::Header header;
-  header.opcode = wire::opcode::kResolution;
-  header.flags = flags;
-  wire::ReplyWriter writer(out, envelope, header);
-  wire::EncodeResolutionRequest(handle, {}, {}, writer.body());
-  writer.Finish();
+  thread_local resolver::HandleRequest request;
+  request.handle.assign(handle);
+  request.flags = flags;
+  resolver::EncodeRequest(request, request_id, out);
 }
 
 // The request id and response code of a reply; false when it is too short.
