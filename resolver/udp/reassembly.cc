@@ -45,6 +45,7 @@ RequestReassembler::Result RequestReassembler::Feed(const sockaddr_in& source,
     if (free_slot == nullptr) return Result::kRejected;  // all busy: the client will retry
     slot = free_slot;
     slot->used = true;
+    ++pending_;
     slot->address = address;
     slot->port = port;
     slot->request_id = envelope.request_id;
@@ -59,6 +60,7 @@ RequestReassembler::Result RequestReassembler::Feed(const sockaddr_in& source,
     std::memcpy(slot->buffer.data(), head.data(), wire::kEnvelopeBytes);
   } else if (slot->length != length) {
     slot->used = false;  // pieces that disagree: give the request up
+    --pending_;
     return Result::kRejected;
   }
   std::memcpy(slot->buffer.data() + wire::kEnvelopeBytes + size_t{sequence} * wire::kUdpPieceBytes,
@@ -67,11 +69,13 @@ RequestReassembler::Result RequestReassembler::Feed(const sockaddr_in& source,
   const uint64_t all = pieces == 64 ? ~uint64_t{0} : (uint64_t{1} << pieces) - 1;
   if (slot->received != all) return Result::kIncomplete;
   slot->used = false;  // the bytes stay valid until the next Feed reuses the slot
+  --pending_;
   whole = std::string_view(slot->buffer.data(), wire::kEnvelopeBytes + length);
   return Result::kComplete;
 }
 
 size_t RequestReassembler::Expire(uint64_t now_ms) {
+  if (pending_ == 0) return 0;  // the common case, once per UDP batch
   size_t expired = 0;
   for (Slot& slot : slots_) {
     if (slot.used && now_ms - slot.started_ms > timeout_ms_) {
@@ -79,13 +83,8 @@ size_t RequestReassembler::Expire(uint64_t now_ms) {
       ++expired;
     }
   }
+  pending_ -= expired;
   return expired;
-}
-
-size_t RequestReassembler::pending() const {
-  size_t n = 0;
-  for (const Slot& slot : slots_) n += slot.used ? 1 : 0;
-  return n;
 }
 
 }  // namespace idnode::resolver

@@ -37,7 +37,7 @@ class RequestReassembler {
   // Frees the slots of requests whose first piece came more than the timeout before `now_ms`;
   // returns how many were given up.
   size_t Expire(uint64_t now_ms);
-  size_t pending() const;
+  size_t pending() const { return pending_; }
 
  private:
   struct Slot {
@@ -53,6 +53,7 @@ class RequestReassembler {
   };
   uint64_t timeout_ms_;
   std::vector<Slot> slots_;
+  size_t pending_ = 0;  // slots in use
 };
 
 }  // namespace idnode::resolver
