@@ -2,7 +2,8 @@
 # Resolution benchmarks: registers COUNT identifiers of 3 values, then drives one idnode pinned
 # to core 0 (one UDP worker, one TCP worker) from idbench pinned to core 1, 90% hits:
 #   UDP closed loop at saturation; UDP open loop at half of that rate (latency under load);
-#   Handle TCP keep-alive (pipelined window, and one request at a time); unary gRPC Resolve.
+#   Handle TCP keep-alive (pipelined window, and one request at a time with sleeping and with
+#   polling clients); unary gRPC Resolve.
 # Prints each idbench line, then one table with answered/s, latency and server CPU per answer
 # (user + system of the whole idnode process, from /proc: gRPC and writer threads included).
 #
@@ -55,6 +56,11 @@ run "TCP keep-alive, 4 conns x 16 pipelined" "<= 8 us" --tcp "127.0.0.1:$handle_
   --sockets 4 --window 16
 echo "== Handle TCP keep-alive, 8 connections, one request at a time"
 run "TCP keep-alive, 8 conns x 1" "<= 8 us" --tcp "127.0.0.1:$handle_port" --sockets 8 --window 1
+# On loopback the sender runs the receiver's TCP input, including waking a sleeping client: the
+# same run with clients that poll instead of sleeping shows the server's cost without that wake-up.
+echo "== Handle TCP keep-alive, 8 connections, one request at a time, polling clients"
+run "TCP keep-alive, 8 conns x 1, polling" "<= 8 us" --tcp "127.0.0.1:$handle_port" --sockets 8 \
+  --window 1 --spin
 echo "== gRPC unary Resolve, 16 threads"
 run "gRPC unary Resolve, 16 threads" "<= 20 us" --grpc "$IDNODE_SERVER" --sockets 16
 

@@ -13,12 +13,14 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -51,20 +53,27 @@ struct Options {
   int window = 64;
   double rate = 0;  // open loop, requests per second in all; 0: closed loop
   int server_pid = 0;
+  bool spin = false;  // TCP: wait for replies by polling (yielding the core), never sleeping
 };
+
+// Histogram bucket of the time from `since` to `now`: whole microseconds, the last bucket open.
+size_t Micros(Clock::time_point since, Clock::time_point now) {
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now - since).count();
+  return std::min(static_cast<size_t>(std::max<int64_t>(micros, 0)), kMaxLatencyMicros);
+}
 
 struct Result {
   uint64_t sent = 0, answered = 0, found = 0, stalls = 0;
   std::vector<uint64_t> latency = std::vector<uint64_t>(kMaxLatencyMicros + 1);
   // Open loop: how late the generator itself sent each request (its own stalls, not the server's).
   std::vector<uint64_t> send_lag = std::vector<uint64_t>(kMaxLatencyMicros + 1);
+  // Open loop: latency counted from when each request actually left, without the generator's lag.
+  std::vector<uint64_t> since_send = std::vector<uint64_t>(kMaxLatencyMicros + 1);
 
   void Record(Clock::time_point since, Clock::time_point now, bool hit) {
     ++answered;
     if (hit) ++found;
-    auto micros = static_cast<size_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(now - since).count());
-    ++latency[std::min(micros, kMaxLatencyMicros)];
+    ++latency[Micros(since, now)];
   }
   void Add(const Result& other) {
     sent += other.sent;
@@ -74,6 +83,7 @@ struct Result {
     for (size_t us = 0; us <= kMaxLatencyMicros; ++us) {
       latency[us] += other.latency[us];
       send_lag[us] += other.send_lag[us];
+      since_send[us] += other.since_send[us];
     }
   }
 };
@@ -234,7 +244,7 @@ void RunUdpOpen(const Options& o, const net::Ipv4Endpoint& server, uint64_t seed
   Names names(o, seed);
   constexpr size_t kRing = size_t{1} << 20;  // ids of requests still awaited
   constexpr size_t kBatch = 64;
-  std::vector<Clock::time_point> due(kRing);
+  std::vector<Clock::time_point> due(kRing), left(kRing);
   std::vector<uint32_t> awaited(kRing, UINT32_MAX);
   std::vector<std::string> batch(kBatch);
   std::vector<mmsghdr> out(kBatch), in(kBatch);
@@ -258,6 +268,7 @@ void RunUdpOpen(const Options& o, const net::Ipv4Endpoint& server, uint64_t seed
         if (awaited[slot] != id) continue;
         awaited[slot] = UINT32_MAX;
         result.Record(due[slot], now, code == wire::rc::kSuccess);
+        ++result.since_send[Micros(left[slot], now)];
       }
     }
   };
@@ -277,10 +288,9 @@ void RunUdpOpen(const Options& o, const net::Ipv4Endpoint& server, uint64_t seed
       SendBatch(fd, batch, n, out, out_iov);
       auto sent_at = Clock::now();
       for (size_t k = 0; k < n; ++k) {
-        auto lag = std::chrono::duration_cast<std::chrono::microseconds>(
-                       sent_at - due[(sequence - n + k) & (kRing - 1)])
-                       .count();
-        ++result.send_lag[std::min(static_cast<size_t>(lag), kMaxLatencyMicros)];
+        size_t slot = (sequence - n + k) & (kRing - 1);
+        left[slot] = sent_at;
+        ++result.send_lag[Micros(due[slot], sent_at)];
       }
     }
     receive();
@@ -334,7 +344,11 @@ void RunTcp(const Options& o, const net::Ipv4Endpoint& server, uint64_t seed, Cl
   for (size_t slot = 0; slot < window; ++slot) queue(slot);
   flush();
   while (Clock::now() < end) {
-    ssize_t n = recv(fd, in.data() + filled, in.size() - filled, 0);
+    ssize_t n = recv(fd, in.data() + filled, in.size() - filled, o.spin ? MSG_DONTWAIT : 0);
+    if (n < 0 && o.spin && errno == EAGAIN) {
+      sched_yield();
+      continue;
+    }
     if (n <= 0) {
       std::fprintf(stderr, "idbench: the server closed the connection\n");
       break;
@@ -412,11 +426,18 @@ int main(int argc, char** argv) {
   app.add_option("--rate", o.rate, "UDP open loop: requests per second in all (0: closed loop)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--server-pid", o.server_pid, "report this process's CPU per answer");
+  app.add_flag("--spin", o.spin,
+               "TCP: wait for replies by polling and yielding, not sleeping, so the server's "
+               "send does not pay for waking the client");
   CLI11_PARSE(app, argc, argv);
 
   std::string mode = !o.udp.empty() ? "udp" : !o.tcp.empty() ? "tcp" : "grpc";
   if (o.udp.empty() && o.tcp.empty() && o.grpc.empty()) {
     std::fprintf(stderr, "idbench: give --udp, --tcp or --grpc HOST:PORT\n");
+    return 2;
+  }
+  if (o.spin && mode != "tcp") {
+    std::fprintf(stderr, "idbench: --spin is for --tcp\n");
     return 2;
   }
   if (o.rate > 0 && mode != "udp") {
@@ -471,12 +492,14 @@ int main(int argc, char** argv) {
       Percentile(total.latency, total.answered, 0.99),
       Percentile(total.latency, total.answered, 0.999));
   if (o.rate > 0) {
-    std::printf(", sent %llu (%.0f/s), unanswered %llu, own send lag p99 %.0f us p99.9 %.0f us",
-                static_cast<unsigned long long>(total.sent),
-                static_cast<double>(total.sent) / o.seconds,
-                static_cast<unsigned long long>(total.sent - total.answered),
-                Percentile(total.send_lag, total.sent, 0.99),
-                Percentile(total.send_lag, total.sent, 0.999));
+    std::printf(
+        ", sent %llu (%.0f/s), unanswered %llu, own send lag p99 %.0f us p99.9 %.0f us, "
+        "from send p99 %.0f us p99.9 %.0f us",
+        static_cast<unsigned long long>(total.sent), static_cast<double>(total.sent) / o.seconds,
+        static_cast<unsigned long long>(total.sent - total.answered),
+        Percentile(total.send_lag, total.sent, 0.99), Percentile(total.send_lag, total.sent, 0.999),
+        Percentile(total.since_send, total.answered, 0.99),
+        Percentile(total.since_send, total.answered, 0.999));
   } else if (total.stalls > 0) {
     std::printf(", stalls %llu", static_cast<unsigned long long>(total.stalls));
   }
