@@ -10,6 +10,7 @@ grpc::ServerUnaryReactor* ResolverService::Resolve(grpc::CallbackServerContext* 
                                                    v1::ResolveResponse* response) {
   auto* reactor = context->DefaultReactor();
   resolver::QueryOutcome outcome = resolver::QueryOutcome::kServerError;
+  std::string counted_prefix;  // as QueryScratch::counted_prefix
   reactor->Finish(ToGrpc([&]() -> absl::Status {
     auto id = Identifier::Parse(request->identifier(), env_.identifier_options);
     if (!id.ok()) {
@@ -23,6 +24,10 @@ grpc::ServerUnaryReactor* ResolverService::Resolve(grpc::CallbackServerContext* 
     auto txn = env_.store.BeginRead();
     if (!txn.ok()) return txn.status();
     auto found = resolver::FindRecord(*txn, id->key());
+    if (!found.ok() || found->has_value() ||
+        txn->Get(store::Db::kPrefixes, id->prefix()).has_value()) {
+      counted_prefix = id->prefix();  // the record exists, or at least its prefix does
+    }
     if (!found.ok()) return found.status();
     if (!found->has_value()) {
       outcome = resolver::QueryOutcome::kHandleNotFound;
@@ -46,6 +51,7 @@ grpc::ServerUnaryReactor* ResolverService::Resolve(grpc::CallbackServerContext* 
     return absl::OkStatus();
   }()));
   counters_.Add(outcome);
+  if (!counted_prefix.empty()) prefixes_.Count(counted_prefix, outcome);
   return reactor;
 }
 

@@ -11,13 +11,17 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <string>
 
 #include "idnode/v1/idnode.grpc.pb.h"
+#include "registry/base/clock.h"
 #include "registry/identifier/identifier.h"
+#include "registry/stats/report.h"
 #include "registry/store/store.h"
 #include "registry/writer/writer.h"
 #include "resolver/query/query.h"
+#include "resolver/query/tally.h"
 
 namespace idnode::api {
 
@@ -65,10 +69,38 @@ class ResolverService final : public v1::Resolver::CallbackService {
   // Resolutions answered, by outcome (found, handle_not_found, values_not_found,
   // invalid_handle, server_error).
   resolver::QueryCounters counters() const { return counters_.Sum(); }
+  // Per enterprise prefix, as resolver::SharedPrefixTally::ForEach (a prefix may come repeatedly).
+  void ForEachPrefix(
+      const std::function<void(std::string_view, const resolver::QueryCounters&)>& fn) const {
+    prefixes_.ForEach(fn);
+  }
 
  private:
   const ServiceEnv& env_;
   resolver::SharedCounters counters_;
+  resolver::SharedPrefixTally prefixes_;
+};
+
+// The statistics report (registry/stats/report.h) for operators and admins. Resolution counts
+// reach the store with each flush (stats.flush_interval_ms), so the report lags by at most that.
+class StatsService final : public v1::Stats::CallbackService {
+ public:
+  StatsService(const ServiceEnv& env, const Clock& clock, int32_t utc_offset_minutes,
+               const stats::Thresholds& thresholds)
+      : env_(env),
+        clock_(clock),
+        utc_offset_minutes_(utc_offset_minutes),
+        thresholds_(thresholds) {}
+
+  grpc::ServerUnaryReactor* Report(grpc::CallbackServerContext* context,
+                                   const v1::StatsReportRequest* request,
+                                   v1::StatsReport* response) override;
+
+ private:
+  const ServiceEnv& env_;
+  const Clock& clock_;
+  const int32_t utc_offset_minutes_;
+  const stats::Thresholds thresholds_;
 };
 
 class AdminService final : public v1::Admin::CallbackService {

@@ -109,6 +109,15 @@ absl::StatusOr<NodeConfig> LoadConfigFile(const std::string& path, NodeConfig co
   read_uint("registry", "max_queued_items", config.max_queued_items);
   std::string offset;
   read_string("stats", "utc_offset", offset);
+  read_uint("stats", "flush_interval_ms", config.stats_flush_interval_ms);
+  read_uint("stats", "acceptance_registered", config.thresholds.acceptance_registered);
+  read_uint("stats", "acceptance_daily_resolutions", config.thresholds.acceptance_daily);
+  uint64_t window = config.thresholds.acceptance_window_days;
+  read_uint("stats", "acceptance_window_days", window);
+  config.thresholds.acceptance_window_days =
+      static_cast<uint32_t>(std::min<uint64_t>(window, 1u << 20));
+  read_uint("stats", "bonus_new_in_year", config.thresholds.bonus_new_in_year);
+  read_uint("stats", "bonus_daily_resolutions", config.thresholds.bonus_daily);
   read_string("log", "level", config.log_level);
   if (!status.ok()) return status;
   if (!offset.empty()) {
@@ -185,6 +194,13 @@ absl::Status ValidateConfig(const NodeConfig& config) {
   }
   if (config.tcp_idle_timeout_ms == 0 || config.tcp_idle_timeout_ms > 3'600'000) {
     return KeyError("handle.tcp_idle_timeout_ms", "must be 1..3600000");
+  }
+  if (config.stats_flush_interval_ms < 10 || config.stats_flush_interval_ms > 600'000) {
+    return KeyError("stats.flush_interval_ms", "must be 10..600000");
+  }
+  if (config.thresholds.acceptance_window_days == 0 ||
+      config.thresholds.acceptance_window_days > 366) {
+    return KeyError("stats.acceptance_window_days", "must be 1..366");
   }
   return absl::OkStatus();
 }

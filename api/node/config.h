@@ -8,6 +8,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "registry/base/clock.h"
+#include "registry/stats/report.h"
 
 namespace idnode {
 
@@ -40,9 +42,14 @@ struct NodeConfig {
   uint64_t commit_max_wait_us = 0;
   uint64_t max_queued_items = 200'000;
   // [stats]
-  int32_t utc_offset_minutes = 8 * 60;  // reporting day: UTC+08:00
+  int32_t utc_offset_minutes = 8 * 60;      // reporting day: UTC+08:00
+  uint64_t stats_flush_interval_ms = 5000;  // resolution counts reach the disk this often
+  stats::Thresholds thresholds;             // policy defaults (registry/stats/report.h)
   // [log]
   std::string log_level = "info";
+
+  // Not from files: the node's clock (tests inject one); null means the system clock.
+  const Clock* clock = nullptr;
 };
 
 // Reads `path` over the defaults. INVALID_ARGUMENT naming the key for unknown keys, wrong types

@@ -76,7 +76,8 @@ absl::Status Node::Init(const NodeConfig& config) {
   writer_options.max_wait = std::chrono::microseconds(config.commit_max_wait_us);
   writer_options.max_queued_items = config.max_queued_items;
   writer_options.utc_offset_minutes = config.utc_offset_minutes;
-  ASSIGN_OR_RETURN(writer_, Writer::Start(*store_, SystemClock::Get(), writer_options));
+  clock_ = config.clock != nullptr ? config.clock : &SystemClock::Get();
+  ASSIGN_OR_RETURN(writer_, Writer::Start(*store_, *clock_, writer_options));
   RETURN_IF_ERROR(Bootstrap());
 
   env_ = std::make_unique<api::ServiceEnv>(
@@ -86,6 +87,8 @@ absl::Status Node::Init(const NodeConfig& config) {
   resolver_service_ = std::make_unique<api::ResolverService>(*env_);
   admin_service_ = std::make_unique<api::AdminService>(*env_);
   templates_service_ = std::make_unique<api::TemplatesService>(*env_);
+  stats_service_ = std::make_unique<api::StatsService>(*env_, *clock_, config.utc_offset_minutes,
+                                                       config.thresholds);
 
   std::shared_ptr<grpc::ServerCredentials> credentials;
   if (tls) {
@@ -110,12 +113,19 @@ absl::Status Node::Init(const NodeConfig& config) {
   builder.RegisterService(resolver_service_.get());
   builder.RegisterService(admin_service_.get());
   builder.RegisterService(templates_service_.get());
+  builder.RegisterService(stats_service_.get());
   builder.SetMaxReceiveMessageSize(64 << 20);
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || grpc_port_ == 0) {
     return absl::UnavailableError(StrCat("grpc.listen: cannot listen on ", config.grpc_listen));
   }
   RETURN_IF_ERROR(StartHandle(config));
+  flusher_ = std::make_unique<stats::ResolutionFlusher>(
+      *writer_, *clock_,
+      stats::FlushOptions{std::chrono::milliseconds(config.stats_flush_interval_ms),
+                          config.utc_offset_minutes},
+      [this] { return resolution_totals(); });
+  flusher_->Start();
   spdlog::info(
       "idnode: node prefix {}, store {}, gRPC on {} (port {}){}, Handle UDP+TCP on {} (port {}), "
       "advertised as {}",
@@ -201,12 +211,40 @@ ResolutionCounters Node::resolution_counters() const {
   return counters;
 }
 
+stats::ResolutionTotals Node::resolution_totals() const {
+  stats::ResolutionTotals totals;
+  ResolutionCounters counters = resolution_counters();
+  totals.node[static_cast<size_t>(stats::Transport::kUdp)] = counters.udp;
+  totals.node[static_cast<size_t>(stats::Transport::kTcp)] = counters.tcp;
+  totals.node[static_cast<size_t>(stats::Transport::kGrpc)] = counters.grpc;
+  auto adder = [&totals](stats::Transport transport) {
+    return [&totals, transport](std::string_view prefix, const resolver::QueryCounters& counts) {
+      totals.prefixes[{transport, std::string(prefix)}].Add(counts);
+    };
+  };
+  if (udp_server_ != nullptr) udp_server_->ForEachPrefix(adder(stats::Transport::kUdp));
+  if (tcp_server_ != nullptr) tcp_server_->ForEachPrefix(adder(stats::Transport::kTcp));
+  if (resolver_service_ != nullptr) {
+    resolver_service_->ForEachPrefix(adder(stats::Transport::kGrpc));
+  }
+  return totals;
+}
+
+absl::Status Node::FlushStats() {
+  if (flusher_ == nullptr) return absl::FailedPreconditionError("the node is not running");
+  return flusher_->Flush();
+}
+
 void Node::Shutdown(std::chrono::milliseconds grace) {
   if (udp_server_ != nullptr) udp_server_->Stop();
   if (tcp_server_ != nullptr) tcp_server_->Stop();
   if (server_ != nullptr) {
     server_->Shutdown(std::chrono::system_clock::now() + grace);
     server_.reset();
+  }
+  if (flusher_ != nullptr) {
+    (void)flusher_->Stop();  // the final counts, now that nothing answers any more
+    flusher_.reset();
   }
   if (writer_ != nullptr) writer_->Stop();
 }

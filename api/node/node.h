@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "api/grpc/services.h"
 #include "api/node/config.h"
+#include "registry/stats/flush.h"
 #include "registry/store/store.h"
 #include "registry/writer/writer.h"
 #include "resolver/query/query.h"
@@ -45,6 +46,11 @@ class Node {
   // The Handle port, the same for UDP and TCP.
   int handle_port() const { return udp_server_ ? udp_server_->port() : 0; }
   ResolutionCounters resolution_counters() const;
+  // The same running totals with the per enterprise prefix breakdown, as the flusher reads them.
+  stats::ResolutionTotals resolution_totals() const;
+  // Writes the resolution counts not yet on disk now (they also go every flush interval and at
+  // shutdown) and returns once they are durable.
+  absl::Status FlushStats();
   // This node's HS_SITE, as get-site-info answers it.
   const wire::SiteInfo& site_info() const { return site_info_; }
   // The admin token created on the first start of an empty store; empty on later starts.
@@ -67,10 +73,13 @@ class Node {
   std::unique_ptr<api::ResolverService> resolver_service_;
   std::unique_ptr<api::AdminService> admin_service_;
   std::unique_ptr<api::TemplatesService> templates_service_;
+  std::unique_ptr<api::StatsService> stats_service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<resolver::QueryProcessor> query_processor_;
   std::unique_ptr<resolver::UdpServer> udp_server_;
   std::unique_ptr<resolver::TcpServer> tcp_server_;
+  std::unique_ptr<stats::ResolutionFlusher> flusher_;
+  const Clock* clock_ = nullptr;
   wire::SiteInfo site_info_;
   int grpc_port_ = 0;
   std::string bootstrap_token_;

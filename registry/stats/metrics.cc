@@ -14,4 +14,58 @@ std::string CounterKey(Metric metric, uint32_t day, std::string_view scope) {
   return key;
 }
 
+std::string_view TransportName(Transport transport) {
+  switch (transport) {
+    case Transport::kUdp:
+      return "udp";
+    case Transport::kTcp:
+      return "tcp";
+    case Transport::kGrpc:
+      return "grpc";
+    case Transport::kCount:
+      break;
+  }
+  return "unknown";
+}
+
+std::string_view OutcomeName(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kFound:
+      return "found";
+    case Outcome::kHandleNotFound:
+      return "handle_not_found";
+    case Outcome::kValuesNotFound:
+      return "values_not_found";
+    case Outcome::kNotResponsible:
+      return "not_responsible";
+    case Outcome::kInvalidHandle:
+      return "invalid_handle";
+    case Outcome::kSiteInfo:
+      return "site_info";
+    case Outcome::kProtocolError:
+      return "protocol_error";
+    case Outcome::kUnsupported:
+      return "unsupported";
+    case Outcome::kServerError:
+      return "server_error";
+    case Outcome::kReplyTooLarge:
+      return "reply_too_large";
+    case Outcome::kDropped:
+      return "dropped";
+    case Outcome::kRateLimited:
+      return "rate_limited";
+    case Outcome::kCount:
+      break;
+  }
+  return "unknown";
+}
+
+uint64_t OutcomeCounts::Resolutions() const {
+  uint64_t sum = 0;
+  for (size_t i = 0; i < kOutcomeCount; ++i) {
+    if (CountsAsResolution(static_cast<Outcome>(i))) sum += outcomes[i];
+  }
+  return sum;
+}
+
 }  // namespace idnode::stats

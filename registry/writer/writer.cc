@@ -34,7 +34,7 @@ absl::Status WriteContext::AppendChange(ChangeKind kind, std::string_view accoun
   return absl::OkStatus();
 }
 
-void WriteContext::Add(stats::Metric metric, uint32_t day, std::string_view scope, int64_t delta) {
+void WriteContext::AddToCounter(stats::Metric metric, uint32_t day, std::string_view scope, int64_t delta) {
   counter_deltas_[stats::CounterKey(metric, day, scope)] += delta;
 }
 
@@ -43,8 +43,8 @@ void WriteContext::CountRegistration(std::string_view prefix, int delta) {
       delta > 0 ? stats::Metric::kIdentifiersCreated : stats::Metric::kIdentifiersDeleted;
   int64_t magnitude = delta > 0 ? delta : -delta;
   for (std::string_view scope : {std::string_view(), prefix}) {
-    Add(daily, day_, scope, magnitude);
-    Add(stats::Metric::kIdentifiersTotal, stats::kAllTime, scope, delta);
+    AddToCounter(daily, day_, scope, magnitude);
+    AddToCounter(stats::Metric::kIdentifiersTotal, stats::kAllTime, scope, delta);
   }
 }
 

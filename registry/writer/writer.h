@@ -60,14 +60,14 @@ class WriteContext {
   void CountRegistration(std::string_view prefix, int delta);
   // Current value of a counter including this transaction's pending changes.
   int64_t CounterValue(stats::Metric metric, uint32_t day, std::string_view scope) const;
+  // Adds `delta` to a counter (written with the transaction; a counter never goes below 0).
+  void AddToCounter(stats::Metric metric, uint32_t day, std::string_view scope, int64_t delta);
 
   // Writes the pending counters. Called by the writer before commit.
   absl::Status FlushCounters();
   uint64_t next_sequence() const { return next_sequence_; }
 
  private:
-  void Add(stats::Metric metric, uint32_t day, std::string_view scope, int64_t delta);
-
   store::WriteTxn& txn_;
   int64_t now_ms_;
   uint32_t day_;

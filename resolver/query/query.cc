@@ -59,38 +59,6 @@ QueryOutcome CheckSize(const Exchange& exchange, size_t max_reply_bytes, uint16_
 
 }  // namespace
 
-std::string_view QueryOutcomeName(QueryOutcome outcome) {
-  switch (outcome) {
-    case QueryOutcome::kFound:
-      return "found";
-    case QueryOutcome::kHandleNotFound:
-      return "handle_not_found";
-    case QueryOutcome::kValuesNotFound:
-      return "values_not_found";
-    case QueryOutcome::kNotResponsible:
-      return "not_responsible";
-    case QueryOutcome::kInvalidHandle:
-      return "invalid_handle";
-    case QueryOutcome::kSiteInfo:
-      return "site_info";
-    case QueryOutcome::kProtocolError:
-      return "protocol_error";
-    case QueryOutcome::kUnsupported:
-      return "unsupported";
-    case QueryOutcome::kServerError:
-      return "server_error";
-    case QueryOutcome::kReplyTooLarge:
-      return "reply_too_large";
-    case QueryOutcome::kDropped:
-      return "dropped";
-    case QueryOutcome::kRateLimited:
-      return "rate_limited";
-    case QueryOutcome::kCount:
-      break;
-  }
-  return "unknown";
-}
-
 void SharedCounters::Add(QueryOutcome outcome) {
   static std::atomic<size_t> next_shard{0};
   thread_local const size_t shard = next_shard.fetch_add(1, std::memory_order_relaxed) % kShards;
@@ -109,6 +77,7 @@ QueryCounters SharedCounters::Sum() const {
 
 QueryOutcome QueryProcessor::Process(std::string_view request, const store::ReadTxn& txn,
                                      QueryScratch& scratch, size_t max_reply_bytes) const {
+  scratch.counted_prefix = {};
   Exchange exchange;
   if (wire::DecodeEnvelope(request, exchange.envelope) != wire::WireError::kOk) {
     return QueryOutcome::kDropped;
@@ -166,15 +135,19 @@ QueryOutcome QueryProcessor::Process(std::string_view request, const store::Read
     ErrorReply(exchange, wire::rc::kServerNotResponsible, "", serial, out);
     return QueryOutcome::kNotResponsible;
   }
+  const std::string_view prefix = key.substr(0, slash);
   auto found = FindRecord(txn, key);
   if (!found.ok()) {
+    scratch.counted_prefix = prefix;
     ErrorReply(exchange, wire::rc::kError, "stored record is malformed", serial, out);
     return QueryOutcome::kServerError;
   }
   if (!found->has_value()) {
+    if (txn.Get(store::Db::kPrefixes, prefix).has_value()) scratch.counted_prefix = prefix;
     ErrorReply(exchange, wire::rc::kHandleNotFound, "", serial, out);
     return QueryOutcome::kHandleNotFound;
   }
+  scratch.counted_prefix = prefix;  // a registered identifier's prefix is allocated
   const RecordView* record = &**found;
 
   // Only public values, with or without PO: this node does not authenticate resolvers, so it

@@ -26,6 +26,7 @@
 #include <string_view>
 
 #include "registry/identifier/identifier.h"
+#include "registry/stats/metrics.h"
 #include "registry/store/store.h"
 #include "resolver/wire/wire.h"
 
@@ -38,33 +39,14 @@ struct QueryConfig {
   std::string site_info;  // encoded HS_SITE data served to get-site-info; empty: not served
 };
 
-// What became of a request; counters are kept per outcome.
-enum class QueryOutcome : uint8_t {
-  kFound = 0,
-  kHandleNotFound,
-  kValuesNotFound,
-  kNotResponsible,
-  kInvalidHandle,
-  kSiteInfo,
-  kProtocolError,
-  kUnsupported,
-  kServerError,    // the store failed or holds a malformed record
-  kReplyTooLarge,  // the answer exceeded the transport's bound; an error was sent instead
-  kDropped,        // not answered: could not be decoded far enough
-  kRateLimited,    // not answered: the source exceeded its rate (UDP front end only)
-  kCount,
-};
-std::string_view QueryOutcomeName(QueryOutcome outcome);
+// What became of a request; counters are kept per outcome (declared with the statistics).
+using QueryOutcome = stats::Outcome;
+inline std::string_view QueryOutcomeName(QueryOutcome outcome) {
+  return stats::OutcomeName(outcome);
+}
 
 // Plain per-thread counters: only the owning thread writes them.
-struct QueryCounters {
-  std::array<uint64_t, static_cast<size_t>(QueryOutcome::kCount)> outcomes{};
-  uint64_t& operator[](QueryOutcome o) { return outcomes[static_cast<size_t>(o)]; }
-  uint64_t operator[](QueryOutcome o) const { return outcomes[static_cast<size_t>(o)]; }
-  void Add(const QueryCounters& other) {
-    for (size_t i = 0; i < outcomes.size(); ++i) outcomes[i] += other.outcomes[i];
-  }
-};
+using QueryCounters = stats::OutcomeCounts;
 
 // Running totals one worker thread publishes (relaxed stores, after each batch) for any thread
 // to read without a lock.
@@ -106,6 +88,10 @@ struct QueryScratch {
   wire::ResolutionRequest request;
   std::string key;
   std::string reply;
+  // After Process: the enterprise prefix the request is counted under (a view into `key`), or
+  // empty. Set for resolutions of identifiers whose prefix is allocated on this node, found or
+  // not, so per-prefix counts stay bounded by the prefixes the node hosts.
+  std::string_view counted_prefix;
 };
 
 class QueryProcessor {

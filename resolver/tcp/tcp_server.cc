@@ -40,6 +40,7 @@ struct Worker {
   QueryScratch scratch;
   QueryCounters counters;  // only this worker's thread writes
   PublishedCounters published;
+  PrefixTally prefixes;
 };
 
 }  // namespace tcp_internal
@@ -142,6 +143,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       const uint32_t flags = LoadU32(start + wire::kEnvelopeBytes + 8);
       QueryOutcome outcome = server_.processor->Process(request, *worker_.txn, worker_.scratch);
       ++worker_.counters[outcome];
+      if (!worker_.scratch.counted_prefix.empty()) {
+        worker_.prefixes.Count(worker_.scratch.counted_prefix, outcome);
+      }
       pos += request.size();
       if (outcome == QueryOutcome::kDropped) {
         close_after_write_ = true;
@@ -338,6 +342,11 @@ QueryCounters TcpServer::counters() const {
   QueryCounters sum;
   for (const auto& worker : impl_->workers) worker->published.AddTo(sum);
   return sum;
+}
+
+void TcpServer::ForEachPrefix(
+    const std::function<void(std::string_view, const QueryCounters&)>& fn) const {
+  for (const auto& worker : impl_->workers) worker->prefixes.ForEach(fn);
 }
 
 TcpStats TcpServer::stats() const {

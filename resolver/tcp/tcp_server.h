@@ -21,6 +21,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -28,6 +29,7 @@
 #include "registry/store/store.h"
 #include "resolver/net/endpoint.h"
 #include "resolver/query/query.h"
+#include "resolver/query/tally.h"
 
 namespace idnode::resolver {
 
@@ -62,6 +64,9 @@ class TcpServer {
   void Stop();
   // The sum of every worker's counters, as last published (after each burst of requests).
   QueryCounters counters() const;
+  // Calls fn(prefix, counts) with per enterprise prefix totals, once per worker that counted
+  // the prefix: add them up. Any thread.
+  void ForEachPrefix(const std::function<void(std::string_view, const QueryCounters&)>& fn) const;
   TcpStats stats() const;
 
   struct Impl;  // defined in the .cc only, so Asio stays out of this header

@@ -88,6 +88,7 @@ struct UdpServer::Worker {
   int fd = -1;
   std::thread thread;
   PublishedCounters published;
+  PrefixTally prefixes;
 };
 
 absl::StatusOr<std::unique_ptr<UdpServer>> UdpServer::Bind(const UdpOptions& options) {
@@ -133,6 +134,11 @@ void UdpServer::Stop() {
     if (worker->thread.joinable()) worker->thread.join();
     close(worker->fd);
   }
+}
+
+void UdpServer::ForEachPrefix(
+    const std::function<void(std::string_view, const QueryCounters&)>& fn) const {
+  for (const auto& worker : workers_) worker->prefixes.ForEach(fn);
 }
 
 QueryCounters UdpServer::counters() const {
@@ -214,6 +220,7 @@ void UdpServer::Run(Worker& worker) {
       }
       QueryOutcome outcome = processor_->Process(packet, *txn, scratch, options_.max_reply_bytes);
       ++counters[outcome];
+      if (!scratch.counted_prefix.empty()) worker.prefixes.Count(scratch.counted_prefix, outcome);
       if (outcome == QueryOutcome::kDropped) continue;
       std::string& reply = replies[static_cast<size_t>(i)];
       reply.swap(scratch.reply);

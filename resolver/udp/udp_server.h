@@ -23,6 +23,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -32,6 +33,7 @@
 #include "registry/store/store.h"
 #include "resolver/net/endpoint.h"
 #include "resolver/query/query.h"
+#include "resolver/query/tally.h"
 
 namespace idnode::resolver {
 
@@ -60,6 +62,9 @@ class UdpServer {
   void Stop();
   // The sum of every worker's counters, as last published (after each batch).
   QueryCounters counters() const;
+  // Calls fn(prefix, counts) with per enterprise prefix totals, once per worker that counted
+  // the prefix: add them up. Any thread.
+  void ForEachPrefix(const std::function<void(std::string_view, const QueryCounters&)>& fn) const;
 
  private:
   struct Worker;

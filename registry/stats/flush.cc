@@ -1,0 +1,132 @@
+#include "registry/stats/flush.h"
+
+#include <spdlog/spdlog.h>
+
+#include <future>
+#include <vector>
+
+namespace idnode::stats {
+namespace {
+
+struct CounterDelta {
+  Metric metric;
+  std::string scope;
+  uint64_t delta;
+};
+
+// Adds the deltas under one reporting day; reports the commit through a promise.
+class FlushOp final : public WriteOp {
+ public:
+  FlushOp(uint32_t day, std::vector<CounterDelta> deltas) : day_(day), deltas_(std::move(deltas)) {}
+
+  std::future<absl::Status> done() { return done_.get_future(); }
+
+  absl::Status Apply(WriteContext& context) override {
+    for (const CounterDelta& d : deltas_) {
+      context.AddToCounter(d.metric, day_, d.scope, static_cast<int64_t>(d.delta));
+    }
+    return absl::OkStatus();
+  }
+  void Done(const absl::Status& store_status) override { done_.set_value(store_status); }
+
+ private:
+  const uint32_t day_;
+  const std::vector<CounterDelta> deltas_;
+  std::promise<absl::Status> done_;
+};
+
+void AppendDeltas(Transport transport, const std::string& scope, const OutcomeCounts& now,
+                  const OutcomeCounts& before, std::vector<CounterDelta>& out) {
+  for (size_t i = 0; i < kOutcomeCount; ++i) {
+    // Totals only grow; a smaller one (never expected) is skipped rather than subtracted.
+    if (now.outcomes[i] <= before.outcomes[i]) continue;
+    out.push_back(CounterDelta{ResolutionMetric(transport, static_cast<Outcome>(i)), scope,
+                               now.outcomes[i] - before.outcomes[i]});
+  }
+}
+
+}  // namespace
+
+ResolutionFlusher::ResolutionFlusher(Writer& writer, const Clock& clock, FlushOptions options,
+                                     Source source)
+    : writer_(writer),
+      clock_(clock),
+      options_(options),
+      source_(std::move(source)),
+      interval_start_ms_(clock.NowMillis()) {}
+
+ResolutionFlusher::~ResolutionFlusher() { (void)Stop(); }
+
+absl::Status ResolutionFlusher::Flush() {
+  std::lock_guard flush_lock(flush_mu_);
+  const int64_t began_ms = clock_.NowMillis();
+  ResolutionTotals now = source_();
+  std::vector<CounterDelta> deltas;
+  for (size_t t = 0; t < kTransportCount; ++t) {
+    AppendDeltas(static_cast<Transport>(t), "", now.node[t], flushed_.node[t], deltas);
+  }
+  static const OutcomeCounts kNone;
+  for (const auto& [key, counts] : now.prefixes) {
+    auto before = flushed_.prefixes.find(key);
+    AppendDeltas(key.first, key.second, counts,
+                 before == flushed_.prefixes.end() ? kNone : before->second, deltas);
+  }
+  absl::Status status = absl::OkStatus();
+  if (!deltas.empty()) {
+    const uint32_t day = ReportingDay(interval_start_ms_, options_.utc_offset_minutes);
+    auto op = std::make_unique<FlushOp>(day, std::move(deltas));
+    std::future<absl::Status> done = op->done();
+    status = writer_.Submit(std::move(op));
+    if (status.ok()) status = done.get();
+  }
+  std::lock_guard lock(mu_);
+  if (!status.ok()) {
+    ++stats_.failures;
+    spdlog::warn("stats: resolution counts not flushed (the next flush retries): {}",
+                 status.ToString());
+    return status;
+  }
+  flushed_ = std::move(now);
+  interval_start_ms_ = began_ms;
+  ++stats_.flushes;
+  stats_.last_flush_ms = began_ms;
+  return status;
+}
+
+void ResolutionFlusher::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void ResolutionFlusher::Run() {
+  constexpr int64_t kDayMs = 86'400'000;
+  const int64_t offset_ms = int64_t{options_.utc_offset_minutes} * 60'000;
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    const int64_t now_ms = clock_.NowMillis();
+    const int64_t next_day_ms =
+        (int64_t{ReportingDay(now_ms, options_.utc_offset_minutes)} + 1) * kDayMs - offset_ms;
+    auto wait = std::min<std::chrono::milliseconds>(
+        options_.interval, std::chrono::milliseconds(std::max<int64_t>(next_day_ms - now_ms, 1)));
+    if (wake_.wait_for(lock, wait, [this] { return stopping_; })) break;
+    lock.unlock();
+    (void)Flush();  // a failure is counted and logged; the next flush retries
+    lock.lock();
+  }
+}
+
+absl::Status ResolutionFlusher::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  return Flush();
+}
+
+FlushStats ResolutionFlusher::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+}  // namespace idnode::stats

@@ -1,0 +1,96 @@
+#pragma once
+
+// Makes the resolver's hot-path counters durable (DESIGN §7). The front ends count per thread
+// without locks; every few seconds, at each reporting-day boundary and at shutdown, the flusher
+// reads their running totals, subtracts what it already wrote, and writes the difference to
+// counters_v1 in one writer transaction, returning once that is on disk.
+//
+// What a crash can lose: the resolutions counted since the last flush that reached the disk, at
+// most one interval's worth (plus the time one flush takes). It never counts anything twice: a
+// flush is one transaction, and the totals it wrote are marked flushed only after the commit; a
+// crash before the commit leaves nothing of it on disk, and a failed commit is retried in full by
+// the next flush.
+//
+// Day attribution: a flush writes its counts under the reporting day in which its interval began.
+// The flusher wakes at each day boundary, so only the requests answered between midnight and that
+// wake-up (milliseconds) land on the day before.
+//
+// Threads: Flush() from any thread (flushes are serialised); Start()/Stop() from one.
+
+#include <array>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "registry/base/clock.h"
+#include "registry/stats/metrics.h"
+#include "registry/writer/writer.h"
+
+namespace idnode::stats {
+
+// Running totals since the node started, as the front ends keep them.
+struct ResolutionTotals {
+  std::array<OutcomeCounts, kTransportCount> node{};  // per transport, the whole node
+  // Per (transport, enterprise prefix); only prefixes allocated on this node.
+  std::map<std::pair<Transport, std::string>, OutcomeCounts> prefixes;
+};
+
+struct FlushOptions {
+  std::chrono::milliseconds interval{5000};
+  int32_t utc_offset_minutes = 8 * 60;
+};
+
+struct FlushStats {
+  uint64_t flushes = 0;       // transactions that wrote counts
+  uint64_t failures = 0;      // flushes that did not reach the disk (retried by the next)
+  int64_t last_flush_ms = 0;  // when the last successful flush began (0: none yet)
+};
+
+class ResolutionFlusher {
+ public:
+  using Source = std::function<ResolutionTotals()>;
+
+  // `writer` and `clock` must outlive the flusher. `source` is called from the flushing thread.
+  ResolutionFlusher(Writer& writer, const Clock& clock, FlushOptions options, Source source);
+  ~ResolutionFlusher();  // Stop()
+
+  // Writes what was counted since the last successful flush and returns once it is durable (OK
+  // also when there was nothing to write). On failure nothing is marked flushed.
+  absl::Status Flush();
+
+  // Starts the background thread: a flush every interval and at each reporting-day boundary.
+  void Start();
+  // Stops the thread and flushes a last time; call it after the front ends have stopped so the
+  // final counts are in. Idempotent; returns the last flush's status.
+  absl::Status Stop();
+
+  FlushStats stats() const;
+
+ private:
+  void Run();
+
+  Writer& writer_;
+  const Clock& clock_;
+  const FlushOptions options_;
+  const Source source_;
+
+  std::mutex flush_mu_;  // serialises Flush()
+  ResolutionTotals flushed_ ABSL_GUARDED_BY(flush_mu_);
+  int64_t interval_start_ms_ ABSL_GUARDED_BY(flush_mu_);
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  FlushStats stats_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+};
+
+}  // namespace idnode::stats

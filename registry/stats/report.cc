@@ -1,0 +1,305 @@
+#include "registry/stats/report.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <map>
+
+#include "registry/base/bytes.h"
+#include "registry/base/clock.h"
+#include "registry/base/strings.h"
+#include "registry/stats/metrics.h"
+
+namespace idnode::stats {
+namespace {
+
+// Calls fn(day, scope, value) for each stored counter of `metric` with day in [from, to].
+void ScanMetric(const store::ReadTxn& txn, Metric metric, uint32_t from, uint32_t to,
+                const std::function<void(uint32_t, std::string_view, uint64_t)>& fn) {
+  store::Cursor cursor = txn.OpenCursor(store::Db::kCounters);
+  for (bool more = cursor.Seek(CounterKey(metric, from, "")); more; more = cursor.Next()) {
+    ByteReader key(cursor.key());
+    uint16_t id = 0;
+    uint32_t day = 0;
+    if (!key.U16(id) || !key.U32(day) || id != static_cast<uint16_t>(metric) || day > to) break;
+    uint64_t value = 0;
+    if (!ByteReader(cursor.value()).U64(value)) continue;
+    fn(day, cursor.key().substr(6), value);
+  }
+}
+
+std::vector<Metric> ResolutionMetrics(bool counted_only) {
+  std::vector<Metric> metrics;
+  for (size_t t = 0; t < kTransportCount; ++t) {
+    for (size_t o = 0; o < kOutcomeCount; ++o) {
+      if (counted_only && !CountsAsResolution(static_cast<Outcome>(o))) continue;
+      metrics.push_back(ResolutionMetric(static_cast<Transport>(t), static_cast<Outcome>(o)));
+    }
+  }
+  return metrics;
+}
+
+std::chrono::year_month_day Civil(uint32_t day) {
+  return std::chrono::year_month_day(std::chrono::sys_days(std::chrono::days(day)));
+}
+
+uint32_t FirstDayOfYear(uint32_t day) {
+  std::chrono::year_month_day ymd = Civil(day);
+  return static_cast<uint32_t>(
+      std::chrono::sys_days(ymd.year() / std::chrono::January / 1).time_since_epoch().count());
+}
+
+uint32_t LastDayOfYear(uint32_t day) {
+  std::chrono::year_month_day ymd = Civil(day);
+  return static_cast<uint32_t>(
+      std::chrono::sys_days(ymd.year() / std::chrono::December / 31).time_since_epoch().count());
+}
+
+// Node-wide per-day values over [lo, hi].
+struct Series {
+  uint32_t lo = 0;
+  std::vector<DayRow> rows;
+  DayRow& at(uint32_t day) { return rows[day - lo]; }
+  uint64_t Sum(uint64_t DayRow::*field, uint32_t from, uint32_t to) const {
+    uint64_t sum = 0;
+    for (uint32_t d = std::max(from, lo); d <= to && d - lo < rows.size(); ++d) {
+      sum += rows[d - lo].*field;
+    }
+    return sum;
+  }
+};
+
+bool Meets(double measured, uint64_t target, bool strictly_more) {
+  return strictly_more ? measured > static_cast<double>(target)
+                       : measured >= static_cast<double>(target);
+}
+
+ThresholdResult NewThreshold(std::string id, std::string description) {
+  ThresholdResult result;
+  result.id = std::move(id);
+  result.description = std::move(description);
+  return result;
+}
+
+void SetProjection(ThresholdResult& result, std::optional<uint32_t> day, std::string_view never) {
+  if (result.met) {
+    result.projection = "met";
+  } else if (day) {
+    result.met_on_day = day;
+    result.projection = StrCat("on ", FormatDay(*day), " at the current rate");
+  } else {
+    result.projection = std::string(never);
+  }
+}
+
+}  // namespace
+
+std::string FormatDay(uint32_t day) {
+  std::chrono::year_month_day ymd = Civil(day);
+  return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(ymd.year()),
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+}
+
+absl::StatusOr<uint32_t> ParseDay(std::string_view text, std::string_view field) {
+  auto bad = [&] {
+    return absl::InvalidArgumentError(
+        StrCat(field, ": \"", text, "\" is not a date of the form YYYY-MM-DD"));
+  };
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return bad();
+  int parts[3] = {0, 0, 0};
+  size_t spans[3][2] = {{0, 4}, {5, 2}, {8, 2}};
+  for (int i = 0; i < 3; ++i) {
+    for (size_t k = 0; k < spans[i][1]; ++k) {
+      char c = text[spans[i][0] + k];
+      if (c < '0' || c > '9') return bad();
+      parts[i] = parts[i] * 10 + (c - '0');
+    }
+  }
+  std::chrono::year_month_day ymd{std::chrono::year(parts[0]),
+                                  std::chrono::month(static_cast<unsigned>(parts[1])),
+                                  std::chrono::day(static_cast<unsigned>(parts[2]))};
+  if (!ymd.ok() || parts[0] < 1970) {
+    return absl::InvalidArgumentError(StrCat(field, ": \"", text, "\" is not a valid date"));
+  }
+  return static_cast<uint32_t>(std::chrono::sys_days(ymd).time_since_epoch().count());
+}
+
+absl::StatusOr<Report> BuildReport(const store::ReadTxn& txn, int64_t now_ms,
+                                   int32_t utc_offset_minutes, const Thresholds& thresholds,
+                                   const ReportOptions& options) {
+  Report report;
+  report.generated_ms = now_ms;
+  report.utc_offset_minutes = utc_offset_minutes;
+  const uint32_t today = ReportingDay(now_ms, utc_offset_minutes);
+  report.today = today;
+  report.to = options.to.value_or(today);
+  report.from = options.from.value_or(report.to >= 29 ? report.to - 29 : 0);
+  if (report.from > report.to) {
+    return absl::InvalidArgumentError(
+        StrCat("from: ", FormatDay(report.from), " is after to: ", FormatDay(report.to)));
+  }
+  if (report.to - report.from >= kMaxReportDays) {
+    return absl::InvalidArgumentError(
+        StrCat("from/to: the range spans more than ", kMaxReportDays, " days; ask for less"));
+  }
+  const uint32_t window = std::max<uint32_t>(thresholds.acceptance_window_days, 1);
+  const uint32_t year_start = FirstDayOfYear(today);
+  auto days_before = [&](uint32_t n) { return today >= n ? today - n : 0; };
+
+  // One node-wide series covering the report's range and everything the thresholds look at.
+  Series series;
+  series.lo =
+      std::min({report.from, year_start, days_before(window), days_before(kRateWindowDays)});
+  const uint32_t hi = std::max(report.to, today);
+  series.rows.resize(hi - series.lo + 1);
+  for (uint32_t d = series.lo; d <= hi; ++d) series.at(d).day = d;
+
+  std::map<std::string, PrefixRow, std::less<>> prefixes;
+  auto prefix_row = [&](std::string_view scope) -> PrefixRow& {
+    auto it = prefixes.find(scope);
+    if (it == prefixes.end()) {
+      it = prefixes.emplace(std::string(scope), PrefixRow{std::string(scope)}).first;
+    }
+    return it->second;
+  };
+  auto scan = [&](Metric metric, uint64_t DayRow::*day_field, uint64_t PrefixRow::*prefix_field) {
+    ScanMetric(txn, metric, series.lo, hi, [&](uint32_t day, std::string_view scope, uint64_t v) {
+      if (scope.empty()) {
+        series.at(day).*day_field += v;
+      } else if (options.by_prefix && day >= report.from && day <= report.to) {
+        prefix_row(scope).*prefix_field += v;
+      }
+    });
+  };
+  scan(Metric::kIdentifiersCreated, &DayRow::created, &PrefixRow::created);
+  scan(Metric::kIdentifiersDeleted, &DayRow::deleted, &PrefixRow::deleted);
+  for (Metric m : ResolutionMetrics(/*counted_only=*/false)) {
+    scan(m, &DayRow::requests, &PrefixRow::requests);
+  }
+  for (Metric m : ResolutionMetrics(/*counted_only=*/true)) {
+    scan(m, &DayRow::resolutions, &PrefixRow::resolutions);
+  }
+  ScanMetric(txn, Metric::kIdentifiersTotal, kAllTime, kAllTime,
+             [&](uint32_t, std::string_view scope, uint64_t v) {
+               if (scope.empty()) {
+                 report.registered = v;
+               } else if (options.by_prefix) {
+                 prefix_row(scope).registered = v;
+               }
+             });
+
+  // Registered at the end of each day: today's total, unwound by each later day's net change.
+  uint64_t registered = report.registered;
+  for (uint32_t d = hi;; --d) {
+    DayRow& row = series.at(d);
+    row.registered = d >= today ? report.registered : registered;
+    if (d <= today) {
+      int64_t before = static_cast<int64_t>(registered) - static_cast<int64_t>(row.created) +
+                       static_cast<int64_t>(row.deleted);
+      registered = static_cast<uint64_t>(std::max<int64_t>(before, 0));
+    }
+    if (d == series.lo) break;
+  }
+  report.days.assign(series.rows.begin() + (report.from - series.lo),
+                     series.rows.begin() + (report.to - series.lo) + 1);
+  for (auto& [name, row] : prefixes) report.prefixes.push_back(std::move(row));
+
+  const uint32_t yesterday = days_before(1);
+  const bool has_full_day = today > 0;
+  auto rate_of = [&](uint64_t DayRow::*field) {
+    return has_full_day
+               ? static_cast<double>(series.Sum(field, days_before(kRateWindowDays), yesterday)) /
+                     kRateWindowDays
+               : 0.0;
+  };
+  const double resolution_rate = rate_of(&DayRow::resolutions);
+  const double created_rate = rate_of(&DayRow::created);
+  const double net_rate = created_rate - rate_of(&DayRow::deleted);
+  const uint32_t year_end = LastDayOfYear(today);
+
+  {  // acceptance: identifiers registered
+    ThresholdResult r = NewThreshold("acceptance_registered", "identifiers registered now");
+    r.measured = static_cast<double>(report.registered);
+    r.target = thresholds.acceptance_registered;
+    r.met = Meets(r.measured, r.target, false);
+    r.current_rate = net_rate;
+    std::optional<uint32_t> when;
+    if (!r.met && net_rate > 0) {
+      when = today + static_cast<uint32_t>(
+                         std::ceil((static_cast<double>(r.target) - r.measured) / net_rate));
+    }
+    SetProjection(r, when, "not at the current rate");
+    report.thresholds.push_back(std::move(r));
+  }
+  {  // acceptance: resolutions per day over the last `window` full days
+    const uint32_t first = days_before(window);
+    ThresholdResult r = NewThreshold(
+        "acceptance_daily", StrCat("resolutions per day, average of the ", window, " full days ",
+                                   FormatDay(first), " to ", FormatDay(yesterday)));
+    const uint64_t sum = has_full_day ? series.Sum(&DayRow::resolutions, first, yesterday) : 0;
+    r.measured = static_cast<double>(sum) / window;
+    r.target = thresholds.acceptance_daily;
+    r.met = has_full_day && Meets(r.measured, r.target, false);
+    r.current_rate = resolution_rate;
+    std::optional<uint32_t> when;
+    // After k more days at the current rate, the window holds its last window-k days and k new.
+    for (uint32_t k = 1; !r.met && k <= window; ++k) {
+      double kept = static_cast<double>(series.Sum(&DayRow::resolutions, first + k, yesterday));
+      if (Meets((kept + resolution_rate * k) / window, r.target, false)) {
+        when = today + k;
+        break;
+      }
+    }
+    SetProjection(r, when, "not at the current rate");
+    report.thresholds.push_back(std::move(r));
+  }
+  {  // bonus: identifiers newly registered in the calendar year
+    ThresholdResult r = NewThreshold(
+        "bonus_new_in_year",
+        StrCat("identifiers newly registered from ", FormatDay(year_start), " to today"));
+    r.measured = static_cast<double>(series.Sum(&DayRow::created, year_start, today));
+    r.target = thresholds.bonus_new_in_year;
+    r.strictly_more = true;
+    r.met = Meets(r.measured, r.target, true);
+    r.current_rate = created_rate;
+    std::optional<uint32_t> when;
+    if (!r.met && created_rate > 0) {
+      double days = std::floor((static_cast<double>(r.target) - r.measured) / created_rate) + 1;
+      if (today + days <= year_end) when = today + static_cast<uint32_t>(days);
+    }
+    SetProjection(r, when, "not within this calendar year at the current rate");
+    report.thresholds.push_back(std::move(r));
+  }
+  {  // bonus: resolutions per day averaged over the full days of the year so far
+    const uint32_t full_days = today - year_start;
+    ThresholdResult r = NewThreshold(
+        "bonus_daily",
+        full_days == 0 ? std::string("resolutions per day over the year so far: no full day yet")
+                       : StrCat("resolutions per day, average of the ", full_days, " full days ",
+                                FormatDay(year_start), " to ", FormatDay(yesterday)));
+    const double sum =
+        full_days == 0
+            ? 0
+            : static_cast<double>(series.Sum(&DayRow::resolutions, year_start, yesterday));
+    r.measured = full_days == 0 ? 0 : sum / full_days;
+    r.target = thresholds.bonus_daily;
+    r.strictly_more = true;
+    r.met = full_days > 0 && Meets(r.measured, r.target, true);
+    r.current_rate = resolution_rate;
+    std::optional<uint32_t> when;
+    const double target = static_cast<double>(r.target);
+    if (!r.met && resolution_rate > target) {
+      // (sum + k * rate) / (full_days + k) > target  <=>  k > (target * full_days - sum) / (rate -
+      // target)
+      double k = std::floor((target * full_days - sum) / (resolution_rate - target)) + 1;
+      k = std::max(k, 1.0);
+      if (today + k <= year_end + 1) when = today + static_cast<uint32_t>(k);
+    }
+    SetProjection(r, when, "not within this calendar year at the current rate");
+    report.thresholds.push_back(std::move(r));
+  }
+  return report;
+}
+
+}  // namespace idnode::stats
