@@ -75,6 +75,22 @@ bool Meets(double measured, uint64_t target, bool strictly_more) {
                        : measured >= static_cast<double>(target);
 }
 
+// The least k >= 1 with meets(k), starting from an estimate that floating point may leave one
+// off either way; empty when that is more than kMaxProjectionDays away. REQUIRES: meets is
+// monotonic.
+constexpr double kMaxProjectionDays = 36'600;
+template <typename Meets>
+std::optional<uint32_t> FirstDayMeeting(double estimate, Meets meets) {
+  if (!(estimate <= kMaxProjectionDays)) return std::nullopt;  // NaN too
+  uint32_t k = std::max<uint32_t>(static_cast<uint32_t>(std::max(estimate, 0.0)), 1);
+  for (int step = 0; !meets(k); ++step) {
+    if (step == 3) return std::nullopt;
+    ++k;
+  }
+  while (k > 1 && meets(k - 1)) --k;
+  return k;
+}
+
 ThresholdResult NewThreshold(std::string id, std::string description) {
   ThresholdResult result;
   result.id = std::move(id);
@@ -226,8 +242,10 @@ absl::StatusOr<Report> BuildReport(const store::ReadTxn& txn, int64_t now_ms,
     r.current_rate = net_rate;
     std::optional<uint32_t> when;
     if (!r.met && net_rate > 0) {
-      when = today + static_cast<uint32_t>(
-                         std::ceil((static_cast<double>(r.target) - r.measured) / net_rate));
+      std::optional<uint32_t> days = FirstDayMeeting(
+          (static_cast<double>(r.target) - r.measured) / net_rate,
+          [&](uint32_t d) { return Meets(r.measured + d * net_rate, r.target, false); });
+      if (days) when = today + *days;
     }
     SetProjection(r, when, "not at the current rate");
     report.thresholds.push_back(std::move(r));
@@ -265,8 +283,11 @@ absl::StatusOr<Report> BuildReport(const store::ReadTxn& txn, int64_t now_ms,
     r.current_rate = created_rate;
     std::optional<uint32_t> when;
     if (!r.met && created_rate > 0) {
-      double days = std::floor((static_cast<double>(r.target) - r.measured) / created_rate) + 1;
-      if (today + days <= year_end) when = today + static_cast<uint32_t>(days);
+      // Days d from today until measured + d * rate exceeds the target.
+      std::optional<uint32_t> days = FirstDayMeeting(
+          (static_cast<double>(r.target) - r.measured) / created_rate,
+          [&](uint32_t d) { return Meets(r.measured + d * created_rate, r.target, true); });
+      if (days && today + *days <= year_end) when = today + *days;
     }
     SetProjection(r, when, "not within this calendar year at the current rate");
     report.thresholds.push_back(std::move(r));
@@ -290,11 +311,12 @@ absl::StatusOr<Report> BuildReport(const store::ReadTxn& txn, int64_t now_ms,
     std::optional<uint32_t> when;
     const double target = static_cast<double>(r.target);
     if (!r.met && resolution_rate > target) {
-      // (sum + k * rate) / (full_days + k) > target  <=>  k > (target * full_days - sum) / (rate -
-      // target)
-      double k = std::floor((target * full_days - sum) / (resolution_rate - target)) + 1;
-      k = std::max(k, 1.0);
-      if (today + k <= year_end + 1) when = today + static_cast<uint32_t>(k);
+      // After k more full days: (sum + k * rate) / (full_days + k) > target.
+      std::optional<uint32_t> k =
+          FirstDayMeeting((target * full_days - sum) / (resolution_rate - target), [&](uint32_t n) {
+            return Meets((sum + n * resolution_rate) / (full_days + n), r.target, true);
+          });
+      if (k && today + *k <= year_end + 1) when = today + *k;
     }
     SetProjection(r, when, "not within this calendar year at the current rate");
     report.thresholds.push_back(std::move(r));

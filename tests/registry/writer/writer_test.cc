@@ -10,23 +10,15 @@
 #include "registry/writer/admin_ops.h"
 #include "registry/writer/registry_ops.h"
 #include "registry/writer/template_ops.h"
+#include "tests/support/fake_clock.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/values.h"
 
 namespace idnode {
 namespace {
 
+using testing::FakeClock;
 using testing::MakeValue;
-
-class FakeClock final : public Clock {
- public:
-  explicit FakeClock(int64_t ms) : ms_(ms) {}
-  int64_t NowMillis() const override { return ms_; }
-  void Set(int64_t ms) { ms_ = ms; }
-
- private:
-  std::atomic<int64_t> ms_;
-};
 
 // 2026-11-21T15:30:00Z = 2026-11-21T23:30+08:00.
 constexpr int64_t kNow = 1'795'275'000'000;
