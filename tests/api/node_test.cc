@@ -10,6 +10,7 @@
 
 #include "registry/base/strings.h"
 #include "resolver/client/handle_client.h"
+#include "tests/support/fake_clock.h"
 #include "tests/support/handle_vectors.h"
 #include "tests/support/provision.h"
 #include "tests/support/temp_dir.h"
@@ -25,6 +26,7 @@ using resolver::Transport;
 using std::chrono::milliseconds;
 
 constexpr milliseconds kTimeout(5000);
+const uint32_t kToday = *stats::ParseDay("2026-11-21", "test");
 
 std::string Request(std::string_view handle, uint32_t request_id, bool keep_alive = false) {
   return testing::BuildRequest(handle, 0x19000000 | (keep_alive ? wire::op_flag::kKeepAlive : 0),
@@ -56,6 +58,7 @@ class NodeTest : public ::testing::Test {
     config.grpc_listen = "127.0.0.1:0";
     config.handle_listen = "127.0.0.1:0";
     config.udp_rate_limit = rate_limit;
+    config.clock = &clock_;
     auto node = Node::Start(config);
     EXPECT_TRUE(node.ok()) << node.status();
     if (!node.ok()) return nullptr;
@@ -76,6 +79,7 @@ class NodeTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  testing::FakeClock clock_{testing::LocalMillis(kToday, 10)};
   net::Ipv4Endpoint server_;
 };
 
@@ -93,6 +97,8 @@ TEST_F(NodeTest, CountsResolutionsByTransportAndOutcome) {
   for (int i = 0; i < 2; ++i, ++id) exchange(*udp, Request("88.123.45/NOPE", id));
   exchange(*udp, Request("99.1/OTHER", id));
   ++id;
+  exchange(*udp, Request("88.123.77/UNALLOCATED", id));  // a miss under no allocated prefix
+  ++id;
   std::string bad_body = Request("88.123.45/C-1", id);
   bad_body[wire::kEnvelopeBytes + wire::kHeaderBytes] = '\x7f';  // handle length past the end
   exchange(*udp, bad_body);
@@ -107,11 +113,11 @@ TEST_F(NodeTest, CountsResolutionsByTransportAndOutcome) {
   ResolutionCounters counters;
   ASSERT_TRUE(WaitFor([&] {
     counters = node->resolution_counters();
-    return Total(counters.udp) == 8 && Total(counters.tcp) == 3;
+    return Total(counters.udp) == 9 && Total(counters.tcp) == 3;
   })) << Total(counters.udp)
       << " " << Total(counters.tcp);
   EXPECT_EQ(counters.udp[QueryOutcome::kFound], 3u);
-  EXPECT_EQ(counters.udp[QueryOutcome::kHandleNotFound], 2u);
+  EXPECT_EQ(counters.udp[QueryOutcome::kHandleNotFound], 3u);
   EXPECT_EQ(counters.udp[QueryOutcome::kNotResponsible], 1u);
   EXPECT_EQ(counters.udp[QueryOutcome::kProtocolError], 1u);
   EXPECT_EQ(counters.udp[QueryOutcome::kDropped], 1u);
@@ -119,6 +125,43 @@ TEST_F(NodeTest, CountsResolutionsByTransportAndOutcome) {
   EXPECT_EQ(counters.tcp[QueryOutcome::kHandleNotFound], 1u);
   EXPECT_EQ(counters.tcp_connections.accepted, 1u);
   EXPECT_EQ(counters.tcp_connections.open, 1u);
+
+  // Per enterprise prefix: only allocated prefixes, found or not.
+  auto channel =
+      client::Connect(client::ConnectOptions{StrCat("127.0.0.1:", node->grpc_port()), ""});
+  v1::ResolveRequest resolve;
+  resolve.set_identifier("88.123.45/C-1");
+  v1::ResolveResponse resolved;
+  grpc::ClientContext resolve_context;
+  ASSERT_TRUE(v1::Resolver::NewStub(channel)->Resolve(&resolve_context, resolve, &resolved).ok());
+  stats::ResolutionTotals totals = node->resolution_totals();
+  ASSERT_EQ(totals.prefixes.size(), 3u);
+  QueryCounters udp_prefix = totals.prefixes[{stats::Transport::kUdp, "88.123.45"}];
+  EXPECT_EQ(udp_prefix[QueryOutcome::kFound], 3u);
+  EXPECT_EQ(udp_prefix[QueryOutcome::kHandleNotFound], 2u);
+  EXPECT_EQ(udp_prefix[QueryOutcome::kProtocolError], 0u);
+  QueryCounters tcp_prefix = totals.prefixes[{stats::Transport::kTcp, "88.123.45"}];
+  EXPECT_EQ(tcp_prefix[QueryOutcome::kFound], 2u);
+  EXPECT_EQ(tcp_prefix[QueryOutcome::kHandleNotFound], 1u);
+  EXPECT_EQ((totals.prefixes[{stats::Transport::kGrpc, "88.123.45"}][QueryOutcome::kFound]), 1u);
+
+  // Flushed, they are in the report of the (injected) day.
+  ASSERT_TRUE(node->FlushStats().ok());
+  v1::StatsReportRequest request;
+  request.set_by_prefix(true);
+  request.set_from("2026-11-21");
+  v1::StatsReport report;
+  grpc::ClientContext context;
+  client::Authorize(context, node->bootstrap_token());
+  ASSERT_TRUE(v1::Stats::NewStub(channel)->Report(&context, request, &report).ok());
+  ASSERT_EQ(report.days_size(), 1);
+  EXPECT_EQ(report.days(0).date(), "2026-11-21");
+  EXPECT_EQ(report.days(0).resolutions(), 3u + 2u + 1u);  // found, over UDP, TCP and gRPC
+  EXPECT_EQ(report.days(0).requests(), 9u + 3u + 1u);
+  EXPECT_EQ(report.days(0).created(), 1u);
+  ASSERT_EQ(report.prefixes_size(), 1);
+  EXPECT_EQ(report.prefixes(0).prefix(), "88.123.45");
+  EXPECT_EQ(report.prefixes(0).requests(), 5u + 3u + 1u);
   node->Shutdown();
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -232,6 +233,67 @@ TEST_F(CliTest, ResolvesAndReadsSiteInfoOverTheHandleProtocol) {
   CommandResult both = Idctl({"resolve", "x", "--udp", handle, "--tcp", handle});
   EXPECT_NE(both.exit_code, 0);
   EXPECT_NE(both.output.find("excludes"), std::string::npos) << both.output;
+}
+
+TEST_F(CliTest, ReportsStatisticsToOperatorsInEachFormat) {
+  const std::string registrant = node_->ProvisionRegistrant("stats", "88.123.47");
+  ASSERT_FALSE(registrant.empty());
+  for (int i = 1; i <= 3; ++i) {
+    CommandResult out = Idctl(
+        {"register", "88.123.47/S-" + std::to_string(i), "--value", "1:URL:https://example.com/s"},
+        registrant);
+    ASSERT_EQ(out.exit_code, 0) << out.output;
+  }
+  CommandResult denied = Idctl({"report"}, registrant);
+  EXPECT_EQ(denied.exit_code, 1);
+  EXPECT_NE(denied.output.find("PERMISSION_DENIED"), std::string::npos) << denied.output;
+
+  const std::string admin = node_->admin_token();
+  ASSERT_EQ(Idctl({"account", "create", "ops", "--role", "operator"}, admin).exit_code, 0);
+  CommandResult issued = Idctl({"token", "issue", "ops", "--json"}, admin);
+  ASSERT_EQ(issued.exit_code, 0) << issued.output;
+  const std::string ops = nlohmann::json::parse(issued.output)["token"];
+
+  CommandResult csv = Idctl({"report", "--by-prefix", "--format", "csv"}, ops);
+  ASSERT_EQ(csv.exit_code, 0) << csv.output;
+  EXPECT_EQ(csv.output.substr(0, csv.output.find('\n')),
+            "prefix,registered,created,deleted,resolutions,requests,from,to");
+  EXPECT_NE(csv.output.find("\n88.123.47,3,3,0,0,0,"), std::string::npos) << csv.output;
+
+  CommandResult json = Idctl({"report", "--format", "json"}, ops);
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  auto report = nlohmann::json::parse(json.output);
+  ASSERT_EQ(report["thresholds"].size(), 4u);
+  EXPECT_EQ(report["thresholds"][0]["id"], "acceptance_registered");
+  EXPECT_EQ(report["thresholds"][0]["target"], "100");  // uint64 travels as a JSON string
+  EXPECT_EQ(report["days"].size(), 30u);
+  EXPECT_EQ(report["utc_offset"], "+08:00");
+
+  const std::string today = report["today"];
+  CommandResult series = Idctl({"report", "--from", today, "--to", today, "--format", "csv"}, ops);
+  ASSERT_EQ(series.exit_code, 0) << series.output;
+  EXPECT_EQ(std::count(series.output.begin(), series.output.end(), '\n'), 2) << series.output;
+  EXPECT_EQ(series.output.find("date,created,deleted,registered,resolutions,requests\n" + today),
+            0u)
+      << series.output;
+
+  CommandResult table = Idctl({"report"}, ops);
+  ASSERT_EQ(table.exit_code, 0) << table.output;
+  EXPECT_NE(table.output.find("identifiers registered: "), std::string::npos) << table.output;
+  EXPECT_NE(table.output.find("bonus_daily"), std::string::npos) << table.output;
+
+  CommandResult bad_date = Idctl({"report", "--from", "2026-02-30"}, ops);
+  EXPECT_EQ(bad_date.exit_code, 1);
+  EXPECT_NE(bad_date.output.find("INVALID_ARGUMENT: from: \"2026-02-30\" is not a valid date"),
+            std::string::npos)
+      << bad_date.output;
+  CommandResult backwards = Idctl({"report", "--from", today, "--to", "2000-01-01"}, ops);
+  EXPECT_EQ(backwards.exit_code, 1);
+  EXPECT_NE(backwards.output.find("is after to: 2000-01-01"), std::string::npos)
+      << backwards.output;
+  CommandResult bad_format = Idctl({"report", "--format", "xml"}, ops);
+  EXPECT_NE(bad_format.exit_code, 0);
+  EXPECT_NE(bad_format.output.find("--format"), std::string::npos) << bad_format.output;
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "tools/idctl/cli.h"
 #include "tools/idctl/client.h"
 #include "tools/idctl/import.h"
+#include "tools/idctl/report_commands.h"
 #include "tools/idctl/template_commands.h"
 #include "tools/idctl/wire_commands.h"
 
@@ -168,6 +169,7 @@ int main(int argc, char** argv) {
 
   AddTemplateCommands(app, cli, rc);
   AddSiteInfoCommand(app, cli, rc);
+  AddReportCommand(app, cli, rc);
 
   // ---- identifiers ----
   std::string identifier;

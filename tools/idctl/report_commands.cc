@@ -1,0 +1,131 @@
+#include "tools/idctl/report_commands.h"
+
+#include <fmt/format.h>
+
+#include <iostream>
+#include <memory>
+#include <string>
+
+namespace idnode::idctl {
+namespace {
+
+struct ReportArgs {
+  std::string from, to;
+  bool by_prefix = false;
+  std::string format = "table";
+};
+
+std::string Number(double value) {
+  return value == static_cast<double>(static_cast<uint64_t>(value))
+             ? fmt::format("{}", static_cast<uint64_t>(value))
+             : fmt::format("{:.1f}", value);
+}
+
+void PrintTable(const v1::StatsReport& r, bool series, bool by_prefix) {
+  std::cout << "idnode statistics at " << r.generated_at() << " (reporting day " << r.today()
+            << ", UTC" << r.utc_offset() << ")\n"
+            << "identifiers registered: " << r.registered() << "\n\n";
+  std::cout << fmt::format("{:<23} {:>14} {:>14}  {:<8} {}\n", "threshold", "measured", "target",
+                           "status", "projection");
+  for (const v1::ThresholdStatus& t : r.thresholds()) {
+    std::string target = (t.strictly_more() ? "> " : ">= ") + std::to_string(t.target());
+    std::cout << fmt::format("{:<23} {:>14} {:>14}  {:<8} {}\n", t.id(), Number(t.measured()),
+                             target, t.met() ? "met" : "not met", t.projection());
+  }
+  std::cout << "\n";
+  for (const v1::ThresholdStatus& t : r.thresholds()) {
+    std::cout << "  " << t.id() << ": " << t.description() << "; current rate "
+              << Number(t.current_rate()) << " a day\n";
+  }
+  if (series) {
+    std::cout << fmt::format("\n{:<10} {:>10} {:>10} {:>12} {:>12} {:>12}\n", "date", "created",
+                             "deleted", "registered", "resolutions", "requests");
+    for (const v1::DayStats& d : r.days()) {
+      std::cout << fmt::format("{:<10} {:>10} {:>10} {:>12} {:>12} {:>12}\n", d.date(), d.created(),
+                               d.deleted(), d.registered(), d.resolutions(), d.requests());
+    }
+  }
+  if (by_prefix) {
+    std::cout << fmt::format("\nper enterprise prefix, {} to {}\n", r.from(), r.to());
+    std::cout << fmt::format("{:<20} {:>12} {:>10} {:>10} {:>12} {:>12}\n", "prefix", "registered",
+                             "created", "deleted", "resolutions", "requests");
+    if (r.prefixes().empty()) std::cout << "(none)\n";
+    for (const v1::PrefixStats& p : r.prefixes()) {
+      std::cout << fmt::format("{:<20} {:>12} {:>10} {:>10} {:>12} {:>12}\n", p.prefix(),
+                               p.registered(), p.created(), p.deleted(), p.resolutions(),
+                               p.requests());
+    }
+  }
+}
+
+// CSV fields here are dates, numbers, prefixes (letters, digits, '.', '-', '_') and fixed words,
+// except the projection and description, which are quoted.
+std::string Quoted(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+void PrintCsv(const v1::StatsReport& r, bool series, bool by_prefix) {
+  if (by_prefix) {
+    std::cout << "prefix,registered,created,deleted,resolutions,requests,from,to\n";
+    for (const v1::PrefixStats& p : r.prefixes()) {
+      std::cout << fmt::format("{},{},{},{},{},{},{},{}\n", p.prefix(), p.registered(), p.created(),
+                               p.deleted(), p.resolutions(), p.requests(), r.from(), r.to());
+    }
+  } else if (series) {
+    std::cout << "date,created,deleted,registered,resolutions,requests\n";
+    for (const v1::DayStats& d : r.days()) {
+      std::cout << fmt::format("{},{},{},{},{},{}\n", d.date(), d.created(), d.deleted(),
+                               d.registered(), d.resolutions(), d.requests());
+    }
+  } else {
+    std::cout << "threshold,measured,comparison,target,met,current_rate,met_on,projection,"
+                 "description\n";
+    for (const v1::ThresholdStatus& t : r.thresholds()) {
+      std::cout << fmt::format("{},{},{},{},{},{},{},{},{}\n", t.id(), Number(t.measured()),
+                               t.strictly_more() ? ">" : ">=", t.target(),
+                               t.met() ? "true" : "false", Number(t.current_rate()), t.met_on(),
+                               Quoted(t.projection()), Quoted(t.description()));
+    }
+  }
+}
+
+}  // namespace
+
+void AddReportCommand(CLI::App& app, Cli& cli, int& rc) {
+  auto args = std::make_shared<ReportArgs>();
+  auto* report = app.add_subcommand(
+      "report", "registrations and resolutions against the policy thresholds (operator, admin)");
+  report->add_option("--from", args->from, "first day of the per-day series, YYYY-MM-DD");
+  report->add_option("--to", args->to,
+                     "last day of the per-day series, YYYY-MM-DD (default today)");
+  report->add_flag("--by-prefix", args->by_prefix, "break down by enterprise prefix");
+  report->add_option("--format", args->format, "table (default), json or csv")
+      ->check(CLI::IsMember({"table", "json", "csv"}));
+  report->callback([&cli, &rc, args] {
+    const bool series = !args->from.empty() || !args->to.empty();
+    rc = cli.Call([&](auto channel, grpc::ClientContext& context) {
+      v1::StatsReportRequest request;
+      request.set_from(args->from);
+      request.set_to(args->to);
+      request.set_by_prefix(args->by_prefix);
+      v1::StatsReport response;
+      auto status = v1::Stats::NewStub(channel)->Report(&context, request, &response);
+      if (!status.ok()) return Report(status);
+      if (args->format == "json" || cli.globals().json) {
+        std::cout << ToJson(response) << "\n";
+      } else if (args->format == "csv") {
+        PrintCsv(response, series, args->by_prefix);
+      } else {
+        PrintTable(response, series, args->by_prefix);
+      }
+      return 0;
+    });
+  });
+}
+
+}  // namespace idnode::idctl
