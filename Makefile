@@ -31,6 +31,7 @@ test: build
 bench: build
 	@./tools/bench/registration.sh $(BUILD_DIR)
 	@./tools/bench/resolution.sh $(BUILD_DIR)
+	@./tools/bench/stats_overhead.sh $(BUILD_DIR)
 
 # Longer coverage-guided runs of every libFuzzer target (built with clang by `make build`); new
 # inputs go to $(BUILD_DIR)/tests/fuzz/libfuzzer-corpus, crashes to the working directory.
