@@ -29,17 +29,6 @@ void ScanMetric(const store::ReadTxn& txn, Metric metric, uint32_t from, uint32_
   }
 }
 
-std::vector<Metric> ResolutionMetrics(bool counted_only) {
-  std::vector<Metric> metrics;
-  for (size_t t = 0; t < kTransportCount; ++t) {
-    for (size_t o = 0; o < kOutcomeCount; ++o) {
-      if (counted_only && !CountsAsResolution(static_cast<Outcome>(o))) continue;
-      metrics.push_back(ResolutionMetric(static_cast<Transport>(t), static_cast<Outcome>(o)));
-    }
-  }
-  return metrics;
-}
-
 std::chrono::year_month_day Civil(uint32_t day) {
   return std::chrono::year_month_day(std::chrono::sys_days(std::chrono::days(day)));
 }
@@ -190,11 +179,22 @@ absl::StatusOr<Report> BuildReport(const store::ReadTxn& txn, int64_t now_ms,
   };
   scan(Metric::kIdentifiersCreated, &DayRow::created, &PrefixRow::created);
   scan(Metric::kIdentifiersDeleted, &DayRow::deleted, &PrefixRow::deleted);
-  for (Metric m : ResolutionMetrics(/*counted_only=*/false)) {
-    scan(m, &DayRow::requests, &PrefixRow::requests);
-  }
-  for (Metric m : ResolutionMetrics(/*counted_only=*/true)) {
-    scan(m, &DayRow::resolutions, &PrefixRow::resolutions);
+  for (size_t t = 0; t < kTransportCount; ++t) {
+    for (size_t o = 0; o < kOutcomeCount; ++o) {
+      const auto outcome = static_cast<Outcome>(o);
+      const bool counted = CountsAsResolution(outcome);
+      ScanMetric(txn, ResolutionMetric(static_cast<Transport>(t), outcome), series.lo, hi,
+                 [&](uint32_t day, std::string_view scope, uint64_t v) {
+                   if (scope.empty()) {
+                     series.at(day).requests += v;
+                     if (counted) series.at(day).resolutions += v;
+                   } else if (options.by_prefix && day >= report.from && day <= report.to) {
+                     PrefixRow& row = prefix_row(scope);
+                     row.requests += v;
+                     if (counted) row.resolutions += v;
+                   }
+                 });
+    }
   }
   ScanMetric(txn, Metric::kIdentifiersTotal, kAllTime, kAllTime,
              [&](uint32_t, std::string_view scope, uint64_t v) {

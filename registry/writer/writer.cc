@@ -34,7 +34,8 @@ absl::Status WriteContext::AppendChange(ChangeKind kind, std::string_view accoun
   return absl::OkStatus();
 }
 
-void WriteContext::AddToCounter(stats::Metric metric, uint32_t day, std::string_view scope, int64_t delta) {
+void WriteContext::AddToCounter(stats::Metric metric, uint32_t day, std::string_view scope,
+                                int64_t delta) {
   counter_deltas_[stats::CounterKey(metric, day, scope)] += delta;
 }
 
