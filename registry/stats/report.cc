@@ -80,6 +80,15 @@ std::optional<uint32_t> FirstDayMeeting(double estimate, Meets meets) {
   return k;
 }
 
+// For a count that grows by `rate` a day: the days from now until it meets `r`'s target; empty
+// when it is met already or never will be.
+std::optional<uint32_t> DaysToReach(const ThresholdResult& r, double rate) {
+  if (r.met || rate <= 0) return std::nullopt;
+  return FirstDayMeeting((static_cast<double>(r.target) - r.measured) / rate, [&](uint32_t d) {
+    return Meets(r.measured + d * rate, r.target, r.strictly_more);
+  });
+}
+
 ThresholdResult NewThreshold(std::string id, std::string description) {
   ThresholdResult result;
   result.id = std::move(id);
@@ -240,14 +249,8 @@ absl::StatusOr<Report> BuildReport(const store::ReadTxn& txn, int64_t now_ms,
     r.target = thresholds.acceptance_registered;
     r.met = Meets(r.measured, r.target, false);
     r.current_rate = net_rate;
-    std::optional<uint32_t> when;
-    if (!r.met && net_rate > 0) {
-      std::optional<uint32_t> days = FirstDayMeeting(
-          (static_cast<double>(r.target) - r.measured) / net_rate,
-          [&](uint32_t d) { return Meets(r.measured + d * net_rate, r.target, false); });
-      if (days) when = today + *days;
-    }
-    SetProjection(r, when, "not at the current rate");
+    std::optional<uint32_t> days = DaysToReach(r, net_rate);
+    SetProjection(r, days ? std::optional(today + *days) : std::nullopt, "not at the current rate");
     report.thresholds.push_back(std::move(r));
   }
   {  // acceptance: resolutions per day over the last `window` full days
@@ -281,14 +284,9 @@ absl::StatusOr<Report> BuildReport(const store::ReadTxn& txn, int64_t now_ms,
     r.strictly_more = true;
     r.met = Meets(r.measured, r.target, true);
     r.current_rate = created_rate;
+    std::optional<uint32_t> days = DaysToReach(r, created_rate);
     std::optional<uint32_t> when;
-    if (!r.met && created_rate > 0) {
-      // Days d from today until measured + d * rate exceeds the target.
-      std::optional<uint32_t> days = FirstDayMeeting(
-          (static_cast<double>(r.target) - r.measured) / created_rate,
-          [&](uint32_t d) { return Meets(r.measured + d * created_rate, r.target, true); });
-      if (days && today + *days <= year_end) when = today + *days;
-    }
+    if (days && today + *days <= year_end) when = today + *days;
     SetProjection(r, when, "not within this calendar year at the current rate");
     report.thresholds.push_back(std::move(r));
   }

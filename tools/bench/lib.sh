@@ -1,5 +1,6 @@
-# Shared by the benchmark scripts (source it): starts one idnode over a fresh data directory on
-# disk and provisions a registrant. Sets node_pid, grpc_port, handle_port, token, idctl and the
+# Shared by the benchmark scripts (source it): a work directory removed (and the node stopped) on
+# exit; one idnode started over a fresh data directory on disk, with a registrant provisioned; the
+# identifier set the resolution benchmarks draw from. Sets node_pid, grpc_port, handle_port, token, idctl and the
 # IDNODE_SERVER / IDNODE_TOKEN (admin) environment; the caller's EXIT trap cleans up.
 #
 #   start_node BUILD_DIR WORK_DIR [LAUNCHER...] -- [IDNODE ARGS...]
@@ -22,4 +23,18 @@ start_node() {
   $idctl account create bench --role registrant >/dev/null
   $idctl prefix allocate 88.123.45 --owner bench >/dev/null
   token=$($idctl --json token issue bench | sed 's/.*"token":"\([^"]*\)".*/\1/')
+}
+
+# Creates the work directory in $work; on exit, stops $node_pid and removes it.
+bench_workdir() {
+  work=$(mktemp -d "${TMPDIR:-/var/tmp}/idnode-bench-XXXXXX")
+  trap 'kill $node_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+}
+
+# register_identifiers BUILD_DIR COUNT: registers 88.123.45/B-0 .. B-(COUNT-1), 3 values each,
+# from core 1, through the node start_node started.
+register_identifiers() {
+  echo "== registering $2 identifiers (3 values each)"
+  taskset -c 1 "$1/tools/regbench" --server "$IDNODE_SERVER" --token "$token" --count "$2" \
+    stream --batch 1000 --name-base 88.123.45/B-
 }

@@ -6,10 +6,8 @@
 set -euo pipefail
 build=${1:-build/release}
 count=${2:-1000000}
-work=$(mktemp -d "${TMPDIR:-/var/tmp}/idnode-bench-XXXXXX")
-trap 'kill $node_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-
 source "$(dirname "$0")/lib.sh"
+bench_workdir
 # shellcheck disable=SC2086
 start_node "$build" "$work" -- ${IDNODE_BENCH_ARGS:-}
 bench="$build/tools/regbench --server $IDNODE_SERVER --token $token --count"

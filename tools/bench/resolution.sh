@@ -12,16 +12,12 @@ set -euo pipefail
 build=${1:?usage: $0 BUILD_DIR [COUNT] [SECONDS]}
 count=${2:-1000000}
 seconds=${3:-10}
-work=$(mktemp -d "${TMPDIR:-/var/tmp}/idnode-bench-XXXXXX")
-trap 'kill $node_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-
-printf '[handle]\nudp_workers = 1\ntcp_workers = 1\n' >"$work/idnode.toml"
 source "$(dirname "$0")/lib.sh"
+bench_workdir
+printf '[handle]\nudp_workers = 1\ntcp_workers = 1\n' >"$work/idnode.toml"
 start_node "$build" "$work" taskset -c 0 -- --config "$work/idnode.toml"
 
-echo "== registering $count identifiers (3 values each)"
-taskset -c 1 "$build/tools/regbench" --server "$IDNODE_SERVER" --token "$token" --count "$count" \
-  stream --batch 1000 --name-base 88.123.45/B-
+register_identifiers "$build" "$count"
 
 common=(--name-base 88.123.45/B- --count "$count" --server-pid "$node_pid" --seconds "$seconds"
   --miss-ratio 0.1)
