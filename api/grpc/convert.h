@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "idnode/v1/idnode.grpc.pb.h"
 #include "registry/identifier/value.h"
+#include "registry/stats/report.h"
 
 namespace idnode::api {
 
@@ -21,5 +22,9 @@ grpc::Status ToGrpc(const absl::Status& status);
 absl::StatusOr<std::vector<HandleValue>> FromProto(
     const google::protobuf::RepeatedPtrField<v1::Value>& values, std::string_view field);
 void ToProto(const HandleValue& value, v1::Value* out);
+
+// The statistics report as the Stats service, `idctl report --format json` and /api/stats show it
+// (dates as YYYY-MM-DD, times in RFC 3339 in the reporting offset).
+void ToProto(const stats::Report& report, v1::StatsReport* out);
 
 }  // namespace idnode::api

@@ -103,6 +103,8 @@ absl::StatusOr<NodeConfig> LoadConfigFile(const std::string& path, NodeConfig co
   read_uint("handle", "tcp_max_connections", config.tcp_max_connections);
   read_uint("handle", "tcp_max_message_bytes", config.tcp_max_message_bytes);
   read_uint("handle", "tcp_idle_timeout_ms", config.tcp_idle_timeout_ms);
+  read_string("http", "listen", config.http_listen);
+  read_bool("http", "allow_remote", config.http_allow_remote);
   read_bool("registry", "case_sensitive_suffix", config.case_sensitive_suffix);
   read_uint("registry", "commit_max_items", config.commit_max_items);
   read_uint("registry", "commit_max_wait_us", config.commit_max_wait_us);
@@ -194,6 +196,15 @@ absl::Status ValidateConfig(const NodeConfig& config) {
   }
   if (config.tcp_idle_timeout_ms == 0 || config.tcp_idle_timeout_ms > 3'600'000) {
     return KeyError("handle.tcp_idle_timeout_ms", "must be 1..3600000");
+  }
+  if (!config.http_listen.empty()) {
+    auto http = net::ParseIpv4Endpoint("http.listen", config.http_listen);
+    if (!http.ok()) return http.status();
+    if (!http->loopback() && !config.http_allow_remote) {
+      return KeyError("http.listen",
+                      "is not a loopback address; the statistics pages have no login, so serving "
+                      "them to the network needs http.allow_remote = true");
+    }
   }
   if (config.stats_flush_interval_ms < 10 || config.stats_flush_interval_ms > 600'000) {
     return KeyError("stats.flush_interval_ms", "must be 10..600000");

@@ -36,6 +36,9 @@ struct NodeConfig {
   uint64_t tcp_max_connections = 1024;
   uint64_t tcp_max_message_bytes = 64 * 1024;
   uint64_t tcp_idle_timeout_ms = 30'000;
+  // [http]: /metrics, /api/stats, /healthz and /dashboard (api/node/http_endpoints.h)
+  std::string http_listen = "127.0.0.1:2643";  // IPv4 HOST:PORT; port 0 picks one; "" turns it off
+  bool http_allow_remote = false;  // serve a non-loopback address (the pages have no login)
   // [registry]
   bool case_sensitive_suffix = false;
   uint64_t commit_max_items = 1000;

@@ -126,11 +126,31 @@ absl::Status Node::Init(const NodeConfig& config) {
                           config.utc_offset_minutes},
       [this] { return resolution_totals(); });
   flusher_->Start();
+  RETURN_IF_ERROR(StartHttp(config));
   spdlog::info(
       "idnode: node prefix {}, store {}, gRPC on {} (port {}){}, Handle UDP+TCP on {} (port {}), "
-      "advertised as {}",
+      "advertised as {}, HTTP {} (port {})",
       env_->node_prefix, config.data_dir, config.grpc_listen, grpc_port_, tls ? " with TLS" : "",
-      config.handle_listen, handle_port(), wire::AddressText(site_info_.servers[0].address));
+      config.handle_listen, handle_port(), wire::AddressText(site_info_.servers[0].address),
+      config.http_listen.empty() ? "off" : config.http_listen, http_port());
+  return absl::OkStatus();
+}
+
+absl::Status Node::StartHttp(const NodeConfig& config) {
+  if (config.http_listen.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(net::Ipv4Endpoint listen,
+                   net::ParseIpv4Endpoint("http.listen", config.http_listen));
+  http_endpoints_ = std::make_unique<HttpEndpoints>(
+      *this, *clock_,
+      HttpEndpoints::Settings{config.utc_offset_minutes, config.thresholds, env_->node_prefix});
+  http::HttpOptions options;
+  options.listen = listen;
+  ASSIGN_OR_RETURN(http_server_,
+                   http::HttpServer::Bind(
+                       options, [endpoints = http_endpoints_.get()](const http::Request& request) {
+                         return endpoints->Handle(request);
+                       }));
+  http_server_->Start();
   return absl::OkStatus();
 }
 
@@ -230,12 +250,25 @@ stats::ResolutionTotals Node::resolution_totals() const {
   return totals;
 }
 
+http::HttpStats Node::http_stats() const {
+  return http_server_ != nullptr ? http_server_->stats() : http::HttpStats{};
+}
+
+stats::FlushStats Node::flush_stats() const {
+  return flusher_ != nullptr ? flusher_->stats() : stats::FlushStats{};
+}
+
+WriterStats Node::writer_stats() const {
+  return writer_ != nullptr ? writer_->stats() : WriterStats{};
+}
+
 absl::Status Node::FlushStats() {
   if (flusher_ == nullptr) return absl::FailedPreconditionError("the node is not running");
   return flusher_->Flush();
 }
 
 void Node::Shutdown(std::chrono::milliseconds grace) {
+  if (http_server_ != nullptr) http_server_->Stop();
   if (udp_server_ != nullptr) udp_server_->Stop();
   if (tcp_server_ != nullptr) tcp_server_->Stop();
   if (server_ != nullptr) {

@@ -1,9 +1,8 @@
 #pragma once
 
-// One running node: the store, the writer, the gRPC server and the Handle UDP and TCP front ends,
-// started
-// together and stopped in the order that loses nothing (stop accepting calls, let in-flight calls
-// finish, drain the writer, close the store).
+// One running node: the store, the writer, the gRPC server, the Handle UDP and TCP front ends and
+// the HTTP endpoints for operators, started together and stopped in the order that loses nothing
+// (stop accepting calls, let in-flight calls finish, drain the writer, close the store).
 //
 // Threads: Start() and Shutdown() from one controlling thread; the accessors from any.
 
@@ -14,7 +13,9 @@
 
 #include "absl/status/statusor.h"
 #include "api/grpc/services.h"
+#include "api/http/http_server.h"
 #include "api/node/config.h"
+#include "api/node/http_endpoints.h"
 #include "registry/stats/flush.h"
 #include "registry/store/store.h"
 #include "registry/writer/writer.h"
@@ -51,6 +52,12 @@ class Node {
   // Writes the resolution counts not yet on disk now (they also go every flush interval and at
   // shutdown) and returns once they are durable.
   absl::Status FlushStats();
+  // The HTTP port (/metrics, /api/stats, /healthz, /dashboard); 0 when http.listen is off.
+  int http_port() const { return http_server_ ? http_server_->port() : 0; }
+  http::HttpStats http_stats() const;
+  stats::FlushStats flush_stats() const;
+  WriterStats writer_stats() const;
+  store::Store& store() const { return *store_; }
   // This node's HS_SITE, as get-site-info answers it.
   const wire::SiteInfo& site_info() const { return site_info_; }
   // The admin token created on the first start of an empty store; empty on later starts.
@@ -65,6 +72,7 @@ class Node {
   absl::Status Init(const NodeConfig& config);
   absl::Status Bootstrap();
   absl::Status StartHandle(const NodeConfig& config);
+  absl::Status StartHttp(const NodeConfig& config);
 
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Writer> writer_;
@@ -79,6 +87,8 @@ class Node {
   std::unique_ptr<resolver::UdpServer> udp_server_;
   std::unique_ptr<resolver::TcpServer> tcp_server_;
   std::unique_ptr<stats::ResolutionFlusher> flusher_;
+  std::unique_ptr<HttpEndpoints> http_endpoints_;
+  std::unique_ptr<http::HttpServer> http_server_;
   const Clock* clock_ = nullptr;
   wire::SiteInfo site_info_;
   int grpc_port_ = 0;

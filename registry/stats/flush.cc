@@ -82,6 +82,7 @@ absl::Status ResolutionFlusher::Flush() {
   std::lock_guard lock(mu_);
   if (!status.ok()) {
     ++stats_.failures;
+    stats_.last_failed = true;
     spdlog::warn("stats: resolution counts not flushed (the next flush retries): {}",
                  status.ToString());
     return status;
@@ -89,6 +90,7 @@ absl::Status ResolutionFlusher::Flush() {
   flushed_ = std::move(now);
   interval_start_ms_ = began_ms;
   ++stats_.flushes;
+  stats_.last_failed = false;
   stats_.last_flush_ms = began_ms;
   return status;
 }

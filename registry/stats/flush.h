@@ -52,6 +52,7 @@ struct FlushStats {
   uint64_t flushes = 0;       // transactions that wrote counts
   uint64_t failures = 0;      // flushes that did not reach the disk (retried by the next)
   int64_t last_flush_ms = 0;  // when the last successful flush began (0: none yet)
+  bool last_failed = false;   // the latest flush did not reach the disk
 };
 
 class ResolutionFlusher {

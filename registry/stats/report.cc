@@ -8,6 +8,7 @@
 
 #include "registry/base/bytes.h"
 #include "registry/base/clock.h"
+#include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
 #include "registry/stats/metrics.h"
 
@@ -320,6 +321,19 @@ absl::StatusOr<Report> BuildReport(const store::ReadTxn& txn, int64_t now_ms,
     report.thresholds.push_back(std::move(r));
   }
   return report;
+}
+
+absl::StatusOr<ReportOptions> ParseReportOptions(std::string_view from, std::string_view to,
+                                                 bool by_prefix) {
+  ReportOptions options;
+  options.by_prefix = by_prefix;
+  if (!from.empty()) {
+    ASSIGN_OR_RETURN(options.from, ParseDay(from, "from"));
+  }
+  if (!to.empty()) {
+    ASSIGN_OR_RETURN(options.to, ParseDay(to, "to"));
+  }
+  return options;
 }
 
 }  // namespace idnode::stats

@@ -105,4 +105,9 @@ absl::StatusOr<Report> BuildReport(const store::ReadTxn& txn, int64_t now_ms,
 std::string FormatDay(uint32_t day);
 absl::StatusOr<uint32_t> ParseDay(std::string_view text, std::string_view field);
 
+// Report options from the text the Stats service and /api/stats take: `from` and `to` as
+// YYYY-MM-DD, empty for the default range. INVALID_ARGUMENT naming "from" or "to".
+absl::StatusOr<ReportOptions> ParseReportOptions(std::string_view from, std::string_view to,
+                                                 bool by_prefix);
+
 }  // namespace idnode::stats

@@ -57,6 +57,7 @@ class NodeTest : public ::testing::Test {
     config.data_dir = dir_.Sub("data");
     config.grpc_listen = "127.0.0.1:0";
     config.handle_listen = "127.0.0.1:0";
+    config.http_listen = "127.0.0.1:0";
     config.udp_rate_limit = rate_limit;
     config.clock = &clock_;
     auto node = Node::Start(config);

@@ -48,9 +48,10 @@ class NodeProcess {
       (void)out;
       (void)err;
       std::vector<std::string> args = {
-          IDNODE_BINARY,     "--data-dir",  data_dir_,      "--listen", "127.0.0.1:0",
-          "--handle-listen", "127.0.0.1:0", "--ready-file", ready,      "--admin-token-file",
-          token_file,        "--quiet",     "--log-level",  "warn"};
+          IDNODE_BINARY, "--data-dir",      data_dir_,     "--listen",
+          "127.0.0.1:0", "--handle-listen", "127.0.0.1:0", "--http-listen",
+          "127.0.0.1:0", "--ready-file",    ready,         "--admin-token-file",
+          token_file,    "--quiet",         "--log-level", "warn"};
       args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
       std::vector<char*> argv;
       for (std::string& arg : args) argv.push_back(arg.data());
@@ -65,6 +66,7 @@ class NodeProcess {
         std::string text((std::istreambuf_iterator<char>(in)), {});
         port_ = NumberAfter(text, "\"grpc_port\":");
         handle_port_ = NumberAfter(text, "\"handle_port\":");
+        http_port_ = NumberAfter(text, "\"http_port\":");
         if (admin_token_.empty()) {
           std::ifstream token(token_file);
           std::getline(token, admin_token_);
@@ -103,6 +105,7 @@ class NodeProcess {
   }
 
   int handle_port() const { return handle_port_; }
+  int http_port() const { return http_port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::shared_ptr<grpc::Channel> Channel() const {
     return client::Connect(client::ConnectOptions{address(), options_.tls_ca_file});
@@ -120,6 +123,7 @@ class NodeProcess {
 
   int port_ = 0;
   int handle_port_ = 0;
+  int http_port_ = 0;
   std::string admin_token_;  // from the first start
 };
 

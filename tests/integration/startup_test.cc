@@ -19,7 +19,9 @@ struct Outcome {
 
 Outcome RunIdnode(const std::string& args, bool loopback_handle = true) {
   Outcome outcome;
+  const bool own_http = args.find("--http-listen") != std::string::npos;
   std::string command = std::string(IDNODE_BINARY) + " --quiet " +
+                        (own_http ? "" : "--http-listen 127.0.0.1:0 ") +
                         (loopback_handle ? "--handle-listen 127.0.0.1:0 " : "") + args + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return outcome;
@@ -81,6 +83,26 @@ TEST(StartupTest, RefusesOutOfRangeHandleSettingsNamingThem) {
     EXPECT_EQ(out.exit_code, 2) << setting;
     EXPECT_NE(out.output.find(message), std::string::npos) << setting << ": " << out.output;
   }
+}
+
+TEST(StartupTest, RefusesAnHttpListenerOnTheNetworkUnlessAllowed) {
+  testing::TempDir dir;
+  const std::string base = "--data-dir " + dir.Sub("data") + " --listen 127.0.0.1:0 ";
+  Outcome remote = RunIdnode(base + "--http-listen 0.0.0.0:0");
+  EXPECT_EQ(remote.exit_code, 2);
+  EXPECT_NE(remote.output.find("http.listen: is not a loopback address; the statistics pages "
+                               "have no login"),
+            std::string::npos)
+      << remote.output;
+  Outcome malformed = RunIdnode(base + "--http-listen localhost:80");
+  EXPECT_EQ(malformed.exit_code, 2);
+  EXPECT_NE(malformed.output.find("http.listen"), std::string::npos) << malformed.output;
+  std::string config = dir.Sub("idnode.toml");
+  std::ofstream(config) << "[http]\nallow_remote = \"yes\"\n";
+  Outcome typed = RunIdnode(base + "--config " + config);
+  EXPECT_EQ(typed.exit_code, 2);
+  EXPECT_NE(typed.output.find("http.allow_remote: must be true or false"), std::string::npos)
+      << typed.output;
 }
 
 }  // namespace

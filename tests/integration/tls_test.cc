@@ -75,7 +75,8 @@ TEST(TlsTest, RefusesToStartWithAKeyThatDoesNotMatchTheCertificate) {
   auto run = [&](const std::string& cert, const std::string& key) {
     std::string config = WriteConfig(dir.Sub("bad.toml"), cert, key);
     std::string command = std::string(IDNODE_BINARY) +
-                          " --quiet --listen 127.0.0.1:0 --handle-listen 127.0.0.1:0 --data-dir " +
+                          " --quiet --listen 127.0.0.1:0 --handle-listen 127.0.0.1:0 --http-listen "
+                          "127.0.0.1:0 --data-dir " +
                           dir.Sub("data") + " --config " + config + " 2>&1";
     std::string output;
     FILE* pipe = popen(command.c_str(), "r");

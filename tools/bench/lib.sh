@@ -11,7 +11,7 @@ start_node() {
   while [ $# -gt 0 ] && [ "$1" != "--" ]; do launcher+=("$1"); shift; done
   [ $# -gt 0 ] && shift
   "${launcher[@]}" "$build/tools/idnode" --data-dir "$work/data" --listen 127.0.0.1:0 \
-    --handle-listen 127.0.0.1:0 --ready-file "$work/ready" --admin-token-file "$work/admin" \
+    --handle-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --ready-file "$work/ready" --admin-token-file "$work/admin" \
     --quiet --log-level warn "$@" &
   node_pid=$!
   for _ in $(seq 300); do [ -s "$work/ready" ] && break; sleep 0.1; done

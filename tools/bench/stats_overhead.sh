@@ -26,7 +26,7 @@ serve() {
     >"$work/idnode.toml"
   rm -f "$work/ready"
   taskset -c 0 "$build/tools/idnode" --data-dir "$work/data" --listen 127.0.0.1:0 \
-    --handle-listen 127.0.0.1:0 --ready-file "$work/ready" --quiet --log-level warn \
+    --handle-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --ready-file "$work/ready" --quiet --log-level warn \
     --config "$work/idnode.toml" &
   node_pid=$!
   for _ in $(seq 300); do [ -s "$work/ready" ] && break; sleep 0.1; done

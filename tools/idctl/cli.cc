@@ -1,7 +1,5 @@
 #include "tools/idctl/cli.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include <cstdint>
 #include <cstdlib>
 #include <ctime>
@@ -12,15 +10,6 @@ namespace idnode::idctl {
 std::string EnvOr(const char* name, std::string fallback) {
   const char* value = std::getenv(name);
   return value != nullptr && *value != '\0' ? std::string(value) : std::move(fallback);
-}
-
-std::string ToJson(const google::protobuf::Message& message) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  options.always_print_primitive_fields = true;
-  (void)google::protobuf::util::MessageToJsonString(message, &out, options);
-  return out;
 }
 
 int Report(const grpc::Status& status) {

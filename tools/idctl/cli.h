@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "api/grpc/json.h"
 #include "idnode/v1/idnode.grpc.pb.h"
 #include "tools/idctl/client.h"
 
@@ -25,7 +26,7 @@ struct Globals {
 
 // The value of environment variable `name`, or `fallback` when unset or empty.
 std::string EnvOr(const char* name, std::string fallback);
-std::string ToJson(const google::protobuf::Message& message);
+using api::ToJson;
 // Prints "idctl: CODE: message" to stderr and returns the exit code 1.
 int Report(const grpc::Status& status);
 // Parses INDEX:TYPE:DATA (DATA may contain ':'); on failure sets `error`.

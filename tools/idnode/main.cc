@@ -54,7 +54,12 @@ void PrintWelcome(const idnode::Node& node, const idnode::NodeConfig& config) {
             << ".45/PUMP-2026-000001 --udp 127.0.0.1:" << node.handle_port()
             << "   # as Handle clients do\n"
             << "  build/release/tools/idctl delete " << config.node_prefix
-            << ".45/PUMP-2026-000001\n\n"
+            << ".45/PUMP-2026-000001\n\n";
+  if (node.http_port() != 0) {
+    std::cout << "Statistics against the policy thresholds: http://127.0.0.1:" << node.http_port()
+              << "/dashboard (also /api/stats, /metrics, /healthz).\n";
+  }
+  std::cout << "\n"
             << "Stop with Ctrl-C (in-flight writes are committed first).\n"
             << std::flush;
 }
@@ -63,8 +68,8 @@ void PrintWelcome(const idnode::Node& node, const idnode::NodeConfig& config) {
 
 int main(int argc, char** argv) {
   CLI::App app{"idnode: industrial internet identifier resolution secondary node"};
-  std::string config_file, data_dir, listen, handle_listen, prefix, log_level, admin_token_file,
-      ready_file;
+  std::string config_file, data_dir, listen, handle_listen, http_listen, prefix, log_level,
+      admin_token_file, ready_file;
   bool quiet = false;
   app.add_option("-c,--config", config_file, "TOML configuration file")->check(CLI::ExistingFile);
   app.add_option("--data-dir", data_dir, "data directory (storage.data_dir)");
@@ -72,13 +77,16 @@ int main(int argc, char** argv) {
                  "gRPC listen address HOST:PORT (grpc.listen); port 0 picks one");
   app.add_option("--handle-listen", handle_listen,
                  "Handle protocol UDP address HOST:PORT (handle.listen); port 0 picks one");
+  app.add_option("--http-listen", http_listen,
+                 "HTTP address HOST:PORT for /metrics, /api/stats, /healthz and /dashboard "
+                 "(http.listen); port 0 picks one");
   app.add_option("--prefix", prefix, "this node's prefix, e.g. 88.123 (node.prefix)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error (log.level)");
   app.add_option("--admin-token-file", admin_token_file,
                  "on first start, also write the admin token to this file (mode 0600)");
   app.add_option("--ready-file", ready_file,
-                 "write {\"grpc_port\":N,\"handle_port\":M} here once serving (for scripts "
-                 "and tests)");
+                 "write {\"grpc_port\":N,\"handle_port\":M,\"http_port\":H} here once serving "
+                 "(for scripts and tests)");
   app.add_flag("-q,--quiet", quiet, "do not print the welcome text");
   CLI11_PARSE(app, argc, argv);
 
@@ -94,6 +102,7 @@ int main(int argc, char** argv) {
   if (!data_dir.empty()) config.data_dir = data_dir;
   if (!listen.empty()) config.grpc_listen = listen;
   if (!handle_listen.empty()) config.handle_listen = handle_listen;
+  if (!http_listen.empty()) config.http_listen = http_listen;
   if (!prefix.empty()) config.node_prefix = prefix;
   if (!log_level.empty()) config.log_level = log_level;
   spdlog::set_level(spdlog::level::from_str(config.log_level));
@@ -122,7 +131,8 @@ int main(int argc, char** argv) {
   if (!ready_file.empty() &&
       !WriteFileAtomically(ready_file,
                            idnode::StrCat("{\"grpc_port\":", (*node)->grpc_port(),
-                                          ",\"handle_port\":", (*node)->handle_port(), "}\n"),
+                                          ",\"handle_port\":", (*node)->handle_port(),
+                                          ",\"http_port\":", (*node)->http_port(), "}\n"),
                            0644)) {
     std::cerr << "idnode: cannot write --ready-file " << ready_file << "\n";
     return 1;

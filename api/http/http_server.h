@@ -1,0 +1,88 @@
+#pragma once
+
+// A small HTTP/1.1 server for the node's operator endpoints (/metrics, /api/stats, /healthz,
+// /dashboard), built on Boost.Beast. One thread runs one io_context; the handler runs on it, so
+// it must be quick (each endpoint reads the store in one read transaction). Nothing here is on
+// the resolution path.
+//
+// Only GET and HEAD are served (others get 405); a request has at most `max_header_bytes` of
+// header and no body; a connection that does not deliver a whole request within `timeout`, or
+// stays idle that long between keep-alive requests, is closed; at most `max_connections` are
+// open at once (more are accepted and closed at once). A handler that throws answers 500.
+//
+// Thread-safe: Bind/Start/Stop from one thread; port() and stats() from any.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "resolver/net/endpoint.h"
+
+namespace idnode::http {
+
+struct Request {
+  std::string method;  // "GET" or "HEAD" (others never reach the handler)
+  std::string path;    // the target up to '?', percent-decoded
+  std::map<std::string, std::string, std::less<>> query;  // decoded; the last of repeated keys
+
+  // The value of query parameter `name`, or nullptr.
+  const std::string* Param(std::string_view name) const;
+};
+
+struct Response {
+  unsigned status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+
+  static Response Text(unsigned status, std::string body);
+  static Response Json(unsigned status, std::string body);
+};
+
+using Handler = std::function<Response(const Request&)>;
+
+struct HttpOptions {
+  net::Ipv4Endpoint listen{0x7f000001, 2643};  // port 0 picks one
+  size_t max_connections = 64;
+  size_t max_header_bytes = 8 * 1024;
+  std::chrono::milliseconds timeout{10'000};
+};
+
+struct HttpStats {
+  uint64_t requests = 0;  // answered by the handler
+  uint64_t refused = 0;   // malformed or oversized requests, methods other than GET/HEAD
+  uint64_t rejected = 0;  // connections over max_connections
+};
+
+// Splits "/a%20b?x=1&y=%2F" into path and decoded parameters ('+' is a space in the query).
+// INVALID_ARGUMENT for a malformed percent escape.
+absl::StatusOr<Request> ParseTarget(std::string_view method, std::string_view target);
+
+class HttpServer {
+ public:
+  // Binds and listens (UNAVAILABLE naming the address when it cannot); no thread runs until
+  // Start.
+  static absl::StatusOr<std::unique_ptr<HttpServer>> Bind(const HttpOptions& options,
+                                                          Handler handler);
+  ~HttpServer();  // Stop()
+
+  void Start();
+  // Closes the listener and every connection and joins the thread. Idempotent.
+  void Stop();
+
+  int port() const;
+  HttpStats stats() const;
+
+  struct Impl;
+
+ private:
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace idnode::http

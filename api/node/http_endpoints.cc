@@ -1,0 +1,211 @@
+#include "api/node/http_endpoints.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "api/grpc/convert.h"
+#include "api/grpc/json.h"
+#include "api/http/dashboard.h"
+#include "api/http/prometheus.h"
+#include "api/node/node.h"
+#include "registry/base/strings.h"
+#include "registry/stats/metrics.h"
+
+#ifndef IDNODE_VERSION
+#define IDNODE_VERSION "unknown"
+#endif
+
+namespace idnode {
+namespace {
+
+using http::FamilyInfo;
+using http::MetricType;
+
+// Every family /metrics serves, declared once. Counters are since the process started; the
+// durable per-day counts are in /api/stats.
+constexpr FamilyInfo kBuildInfo{"idnode_build_info", MetricType::kGauge,
+                                "Always 1; the version and node prefix are labels."};
+constexpr FamilyInfo kStartTime{"idnode_start_time_seconds", MetricType::kGauge,
+                                "When this process started, in seconds since the Unix epoch."};
+constexpr FamilyInfo kRequests{
+    "idnode_resolution_requests_total", MetricType::kCounter,
+    "Resolution requests since the process started, by transport and outcome."};
+constexpr FamilyInfo kTcpAccepted{"idnode_tcp_connections_accepted_total", MetricType::kCounter,
+                                  "Handle TCP connections accepted."};
+constexpr FamilyInfo kTcpRejected{"idnode_tcp_connections_rejected_total", MetricType::kCounter,
+                                  "Handle TCP connections closed at once: over the cap."};
+constexpr FamilyInfo kTcpIdleClosed{"idnode_tcp_connections_idle_closed_total",
+                                    MetricType::kCounter,
+                                    "Handle TCP connections closed after the idle timeout."};
+constexpr FamilyInfo kTcpOpen{"idnode_tcp_connections_open", MetricType::kGauge,
+                              "Handle TCP connections open now."};
+constexpr FamilyInfo kWriterCommits{"idnode_writer_commits_total", MetricType::kCounter,
+                                    "Write transactions committed."};
+constexpr FamilyInfo kWriterItems{"idnode_writer_items_total", MetricType::kCounter,
+                                  "Write operations committed."};
+constexpr FamilyInfo kWriterFailed{"idnode_writer_failed_commits_total", MetricType::kCounter,
+                                   "Write transactions that failed to commit."};
+constexpr FamilyInfo kWriterGrowths{"idnode_writer_map_growths_total", MetricType::kCounter,
+                                    "Times the store's memory map was grown."};
+constexpr FamilyInfo kFlushes{"idnode_stats_flushes_total", MetricType::kCounter,
+                              "Resolution counts flushed to the store."};
+constexpr FamilyInfo kFlushFailures{"idnode_stats_flush_failures_total", MetricType::kCounter,
+                                    "Flushes of resolution counts that failed (retried)."};
+constexpr FamilyInfo kLastFlush{"idnode_stats_last_flush_timestamp_seconds", MetricType::kGauge,
+                                "When the last successful flush began; 0 before the first."};
+constexpr FamilyInfo kRegistered{"idnode_identifiers_registered", MetricType::kGauge,
+                                 "Identifiers registered on this node now."};
+constexpr FamilyInfo kCreatedToday{
+    "idnode_identifiers_created_today", MetricType::kGauge,
+    "Identifiers newly registered today (the reporting day, in the reporting offset)."};
+constexpr FamilyInfo kResolutionsToday{
+    "idnode_resolutions_today", MetricType::kGauge,
+    "Resolutions counted toward the thresholds today, as flushed to the store."};
+constexpr FamilyInfo kThresholdMeasured{"idnode_threshold_measured", MetricType::kGauge,
+                                        "The value each policy threshold is judged on."};
+constexpr FamilyInfo kThresholdTarget{"idnode_threshold_target", MetricType::kGauge,
+                                      "The target each policy threshold must reach or exceed."};
+constexpr FamilyInfo kThresholdMet{"idnode_threshold_met", MetricType::kGauge,
+                                   "1 when the policy threshold is met, else 0."};
+constexpr FamilyInfo kHttpRequests{"idnode_http_requests_total", MetricType::kCounter,
+                                   "Requests answered on this HTTP port."};
+
+http::Response Error(unsigned status, std::string_view message) {
+  return http::Response::Json(status, nlohmann::json{{"error", message}}.dump() + "\n");
+}
+
+absl::StatusOr<bool> ParseBool(const std::string& text, std::string_view field) {
+  if (text == "true" || text == "1" || text.empty()) return true;
+  if (text == "false" || text == "0") return false;
+  return absl::InvalidArgumentError(StrCat(field, ": \"", text, "\" is not true or false"));
+}
+
+}  // namespace
+
+HttpEndpoints::HttpEndpoints(const Node& node, const Clock& clock, Settings settings)
+    : node_(node), clock_(clock), settings_(std::move(settings)), started_ms_(clock.NowMillis()) {}
+
+http::Response HttpEndpoints::Handle(const http::Request& request) const {
+  const bool has_query = !request.query.empty();
+  if (request.path == "/metrics" && !has_query) return Metrics();
+  if (request.path == "/api/stats") return ApiStats(request);
+  if (request.path == "/healthz" && !has_query) return Health();
+  if (request.path == "/dashboard" || request.path == "/") {
+    return http::Response{200, "text/html; charset=utf-8", std::string(http::kDashboardHtml)};
+  }
+  if (request.path == "/metrics" || request.path == "/healthz") {
+    return Error(400, StrCat(request.path, " takes no parameters"));
+  }
+  return Error(404, StrCat("no such page: ", request.path,
+                           " (try /dashboard, /api/stats, /metrics or /healthz)"));
+}
+
+absl::StatusOr<stats::Report> HttpEndpoints::BuildReport(
+    const stats::ReportOptions& options) const {
+  auto txn = node_.store().BeginRead();
+  if (!txn.ok()) return txn.status();
+  return stats::BuildReport(*txn, clock_.NowMillis(), settings_.utc_offset_minutes,
+                            settings_.thresholds, options);
+}
+
+http::Response HttpEndpoints::ApiStats(const http::Request& request) const {
+  for (const auto& [key, value] : request.query) {
+    if (key != "from" && key != "to" && key != "by_prefix") {
+      return Error(400, StrCat("unknown parameter \"", key, "\" (from, to, by_prefix)"));
+    }
+  }
+  static const std::string kEmpty;
+  const std::string* from = request.Param("from");
+  const std::string* to = request.Param("to");
+  bool by_prefix = false;
+  if (const std::string* flag = request.Param("by_prefix")) {
+    auto parsed = ParseBool(*flag, "by_prefix");
+    if (!parsed.ok()) return Error(400, ToStd(parsed.status().message()));
+    by_prefix = *parsed;
+  }
+  auto options = stats::ParseReportOptions(from ? *from : kEmpty, to ? *to : kEmpty, by_prefix);
+  if (!options.ok()) return Error(400, ToStd(options.status().message()));
+  auto report = BuildReport(*options);
+  if (!report.ok()) {
+    const bool invalid = report.status().code() == absl::StatusCode::kInvalidArgument;
+    return Error(invalid ? 400 : 500, ToStd(report.status().message()));
+  }
+  v1::StatsReport proto;
+  api::ToProto(*report, &proto);
+  proto.set_node_prefix(settings_.node_prefix);
+  return http::Response::Json(200, api::ToJson(proto) + "\n");
+}
+
+http::Response HttpEndpoints::Metrics() const {
+  auto report = BuildReport(stats::ReportOptions{});
+  if (!report.ok()) return Error(500, ToStd(report.status().message()));
+  http::Exposition out;
+  out.Add(kBuildInfo, {{"version", IDNODE_VERSION}, {"node_prefix", settings_.node_prefix}},
+          uint64_t{1});
+  out.Add(kStartTime, {}, static_cast<double>(started_ms_) / 1000.0);
+
+  const ResolutionCounters counters = node_.resolution_counters();
+  const std::pair<stats::Transport, const resolver::QueryCounters*> transports[] = {
+      {stats::Transport::kUdp, &counters.udp},
+      {stats::Transport::kTcp, &counters.tcp},
+      {stats::Transport::kGrpc, &counters.grpc}};
+  for (const auto& [transport, counts] : transports) {
+    for (size_t i = 0; i < stats::kOutcomeCount; ++i) {
+      const auto outcome = static_cast<stats::Outcome>(i);
+      out.Add(kRequests,
+              {{"transport", stats::TransportName(transport)},
+               {"outcome", stats::OutcomeName(outcome)}},
+              (*counts)[outcome]);
+    }
+  }
+  out.Add(kTcpAccepted, {}, counters.tcp_connections.accepted);
+  out.Add(kTcpRejected, {}, counters.tcp_connections.rejected);
+  out.Add(kTcpIdleClosed, {}, counters.tcp_connections.idle_closed);
+  out.Add(kTcpOpen, {}, counters.tcp_connections.open);
+
+  const WriterStats writer = node_.writer_stats();
+  out.Add(kWriterCommits, {}, writer.commits);
+  out.Add(kWriterItems, {}, writer.items);
+  out.Add(kWriterFailed, {}, writer.failed_commits);
+  out.Add(kWriterGrowths, {}, writer.map_growths);
+
+  const stats::FlushStats flush = node_.flush_stats();
+  out.Add(kFlushes, {}, flush.flushes);
+  out.Add(kFlushFailures, {}, flush.failures);
+  out.Add(kLastFlush, {}, static_cast<double>(flush.last_flush_ms) / 1000.0);
+
+  out.Add(kRegistered, {}, report->registered);
+  const stats::DayRow* today = report->days.empty() ? nullptr : &report->days.back();
+  out.Add(kCreatedToday, {}, today != nullptr ? today->created : 0);
+  out.Add(kResolutionsToday, {}, today != nullptr ? today->resolutions : 0);
+  for (const stats::ThresholdResult& t : report->thresholds) {
+    out.Add(kThresholdMeasured, {{"threshold", t.id}}, t.measured);
+    out.Add(kThresholdTarget, {{"threshold", t.id}}, t.target);
+    out.Add(kThresholdMet, {{"threshold", t.id}}, uint64_t{t.met ? 1u : 0u});
+  }
+  out.Add(kHttpRequests, {}, node_.http_stats().requests);
+  return http::Response{200, std::string(http::kExpositionContentType), out.Render()};
+}
+
+http::Response HttpEndpoints::Health() const {
+  nlohmann::json checks;
+  bool healthy = true;
+  if (auto txn = node_.store().BeginRead(); txn.ok()) {
+    checks["store"] = "ok";
+  } else {
+    healthy = false;
+    checks["store"] = StrCat("cannot read: ", ToStd(txn.status().message()));
+  }
+  const stats::FlushStats flush = node_.flush_stats();
+  if (flush.last_failed) {
+    healthy = false;
+    checks["stats_flush"] = "the last flush of resolution counts failed (it is retried)";
+  } else {
+    checks["stats_flush"] = "ok";
+  }
+  nlohmann::json body{{"status", healthy ? "ok" : "failing"}, {"checks", checks}};
+  return http::Response::Json(healthy ? 200 : 503, body.dump() + "\n");
+}
+
+}  // namespace idnode
