@@ -95,6 +95,9 @@ class StatsService final : public v1::Stats::CallbackService {
   grpc::ServerUnaryReactor* Report(grpc::CallbackServerContext* context,
                                    const v1::StatsReportRequest* request,
                                    v1::StatsReport* response) override;
+  grpc::ServerUnaryReactor* PendingUploads(grpc::CallbackServerContext* context,
+                                           const v1::PendingUploadsRequest* request,
+                                           v1::PendingUploadsResponse* response) override;
 
  private:
   const ServiceEnv& env_;

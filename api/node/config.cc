@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <set>
 
+#include "api/http/https_client.h"
 #include "registry/base/strings.h"
 #include "registry/identifier/identifier.h"
 #include "resolver/net/endpoint.h"
@@ -105,6 +106,14 @@ absl::StatusOr<NodeConfig> LoadConfigFile(const std::string& path, NodeConfig co
   read_uint("handle", "tcp_idle_timeout_ms", config.tcp_idle_timeout_ms);
   read_string("http", "listen", config.http_listen);
   read_bool("http", "allow_remote", config.http_allow_remote);
+  read_string("upload", "url", config.upload_url);
+  read_string("upload", "ca_file", config.upload_ca_file);
+  read_string("upload", "token_file", config.upload_token_file);
+  read_string("upload", "node_id", config.upload_node_id);
+  read_uint("upload", "interval_days", config.upload_interval_days);
+  read_uint("upload", "retry_initial_ms", config.upload_retry_initial_ms);
+  read_uint("upload", "retry_max_ms", config.upload_retry_max_ms);
+  read_uint("upload", "timeout_ms", config.upload_timeout_ms);
   read_bool("registry", "case_sensitive_suffix", config.case_sensitive_suffix);
   read_uint("registry", "commit_max_items", config.commit_max_items);
   read_uint("registry", "commit_max_wait_us", config.commit_max_wait_us);
@@ -205,6 +214,23 @@ absl::Status ValidateConfig(const NodeConfig& config) {
                       "is not a loopback address; the statistics pages have no login, so serving "
                       "them to the network needs http.allow_remote = true");
     }
+  }
+  if (!config.upload_url.empty()) {
+    auto url = http::ParseUrl(config.upload_url, "upload.url");
+    if (!url.ok()) return url.status();
+  }
+  if (config.upload_interval_days == 0 || config.upload_interval_days > 31) {
+    return KeyError("upload.interval_days", "must be 1..31");
+  }
+  if (config.upload_retry_initial_ms < 10 || config.upload_retry_initial_ms > 3'600'000) {
+    return KeyError("upload.retry_initial_ms", "must be 10..3600000");
+  }
+  if (config.upload_retry_max_ms < config.upload_retry_initial_ms ||
+      config.upload_retry_max_ms > 86'400'000) {
+    return KeyError("upload.retry_max_ms", "must be retry_initial_ms..86400000");
+  }
+  if (config.upload_timeout_ms < 100 || config.upload_timeout_ms > 600'000) {
+    return KeyError("upload.timeout_ms", "must be 100..600000");
   }
   if (config.stats_flush_interval_ms < 10 || config.stats_flush_interval_ms > 600'000) {
     return KeyError("stats.flush_interval_ms", "must be 10..600000");

@@ -39,6 +39,15 @@ struct NodeConfig {
   // [http]: /metrics, /api/stats, /healthz and /dashboard (api/node/http_endpoints.h)
   std::string http_listen = "127.0.0.1:2643";  // IPv4 HOST:PORT; port 0 picks one; "" turns it off
   bool http_allow_remote = false;  // serve a non-loopback address (the pages have no login)
+  // [upload]: statistics to the authority (api/node/uploader.h)
+  std::string upload_url;             // https://...; empty: off
+  std::string upload_ca_file;         // PEM CAs to trust; empty: the system's store
+  std::string upload_token_file;      // a bearer token for the receiver, read at start
+  std::string upload_node_id;         // as the authority knows this node; default: node.prefix
+  uint64_t upload_interval_days = 1;  // each report covers this many whole reporting days
+  uint64_t upload_retry_initial_ms = 5'000;
+  uint64_t upload_retry_max_ms = 600'000;
+  uint64_t upload_timeout_ms = 10'000;
   // [registry]
   bool case_sensitive_suffix = false;
   uint64_t commit_max_items = 1000;

@@ -11,6 +11,7 @@
 #include "api/node/node.h"
 #include "registry/base/strings.h"
 #include "registry/stats/metrics.h"
+#include "registry/stats/upload.h"
 
 #ifndef IDNODE_VERSION
 #define IDNODE_VERSION "unknown"
@@ -68,6 +69,12 @@ constexpr FamilyInfo kThresholdTarget{"idnode_threshold_target", MetricType::kGa
                                       "The target each policy threshold must reach or exceed."};
 constexpr FamilyInfo kThresholdMet{"idnode_threshold_met", MetricType::kGauge,
                                    "1 when the policy threshold is met, else 0."};
+constexpr FamilyInfo kUploadPending{"idnode_upload_pending_reports", MetricType::kGauge,
+                                    "Statistics reports spooled and not yet delivered."};
+constexpr FamilyInfo kUploadDelivered{"idnode_upload_delivered_total", MetricType::kCounter,
+                                      "Statistics reports the authority's receiver accepted."};
+constexpr FamilyInfo kUploadFailures{"idnode_upload_failures_total", MetricType::kCounter,
+                                     "Attempts to deliver a statistics report that failed."};
 constexpr FamilyInfo kHttpRequests{"idnode_http_requests_total", MetricType::kCounter,
                                    "Requests answered on this HTTP port."};
 
@@ -184,6 +191,14 @@ http::Response HttpEndpoints::Metrics() const {
     out.Add(kThresholdTarget, {{"threshold", t.id}}, t.target);
     out.Add(kThresholdMet, {{"threshold", t.id}}, uint64_t{t.met ? 1u : 0u});
   }
+  if (auto txn = node_.store().BeginRead(); txn.ok()) {
+    if (auto pending = stats::ListPendingUploads(*txn); pending.ok()) {
+      out.Add(kUploadPending, {}, uint64_t{pending->size()});
+    }
+  }
+  const UploadStats upload = node_.upload_stats();
+  out.Add(kUploadDelivered, {}, upload.delivered);
+  out.Add(kUploadFailures, {}, upload.failures);
   out.Add(kHttpRequests, {}, node_.http_stats().requests);
   return http::Response{200, std::string(http::kExpositionContentType), out.Render()};
 }

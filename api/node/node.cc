@@ -126,6 +126,7 @@ absl::Status Node::Init(const NodeConfig& config) {
                           config.utc_offset_minutes},
       [this] { return resolution_totals(); });
   flusher_->Start();
+  RETURN_IF_ERROR(StartUploader(config));
   RETURN_IF_ERROR(StartHttp(config));
   spdlog::info(
       "idnode: node prefix {}, store {}, gRPC on {} (port {}){}, Handle UDP+TCP on {} (port {}), "
@@ -134,6 +135,32 @@ absl::Status Node::Init(const NodeConfig& config) {
       config.handle_listen, handle_port(), wire::AddressText(site_info_.servers[0].address),
       config.http_listen.empty() ? "off" : config.http_listen, http_port());
   return absl::OkStatus();
+}
+
+absl::Status Node::StartUploader(const NodeConfig& config) {
+  if (config.upload_url.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(http::Url url, http::ParseUrl(config.upload_url, "upload.url"));
+  UploadOptions options;
+  options.url = config.upload_url;
+  options.ca_file = config.upload_ca_file;
+  if (!options.ca_file.empty() && !std::ifstream(options.ca_file)) {
+    return absl::NotFoundError(StrCat("config upload.ca_file: cannot read ", options.ca_file));
+  }
+  if (!config.upload_token_file.empty()) {
+    ASSIGN_OR_RETURN(std::string token, ReadFile(config.upload_token_file, "upload.token_file"));
+    while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
+    options.token = std::move(token);
+  }
+  options.interval_days = static_cast<uint32_t>(config.upload_interval_days);
+  options.retry_initial = std::chrono::milliseconds(config.upload_retry_initial_ms);
+  options.retry_max = std::chrono::milliseconds(config.upload_retry_max_ms);
+  options.timeout = std::chrono::milliseconds(config.upload_timeout_ms);
+  stats::UploadIdentity who{
+      config.upload_node_id.empty() ? env_->node_prefix : config.upload_node_id, env_->node_prefix,
+      config.utc_offset_minutes};
+  uploader_ = std::make_unique<Uploader>(*store_, *writer_, *clock_, std::move(who), std::move(url),
+                                         std::move(options), [this] { return FlushStats(); });
+  return uploader_->Start();
 }
 
 absl::Status Node::StartHttp(const NodeConfig& config) {
@@ -258,6 +285,14 @@ stats::FlushStats Node::flush_stats() const {
   return flusher_ != nullptr ? flusher_->stats() : stats::FlushStats{};
 }
 
+UploadStats Node::upload_stats() const {
+  return uploader_ != nullptr ? uploader_->stats() : UploadStats{};
+}
+
+void Node::WakeUploader() {
+  if (uploader_ != nullptr) uploader_->Wake();
+}
+
 WriterStats Node::writer_stats() const {
   return writer_ != nullptr ? writer_->stats() : WriterStats{};
 }
@@ -275,6 +310,7 @@ void Node::Shutdown(std::chrono::milliseconds grace) {
     server_->Shutdown(std::chrono::system_clock::now() + grace);
     server_.reset();
   }
+  if (uploader_ != nullptr) uploader_->Stop();  // it may be waiting on a receiver: at most timeout
   if (flusher_ != nullptr) {
     (void)flusher_->Stop();  // the final counts, now that nothing answers any more
     flusher_.reset();

@@ -16,6 +16,7 @@
 #include "api/http/http_server.h"
 #include "api/node/config.h"
 #include "api/node/http_endpoints.h"
+#include "api/node/uploader.h"
 #include "registry/stats/flush.h"
 #include "registry/store/store.h"
 #include "registry/writer/writer.h"
@@ -57,6 +58,9 @@ class Node {
   http::HttpStats http_stats() const;
   stats::FlushStats flush_stats() const;
   WriterStats writer_stats() const;
+  // The statistics upload (zeros when upload.url is not set), and a round of it now.
+  UploadStats upload_stats() const;
+  void WakeUploader();
   store::Store& store() const { return *store_; }
   // This node's HS_SITE, as get-site-info answers it.
   const wire::SiteInfo& site_info() const { return site_info_; }
@@ -73,6 +77,7 @@ class Node {
   absl::Status Bootstrap();
   absl::Status StartHandle(const NodeConfig& config);
   absl::Status StartHttp(const NodeConfig& config);
+  absl::Status StartUploader(const NodeConfig& config);
 
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Writer> writer_;
@@ -87,6 +92,7 @@ class Node {
   std::unique_ptr<resolver::UdpServer> udp_server_;
   std::unique_ptr<resolver::TcpServer> tcp_server_;
   std::unique_ptr<stats::ResolutionFlusher> flusher_;
+  std::unique_ptr<Uploader> uploader_;
   std::unique_ptr<HttpEndpoints> http_endpoints_;
   std::unique_ptr<http::HttpServer> http_server_;
   const Clock* clock_ = nullptr;

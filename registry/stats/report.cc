@@ -336,4 +336,20 @@ absl::StatusOr<ReportOptions> ParseReportOptions(std::string_view from, std::str
   return options;
 }
 
+std::string FormatUtcOffset(int32_t minutes) {
+  const char sign = minutes < 0 ? '-' : '+';
+  const int32_t magnitude = minutes < 0 ? -minutes : minutes;
+  return fmt::format("{}{:02}:{:02}", sign, magnitude / 60, magnitude % 60);
+}
+
+// RFC 3339 time of `unix_ms` in the reporting offset.
+std::string FormatLocalTime(int64_t unix_ms, int32_t offset_minutes) {
+  const int64_t local_s = unix_ms / 1000 + int64_t{offset_minutes} * 60;
+  const int64_t day = local_s >= 0 ? local_s / 86400 : (local_s - 86399) / 86400;
+  const int64_t second_of_day = local_s - day * 86400;
+  return fmt::format("{}T{:02}:{:02}:{:02}{}", FormatDay(static_cast<uint32_t>(day)),
+                     second_of_day / 3600, second_of_day / 60 % 60, second_of_day % 60,
+                     FormatUtcOffset(offset_minutes));
+}
+
 }  // namespace idnode::stats

@@ -105,6 +105,11 @@ absl::StatusOr<Report> BuildReport(const store::ReadTxn& txn, int64_t now_ms,
 std::string FormatDay(uint32_t day);
 absl::StatusOr<uint32_t> ParseDay(std::string_view text, std::string_view field);
 
+// "+08:00" for an offset in minutes east of UTC.
+std::string FormatUtcOffset(int32_t minutes);
+// RFC 3339 time of `unix_ms` in that offset: "2026-11-21T10:00:00+08:00".
+std::string FormatLocalTime(int64_t unix_ms, int32_t offset_minutes);
+
 // Report options from the text the Stats service and /api/stats take: `from` and `to` as
 // YYYY-MM-DD, empty for the default range. INVALID_ARGUMENT naming "from" or "to".
 absl::StatusOr<ReportOptions> ParseReportOptions(std::string_view from, std::string_view to,

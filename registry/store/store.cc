@@ -43,6 +43,8 @@ std::string_view DbName(Db db) {
       return "counters_v1";
     case Db::kChanges:
       return "changes_v1";
+    case Db::kUploads:
+      return "uploads_v1";
     case Db::kCount:
       break;
   }

@@ -46,6 +46,7 @@ enum class Db : int {
   kTemplates,  // "templates_v1": prefix, version -> template
   kCounters,   // "counters_v1": metric id u16, day u32, scope -> u64
   kChanges,    // "changes_v1": sequence u64 -> change record
+  kUploads,    // "uploads_v1": first day u32 -> statistics report awaiting delivery
   kCount
 };
 

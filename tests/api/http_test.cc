@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <regex>
 
 #include "api/http/http_server.h"
@@ -13,6 +14,7 @@
 #include "api/node/node.h"
 #include "registry/base/strings.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/history.h"
 #include "tests/support/http_client.h"
 #include "tests/support/provision.h"
 #include "tests/support/temp_dir.h"
@@ -80,29 +82,9 @@ class HttpEndpointTest : public ::testing::Test {
     ASSERT_FALSE(token_.empty());
   }
 
-  // On reporting day `day`: registers `created` new identifiers and resolves `resolved` times,
-  // then flushes the counts (under that day).
   void Day(uint32_t day, int created, int resolved) {
-    clock_.Set(testing::LocalMillis(day, 10));
-    ASSERT_TRUE(node_->FlushStats().ok());  // the new interval starts on `day`
-    for (int i = 0; i < created; ++i, ++next_id_) {
-      v1::CreateRequest create;
-      create.set_identifier(StrCat("88.123.45/PUMP-", next_id_));
-      v1::Value* value = create.add_values();
-      value->set_index(1);
-      value->set_type("URL");
-      value->set_data(StrCat("https://example.com/pump/", next_id_));
-      ASSERT_TRUE(testing::Create(channel_, token_, create).ok());
-    }
-    auto stub = v1::Resolver::NewStub(channel_);
-    for (int i = 0; i < resolved; ++i) {
-      v1::ResolveRequest resolve;
-      resolve.set_identifier(StrCat("88.123.45/PUMP-", 1 + i % (next_id_ - 1)));
-      v1::ResolveResponse response;
-      grpc::ClientContext context;
-      ASSERT_TRUE(stub->Resolve(&context, resolve, &response).ok());
-    }
-    ASSERT_TRUE(node_->FlushStats().ok());
+    if (!history_) history_.emplace(clock_, channel_, token_);
+    history_->Day(*node_, day, created, resolved);
   }
 
   // Three days: 60 registered and 250 resolutions, 60 and 120, then today 10 and 7.
@@ -118,7 +100,7 @@ class HttpEndpointTest : public ::testing::Test {
   int port_ = 0;
   std::shared_ptr<grpc::Channel> channel_;
   std::string token_;
-  int next_id_ = 1;
+  std::optional<testing::HistoryMaker> history_;
 };
 
 // The sample line of `name` (with its labels) in an exposition, or "" when absent.

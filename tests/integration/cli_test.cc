@@ -294,6 +294,18 @@ TEST_F(CliTest, ReportsStatisticsToOperatorsInEachFormat) {
   CommandResult bad_format = Idctl({"report", "--format", "xml"}, ops);
   EXPECT_NE(bad_format.exit_code, 0);
   EXPECT_NE(bad_format.output.find("--format"), std::string::npos) << bad_format.output;
+
+  // The upload spool: empty on a node that has no receiver configured.
+  CommandResult pending = Idctl({"report", "--pending"}, ops);
+  ASSERT_EQ(pending.exit_code, 0) << pending.output;
+  EXPECT_EQ(pending.output, "0 statistics report(s) not yet delivered to the authority\n");
+  CommandResult pending_csv = Idctl({"report", "--pending", "--format", "csv"}, ops);
+  EXPECT_EQ(pending_csv.output, "report_id,first_day,last_day,created_at,bytes\n");
+  CommandResult pending_mixed = Idctl({"report", "--pending", "--by-prefix"}, ops);
+  EXPECT_EQ(pending_mixed.exit_code, 2);
+  EXPECT_NE(pending_mixed.output.find("--pending lists the upload spool"), std::string::npos)
+      << pending_mixed.output;
+  EXPECT_EQ(Idctl({"report", "--pending"}, registrant).exit_code, 1);  // operators only
 }
 
 }  // namespace

@@ -13,6 +13,7 @@ struct ReportArgs {
   std::string from, to;
   bool by_prefix = false;
   std::string format = "table";
+  bool pending = false;
 };
 
 std::string Number(double value) {
@@ -94,6 +95,26 @@ void PrintCsv(const v1::StatsReport& r, bool series, bool by_prefix) {
   }
 }
 
+void PrintPending(const v1::PendingUploadsResponse& r, const std::string& format) {
+  if (format == "csv") {
+    std::cout << "report_id,first_day,last_day,created_at,bytes\n";
+    for (const v1::PendingUpload& p : r.reports()) {
+      std::cout << fmt::format("{},{},{},{},{}\n", p.report_id(), p.first_day(), p.last_day(),
+                               p.created_at(), p.bytes());
+    }
+    return;
+  }
+  std::cout << fmt::format("{} statistics report(s) not yet delivered to the authority\n",
+                           r.reports_size());
+  if (r.reports_size() == 0) return;
+  std::cout << fmt::format("{:<40} {:<10} {:<10} {:<25} {:>8}\n", "report", "from", "to", "made at",
+                           "bytes");
+  for (const v1::PendingUpload& p : r.reports()) {
+    std::cout << fmt::format("{:<40} {:<10} {:<10} {:<25} {:>8}\n", p.report_id(), p.first_day(),
+                             p.last_day(), p.created_at(), p.bytes());
+  }
+}
+
 }  // namespace
 
 void AddReportCommand(CLI::App& app, Cli& cli, int& rc) {
@@ -104,10 +125,33 @@ void AddReportCommand(CLI::App& app, Cli& cli, int& rc) {
   report->add_option("--to", args->to,
                      "last day of the per-day series, YYYY-MM-DD (default today)");
   report->add_flag("--by-prefix", args->by_prefix, "break down by enterprise prefix");
+  report->add_flag("--pending", args->pending,
+                   "list the reports spooled for the authority and not yet delivered");
   report->add_option("--format", args->format, "table (default), json or csv")
       ->check(CLI::IsMember({"table", "json", "csv"}));
   report->callback([&cli, &rc, args] {
     const bool series = !args->from.empty() || !args->to.empty();
+    if (args->pending) {
+      if (series || args->by_prefix) {
+        std::cerr << "idctl: --pending lists the upload spool; it takes no --from, --to or "
+                     "--by-prefix\n";
+        rc = 2;
+        return;
+      }
+      rc = cli.Call([&](auto channel, grpc::ClientContext& context) {
+        v1::PendingUploadsResponse response;
+        auto status = v1::Stats::NewStub(channel)->PendingUploads(
+            &context, v1::PendingUploadsRequest(), &response);
+        if (!status.ok()) return Report(status);
+        if (args->format == "json" || cli.globals().json) {
+          std::cout << ToJson(response) << "\n";
+        } else {
+          PrintPending(response, args->format);
+        }
+        return 0;
+      });
+      return;
+    }
     rc = cli.Call([&](auto channel, grpc::ClientContext& context) {
       v1::StatsReportRequest request;
       request.set_from(args->from);

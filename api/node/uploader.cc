@@ -1,0 +1,208 @@
+#include "api/node/uploader.h"
+
+#include <spdlog/spdlog.h>
+
+#include <future>
+#include <random>
+
+#include "registry/base/strings.h"
+#include "registry/stats/report.h"
+
+namespace idnode {
+namespace {
+
+constexpr int64_t kDayMs = 86'400'000;
+
+// Submits `op` built with a completion callback and waits for its commit.
+template <typename MakeOp>
+absl::Status SubmitAndWait(Writer& writer, MakeOp make) {
+  auto done = std::make_shared<std::promise<absl::Status>>();
+  std::future<absl::Status> result = done->get_future();
+  absl::Status submitted =
+      writer.Submit(make([done](absl::Status status) { done->set_value(std::move(status)); }));
+  if (!submitted.ok()) return submitted;
+  return result.get();
+}
+
+}  // namespace
+
+Uploader::Uploader(store::Store& store, Writer& writer, const Clock& clock,
+                   stats::UploadIdentity who, http::Url url, UploadOptions options,
+                   std::function<absl::Status()> flush)
+    : store_(store),
+      writer_(writer),
+      clock_(clock),
+      who_(std::move(who)),
+      url_(std::move(url)),
+      options_(std::move(options)),
+      flush_(std::move(flush)) {}
+
+Uploader::~Uploader() { Stop(); }
+
+absl::Status Uploader::Start() {
+  const uint32_t today = ReportingDay(clock_.NowMillis(), who_.utc_offset_minutes);
+  absl::Status started = SubmitAndWait(writer_, [today](stats::UploadDone done) {
+    return stats::MakeStartUploadsOp(today, std::move(done));
+  });
+  if (!started.ok()) return started;
+  thread_ = std::thread([this] { Run(); });
+  return absl::OkStatus();
+}
+
+void Uploader::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Uploader::Wake() {
+  {
+    std::lock_guard lock(mu_);
+    woken_ = true;
+  }
+  wake_.notify_all();
+}
+
+UploadStats Uploader::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+bool Uploader::MakeDueReports() {
+  for (;;) {
+    const int64_t now_ms = clock_.NowMillis();
+    const uint32_t today = ReportingDay(now_ms, who_.utc_offset_minutes);
+    std::optional<uint32_t> next;
+    {
+      auto txn = store_.BeginRead();
+      if (!txn.ok()) {
+        spdlog::warn("upload: cannot read the store: {}", txn.status().ToString());
+        return false;
+      }
+      next = stats::NextUploadDay(*txn);
+    }
+    if (!next || *next + options_.interval_days > today) return true;  // the period goes on
+    const uint32_t first = *next, last = *next + options_.interval_days - 1;
+    if (absl::Status flushed = flush_(); !flushed.ok()) {
+      spdlog::warn("upload: flushing resolution counts before the report: {}", flushed.ToString());
+      return false;
+    }
+    absl::StatusOr<stats::PendingUpload> report = absl::UnknownError("not read");
+    {
+      auto txn = store_.BeginRead();
+      if (!txn.ok()) return false;
+      report = stats::BuildUpload(*txn, who_, first, last, now_ms);
+    }
+    if (!report.ok()) {
+      spdlog::warn("upload: making the report for {}: {}", stats::FormatDay(first),
+                   report.status().ToString());
+      return false;
+    }
+    // FAILED_PRECONDITION: the period was spooled already (by an earlier round); go on.
+    absl::Status spooled = SubmitAndWait(writer_, [&report](stats::UploadDone done) {
+      return stats::MakeSpoolUploadOp(*std::move(report), std::move(done));
+    });
+    if (!spooled.ok() && spooled.code() != absl::StatusCode::kFailedPrecondition) {
+      spdlog::warn("upload: spooling the report for {}: {}", stats::FormatDay(first),
+                   spooled.ToString());
+      return false;
+    }
+    if (spooled.ok()) {
+      std::lock_guard lock(mu_);
+      ++stats_.spooled;
+    }
+  }
+}
+
+bool Uploader::DeliverPending() {
+  std::vector<stats::PendingUpload> pending;
+  {
+    auto txn = store_.BeginRead();
+    if (!txn.ok()) return false;
+    auto listed = stats::ListPendingUploads(*txn);
+    if (!listed.ok()) {
+      spdlog::error("upload: {}", listed.status().ToString());
+      return false;
+    }
+    pending = *std::move(listed);
+  }
+  for (stats::PendingUpload& report : pending) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return false;
+    }
+    http::PostOptions post;
+    post.ca_file = options_.ca_file;
+    post.timeout = options_.timeout;
+    post.headers.emplace_back("Idempotency-Key", report.report_id);
+    if (!options_.token.empty())
+      post.headers.emplace_back("Authorization", "Bearer " + options_.token);
+    auto reply = http::Post(url_, "application/json", std::move(report.body), post);
+    std::string error;
+    if (!reply.ok()) {
+      error = std::string(ToStd(reply.status().message()));
+    } else if (reply->status < 200 || reply->status > 299) {
+      error = StrCat("the receiver answered ", reply->status, ": ", reply->body.substr(0, 200));
+    }
+    if (!error.empty()) {
+      spdlog::warn("upload: report {} not delivered (kept, retried): {}", report.report_id, error);
+      std::lock_guard lock(mu_);
+      ++stats_.failures;
+      stats_.last_error = StrCat(report.report_id, ": ", error);
+      return false;
+    }
+    absl::Status removed = SubmitAndWait(writer_, [&report](stats::UploadDone done) {
+      return stats::MakeUploadDeliveredOp(report.first_day, std::move(done));
+    });
+    if (!removed.ok() && removed.code() != absl::StatusCode::kNotFound) {
+      spdlog::warn("upload: report {} delivered, but not removed from the spool: {}",
+                   report.report_id, removed.ToString());
+      return false;
+    }
+    consecutive_failures_ = 0;
+    std::lock_guard lock(mu_);
+    ++stats_.delivered;
+    stats_.last_error.clear();
+  }
+  return true;
+}
+
+std::chrono::milliseconds Uploader::NextRetryDelay() {
+  static thread_local std::mt19937 random{std::random_device{}()};
+  const uint32_t doublings = std::min<uint32_t>(consecutive_failures_, 30);
+  ++consecutive_failures_;
+  const double base =
+      std::min<double>(static_cast<double>(options_.retry_initial.count()) * (1u << doublings),
+                       static_cast<double>(options_.retry_max.count()));
+  std::uniform_real_distribution<double> jitter(0.8, 1.2);
+  return std::chrono::milliseconds(static_cast<int64_t>(base * jitter(random)));
+}
+
+void Uploader::Run() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    woken_ = false;
+    lock.unlock();
+    const bool made = MakeDueReports();
+    const bool empty = made && DeliverPending();
+    lock.lock();
+    ++stats_.rounds;
+    std::chrono::milliseconds wait;
+    if (empty) {
+      consecutive_failures_ = 0;
+      const int64_t now_ms = clock_.NowMillis();
+      const int64_t offset_ms = int64_t{who_.utc_offset_minutes} * 60'000;
+      const int64_t next_day_ms =
+          (int64_t{ReportingDay(now_ms, who_.utc_offset_minutes)} + 1) * kDayMs - offset_ms;
+      wait = std::chrono::milliseconds(std::max<int64_t>(next_day_ms - now_ms, 0) + 1000);
+    } else {
+      wait = NextRetryDelay();
+    }
+    wake_.wait_for(lock, wait, [this] { return stopping_ || woken_; });
+  }
+}
+
+}  // namespace idnode
