@@ -109,10 +109,8 @@ http::Response HttpEndpoints::Handle(const http::Request& request) const {
 }
 
 absl::StatusOr<stats::Report> HttpEndpoints::BuildReport(
-    const stats::ReportOptions& options) const {
-  auto txn = node_.store().BeginRead();
-  if (!txn.ok()) return txn.status();
-  return stats::BuildReport(*txn, clock_.NowMillis(), settings_.utc_offset_minutes,
+    const store::ReadTxn& txn, const stats::ReportOptions& options) const {
+  return stats::BuildReport(txn, clock_.NowMillis(), settings_.utc_offset_minutes,
                             settings_.thresholds, options);
 }
 
@@ -133,7 +131,9 @@ http::Response HttpEndpoints::ApiStats(const http::Request& request) const {
   }
   auto options = stats::ParseReportOptions(from ? *from : kEmpty, to ? *to : kEmpty, by_prefix);
   if (!options.ok()) return Error(400, ToStd(options.status().message()));
-  auto report = BuildReport(*options);
+  auto txn = node_.store().BeginRead();
+  if (!txn.ok()) return Error(500, ToStd(txn.status().message()));
+  auto report = BuildReport(*txn, *options);
   if (!report.ok()) {
     const bool invalid = report.status().code() == absl::StatusCode::kInvalidArgument;
     return Error(invalid ? 400 : 500, ToStd(report.status().message()));
@@ -145,7 +145,9 @@ http::Response HttpEndpoints::ApiStats(const http::Request& request) const {
 }
 
 http::Response HttpEndpoints::Metrics() const {
-  auto report = BuildReport(stats::ReportOptions{});
+  auto txn = node_.store().BeginRead();
+  if (!txn.ok()) return Error(500, ToStd(txn.status().message()));
+  auto report = BuildReport(*txn, stats::ReportOptions{});
   if (!report.ok()) return Error(500, ToStd(report.status().message()));
   http::Exposition out;
   out.Add(kBuildInfo, {{"version", IDNODE_VERSION}, {"node_prefix", settings_.node_prefix}},
@@ -191,11 +193,7 @@ http::Response HttpEndpoints::Metrics() const {
     out.Add(kThresholdTarget, {{"threshold", t.id}}, t.target);
     out.Add(kThresholdMet, {{"threshold", t.id}}, uint64_t{t.met ? 1u : 0u});
   }
-  if (auto txn = node_.store().BeginRead(); txn.ok()) {
-    if (auto pending = stats::ListPendingUploads(*txn); pending.ok()) {
-      out.Add(kUploadPending, {}, uint64_t{pending->size()});
-    }
-  }
+  out.Add(kUploadPending, {}, uint64_t{stats::CountPendingUploads(*txn)});
   const UploadStats upload = node_.upload_stats();
   out.Add(kUploadDelivered, {}, upload.delivered);
   out.Add(kUploadFailures, {}, upload.failures);

@@ -44,7 +44,8 @@ class HttpEndpoints {
   http::Response Metrics() const;
   http::Response ApiStats(const http::Request& request) const;
   http::Response Health() const;
-  absl::StatusOr<stats::Report> BuildReport(const stats::ReportOptions& options) const;
+  absl::StatusOr<stats::Report> BuildReport(const store::ReadTxn& txn,
+                                            const stats::ReportOptions& options) const;
 
   const Node& node_;
   const Clock& clock_;

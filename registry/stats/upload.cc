@@ -149,6 +149,13 @@ absl::StatusOr<std::vector<PendingUpload>> ListPendingUploads(const store::ReadT
   return out;
 }
 
+size_t CountPendingUploads(const store::ReadTxn& txn) {
+  size_t count = 0;
+  store::Cursor cursor = txn.OpenCursor(store::Db::kUploads);
+  for (bool more = cursor.Seek(""); more; more = cursor.Next()) ++count;
+  return count;
+}
+
 std::unique_ptr<WriteOp> MakeStartUploadsOp(uint32_t first_day, UploadDone done) {
   return std::make_unique<UploadOp>(
       [first_day](WriteContext& context, absl::Status&) -> absl::Status {

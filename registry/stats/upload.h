@@ -52,6 +52,8 @@ std::optional<uint32_t> NextUploadDay(const store::ReadTxn& txn);
 
 // Every report not yet delivered, oldest period first.
 absl::StatusOr<std::vector<PendingUpload>> ListPendingUploads(const store::ReadTxn& txn);
+// How many there are (reads keys only).
+size_t CountPendingUploads(const store::ReadTxn& txn);
 
 // Write operations; `done` gets the commit's status (and, for the spool, whether it applied).
 using UploadDone = std::function<void(absl::Status)>;
