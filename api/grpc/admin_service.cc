@@ -16,6 +16,16 @@ void ToProto(const AccountEntry& entry, v1::Account* out) {
   out->set_role(std::string(RoleName(entry.record.role)));
   out->set_created_ms(entry.record.created_ms);
   out->set_disabled(entry.record.disabled);
+  for (const std::string& grant : entry.record.grants) out->add_grants(grant);
+}
+
+// Completes a prefix allocation or release: tells whoever waits for prefix changes (the upward
+// registration client), then finishes the call.
+auto FinishPrefixChange(const ServiceEnv& env, grpc::ServerUnaryReactor* reactor) {
+  return [&env, reactor](absl::StatusOr<bool> result) {
+    if (result.ok() && env.prefix_committed) env.prefix_committed();
+    reactor->Finish(ToGrpc(result.status()));
+  };
 }
 
 }  // namespace
@@ -30,8 +40,14 @@ grpc::ServerUnaryReactor* AdminService::CreateAccount(grpc::CallbackServerContex
         if (absl::Status s = ValidateAccountId(request->id()); !s.ok()) return s;
         response->set_id(request->id());
         response->set_role(request->role());
+        std::vector<std::string> grants(request->grants().begin(), request->grants().end());
+        if (*role == Role::kNode) {
+          auto normalized = NormalizeGrants(grants, "grants");
+          if (!normalized.ok()) return normalized.status();
+          for (const std::string& grant : *normalized) response->add_grants(grant);
+        }
         return MakeCreateAccountOp(
-            caller.account, request->id(), *role,
+            caller.account, request->id(), *role, std::move(grants),
             [reactor](absl::StatusOr<bool> result) { reactor->Finish(ToGrpc(result.status())); });
       });
 }
@@ -55,10 +71,15 @@ grpc::ServerUnaryReactor* AdminService::IssueToken(grpc::CallbackServerContext* 
         auto token = GenerateToken();
         if (!token.ok()) return token.status();
         response->set_token(*token);
+        if (request->valid_seconds() > uint64_t{100} * 365 * 86'400) {
+          return absl::InvalidArgumentError("valid_seconds: at most 100 years");
+        }
         return MakeIssueTokenOp(caller.account, request->account(), *token, request->label(),
+                                request->valid_seconds(),
                                 [reactor, response](absl::StatusOr<IssuedToken> result) {
                                   if (result.ok()) {
                                     response->set_token_id(result->token_id);
+                                    response->set_expires_ms(result->expires_ms);
                                   } else {
                                     response->clear_token();
                                   }
@@ -91,6 +112,7 @@ grpc::ServerUnaryReactor* AdminService::ListTokens(grpc::CallbackServerContext* 
       info->set_label(entry.record.label);
       info->set_issued_ms(entry.record.issued_ms);
       info->set_revoked_ms(entry.record.revoked_ms);
+      info->set_expires_ms(entry.record.expires_ms);
     }
     return absl::OkStatus();
   });
@@ -107,10 +129,22 @@ grpc::ServerUnaryReactor* AdminService::AllocatePrefix(grpc::CallbackServerConte
         response->set_prefix(*prefix);
         response->set_owner(request->owner());
         response->set_quota(request->quota());
-        return MakeAllocatePrefixOp(
-            caller.account, env_.node_prefix, *prefix, request->owner(), request->quota(),
-            [reactor](absl::StatusOr<bool> result) { reactor->Finish(ToGrpc(result.status())); });
+        return MakeAllocatePrefixOp(caller.account, env_.node_prefix, *prefix, request->owner(),
+                                    request->quota(), env_.prefix_hook,
+                                    FinishPrefixChange(env_, reactor));
       });
+}
+
+grpc::ServerUnaryReactor* AdminService::ReleasePrefix(grpc::CallbackServerContext* context,
+                                                      const v1::ReleasePrefixRequest* request,
+                                                      v1::ReleasePrefixResponse* /*response*/) {
+  return internal::RunWrite(env_, context, Role::kAdmin,
+                            [&](const Principal& caller, auto* reactor) -> OpOrError {
+                              auto prefix = NormalizePrefix(request->prefix(), "prefix");
+                              if (!prefix.ok()) return prefix.status();
+                              return MakeReleasePrefixOp(caller.account, *prefix, env_.prefix_hook,
+                                                         FinishPrefixChange(env_, reactor));
+                            });
 }
 
 grpc::ServerUnaryReactor* AdminService::ListPrefixes(grpc::CallbackServerContext* context,

@@ -5,7 +5,7 @@
 
 namespace idnode::api {
 
-absl::StatusOr<Principal> AuthenticateCall(store::Store& store,
+absl::StatusOr<Principal> AuthenticateCall(store::Store& store, const Clock& clock,
                                            const grpc::CallbackServerContext& context) {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
@@ -19,7 +19,7 @@ absl::StatusOr<Principal> AuthenticateCall(store::Store& store,
     token = header.substr(kBearer.size());
   }
   ASSIGN_OR_RETURN(store::ReadTxn txn, store.BeginRead());
-  return Authenticate(txn, token);
+  return Authenticate(txn, token, clock.NowMillis());
 }
 
 absl::Status RequireRole(const Principal& principal, Role role) {

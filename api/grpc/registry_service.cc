@@ -25,7 +25,7 @@ absl::StatusOr<PreparedRecord> Prepare(const v1::CreateRequest& request,
 
 absl::StatusOr<Principal> AuthenticateRegistrant(const ServiceEnv& env,
                                                  const grpc::CallbackServerContext& context) {
-  auto principal = AuthenticateCall(env.store, context);
+  auto principal = AuthenticateCall(env.store, env.clock, context);
   if (!principal.ok()) return principal;
   if (absl::Status s = RequireRole(*principal, Role::kRegistrant); !s.ok()) return s;
   return principal;
@@ -226,7 +226,7 @@ grpc::ServerUnaryReactor* RegistryService::Get(grpc::CallbackServerContext* cont
                                                v1::Record* response) {
   auto* reactor = context->DefaultReactor();
   reactor->Finish(ToGrpc([&]() -> absl::Status {
-    auto principal = AuthenticateCall(env_.store, *context);
+    auto principal = AuthenticateCall(env_.store, env_.clock, *context);
     if (!principal.ok()) return principal.status();
     auto id = Identifier::Parse(request->identifier(), env_.identifier_options);
     if (!id.ok()) return id.status();
@@ -323,7 +323,7 @@ grpc::ServerUnaryReactor* RegistryService::List(grpc::CallbackServerContext* con
                                                 v1::ListResponse* response) {
   auto* reactor = context->DefaultReactor();
   reactor->Finish(ToGrpc([&]() -> absl::Status {
-    auto principal = AuthenticateCall(env_.store, *context);
+    auto principal = AuthenticateCall(env_.store, env_.clock, *context);
     if (!principal.ok()) return principal.status();
     auto prefix = NormalizePrefix(request->prefix(), "prefix");
     if (!prefix.ok()) return prefix.status();

@@ -19,6 +19,7 @@
 #include "registry/identifier/identifier.h"
 #include "registry/stats/report.h"
 #include "registry/store/store.h"
+#include "registry/writer/admin_ops.h"
 #include "registry/writer/writer.h"
 #include "resolver/query/query.h"
 #include "resolver/query/tally.h"
@@ -31,6 +32,9 @@ struct ServiceEnv {
   Writer& writer;
   IdentifierOptions identifier_options;
   std::string node_prefix;  // normalised, e.g. 88.123
+  const Clock& clock;       // token expiry
+  PrefixHook prefix_hook;   // runs with every prefix allocation and release; may be empty
+  std::function<void()> prefix_committed;  // after such a change is durable; may be empty
 };
 
 class RegistryService final : public v1::Registry::CallbackService {
@@ -128,6 +132,9 @@ class AdminService final : public v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* AllocatePrefix(grpc::CallbackServerContext* context,
                                            const v1::AllocatePrefixRequest* request,
                                            v1::Prefix* response) override;
+  grpc::ServerUnaryReactor* ReleasePrefix(grpc::CallbackServerContext* context,
+                                          const v1::ReleasePrefixRequest* request,
+                                          v1::ReleasePrefixResponse* response) override;
   grpc::ServerUnaryReactor* ListPrefixes(grpc::CallbackServerContext* context,
                                          const v1::ListPrefixesRequest* request,
                                          v1::ListPrefixesResponse* response) override;

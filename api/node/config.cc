@@ -6,6 +6,7 @@
 #include <set>
 
 #include "api/http/https_client.h"
+#include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
 #include "registry/identifier/identifier.h"
 #include "resolver/net/endpoint.h"
@@ -85,6 +86,7 @@ absl::StatusOr<NodeConfig> LoadConfigFile(const std::string& path, NodeConfig co
     }
   };
   read_string("node", "prefix", config.node_prefix);
+  read_string("node", "role", config.role);
   read_string("storage", "data_dir", config.data_dir);
   read_uint("storage", "initial_map_mib", config.initial_map_mib);
   read_string("grpc", "listen", config.grpc_listen);
@@ -114,6 +116,13 @@ absl::StatusOr<NodeConfig> LoadConfigFile(const std::string& path, NodeConfig co
   read_uint("upload", "retry_initial_ms", config.upload_retry_initial_ms);
   read_uint("upload", "retry_max_ms", config.upload_retry_max_ms);
   read_uint("upload", "timeout_ms", config.upload_timeout_ms);
+  read_string("federation", "top", config.federation_top);
+  read_string("federation", "ca_file", config.federation_ca_file);
+  read_string("federation", "credential_file", config.federation_credential_file);
+  read_bool("federation", "plaintext", config.federation_plaintext);
+  read_uint("federation", "retry_initial_ms", config.federation_retry_initial_ms);
+  read_uint("federation", "retry_max_ms", config.federation_retry_max_ms);
+  read_uint("federation", "timeout_ms", config.federation_timeout_ms);
   read_bool("registry", "case_sensitive_suffix", config.case_sensitive_suffix);
   read_uint("registry", "commit_max_items", config.commit_max_items);
   read_uint("registry", "commit_max_wait_us", config.commit_max_wait_us);
@@ -146,6 +155,25 @@ absl::StatusOr<NodeConfig> LoadConfigFile(const std::string& path, NodeConfig co
   }
   return config;
 }
+
+namespace {
+
+// The retry_initial_ms / retry_max_ms / timeout_ms triple of a background sender in [section].
+absl::Status CheckRetrySettings(std::string_view section, uint64_t initial_ms, uint64_t max_ms,
+                                uint64_t timeout_ms) {
+  if (initial_ms < 10 || initial_ms > 3'600'000) {
+    return KeyError(StrCat(section, ".retry_initial_ms"), "must be 10..3600000");
+  }
+  if (max_ms < initial_ms || max_ms > 86'400'000) {
+    return KeyError(StrCat(section, ".retry_max_ms"), "must be retry_initial_ms..86400000");
+  }
+  if (timeout_ms < 100 || timeout_ms > 600'000) {
+    return KeyError(StrCat(section, ".timeout_ms"), "must be 100..600000");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 bool IsLoopbackListen(std::string_view listen) {
   size_t colon = listen.rfind(':');
@@ -222,16 +250,28 @@ absl::Status ValidateConfig(const NodeConfig& config) {
   if (config.upload_interval_days == 0 || config.upload_interval_days > 31) {
     return KeyError("upload.interval_days", "must be 1..31");
   }
-  if (config.upload_retry_initial_ms < 10 || config.upload_retry_initial_ms > 3'600'000) {
-    return KeyError("upload.retry_initial_ms", "must be 10..3600000");
+  RETURN_IF_ERROR(CheckRetrySettings("upload", config.upload_retry_initial_ms,
+                                     config.upload_retry_max_ms, config.upload_timeout_ms));
+  if (config.role != "secondary" && config.role != "top") {
+    return KeyError("node.role", StrCat("\"", config.role, "\" is not secondary or top"));
   }
-  if (config.upload_retry_max_ms < config.upload_retry_initial_ms ||
-      config.upload_retry_max_ms > 86'400'000) {
-    return KeyError("upload.retry_max_ms", "must be retry_initial_ms..86400000");
+  if (!config.federation_top.empty()) {
+    if (config.federation_top.rfind(':') == std::string::npos) {
+      return KeyError("federation.top", "must be HOST:PORT of the top node's gRPC");
+    }
+    if (config.federation_credential_file.empty()) {
+      return KeyError("federation.credential_file",
+                      "is required with federation.top (the node credential the top node's admin "
+                      "issued)");
+    }
+    if (config.federation_plaintext && !IsLoopbackListen(config.federation_top)) {
+      return KeyError("federation.plaintext",
+                      "is allowed only to a loopback top node; node credentials must cross the "
+                      "network over TLS");
+    }
   }
-  if (config.upload_timeout_ms < 100 || config.upload_timeout_ms > 600'000) {
-    return KeyError("upload.timeout_ms", "must be 100..600000");
-  }
+  RETURN_IF_ERROR(CheckRetrySettings("federation", config.federation_retry_initial_ms,
+                                     config.federation_retry_max_ms, config.federation_timeout_ms));
   if (config.stats_flush_interval_ms < 10 || config.stats_flush_interval_ms > 600'000) {
     return KeyError("stats.flush_interval_ms", "must be 10..600000");
   }

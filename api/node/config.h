@@ -15,7 +15,9 @@ namespace idnode {
 
 struct NodeConfig {
   // [node]
-  std::string node_prefix = "88.123";  // this secondary node's own prefix
+  std::string node_prefix = "88.123";  // this node's own prefix
+  std::string role = "secondary";      // or "top": holds 0.NA/<prefix> records and refers
+
   // [storage]
   std::string data_dir = "./var";
   uint64_t initial_map_mib = 1024;  // the map grows on demand
@@ -48,6 +50,14 @@ struct NodeConfig {
   uint64_t upload_retry_initial_ms = 5'000;
   uint64_t upload_retry_max_ms = 600'000;
   uint64_t upload_timeout_ms = 10'000;
+  // [federation]: registering this node's prefixes with its top node (api/node/federation_client.h)
+  std::string federation_top;              // the top node's gRPC HOST:PORT; empty: off
+  std::string federation_ca_file;          // PEM CAs to trust for it; empty: the system's store
+  std::string federation_credential_file;  // the node credential (a token) its admin issued
+  bool federation_plaintext = false;       // no TLS; only to a loopback top node
+  uint64_t federation_retry_initial_ms = 1'000;
+  uint64_t federation_retry_max_ms = 300'000;
+  uint64_t federation_timeout_ms = 10'000;
   // [registry]
   bool case_sensitive_suffix = false;
   uint64_t commit_max_items = 1000;

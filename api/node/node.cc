@@ -11,6 +11,7 @@
 
 #include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
+#include "registry/federation/federation.h"
 #include "registry/writer/admin_ops.h"
 
 namespace idnode {
@@ -81,14 +82,26 @@ absl::Status Node::Init(const NodeConfig& config) {
   RETURN_IF_ERROR(Bootstrap());
 
   env_ = std::make_unique<api::ServiceEnv>(
-      api::ServiceEnv{*store_, *writer_, IdentifierOptions{config.case_sensitive_suffix},
-                      *NormalizePrefix(config.node_prefix)});
+      api::ServiceEnv{*store_,
+                      *writer_,
+                      IdentifierOptions{config.case_sensitive_suffix},
+                      *NormalizePrefix(config.node_prefix),
+                      *clock_,
+                      {},
+                      {}});
+  // The Handle front ends first: the site they make (address and bound port) is what the upward
+  // registrations carry, and the prefix hook must be in place before any gRPC call can allocate.
+  RETURN_IF_ERROR(StartHandle(config));
+  RETURN_IF_ERROR(StartFederation(config));
   registry_service_ = std::make_unique<api::RegistryService>(*env_);
   resolver_service_ = std::make_unique<api::ResolverService>(*env_);
   admin_service_ = std::make_unique<api::AdminService>(*env_);
   templates_service_ = std::make_unique<api::TemplatesService>(*env_);
   stats_service_ = std::make_unique<api::StatsService>(*env_, *clock_, config.utc_offset_minutes,
                                                        config.thresholds);
+  federation_service_ = std::make_unique<api::FederationService>(
+      *env_, api::FederationSettings{config.role == "top", config.federation_top,
+                                     [this] { return upward_stats(); }});
 
   std::shared_ptr<grpc::ServerCredentials> credentials;
   if (tls) {
@@ -114,12 +127,12 @@ absl::Status Node::Init(const NodeConfig& config) {
   builder.RegisterService(admin_service_.get());
   builder.RegisterService(templates_service_.get());
   builder.RegisterService(stats_service_.get());
+  builder.RegisterService(federation_service_.get());
   builder.SetMaxReceiveMessageSize(64 << 20);
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || grpc_port_ == 0) {
     return absl::UnavailableError(StrCat("grpc.listen: cannot listen on ", config.grpc_listen));
   }
-  RETURN_IF_ERROR(StartHandle(config));
   flusher_ = std::make_unique<stats::ResolutionFlusher>(
       *writer_, *clock_,
       stats::FlushOptions{std::chrono::milliseconds(config.stats_flush_interval_ms),
@@ -129,12 +142,65 @@ absl::Status Node::Init(const NodeConfig& config) {
   RETURN_IF_ERROR(StartUploader(config));
   RETURN_IF_ERROR(StartHttp(config));
   spdlog::info(
-      "idnode: node prefix {}, store {}, gRPC on {} (port {}){}, Handle UDP+TCP on {} (port {}), "
-      "advertised as {}, HTTP {} (port {})",
-      env_->node_prefix, config.data_dir, config.grpc_listen, grpc_port_, tls ? " with TLS" : "",
-      config.handle_listen, handle_port(), wire::AddressText(site_info_.servers[0].address),
-      config.http_listen.empty() ? "off" : config.http_listen, http_port());
+      "idnode: {} node, prefix {}, store {}, gRPC on {} (port {}){}, Handle UDP+TCP on {} (port "
+      "{}), advertised as {}, HTTP {} (port {}), top node {}",
+      config.role, env_->node_prefix, config.data_dir, config.grpc_listen, grpc_port_,
+      tls ? " with TLS" : "", config.handle_listen, handle_port(),
+      wire::AddressText(site_info_.servers[0].address),
+      config.http_listen.empty() ? "off" : config.http_listen, http_port(),
+      config.federation_top.empty() ? "none" : config.federation_top);
   return absl::OkStatus();
+}
+
+absl::Status Node::StartFederation(const NodeConfig& config) {
+  if (config.federation_top.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::string token,
+                   ReadFile(config.federation_credential_file, "federation.credential_file"));
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
+  if (token.empty()) {
+    return absl::InvalidArgumentError(StrCat(
+        "config federation.credential_file: ", config.federation_credential_file, " is empty"));
+  }
+  GrpcUpstreamOptions upstream;
+  upstream.target = config.federation_top;
+  upstream.tls = !config.federation_plaintext;
+  upstream.ca_file = config.federation_ca_file;
+  upstream.token = std::move(token);
+  upstream.timeout = std::chrono::milliseconds(config.federation_timeout_ms);
+  ASSIGN_OR_RETURN(std::unique_ptr<UpstreamRegistrar> registrar,
+                   MakeGrpcUpstreamRegistrar(upstream));
+  std::string site;
+  wire::EncodeSiteInfo(site_info_, site);
+  ASSIGN_OR_RETURN(size_t spooled, [&]() -> absl::StatusOr<size_t> {
+    std::promise<absl::StatusOr<size_t>> done;
+    auto future = done.get_future();
+    RETURN_IF_ERROR(writer_->Submit(federation::MakeSyncUpwardOp(
+        env_->node_prefix, site, config.federation_top,
+        [&done](absl::StatusOr<size_t> n) { done.set_value(std::move(n)); })));
+    return future.get();
+  }());
+  if (spooled > 0) {
+    spdlog::info("federation: the site or top node changed; {} registrations spooled for {}",
+                 spooled, config.federation_top);
+  }
+  env_->prefix_hook = federation::MakeUpwardSpoolHook(site);
+  FederationClientOptions options;
+  options.retry_initial = std::chrono::milliseconds(config.federation_retry_initial_ms);
+  options.retry_max = std::chrono::milliseconds(config.federation_retry_max_ms);
+  federation_client_ =
+      std::make_unique<FederationClient>(*store_, *writer_, *clock_, std::move(registrar), options);
+  env_->prefix_committed = [client = federation_client_.get()] { client->Wake(); };
+  federation_client_->Start();
+  return absl::OkStatus();
+}
+
+api::UpwardStats Node::upward_stats() const {
+  return federation_client_ != nullptr ? federation_client_->stats() : api::UpwardStats{};
+}
+
+api::FederationServerStats Node::federation_stats() const {
+  return federation_service_ != nullptr ? federation_service_->stats()
+                                        : api::FederationServerStats{};
 }
 
 absl::Status Node::StartUploader(const NodeConfig& config) {
@@ -240,8 +306,15 @@ absl::Status Node::StartHandle(const NodeConfig& config) {
   std::string site_bytes;
   wire::EncodeSiteInfo(site_info_, site_bytes);
 
-  query_processor_ = std::make_unique<resolver::QueryProcessor>(resolver::QueryConfig{
-      env_->node_prefix, env_->identifier_options, site_info_.serial, std::move(site_bytes)});
+  const uint32_t now_seconds = static_cast<uint32_t>(clock_->NowMillis() / 1000);
+  resolver::QueryConfig query{env_->node_prefix,
+                              env_->identifier_options,
+                              site_info_.serial,
+                              site_bytes,
+                              config.role == "top",
+                              federation::PrefixRecordValues(site_bytes, true, now_seconds),
+                              federation::PrefixRecordValues(site_bytes, false, now_seconds)};
+  query_processor_ = std::make_unique<resolver::QueryProcessor>(std::move(query));
   udp_server_->Start(*store_, *query_processor_);
   tcp_server_->Start(*store_, *query_processor_);
   return absl::OkStatus();
@@ -311,6 +384,7 @@ void Node::Shutdown(std::chrono::milliseconds grace) {
     server_.reset();
   }
   if (uploader_ != nullptr) uploader_->Stop();  // it may be waiting on a receiver: at most timeout
+  if (federation_client_ != nullptr) federation_client_->Stop();  // likewise on the top node
   if (flusher_ != nullptr) {
     (void)flusher_->Stop();  // the final counts, now that nothing answers any more
     flusher_.reset();

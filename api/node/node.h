@@ -12,9 +12,11 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "api/grpc/federation_service.h"
 #include "api/grpc/services.h"
 #include "api/http/http_server.h"
 #include "api/node/config.h"
+#include "api/node/federation_client.h"
 #include "api/node/http_endpoints.h"
 #include "api/node/uploader.h"
 #include "registry/stats/flush.h"
@@ -61,6 +63,10 @@ class Node {
   // The statistics upload (zeros when upload.url is not set), and a round of it now.
   UploadStats upload_stats() const;
   void WakeUploader();
+  // Federation: the upward client (zeros without federation.top) and, on a top node, the
+  // registrations accepted and refused.
+  api::UpwardStats upward_stats() const;
+  api::FederationServerStats federation_stats() const;
   store::Store& store() const { return *store_; }
   // This node's HS_SITE, as get-site-info answers it.
   const wire::SiteInfo& site_info() const { return site_info_; }
@@ -78,6 +84,7 @@ class Node {
   absl::Status StartHandle(const NodeConfig& config);
   absl::Status StartHttp(const NodeConfig& config);
   absl::Status StartUploader(const NodeConfig& config);
+  absl::Status StartFederation(const NodeConfig& config);
 
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Writer> writer_;
@@ -87,12 +94,14 @@ class Node {
   std::unique_ptr<api::AdminService> admin_service_;
   std::unique_ptr<api::TemplatesService> templates_service_;
   std::unique_ptr<api::StatsService> stats_service_;
+  std::unique_ptr<api::FederationService> federation_service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<resolver::QueryProcessor> query_processor_;
   std::unique_ptr<resolver::UdpServer> udp_server_;
   std::unique_ptr<resolver::TcpServer> tcp_server_;
   std::unique_ptr<stats::ResolutionFlusher> flusher_;
   std::unique_ptr<Uploader> uploader_;
+  std::unique_ptr<FederationClient> federation_client_;
   std::unique_ptr<HttpEndpoints> http_endpoints_;
   std::unique_ptr<http::HttpServer> http_server_;
   const Clock* clock_ = nullptr;

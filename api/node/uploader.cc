@@ -2,27 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
-#include <future>
-#include <random>
-
 #include "registry/base/strings.h"
 #include "registry/stats/report.h"
+#include "registry/writer/submit.h"
 
 namespace idnode {
 namespace {
 
 constexpr int64_t kDayMs = 86'400'000;
-
-// Submits `op` built with a completion callback and waits for its commit.
-template <typename MakeOp>
-absl::Status SubmitAndWait(Writer& writer, MakeOp make) {
-  auto done = std::make_shared<std::promise<absl::Status>>();
-  std::future<absl::Status> result = done->get_future();
-  absl::Status submitted =
-      writer.Submit(make([done](absl::Status status) { done->set_value(std::move(status)); }));
-  if (!submitted.ok()) return submitted;
-  return result.get();
-}
 
 }  // namespace
 
@@ -35,7 +22,8 @@ Uploader::Uploader(store::Store& store, Writer& writer, const Clock& clock,
       who_(std::move(who)),
       url_(std::move(url)),
       options_(std::move(options)),
-      flush_(std::move(flush)) {}
+      flush_(std::move(flush)),
+      backoff_(options_.retry_initial, options_.retry_max) {}
 
 Uploader::~Uploader() { Stop(); }
 
@@ -162,23 +150,12 @@ bool Uploader::DeliverPending() {
                    report.report_id, removed.ToString());
       return false;
     }
-    consecutive_failures_ = 0;
+    backoff_.Reset();
     std::lock_guard lock(mu_);
     ++stats_.delivered;
     stats_.last_error.clear();
   }
   return true;
-}
-
-std::chrono::milliseconds Uploader::NextRetryDelay() {
-  static thread_local std::mt19937 random{std::random_device{}()};
-  const uint32_t doublings = std::min<uint32_t>(consecutive_failures_, 30);
-  ++consecutive_failures_;
-  const double base =
-      std::min<double>(static_cast<double>(options_.retry_initial.count()) * (1u << doublings),
-                       static_cast<double>(options_.retry_max.count()));
-  std::uniform_real_distribution<double> jitter(0.8, 1.2);
-  return std::chrono::milliseconds(static_cast<int64_t>(base * jitter(random)));
 }
 
 void Uploader::Run() {
@@ -192,14 +169,14 @@ void Uploader::Run() {
     ++stats_.rounds;
     std::chrono::milliseconds wait;
     if (empty) {
-      consecutive_failures_ = 0;
+      backoff_.Reset();
       const int64_t now_ms = clock_.NowMillis();
       const int64_t offset_ms = int64_t{who_.utc_offset_minutes} * 60'000;
       const int64_t next_day_ms =
           (int64_t{ReportingDay(now_ms, who_.utc_offset_minutes)} + 1) * kDayMs - offset_ms;
       wait = std::chrono::milliseconds(std::max<int64_t>(next_day_ms - now_ms, 0) + 1000);
     } else {
-      wait = NextRetryDelay();
+      wait = backoff_.Next();
     }
     wake_.wait_for(lock, wait, [this] { return stopping_ || woken_; });
   }

@@ -25,6 +25,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "api/http/https_client.h"
+#include "registry/base/backoff.h"
 #include "registry/base/clock.h"
 #include "registry/stats/upload.h"
 #include "registry/store/store.h"
@@ -72,7 +73,6 @@ class Uploader {
   bool MakeDueReports();
   // Sends what is spooled, oldest first, until one fails. True when the spool is empty.
   bool DeliverPending();
-  std::chrono::milliseconds NextRetryDelay();
 
   store::Store& store_;
   Writer& writer_;
@@ -87,7 +87,7 @@ class Uploader {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
   UploadStats stats_ ABSL_GUARDED_BY(mu_);
-  uint32_t consecutive_failures_ = 0;  // thread only
+  Backoff backoff_;  // thread only
   std::thread thread_;
 };
 

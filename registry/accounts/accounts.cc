@@ -5,6 +5,7 @@
 
 #include "registry/base/bytes.h"
 #include "registry/base/strings.h"
+#include "registry/identifier/identifier.h"
 
 namespace idnode {
 namespace {
@@ -26,16 +27,18 @@ std::string_view RoleName(Role role) {
       return "registrant";
     case Role::kOperator:
       return "operator";
+    case Role::kNode:
+      return "node";
   }
   return "unknown";
 }
 
 absl::StatusOr<Role> ParseRole(std::string_view name) {
-  for (Role role : {Role::kAdmin, Role::kRegistrant, Role::kOperator}) {
+  for (Role role : {Role::kAdmin, Role::kRegistrant, Role::kOperator, Role::kNode}) {
     if (name == RoleName(role)) return role;
   }
   return absl::InvalidArgumentError(
-      StrCat("role: \"", name, "\" is not one of admin, registrant, operator"));
+      StrCat("role: \"", name, "\" is not one of admin, registrant, operator, node"));
 }
 
 absl::Status ValidateAccountId(std::string_view id) {
@@ -60,6 +63,9 @@ std::string EncodeAccount(const AccountRecord& account) {
   w.U8(static_cast<uint8_t>(account.role));
   w.U64(static_cast<uint64_t>(account.created_ms));
   w.U8(account.disabled ? 1 : 0);
+  // Appended fields: records written before them simply end here.
+  w.U16(static_cast<uint16_t>(account.grants.size()));
+  for (const std::string& grant : account.grants) w.Bytes16(grant);
   return out;
 }
 
@@ -67,10 +73,20 @@ absl::StatusOr<AccountRecord> DecodeAccount(std::string_view bytes) {
   ByteReader r(bytes);
   uint8_t role = 0, disabled = 0;
   uint64_t created = 0;
-  if (!ReadFormat(r) || !r.U8(role) || !r.U64(created) || !r.U8(disabled) || role < 1 || role > 3) {
+  if (!ReadFormat(r) || !r.U8(role) || !r.U64(created) || !r.U8(disabled) || role < 1 || role > 4) {
     return absl::DataLossError("account record is malformed");
   }
-  return AccountRecord{static_cast<Role>(role), static_cast<int64_t>(created), disabled != 0};
+  AccountRecord account{static_cast<Role>(role), static_cast<int64_t>(created), disabled != 0, {}};
+  if (r.remaining() > 0) {
+    uint16_t count = 0;
+    if (!r.U16(count)) return absl::DataLossError("account record is malformed");
+    for (uint16_t i = 0; i < count; ++i) {
+      std::string_view grant;
+      if (!r.Bytes16(grant)) return absl::DataLossError("account record is malformed");
+      account.grants.emplace_back(grant);
+    }
+  }
+  return account;
 }
 
 std::string EncodeToken(const TokenRecord& token) {
@@ -81,6 +97,7 @@ std::string EncodeToken(const TokenRecord& token) {
   w.U64(static_cast<uint64_t>(token.issued_ms));
   w.U64(static_cast<uint64_t>(token.revoked_ms));
   w.Bytes16(token.label);
+  w.U64(static_cast<uint64_t>(token.expires_ms));  // appended; older records end before it
   return out;
 }
 
@@ -92,8 +109,11 @@ absl::StatusOr<TokenRecord> DecodeToken(std::string_view bytes) {
       !r.Bytes16(label)) {
     return absl::DataLossError("token record is malformed");
   }
+  uint64_t expires = 0;
+  if (r.remaining() > 0 && !r.U64(expires)) return absl::DataLossError("token record is malformed");
   return TokenRecord{std::string(account), static_cast<int64_t>(issued),
-                     static_cast<int64_t>(revoked), std::string(label)};
+                     static_cast<int64_t>(revoked), std::string(label),
+                     static_cast<int64_t>(expires)};
 }
 
 std::string EncodePrefix(const PrefixRecord& prefix) {
@@ -139,7 +159,8 @@ std::string HashToken(std::string_view token) {
 
 std::string TokenIdFromHash(std::string_view hash) { return HexBytes(hash.substr(0, 8)); }
 
-absl::StatusOr<Principal> Authenticate(const store::ReadTxn& txn, std::string_view token) {
+absl::StatusOr<Principal> Authenticate(const store::ReadTxn& txn, std::string_view token,
+                                       int64_t now_ms) {
   if (token.empty()) {
     return absl::UnauthenticatedError(
         "authorization: missing bearer token (send 'authorization: Bearer <token>')");
@@ -150,6 +171,11 @@ absl::StatusOr<Principal> Authenticate(const store::ReadTxn& txn, std::string_vi
   if (!record.ok()) return record.status();
   if (record->revoked_ms != 0) {
     return absl::UnauthenticatedError("authorization: token has been revoked");
+  }
+  if (record->expires_ms != 0 && now_ms >= record->expires_ms) {
+    return absl::UnauthenticatedError(StrCat("authorization: token ",
+                                             TokenIdFromHash(HashToken(token)), " expired at ",
+                                             FormatUtcMillis(record->expires_ms)));
   }
   auto account_bytes = txn.Get(store::Db::kAccounts, record->account);
   if (!account_bytes) {
@@ -162,7 +188,28 @@ absl::StatusOr<Principal> Authenticate(const store::ReadTxn& txn, std::string_vi
     return absl::UnauthenticatedError(
         StrCat("authorization: account ", record->account, " is disabled"));
   }
-  return Principal{record->account, account->role};
+  return Principal{record->account, account->role, std::move(account->grants)};
+}
+
+absl::StatusOr<std::vector<std::string>> NormalizeGrants(const std::vector<std::string>& grants,
+                                                         std::string_view field) {
+  if (grants.empty() || grants.size() > 16) {
+    return absl::InvalidArgumentError(StrCat(field, ": a node account needs 1..16 grants"));
+  }
+  std::vector<std::string> normalized;
+  for (const std::string& grant : grants) {
+    auto prefix = NormalizePrefix(grant, field);
+    if (!prefix.ok()) return prefix.status();
+    normalized.push_back(*std::move(prefix));
+  }
+  return normalized;
+}
+
+bool GrantCovers(const std::vector<std::string>& grants, std::string_view prefix) {
+  for (const std::string& grant : grants) {
+    if (IsSameOrUnderPrefix(prefix, grant)) return true;
+  }
+  return false;
 }
 
 }  // namespace idnode

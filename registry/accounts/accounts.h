@@ -4,7 +4,8 @@
 // generation and hashing, and authentication of a bearer token against the store.
 //
 // - accounts_v1: account id -> AccountRecord. Roles: admin (allocates prefixes, manages
-//   accounts), registrant (writes under its own prefixes), operator (reads statistics).
+//   accounts), registrant (writes under its own prefixes), operator (reads statistics), node (a
+//   secondary node registering its prefixes with this top node, only under its grants).
 // - tokens_v1: SHA-256(token) -> TokenRecord. Tokens are random, shown once, stored only hashed,
 //   revocable. A token's public id is the hex of the first 8 bytes of its hash.
 // - prefixes_v1: normalised prefix -> PrefixRecord (owner account, status, quota).
@@ -15,6 +16,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -22,7 +24,7 @@
 
 namespace idnode {
 
-enum class Role : uint8_t { kAdmin = 1, kRegistrant = 2, kOperator = 3 };
+enum class Role : uint8_t { kAdmin = 1, kRegistrant = 2, kOperator = 3, kNode = 4 };
 
 std::string_view RoleName(Role role);
 absl::StatusOr<Role> ParseRole(std::string_view name);
@@ -34,6 +36,9 @@ struct AccountRecord {
   Role role = Role::kRegistrant;
   int64_t created_ms = 0;
   bool disabled = false;
+  // Node accounts: the normalised prefixes under which the node may register prefix records
+  // (`88.123` lets it register 0.NA/88.123 and 0.NA/88.123.*). Empty for other roles.
+  std::vector<std::string> grants;
 };
 std::string EncodeAccount(const AccountRecord& account);
 absl::StatusOr<AccountRecord> DecodeAccount(std::string_view bytes);
@@ -43,6 +48,7 @@ struct TokenRecord {
   int64_t issued_ms = 0;
   int64_t revoked_ms = 0;  // 0 while valid
   std::string label;
+  int64_t expires_ms = 0;  // 0: never
 };
 std::string EncodeToken(const TokenRecord& token);
 absl::StatusOr<TokenRecord> DecodeToken(std::string_view bytes);
@@ -69,10 +75,18 @@ std::string TokenIdFromHash(std::string_view hash);
 struct Principal {
   std::string account;
   Role role = Role::kRegistrant;
+  std::vector<std::string> grants;  // node accounts
 };
 
-// UNAUTHENTICATED with a reason when the token is missing, unknown or revoked, or its account is
-// missing or disabled.
-absl::StatusOr<Principal> Authenticate(const store::ReadTxn& txn, std::string_view token);
+// UNAUTHENTICATED with a reason when the token is missing, unknown, revoked or expired (at
+// `now_ms`), or its account is missing or disabled.
+absl::StatusOr<Principal> Authenticate(const store::ReadTxn& txn, std::string_view token,
+                                       int64_t now_ms);
+
+// Grants: 1..16 normalised prefixes. INVALID_ARGUMENT naming `field` otherwise.
+absl::StatusOr<std::vector<std::string>> NormalizeGrants(const std::vector<std::string>& grants,
+                                                         std::string_view field);
+// True when `prefix` is one of `grants` or lies under one.
+bool GrantCovers(const std::vector<std::string>& grants, std::string_view prefix);
 
 }  // namespace idnode

@@ -4,8 +4,10 @@
 // std::string_view), so absl::StrCat does not accept std::string_view; we format with fmt instead
 // and convert at the Abseil boundary with ToStd().
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <ctime>
 #include <iterator>
 #include <string>
 #include <string_view>
@@ -20,6 +22,12 @@ std::string StrCat(const Args&... args) {
   std::string out;
   (fmt::format_to(std::back_inserter(out), "{}", args), ...);
   return out;
+}
+
+// "2026-11-22T03:04:05Z" for milliseconds since the Unix epoch (seconds precision).
+inline std::string FormatUtcMillis(int64_t unix_ms) {
+  std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(seconds));
 }
 
 inline std::string_view ToStd(absl::string_view s) { return std::string_view(s.data(), s.size()); }

@@ -54,6 +54,8 @@ std::string_view OutcomeName(Outcome outcome) {
       return "dropped";
     case Outcome::kRateLimited:
       return "rate_limited";
+    case Outcome::kReferral:
+      return "referral";
     case Outcome::kCount:
       break;
   }

@@ -62,6 +62,7 @@ enum class Outcome : uint8_t {
   kReplyTooLarge,  // the answer exceeded the transport's bound; an error was sent instead
   kDropped,        // not answered: could not be decoded far enough
   kRateLimited,    // not answered: the source exceeded its rate (UDP front end only)
+  kReferral,       // a top node referred the client to the serving site (302, 303)
   kCount,
 };
 inline constexpr size_t kOutcomeCount = static_cast<size_t>(Outcome::kCount);

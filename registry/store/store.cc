@@ -45,6 +45,8 @@ std::string_view DbName(Db db) {
       return "changes_v1";
     case Db::kUploads:
       return "uploads_v1";
+    case Db::kFederation:
+      return "federation_v1";
     case Db::kCount:
       break;
   }

@@ -38,15 +38,16 @@ namespace idnode::store {
 inline constexpr uint32_t kSchemaVersion = 1;
 
 enum class Db : int {
-  kMeta = 0,   // "meta": schema_version and node-level facts
-  kIds,        // "ids_v1": normalised identifier -> record (registry/identifier/record.h)
-  kPrefixes,   // "prefixes_v1": normalised prefix -> prefix record
-  kAccounts,   // "accounts_v1": account id -> account record
-  kTokens,     // "tokens_v1": SHA-256 of a bearer token -> token record
-  kTemplates,  // "templates_v1": prefix, version -> template
-  kCounters,   // "counters_v1": metric id u16, day u32, scope -> u64
-  kChanges,    // "changes_v1": sequence u64 -> change record
-  kUploads,    // "uploads_v1": first day u32 -> statistics report awaiting delivery
+  kMeta = 0,    // "meta": schema_version and node-level facts
+  kIds,         // "ids_v1": normalised identifier -> record (registry/identifier/record.h)
+  kPrefixes,    // "prefixes_v1": normalised prefix -> prefix record
+  kAccounts,    // "accounts_v1": account id -> account record
+  kTokens,      // "tokens_v1": SHA-256 of a bearer token -> token record
+  kTemplates,   // "templates_v1": prefix, version -> template
+  kCounters,    // "counters_v1": metric id u16, day u32, scope -> u64
+  kChanges,     // "changes_v1": sequence u64 -> change record
+  kUploads,     // "uploads_v1": first day u32 -> statistics report awaiting delivery
+  kFederation,  // "federation_v1": prefix -> registration awaiting the top node's acknowledgement
   kCount
 };
 

@@ -3,6 +3,7 @@
 #include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
 #include "registry/identifier/identifier.h"
+#include "registry/templates/template.h"
 
 namespace idnode {
 namespace {
@@ -14,47 +15,60 @@ std::unique_ptr<WriteOp> Op(typename FunctionOp<T>::ApplyFn apply,
 }
 
 absl::Status PutAccount(WriteContext& context, const std::string& actor, const std::string& id,
-                        Role role) {
+                        Role role, std::vector<std::string> grants = {}) {
   if (context.txn().Get(store::Db::kAccounts, id)) {
     return absl::AlreadyExistsError(StrCat("account ", id, " already exists"));
   }
-  RETURN_IF_ERROR(context.txn().Put(store::Db::kAccounts, id,
-                                    EncodeAccount(AccountRecord{role, context.now_ms(), false})));
+  RETURN_IF_ERROR(context.txn().Put(
+      store::Db::kAccounts, id,
+      EncodeAccount(AccountRecord{role, context.now_ms(), false, std::move(grants)})));
   return context.AppendChange(ChangeKind::kAccountCreate, actor, id);
 }
 
 absl::Status PutToken(WriteContext& context, const std::string& actor, const std::string& account,
-                      const std::string& hash, const std::string& label) {
-  RETURN_IF_ERROR(context.txn().Put(store::Db::kTokens, hash,
-                                    EncodeToken(TokenRecord{account, context.now_ms(), 0, label})));
+                      const std::string& hash, const std::string& label, int64_t expires_ms = 0) {
+  RETURN_IF_ERROR(
+      context.txn().Put(store::Db::kTokens, hash,
+                        EncodeToken(TokenRecord{account, context.now_ms(), 0, label, expires_ms})));
   return context.AppendChange(ChangeKind::kTokenIssue, actor, TokenIdFromHash(hash));
 }
 
 }  // namespace
 
 std::unique_ptr<WriteOp> MakeCreateAccountOp(std::string actor, std::string id, Role role,
+                                             std::vector<std::string> grants,
                                              std::function<void(absl::StatusOr<bool>)> done) {
   return Op<bool>(
-      [actor = std::move(actor), id = std::move(id),
-       role](WriteContext& context) -> absl::StatusOr<bool> {
+      [actor = std::move(actor), id = std::move(id), role,
+       grants = std::move(grants)](WriteContext& context) -> absl::StatusOr<bool> {
         RETURN_IF_ERROR(ValidateAccountId(id));
-        RETURN_IF_ERROR(PutAccount(context, actor, id, role));
+        std::vector<std::string> normalized;
+        if (role == Role::kNode) {
+          ASSIGN_OR_RETURN(normalized, NormalizeGrants(grants, "grants"));
+        } else if (!grants.empty()) {
+          return absl::InvalidArgumentError(
+              StrCat("grants: only node accounts have grants; ", id, " would be ", RoleName(role)));
+        }
+        RETURN_IF_ERROR(PutAccount(context, actor, id, role, std::move(normalized)));
         return true;
       },
       std::move(done));
 }
 
 std::unique_ptr<WriteOp> MakeIssueTokenOp(std::string actor, std::string account, std::string token,
-                                          std::string label,
+                                          std::string label, uint64_t valid_seconds,
                                           std::function<void(absl::StatusOr<IssuedToken>)> done) {
   return Op<IssuedToken>(
       [actor = std::move(actor), account = std::move(account), hash = HashToken(token),
-       label = std::move(label)](WriteContext& context) -> absl::StatusOr<IssuedToken> {
+       label = std::move(label),
+       valid_seconds](WriteContext& context) -> absl::StatusOr<IssuedToken> {
         if (!context.txn().Get(store::Db::kAccounts, account)) {
           return absl::NotFoundError(StrCat("account ", account, " does not exist"));
         }
-        RETURN_IF_ERROR(PutToken(context, actor, account, hash, label));
-        return IssuedToken{TokenIdFromHash(hash), context.now_ms()};
+        const int64_t expires_ms =
+            valid_seconds == 0 ? 0 : context.now_ms() + static_cast<int64_t>(valid_seconds) * 1000;
+        RETURN_IF_ERROR(PutToken(context, actor, account, hash, label, expires_ms));
+        return IssuedToken{TokenIdFromHash(hash), context.now_ms(), expires_ms};
       },
       std::move(done));
 }
@@ -86,10 +100,12 @@ std::unique_ptr<WriteOp> MakeRevokeTokenOp(std::string actor, std::string token_
 
 std::unique_ptr<WriteOp> MakeAllocatePrefixOp(std::string actor, std::string node_prefix,
                                               std::string prefix, std::string owner, uint64_t quota,
+                                              PrefixHook hook,
                                               std::function<void(absl::StatusOr<bool>)> done) {
   return Op<bool>(
       [actor = std::move(actor), node_prefix = std::move(node_prefix), prefix = std::move(prefix),
-       owner = std::move(owner), quota](WriteContext& context) -> absl::StatusOr<bool> {
+       owner = std::move(owner), quota,
+       hook = std::move(hook)](WriteContext& context) -> absl::StatusOr<bool> {
         store::WriteTxn& txn = context.txn();
         if (prefix == node_prefix || !IsSameOrUnderPrefix(prefix, node_prefix)) {
           return absl::InvalidArgumentError(
@@ -126,6 +142,44 @@ std::unique_ptr<WriteOp> MakeAllocatePrefixOp(std::string actor, std::string nod
             store::Db::kPrefixes, prefix,
             EncodePrefix(PrefixRecord{owner, PrefixStatus::kActive, quota, context.now_ms()})));
         RETURN_IF_ERROR(context.AppendChange(ChangeKind::kPrefixAllocate, actor, prefix));
+        if (hook) RETURN_IF_ERROR(hook(context, prefix, true));
+        return true;
+      },
+      std::move(done));
+}
+
+std::unique_ptr<WriteOp> MakeReleasePrefixOp(std::string actor, std::string prefix, PrefixHook hook,
+                                             std::function<void(absl::StatusOr<bool>)> done) {
+  return Op<bool>(
+      [actor = std::move(actor), prefix = std::move(prefix),
+       hook = std::move(hook)](WriteContext& context) -> absl::StatusOr<bool> {
+        store::WriteTxn& txn = context.txn();
+        if (!txn.Get(store::Db::kPrefixes, prefix)) {
+          return absl::NotFoundError(StrCat("prefix: ", prefix, " is not allocated"));
+        }
+        const std::string below = prefix + "/";
+        {
+          store::Cursor ids = txn.OpenCursor(store::Db::kIds);
+          if (ids.Seek(below) && ids.key().substr(0, below.size()) == below) {
+            return absl::FailedPreconditionError(StrCat("prefix: ", prefix,
+                                                        " still has identifiers (", ids.key(),
+                                                        ", ...); delete them before releasing it"));
+          }
+        }
+        std::vector<std::string> templates;
+        {
+          store::Cursor cursor = txn.OpenCursor(store::Db::kTemplates);
+          for (bool more = cursor.Seek(TemplateKeyRange(prefix)); more; more = cursor.Next()) {
+            if (!TemplateKeyVersion(cursor.key(), prefix)) break;
+            templates.emplace_back(cursor.key());
+          }
+        }
+        for (const std::string& key : templates) {
+          RETURN_IF_ERROR(txn.Delete(store::Db::kTemplates, key));
+        }
+        RETURN_IF_ERROR(txn.Delete(store::Db::kPrefixes, prefix));
+        RETURN_IF_ERROR(context.AppendChange(ChangeKind::kPrefixRelease, actor, prefix));
+        if (hook) RETURN_IF_ERROR(hook(context, prefix, false));
         return true;
       },
       std::move(done));

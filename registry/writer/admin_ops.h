@@ -9,6 +9,7 @@
 //  - AllocatePrefix: INVALID_ARGUMENT outside the node's own prefix, ALREADY_EXISTS for a prefix
 //    already allocated or overlapping one (above or below it), NOT_FOUND / FAILED_PRECONDITION
 //    for a missing or non-registrant owner.
+//  - ReleasePrefix: see below.
 //  - BootstrapAdmin: creates account "admin" with `token` unless an admin account exists;
 //    yields true when it created one.
 
@@ -50,19 +51,33 @@ class FunctionOp final : public WriteOp {
 struct IssuedToken {
   std::string token_id;
   int64_t issued_ms = 0;
+  int64_t expires_ms = 0;  // 0: never
 };
 
+// `grants` are required for (and only for) node accounts.
 std::unique_ptr<WriteOp> MakeCreateAccountOp(std::string actor, std::string id, Role role,
+                                             std::vector<std::string> grants,
                                              std::function<void(absl::StatusOr<bool>)> done);
+// `valid_seconds`: 0 for a token that does not expire.
 std::unique_ptr<WriteOp> MakeIssueTokenOp(std::string actor, std::string account, std::string token,
-                                          std::string label,
+                                          std::string label, uint64_t valid_seconds,
                                           std::function<void(absl::StatusOr<IssuedToken>)> done);
 std::unique_ptr<WriteOp> MakeRevokeTokenOp(std::string actor, std::string token_id,
                                            std::function<void(absl::StatusOr<bool>)> done);
+// Called in the transaction that allocates (`allocated`) or releases a prefix, so that what
+// depends on it (the upward registration spool) changes atomically with it. May be empty.
+using PrefixHook =
+    std::function<absl::Status(WriteContext& context, std::string_view prefix, bool allocated)>;
+
 // `node_prefix` and `prefix` are normalised.
 std::unique_ptr<WriteOp> MakeAllocatePrefixOp(std::string actor, std::string node_prefix,
                                               std::string prefix, std::string owner, uint64_t quota,
+                                              PrefixHook hook,
                                               std::function<void(absl::StatusOr<bool>)> done);
+// Releases an allocated prefix and its templates. NOT_FOUND when it is not allocated;
+// FAILED_PRECONDITION while identifiers are registered under it (nothing is deleted with it).
+std::unique_ptr<WriteOp> MakeReleasePrefixOp(std::string actor, std::string prefix, PrefixHook hook,
+                                             std::function<void(absl::StatusOr<bool>)> done);
 std::unique_ptr<WriteOp> MakeBootstrapAdminOp(std::string token,
                                               std::function<void(absl::StatusOr<bool>)> done);
 

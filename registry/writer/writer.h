@@ -42,6 +42,9 @@ enum class ChangeKind : uint8_t {
   kTokenRevoke = 12,
   kPrefixAllocate = 13,
   kTemplatePublish = 14,
+  kPrefixRelease = 15,
+  kPrefixRecordPut = 16,     // a top node stored 0.NA/<prefix> for a node account
+  kPrefixRecordRemove = 17,  // a top node removed 0.NA/<prefix>
 };
 
 // What an operation sees while the writer applies it.

@@ -59,26 +59,31 @@ absl::StatusOr<HandleReply> DecodeReply(std::string_view whole, uint32_t opcode)
     error = wire::SkipRequestDigest(reply.envelope.major, reply.envelope.minor, body);
     if (error != wire::WireError::kOk) return WireStatus("reply digest", error);
   }
-  if (reply.header.response_code != wire::rc::kSuccess) {
+  const bool referral = reply.header.response_code == wire::rc::kServiceReferral ||
+                        reply.header.response_code == wire::rc::kPrefixReferral;
+  if (reply.header.response_code != wire::rc::kSuccess && !referral) {
     std::string_view message;
     error = wire::DecodeErrorMessage(body, message);
     if (error != wire::WireError::kOk) return WireStatus("error reply", error);
     reply.message = message;
     return reply;
   }
-  if (opcode == wire::opcode::kGetSiteInfo) {
+  if (opcode == wire::opcode::kGetSiteInfo && !referral) {
     error = wire::DecodeSiteInfo(body, reply.site);
     if (error != wire::WireError::kOk) return WireStatus("site info", error);
     return reply;
   }
   std::string_view handle, values;
   error = wire::DecodeResolutionReply(body, handle, values);
-  if (error != wire::WireError::kOk) return WireStatus("resolution reply", error);
+  if (error != wire::WireError::kOk) {
+    return WireStatus(referral ? "referral" : "resolution reply", error);
+  }
   reply.handle = handle;
   auto decoded = DecodeValueList(values);
   if (!decoded.ok()) {
     return absl::InvalidArgumentError(
-        StrCat("resolution reply values: ", ToStd(decoded.status().message())));
+        StrCat(referral ? "referral values: " : "resolution reply values: ",
+               ToStd(decoded.status().message())));
   }
   reply.values = std::move(*decoded);
   return reply;

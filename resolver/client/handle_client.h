@@ -41,10 +41,10 @@ struct HandleReply {
   wire::Envelope envelope;
   wire::Header header;
   std::string message;  // of an error reply
-  std::string handle;   // of a resolution reply
-  std::vector<HandleValue> values;
-  wire::SiteInfo site;  // of a get-site-info reply
-  int pieces = 1;       // datagrams the reply came in (UDP)
+  std::string handle;   // of a resolution reply or a referral (302, 303: the referring record)
+  std::vector<HandleValue> values;  // likewise (a referral's: HS_SITE, HS_SITE.PREFIX, ...)
+  wire::SiteInfo site;              // of a get-site-info reply
+  int pieces = 1;                   // datagrams the reply came in (UDP)
 };
 
 // Decodes a whole reply. INVALID_ARGUMENT with the wire error when it is malformed.

@@ -2,6 +2,7 @@
 
 #include "registry/base/bytes.h"
 #include "registry/base/strings.h"
+#include "registry/federation/federation.h"
 #include "resolver/lookup/lookup.h"
 
 namespace idnode::resolver {
@@ -9,13 +10,6 @@ namespace {
 
 constexpr uint32_t kFlagsNotEchoed =
     wire::op_flag::kCertify | wire::op_flag::kEncrypt | wire::op_flag::kContinuous;
-
-// Everything a reply needs from its request.
-struct Exchange {
-  wire::Envelope envelope;
-  wire::Header header;
-  std::string_view header_and_body;  // what a request digest covers
-};
 
 // Starts a reply to `exchange` with response code `code`, appending the digest when asked for.
 wire::ReplyWriter StartReply(const Exchange& exchange, uint32_t code, uint16_t site_serial,
@@ -55,6 +49,24 @@ QueryOutcome CheckSize(const Exchange& exchange, size_t max_reply_bytes, uint16_
              max_reply_bytes, "; ask over TCP");
   ErrorReply(exchange, wire::rc::kError, message, site_serial, out);
   return QueryOutcome::kReplyTooLarge;
+}
+
+// Writes a reply with `code` whose body is `handle` and the values of `values` that pass
+// `filter`. The number of values written, or DATA_LOSS for a malformed list.
+absl::StatusOr<uint32_t> ValuesReply(const Exchange& exchange, uint32_t code,
+                                     std::string_view handle, std::string_view values,
+                                     const ResolveFilter& filter, uint16_t site_serial,
+                                     std::string& out) {
+  wire::ReplyWriter writer = StartReply(exchange, code, site_serial, out);
+  wire::AppendString(handle, writer.body());
+  const size_t count_at = out.size();
+  ByteWriter(out).U32(0);
+  auto matched = ForEachMatchingValue(values, filter,
+                                      [&](const EncodedValue& value) { out.append(value.bytes); });
+  if (!matched.ok()) return matched.status();
+  ByteWriter(out).PatchU32(count_at, *matched);
+  writer.Finish();
+  return *matched;
 }
 
 }  // namespace
@@ -131,11 +143,19 @@ QueryOutcome QueryProcessor::Process(std::string_view request, const store::Read
     return QueryOutcome::kInvalidHandle;
   }
   std::string_view key = scratch.key;
-  if (!IsSameOrUnderPrefix(key.substr(0, slash), config_.node_prefix)) {
+  const std::string_view prefix = key.substr(0, slash);
+  if (prefix == federation::kNaPrefix) {
+    return AnswerPrefixHandle(exchange, query, slash, txn, scratch, max_reply_bytes);
+  }
+  if (config_.top) {
+    // Everything below a top node's prefix is a node's, except what it allocated itself.
+    if (!txn.Get(store::Db::kPrefixes, prefix).has_value()) {
+      return Refer(exchange, prefix, /*exact=*/true, txn, scratch, max_reply_bytes);
+    }
+  } else if (!IsSameOrUnderPrefix(prefix, config_.node_prefix)) {
     ErrorReply(exchange, wire::rc::kServerNotResponsible, "", serial, out);
     return QueryOutcome::kNotResponsible;
   }
-  const std::string_view prefix = key.substr(0, slash);
   auto found = FindRecord(txn, key);
   if (!found.ok()) {
     scratch.counted_prefix = prefix;
@@ -148,17 +168,18 @@ QueryOutcome QueryProcessor::Process(std::string_view request, const store::Read
     return QueryOutcome::kHandleNotFound;
   }
   scratch.counted_prefix = prefix;  // a registered identifier's prefix is allocated
-  const RecordView* record = &**found;
+  return AnswerValues(exchange, query, (*found)->values, serial, out, max_reply_bytes);
+}
 
+QueryOutcome QueryProcessor::AnswerValues(const Exchange& exchange,
+                                          const wire::ResolutionRequest& query,
+                                          std::string_view values, uint16_t serial,
+                                          std::string& out, size_t max_reply_bytes) const {
   // Only public values, with or without PO: this node does not authenticate resolvers, so it
   // never hands out values whose permissions keep them from the public.
   ResolveFilter filter{query.indexes, query.types, /*public_only=*/true};
-  wire::ReplyWriter writer = StartReply(exchange, wire::rc::kSuccess, serial, out);
-  wire::AppendString(query.handle, writer.body());
-  const size_t count_at = out.size();
-  ByteWriter(out).U32(0);
-  auto matched = ForEachMatchingValue(record->values, filter,
-                                      [&](const EncodedValue& value) { out.append(value.bytes); });
+  auto matched =
+      ValuesReply(exchange, wire::rc::kSuccess, query.handle, values, filter, serial, out);
   if (!matched.ok()) {
     ErrorReply(exchange, wire::rc::kError, "stored value list is malformed", serial, out);
     return QueryOutcome::kServerError;
@@ -167,9 +188,99 @@ QueryOutcome QueryProcessor::Process(std::string_view request, const store::Read
     ErrorReply(exchange, wire::rc::kValuesNotFound, "", serial, out);
     return QueryOutcome::kValuesNotFound;
   }
-  ByteWriter(out).PatchU32(count_at, *matched);
-  writer.Finish();
   return CheckSize(exchange, max_reply_bytes, serial, out, QueryOutcome::kFound);
+}
+
+// 0.NA/<prefix>: a top node answers its stored prefix records and refers (303) below a derived
+// prefix; a secondary node answers for its own prefix and the enterprise prefixes it allocated,
+// with its HS_SITE.
+QueryOutcome QueryProcessor::AnswerPrefixHandle(const Exchange& exchange,
+                                                const wire::ResolutionRequest& query, size_t slash,
+                                                const store::ReadTxn& txn, QueryScratch& scratch,
+                                                size_t max_reply_bytes) const {
+  const uint16_t serial = config_.site_serial;
+  std::string& out = scratch.reply;
+  // Prefixes are case-insensitive whatever the suffix rule: 0.NA/88.abc is 0.NA/88.ABC.
+  for (size_t i = slash + 1; i < scratch.key.size(); ++i) {
+    char& c = scratch.key[i];
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  const std::string_view key = scratch.key;
+  const std::string_view target = key.substr(slash + 1);
+  if (config_.top) {
+    auto found = FindRecord(txn, key);
+    if (!found.ok()) {
+      ErrorReply(exchange, wire::rc::kError, "stored record is malformed", serial, out);
+      return QueryOutcome::kServerError;
+    }
+    if (found->has_value()) {
+      return AnswerValues(exchange, query, (*found)->values, serial, out, max_reply_bytes);
+    }
+    return Refer(exchange, target, /*exact=*/false, txn, scratch, max_reply_bytes);
+  }
+  std::string_view values;
+  if (target == config_.node_prefix) {
+    values = config_.node_site_values;
+  } else if (IsSameOrUnderPrefix(target, config_.node_prefix)) {
+    if (!txn.Get(store::Db::kPrefixes, target).has_value()) {
+      ErrorReply(exchange, wire::rc::kHandleNotFound, "", serial, out);
+      return QueryOutcome::kHandleNotFound;
+    }
+    values = config_.prefix_site_values;
+  }
+  if (values.empty()) {
+    ErrorReply(exchange, wire::rc::kServerNotResponsible, "", serial, out);
+    return QueryOutcome::kNotResponsible;
+  }
+  return AnswerValues(exchange, query, values, serial, out, max_reply_bytes);
+}
+
+// A top node's answer for `prefix`, which it does not serve itself: a service referral (302) to
+// the site of 0.NA/<prefix> when `exact` and that record exists, else a prefix referral (303) to
+// the site of the nearest parent whose record is derived (carries HS_SITE.PREFIX), else not
+// found. With do-not-refer set, 301 instead of a referral.
+QueryOutcome QueryProcessor::Refer(const Exchange& exchange, std::string_view prefix, bool exact,
+                                   const store::ReadTxn& txn, QueryScratch& scratch,
+                                   size_t max_reply_bytes) const {
+  const uint16_t serial = config_.site_serial;
+  std::string& out = scratch.reply;
+  static constexpr std::string_view kPrefixSite[] = {federation::kPrefixSiteType};
+  const ResolveFilter derived_only{{}, kPrefixSite, /*public_only=*/true};
+  for (std::string_view candidate = prefix; !candidate.empty();) {
+    std::string& handle = scratch.referral_handle;
+    handle.assign(federation::kNaPrefix);
+    handle.push_back('/');
+    handle.append(candidate);
+    auto found = FindRecord(txn, handle);
+    if (!found.ok()) {
+      ErrorReply(exchange, wire::rc::kError, "stored record is malformed", serial, out);
+      return QueryOutcome::kServerError;
+    }
+    const bool is_exact = candidate.size() == prefix.size();
+    if (found->has_value() && (is_exact ? exact : true)) {
+      const std::string_view values = (*found)->values;
+      auto derived = ForEachMatchingValue(values, derived_only, [](const EncodedValue&) {});
+      if (is_exact || (derived.ok() && *derived > 0)) {
+        if ((exchange.header.flags & wire::op_flag::kDoNotRefer) != 0) {
+          ErrorReply(exchange, wire::rc::kServerNotResponsible,
+                     "not served here; the client asked not to be referred", serial, out);
+          return QueryOutcome::kNotResponsible;
+        }
+        const uint32_t code = is_exact ? wire::rc::kServiceReferral : wire::rc::kPrefixReferral;
+        auto written = ValuesReply(exchange, code, handle, values,
+                                   ResolveFilter{{}, {}, /*public_only=*/true}, serial, out);
+        if (!written.ok() || *written == 0) {
+          ErrorReply(exchange, wire::rc::kError, "stored prefix record is malformed", serial, out);
+          return QueryOutcome::kServerError;
+        }
+        return CheckSize(exchange, max_reply_bytes, serial, out, QueryOutcome::kReferral);
+      }
+    }
+    const size_t dot = candidate.rfind('.');
+    candidate = dot == std::string_view::npos ? std::string_view() : candidate.substr(0, dot);
+  }
+  ErrorReply(exchange, wire::rc::kHandleNotFound, "no prefix record at this top node", serial, out);
+  return QueryOutcome::kHandleNotFound;
 }
 
 }  // namespace idnode::resolver

@@ -9,6 +9,12 @@
 //     publicly readable values only, PO or not, as resolvers are not authenticated), 100 handle not
 //     found, 200 values not found, 102 invalid handle, 301 not responsible for a handle outside the
 //     node's prefix;
+//   prefix handles 0.NA/<prefix> (federation): a secondary answers for its own prefix and its
+//     allocated enterprise prefixes with its HS_SITE (HS_SITE.PREFIX too for its own), 100 for
+//     others under its prefix, 301 otherwise; a top node answers its stored prefix records;
+//   referrals (top node): for a prefix it did not allocate, 302 with the values of 0.NA/<prefix>,
+//     else 303 with those of the nearest parent record carrying HS_SITE.PREFIX, else 100; 301
+//     instead of a referral when the request sets DNRF (do not refer);
 //   get site info (opcode 2): 1 with this node's HS_SITE (when configured);
 //   other opcodes: 5 operation not supported;
 //   a request whose header decodes but whose body does not: 4 protocol error with the reason.
@@ -37,6 +43,20 @@ struct QueryConfig {
   IdentifierOptions identifier_options;
   uint16_t site_serial = 1;
   std::string site_info;  // encoded HS_SITE data served to get-site-info; empty: not served
+  // A top node (node.role = "top") answers 0.NA/<prefix> from its stored prefix records and
+  // refers (302, 303) for every prefix it did not allocate itself instead of answering 301.
+  bool top = false;
+  // A secondary node answers 0.NA/<its prefix> and 0.NA/<an allocated enterprise prefix> with
+  // these encoded value lists (registry/federation PrefixRecordValues with its own HS_SITE).
+  std::string node_site_values;
+  std::string prefix_site_values;
+};
+
+// Everything a reply needs from its request.
+struct Exchange {
+  wire::Envelope envelope;
+  wire::Header header;
+  std::string_view header_and_body;  // what a request digest covers
 };
 
 // What became of a request; counters are kept per outcome (declared with the statistics).
@@ -87,6 +107,7 @@ class SharedCounters {
 struct QueryScratch {
   wire::ResolutionRequest request;
   std::string key;
+  std::string referral_handle;  // 0.NA/<prefix> while a top node looks for a referral
   std::string reply;
   // After Process: the enterprise prefix the request is counted under (a view into `key`), or
   // empty. Set for resolutions of identifiers whose prefix is allocated on this node, found or
@@ -108,6 +129,16 @@ class QueryProcessor {
   const QueryConfig& config() const { return config_; }
 
  private:
+  QueryOutcome AnswerValues(const Exchange& exchange, const wire::ResolutionRequest& query,
+                            std::string_view values, uint16_t serial, std::string& out,
+                            size_t max_reply_bytes) const;
+  QueryOutcome AnswerPrefixHandle(const Exchange& exchange, const wire::ResolutionRequest& query,
+                                  size_t slash, const store::ReadTxn& txn, QueryScratch& scratch,
+                                  size_t max_reply_bytes) const;
+  QueryOutcome Refer(const Exchange& exchange, std::string_view prefix, bool exact,
+                     const store::ReadTxn& txn, QueryScratch& scratch,
+                     size_t max_reply_bytes) const;
+
   QueryConfig config_;
 };
 

@@ -1,5 +1,6 @@
 #include "resolver/wire/wire.h"
 
+#include <fmt/format.h>
 #include <openssl/evp.h>
 
 #include "registry/base/bytes.h"
@@ -379,6 +380,36 @@ WireError DecodeResolutionReply(std::string_view body, std::string_view& handle,
   ByteReader counted(values);
   if (!ReadCount(counted, count, 4 + 4 + 1 + 4 + 1 + 4 + 4 + 4, error)) return error;
   return WireError::kOk;
+}
+
+std::string SiteUnusableReason(const SiteInfo& site) {
+  if (site.servers.empty()) return "the site lists no servers";
+  if (site.servers.size() > kMaxSiteServers) {
+    return fmt::format("the site lists {} servers; at most {} are accepted", site.servers.size(),
+                       kMaxSiteServers);
+  }
+  for (size_t i = 0; i < site.servers.size(); ++i) {
+    const SiteServer& server = site.servers[i];
+    const std::string unspecified = MappedIpv4(0);
+    if (server.address.size() != 16 || server.address == std::string(16, '\0') ||
+        server.address == unspecified) {
+      return fmt::format("server {} (id {}) has no usable address ({})", i + 1, server.id,
+                         AddressText(server.address));
+    }
+    bool usable = false;
+    for (const SiteInterface& interface : server.interfaces) {
+      usable |= (interface.type & site::kQuery) != 0 &&
+                (interface.protocol == site::kUdp || interface.protocol == site::kTcp) &&
+                interface.port >= 1 && interface.port <= 65535;
+    }
+    if (!usable) {
+      return fmt::format(
+          "server {} (id {}) has no usable interface (a query interface over UDP or TCP with a "
+          "port in 1..65535)",
+          i + 1, server.id);
+    }
+  }
+  return "";
 }
 
 }  // namespace idnode::wire

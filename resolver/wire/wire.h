@@ -216,6 +216,14 @@ std::string MappedIpv4(uint32_t ipv4);
 std::string AddressText(std::string_view address16);
 
 void EncodeSiteInfo(const SiteInfo& info, std::string& out);
+
+// The most servers a site may list in a referral (mirrors of one node; the protocol allows more).
+inline constexpr size_t kMaxSiteServers = 32;
+
+// Why a client could not use `site` to reach a server, or "" when it can: it needs 1..
+// kMaxSiteServers servers, each with a real (not unspecified) address and at least one query
+// interface over UDP or TCP with a port in 1..65535.
+std::string SiteUnusableReason(const SiteInfo& site);
 // Decodes exactly one record; counts are bounded by kMaxListItems and addresses must be 16 bytes.
 WireError DecodeSiteInfo(std::string_view data, SiteInfo& out);
 

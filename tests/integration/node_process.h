@@ -3,7 +3,10 @@
 // Runs a real idnode process on 127.0.0.1 (port 0) over a data directory, for integration tests.
 // The process is killed (SIGKILL) if still running when the object goes.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,7 +28,25 @@ namespace idnode::testing {
 struct NodeOptions {
   std::vector<std::string> extra_args;  // e.g. {"--config", path}
   std::string tls_ca_file;              // clients connect with TLS trusting this CA
+  int grpc_port = 0;                    // 0: the kernel picks; else FreePort() to restart on it
 };
+
+// A TCP port on 127.0.0.1 that was free a moment ago (for a node that must restart on the same
+// address). The kernel hands out ephemeral ports round-robin, so it is not reused at once.
+inline int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+    port = ntohs(address.sin_port);
+  }
+  close(fd);
+  return port;
+}
 
 class NodeProcess {
  public:
@@ -47,11 +68,22 @@ class NodeProcess {
       FILE* err = freopen(log.c_str(), "a", stderr);
       (void)out;
       (void)err;
-      std::vector<std::string> args = {
-          IDNODE_BINARY, "--data-dir",      data_dir_,     "--listen",
-          "127.0.0.1:0", "--handle-listen", "127.0.0.1:0", "--http-listen",
-          "127.0.0.1:0", "--ready-file",    ready,         "--admin-token-file",
-          token_file,    "--quiet",         "--log-level", "warn"};
+      std::vector<std::string> args = {IDNODE_BINARY,
+                                       "--data-dir",
+                                       data_dir_,
+                                       "--listen",
+                                       "127.0.0.1:" + std::to_string(options_.grpc_port),
+                                       "--handle-listen",
+                                       "127.0.0.1:0",
+                                       "--http-listen",
+                                       "127.0.0.1:0",
+                                       "--ready-file",
+                                       ready,
+                                       "--admin-token-file",
+                                       token_file,
+                                       "--quiet",
+                                       "--log-level",
+                                       "warn"};
       args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
       std::vector<char*> argv;
       for (std::string& arg : args) argv.push_back(arg.data());

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tools/idctl/client.h"
 
@@ -37,6 +38,31 @@ inline std::string ProvisionRegistrant(const std::shared_ptr<grpc::Channel>& cha
       !call(&v1::Admin::Stub::IssueToken, issue, &issued)) {
     return "";
   }
+  return issued.token();
+}
+
+// As a top node's admin: creates node account `account` with `grants` and issues it a token (a
+// node credential) valid for `valid_seconds` (0: no expiry). Empty when a step failed.
+inline std::string ProvisionNode(const std::shared_ptr<grpc::Channel>& channel,
+                                 const std::string& admin_token, const std::string& account,
+                                 const std::vector<std::string>& grants,
+                                 uint64_t valid_seconds = 0) {
+  auto admin = v1::Admin::NewStub(channel);
+  v1::CreateAccountRequest create;
+  create.set_id(account);
+  create.set_role("node");
+  for (const std::string& grant : grants) create.add_grants(grant);
+  v1::Account created;
+  grpc::ClientContext create_context;
+  client::Authorize(create_context, admin_token);
+  if (!admin->CreateAccount(&create_context, create, &created).ok()) return "";
+  v1::IssueTokenRequest issue;
+  issue.set_account(account);
+  issue.set_valid_seconds(valid_seconds);
+  v1::IssueTokenResponse issued;
+  grpc::ClientContext issue_context;
+  client::Authorize(issue_context, admin_token);
+  if (!admin->IssueToken(&issue_context, issue, &issued).ok()) return "";
   return issued.token();
 }
 

@@ -13,6 +13,7 @@
 
 #include "tools/idctl/cli.h"
 #include "tools/idctl/client.h"
+#include "tools/idctl/federation_commands.h"
 #include "tools/idctl/import.h"
 #include "tools/idctl/report_commands.h"
 #include "tools/idctl/template_commands.h"
@@ -60,6 +61,19 @@ int main(int argc, char** argv) {
       });
     });
   });
+  auto* release = prefix->add_subcommand(
+      "release", "release an enterprise prefix with no identifiers left (admin)");
+  release->add_option("prefix", prefix_name, "e.g. 88.123.45")->required();
+  release->callback([&] {
+    rc = cli.Call([&](auto channel, grpc::ClientContext& context) {
+      v1::ReleasePrefixRequest request;
+      request.set_prefix(prefix_name);
+      v1::ReleasePrefixResponse response;
+      auto status = v1::Admin::NewStub(channel)->ReleasePrefix(&context, request, &response);
+      if (!status.ok()) return Report(status);
+      return cli.Print(response, [&] { std::cout << "released " << prefix_name << "\n"; });
+    });
+  });
   auto* prefix_list = prefix->add_subcommand("list", "list allocated prefixes");
   prefix_list->add_option("--owner", owner, "only this account's");
   prefix_list->callback([&] {
@@ -82,20 +96,27 @@ int main(int argc, char** argv) {
   // ---- account ----
   auto* account = app.add_subcommand("account", "accounts")->require_subcommand(1);
   std::string account_id, role = "registrant";
+  std::vector<std::string> grants;
   auto* account_create = account->add_subcommand("create", "create an account (admin)");
   account_create->add_option("id", account_id, "account id, e.g. acme")->required();
-  account_create->add_option("--role", role, "admin, registrant or operator")
-      ->check(CLI::IsMember({"admin", "registrant", "operator"}));
+  account_create->add_option("--role", role, "admin, registrant, operator or node")
+      ->check(CLI::IsMember({"admin", "registrant", "operator", "node"}));
+  account_create->add_option("--grant", grants,
+                             "node accounts (on a top node): a prefix the node may register, "
+                             "e.g. 88.123; repeatable");
   account_create->callback([&] {
     rc = cli.Call([&](auto channel, grpc::ClientContext& context) {
       v1::CreateAccountRequest request;
       request.set_id(account_id);
       request.set_role(role);
+      for (const std::string& grant : grants) request.add_grants(grant);
       v1::Account response;
       auto status = v1::Admin::NewStub(channel)->CreateAccount(&context, request, &response);
       if (!status.ok()) return Report(status);
       return cli.Print(response, [&] {
-        std::cout << "created account " << response.id() << " (" << response.role() << ")\n";
+        std::cout << "created account " << response.id() << " (" << response.role() << ")";
+        for (const auto& grant : response.grants()) std::cout << "  grant " << grant;
+        std::cout << "\n";
       });
     });
   });
@@ -107,7 +128,9 @@ int main(int argc, char** argv) {
       return cli.Print(response, [&] {
         for (const auto& a : response.accounts()) {
           std::cout << a.id() << "  " << a.role() << "  since " << FormatTime(a.created_ms())
-                    << (a.disabled() ? "  disabled" : "") << "\n";
+                    << (a.disabled() ? "  disabled" : "");
+          for (const auto& grant : a.grants()) std::cout << "  grant " << grant;
+          std::cout << "\n";
         }
       });
     });
@@ -119,16 +142,21 @@ int main(int argc, char** argv) {
   auto* issue = token->add_subcommand("issue", "issue a token for an account (admin)");
   issue->add_option("account", account_id)->required();
   issue->add_option("--label", label, "a note to recognise the token by");
+  uint64_t valid_days = 0;
+  issue->add_option("--valid-days", valid_days, "the token expires after this many days (0: never)")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{36500}));
   issue->callback([&] {
     rc = cli.Call([&](auto channel, grpc::ClientContext& context) {
       v1::IssueTokenRequest request;
       request.set_account(account_id);
       request.set_label(label);
+      request.set_valid_seconds(valid_days * 86'400);
       v1::IssueTokenResponse response;
       auto status = v1::Admin::NewStub(channel)->IssueToken(&context, request, &response);
       if (!status.ok()) return Report(status);
       return cli.Print(response, [&] {
         std::cout << "token " << response.token_id() << " for " << account_id
+                  << (response.expires_ms() ? ", expires " + FormatTime(response.expires_ms()) : "")
                   << " (shown once, keep it):\n  " << response.token() << "\n";
       });
     });
@@ -161,6 +189,7 @@ int main(int argc, char** argv) {
           std::cout << t.token_id() << "  " << t.account() << "  issued "
                     << FormatTime(t.issued_ms())
                     << (t.revoked_ms() ? "  revoked " + FormatTime(t.revoked_ms()) : "")
+                    << (t.expires_ms() ? "  expires " + FormatTime(t.expires_ms()) : "")
                     << (t.label().empty() ? "" : "  " + t.label()) << "\n";
         }
       });
@@ -168,6 +197,7 @@ int main(int argc, char** argv) {
   });
 
   AddTemplateCommands(app, cli, rc);
+  AddFederationCommands(app, cli, rc);
   AddSiteInfoCommand(app, cli, rc);
   AddReportCommand(app, cli, rc);
 
@@ -233,6 +263,7 @@ int main(int argc, char** argv) {
   resolve->add_option("--type", types, "only these types; TYPE. matches a sub-hierarchy");
   WireTarget wire_target;
   AddWireTargetOptions(*resolve, wire_target);
+  AddWalkOptions(*resolve, wire_target);
   resolve->callback([&] {
     if (wire_target.given()) {
       rc = ResolveOverWire(wire_target, identifier, indexes, types, cli);

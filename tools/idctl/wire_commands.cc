@@ -4,6 +4,7 @@
 
 #include "registry/base/strings.h"
 #include "resolver/client/handle_client.h"
+#include "resolver/client/walk.h"
 
 namespace idnode::idctl {
 namespace {
@@ -54,25 +55,42 @@ void AddWireTargetOptions(CLI::App& command, WireTarget& target) {
   udp->excludes(tcp);
 }
 
-int ResolveOverWire(const WireTarget& target, const std::string& identifier,
-                    const std::vector<uint32_t>& indexes, const std::vector<std::string>& types,
-                    const Cli& cli) {
-  auto resolved = ParseTarget(target);
-  if (!resolved) return 2;
-  resolver::HandleRequest request;
-  request.handle = identifier;
-  request.indexes = indexes;
-  request.types = types;
-  auto reply = resolver::Query(resolved->transport, resolved->server, request, Timeout(cli));
-  if (!reply.ok()) return ReportStatus(reply.status());
-  if (reply->header.response_code != wire::rc::kSuccess) return ReportReply(*reply);
+void AddWalkOptions(CLI::App& command, WireTarget& target) {
+  auto* via = command.add_option(
+      "--via", target.via,
+      "walk like a Handle client from the top node at HOST:PORT: resolve 0.NA/<prefix>, then ask "
+      "the server its HS_SITE names, following referrals");
+  command.add_option("--over", target.over, "the walk's transport: udp or tcp")
+      ->check(CLI::IsMember({"udp", "tcp"}))
+      ->needs(via);
+  command.add_flag("--trace", target.trace, "print each query of the walk (stderr)")->needs(via);
+  for (const char* other : {"--udp", "--tcp"}) {
+    if (CLI::Option* option = command.get_option_no_throw(other)) via->excludes(option);
+  }
+}
+
+namespace {
+
+// Prints a successful resolution reply as text or JSON; `how` says how it came ("Handle udp
+// 127.0.0.1:2641, 1 datagram").
+int PrintResolution(const resolver::HandleReply& reply, Transport transport, const std::string& how,
+                    const Cli& cli, const std::vector<resolver::WalkStep>* trace) {
   if (cli.globals().json) {
     nlohmann::json out;
-    out["identifier"] = reply->handle;
-    out["transport"] = resolver::TransportName(resolved->transport);
-    out["pieces"] = reply->pieces;
+    out["identifier"] = reply.handle;
+    out["transport"] = resolver::TransportName(transport);
+    out["pieces"] = reply.pieces;
+    if (trace != nullptr) {
+      out["path"] = nlohmann::json::array();
+      for (const resolver::WalkStep& step : *trace) {
+        out["path"].push_back({{"server", step.server.ToString()},
+                               {"handle", step.handle},
+                               {"response_code", step.response_code},
+                               {"detail", step.detail}});
+      }
+    }
     out["values"] = nlohmann::json::array();
-    for (const HandleValue& v : reply->values) {
+    for (const HandleValue& v : reply.values) {
       out["values"].push_back({{"index", v.index},
                                {"type", v.type},
                                {"data", v.data},
@@ -83,14 +101,67 @@ int ResolveOverWire(const WireTarget& target, const std::string& identifier,
     std::cout << out.dump() << "\n";
     return 0;
   }
-  std::cout << reply->handle << "  (Handle " << resolver::TransportName(resolved->transport) << " "
-            << resolved->server.ToString() << ", " << reply->pieces
-            << (reply->pieces == 1 ? " datagram" : " datagrams") << ")\n";
-  for (const HandleValue& v : reply->values) {
+  std::cout << reply.handle << "  (" << how << ")\n";
+  for (const HandleValue& v : reply.values) {
     std::cout << "  " << v.index << "  " << v.type << "  " << v.data << "  (ttl " << v.ttl
               << ", permissions 0x" << std::hex << int{v.permissions} << std::dec << ")\n";
   }
   return 0;
+}
+
+void PrintTrace(const std::vector<resolver::WalkStep>& trace) {
+  for (size_t i = 0; i < trace.size(); ++i) {
+    const resolver::WalkStep& step = trace[i];
+    std::cerr << "  " << i + 1 << ". " << step.server.ToString() << "  " << step.handle << "  -> "
+              << (step.response_code == 0 ? std::string("no answer")
+                                          : StrCat(resolver::ResponseCodeName(step.response_code),
+                                                   " (", step.response_code, ")"))
+              << (step.detail.empty() ? "" : "; " + step.detail) << "\n";
+  }
+}
+
+int Walk(const WireTarget& target, resolver::HandleRequest request, const Cli& cli) {
+  auto top = net::ParseIpv4Endpoint("--via", target.via);
+  if (!top.ok()) return ReportStatus(top.status());
+  resolver::WalkOptions options;
+  options.transport = target.over == "tcp" ? Transport::kTcp : Transport::kUdp;
+  options.timeout = Timeout(cli);
+  std::vector<resolver::WalkStep> trace;
+  auto walked = resolver::Walk(*top, request, options, &trace);
+  if (target.trace) {
+    std::cerr << "walk from " << top->ToString() << " over "
+              << resolver::TransportName(options.transport) << ":\n";
+    PrintTrace(trace);
+  }
+  if (!walked.ok()) return ReportStatus(walked.status());
+  if (walked->reply.header.response_code != wire::rc::kSuccess) return ReportReply(walked->reply);
+  return PrintResolution(walked->reply, options.transport,
+                         StrCat("walked from ", top->ToString(), " in ", trace.size(),
+                                trace.size() == 1 ? " query" : " queries", " over ",
+                                resolver::TransportName(options.transport)),
+                         cli, &trace);
+}
+
+}  // namespace
+
+int ResolveOverWire(const WireTarget& target, const std::string& identifier,
+                    const std::vector<uint32_t>& indexes, const std::vector<std::string>& types,
+                    const Cli& cli) {
+  resolver::HandleRequest request;
+  request.handle = identifier;
+  request.indexes = indexes;
+  request.types = types;
+  if (!target.via.empty()) return Walk(target, std::move(request), cli);
+  auto resolved = ParseTarget(target);
+  if (!resolved) return 2;
+  auto reply = resolver::Query(resolved->transport, resolved->server, request, Timeout(cli));
+  if (!reply.ok()) return ReportStatus(reply.status());
+  if (reply->header.response_code != wire::rc::kSuccess) return ReportReply(*reply);
+  return PrintResolution(*reply, resolved->transport,
+                         StrCat("Handle ", resolver::TransportName(resolved->transport), " ",
+                                resolved->server.ToString(), ", ", reply->pieces,
+                                reply->pieces == 1 ? " datagram" : " datagrams"),
+                         cli, nullptr);
 }
 
 void AddSiteInfoCommand(CLI::App& app, Cli& cli, int& rc) {

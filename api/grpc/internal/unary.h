@@ -23,7 +23,7 @@ template <typename MakeOp>
 grpc::ServerUnaryReactor* RunWrite(const ServiceEnv& env, grpc::CallbackServerContext* context,
                                    Role role, MakeOp make_op) {
   auto* reactor = context->DefaultReactor();
-  auto principal = AuthenticateCall(env.store, *context);
+  auto principal = AuthenticateCall(env.store, env.clock, *context);
   absl::Status status = principal.ok() ? RequireRole(*principal, role) : principal.status();
   if (status.ok()) {
     OpOrError op = make_op(*principal, reactor);
@@ -51,7 +51,7 @@ grpc::ServerUnaryReactor* RunPublicRead(const ServiceEnv& env, grpc::CallbackSer
 template <typename Fn>
 grpc::ServerUnaryReactor* RunRead(const ServiceEnv& env, grpc::CallbackServerContext* context,
                                   Role role, Fn fn) {
-  auto principal = AuthenticateCall(env.store, *context);
+  auto principal = AuthenticateCall(env.store, env.clock, *context);
   absl::Status status = principal.ok() ? RequireRole(*principal, role) : principal.status();
   if (!status.ok()) {
     auto* reactor = context->DefaultReactor();

@@ -41,11 +41,11 @@ class StatsTest : public ::testing::Test {
     ASSERT_TRUE(writer.ok());
     writer_ = *std::move(writer);
     ASSERT_TRUE(Apply([](auto done) {
-                  return MakeCreateAccountOp("test", "acme", Role::kRegistrant, done);
+                  return MakeCreateAccountOp("test", "acme", Role::kRegistrant, {}, done);
                 }).ok());
     for (const char* prefix : {"88.123.45", "88.123.46"}) {
       ASSERT_TRUE(Apply([prefix](auto done) {
-                    return MakeAllocatePrefixOp("test", "88.123", prefix, "acme", 0, done);
+                    return MakeAllocatePrefixOp("test", "88.123", prefix, "acme", 0, {}, done);
                   }).ok());
     }
     flusher_ = std::make_unique<ResolutionFlusher>(*writer_, clock_, FlushOptions{},
@@ -74,7 +74,7 @@ class StatsTest : public ::testing::Test {
     std::promise<void> done;
     ASSERT_TRUE(writer_
                     ->Submit(std::make_unique<CreateOp>(
-                        Principal{"acme", Role::kRegistrant}, std::move(items),
+                        Principal{"acme", Role::kRegistrant, {}}, std::move(items),
                         [&](const absl::Status& s, std::vector<ItemOutcome>& outcomes) {
                           EXPECT_TRUE(s.ok()) << s;
                           for (const ItemOutcome& o : outcomes) EXPECT_TRUE(o.status.ok());

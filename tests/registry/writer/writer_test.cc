@@ -33,13 +33,13 @@ class WriterTest : public ::testing::Test {
     ASSERT_TRUE(writer.ok());
     writer_ = *std::move(writer);
     ASSERT_TRUE(Run<bool>([](auto done) {
-                  return MakeCreateAccountOp("test", "acme", Role::kRegistrant, done);
+                  return MakeCreateAccountOp("test", "acme", Role::kRegistrant, {}, done);
                 }).ok());
     ASSERT_TRUE(Run<bool>([](auto done) {
-                  return MakeCreateAccountOp("test", "other", Role::kRegistrant, done);
+                  return MakeCreateAccountOp("test", "other", Role::kRegistrant, {}, done);
                 }).ok());
     ASSERT_TRUE(Run<bool>([](auto done) {
-                  return MakeAllocatePrefixOp("test", "88.123", "88.123.45", "acme", 0, done);
+                  return MakeAllocatePrefixOp("test", "88.123", "88.123.45", "acme", 0, {}, done);
                 }).ok());
   }
 
@@ -97,8 +97,8 @@ class WriterTest : public ::testing::Test {
   FakeClock clock_{kNow};
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Writer> writer_;
-  const Principal acme_{"acme", Role::kRegistrant};
-  const Principal other_{"other", Role::kRegistrant};
+  const Principal acme_{"acme", Role::kRegistrant, {}};
+  const Principal other_{"other", Role::kRegistrant, {}};
 };
 
 TEST_F(WriterTest, CreatesAndCountsRegistrationsInTheReportingDay) {
@@ -171,7 +171,7 @@ TEST_F(WriterTest, GrowsTheMapWithoutFailingWrites) {
 
 TEST_F(WriterTest, EnforcesPrefixQuota) {
   ASSERT_TRUE(Run<bool>([](auto done) {
-                return MakeAllocatePrefixOp("test", "88.123", "88.123.50", "acme", 2, done);
+                return MakeAllocatePrefixOp("test", "88.123", "88.123.50", "acme", 2, {}, done);
               }).ok());
   std::vector<absl::StatusOr<PreparedRecord>> items;
   for (int i = 0; i < 3; ++i) items.push_back(Record("88.123.50/Q" + std::to_string(i), "u"));
@@ -183,7 +183,7 @@ TEST_F(WriterTest, EnforcesPrefixQuota) {
 TEST_F(WriterTest, RefusesPrefixesOutsideTheNodeOrOverlappingAnAllocation) {
   auto allocate = [&](std::string prefix) {
     return Run<bool>([&](auto done) {
-             return MakeAllocatePrefixOp("test", "88.123", prefix, "acme", 0, done);
+             return MakeAllocatePrefixOp("test", "88.123", prefix, "acme", 0, {}, done);
            })
         .status();
   };

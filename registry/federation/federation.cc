@@ -1,0 +1,191 @@
+#include "registry/federation/federation.h"
+
+#include "registry/accounts/accounts.h"
+#include "registry/base/bytes.h"
+#include "registry/base/status_macros.h"
+#include "registry/base/strings.h"
+#include "registry/identifier/record.h"
+#include "registry/identifier/value.h"
+
+namespace idnode::federation {
+namespace {
+
+constexpr uint8_t kFormat = 1;
+constexpr std::string_view kMetaSite = "federation_site";
+constexpr std::string_view kMetaTop = "federation_top";
+
+uint32_t Seconds(int64_t ms) { return static_cast<uint32_t>(ms / 1000); }
+
+// The record under `handle` when `account` may change it: absent, or owned by `account`.
+absl::StatusOr<std::optional<RecordView>> OwnedRecord(store::WriteTxn& txn,
+                                                      std::string_view handle,
+                                                      std::string_view account) {
+  auto stored = txn.Get(store::Db::kIds, handle);
+  if (!stored) return std::optional<RecordView>();
+  ASSIGN_OR_RETURN(RecordView record, DecodeRecord(*stored));
+  if (record.owner != account) {
+    return absl::PermissionDeniedError(
+        StrCat(handle, " is registered by node account ", record.owner, ", not ", account));
+  }
+  return std::optional<RecordView>(record);
+}
+
+}  // namespace
+
+std::string PrefixRecordHandle(std::string_view prefix) { return StrCat(kNaPrefix, "/", prefix); }
+
+std::string PrefixRecordValues(std::string_view site, bool derived, uint32_t now_seconds) {
+  std::string out;
+  ByteWriter(out).U32(derived ? 2 : 1);
+  auto append = [&](uint32_t index, std::string_view type) {
+    HandleValue value;
+    value.index = index;
+    value.type = std::string(type);
+    value.data = std::string(site);
+    value.permissions = permission::kDefault;
+    value.timestamp = now_seconds;
+    EncodeValue(value, out);
+  };
+  append(1, kSiteType);
+  if (derived) append(2, kPrefixSiteType);
+  return out;
+}
+
+std::unique_ptr<WriteOp> MakePutPrefixRecordOp(
+    std::string account, std::string prefix, std::string site, bool derived,
+    std::function<void(absl::StatusOr<PrefixRecordChange>)> done) {
+  return std::make_unique<FunctionOp<PrefixRecordChange>>(
+      [account = std::move(account), prefix = std::move(prefix), site = std::move(site),
+       derived](WriteContext& context) -> absl::StatusOr<PrefixRecordChange> {
+        store::WriteTxn& txn = context.txn();
+        const std::string handle = PrefixRecordHandle(prefix);
+        ASSIGN_OR_RETURN(std::optional<RecordView> existing, OwnedRecord(txn, handle, account));
+        std::string values = PrefixRecordValues(site, derived, Seconds(context.now_ms()));
+        if (existing && SameValuesIgnoringTimestamps(existing->values, values)) {
+          return PrefixRecordChange{false};
+        }
+        RecordView record{existing ? existing->created_ms : context.now_ms(), context.now_ms(),
+                          existing ? existing->version + 1 : 1, handle, account, values};
+        RETURN_IF_ERROR(txn.Put(store::Db::kIds, handle, EncodeRecord(record)));
+        RETURN_IF_ERROR(context.AppendChange(ChangeKind::kPrefixRecordPut, account, handle));
+        return PrefixRecordChange{true};
+      },
+      std::move(done));
+}
+
+std::unique_ptr<WriteOp> MakeRemovePrefixRecordOp(
+    std::string account, std::string prefix,
+    std::function<void(absl::StatusOr<PrefixRecordChange>)> done) {
+  return std::make_unique<FunctionOp<PrefixRecordChange>>(
+      [account = std::move(account),
+       prefix = std::move(prefix)](WriteContext& context) -> absl::StatusOr<PrefixRecordChange> {
+        store::WriteTxn& txn = context.txn();
+        const std::string handle = PrefixRecordHandle(prefix);
+        ASSIGN_OR_RETURN(std::optional<RecordView> existing, OwnedRecord(txn, handle, account));
+        if (!existing) return PrefixRecordChange{false};
+        RETURN_IF_ERROR(txn.Delete(store::Db::kIds, handle));
+        RETURN_IF_ERROR(context.AppendChange(ChangeKind::kPrefixRecordRemove, account, handle));
+        return PrefixRecordChange{true};
+      },
+      std::move(done));
+}
+
+std::string_view UpwardOpName(UpwardOp op) {
+  return op == UpwardOp::kRegister ? "register" : "remove";
+}
+
+std::string EncodeUpwardEntry(const UpwardEntry& entry) {
+  std::string out;
+  ByteWriter w(out);
+  w.U8(kFormat);
+  w.U8(static_cast<uint8_t>(entry.op));
+  w.U8(entry.derived ? 1 : 0);
+  w.U64(static_cast<uint64_t>(entry.queued_ms));
+  w.Bytes32(entry.site);
+  return out;
+}
+
+absl::StatusOr<UpwardEntry> DecodeUpwardEntry(std::string_view prefix, std::string_view bytes) {
+  ByteReader r(bytes);
+  uint8_t format = 0, op = 0, derived = 0;
+  uint64_t queued = 0;
+  std::string_view site;
+  if (!r.U8(format) || format != kFormat || !r.U8(op) || !r.U8(derived) || !r.U64(queued) ||
+      !r.Bytes32(site, 1u << 20) || r.remaining() != 0 || op < 1 || op > 2) {
+    return absl::DataLossError(StrCat("federation spool entry for ", prefix, " is malformed"));
+  }
+  return UpwardEntry{std::string(prefix), static_cast<UpwardOp>(op), derived != 0,
+                     static_cast<int64_t>(queued), std::string(site)};
+}
+
+absl::Status SpoolUpward(store::WriteTxn& txn, const UpwardEntry& entry) {
+  return txn.Put(store::Db::kFederation, entry.prefix, EncodeUpwardEntry(entry));
+}
+
+absl::StatusOr<std::vector<PendingUpward>> ListUpward(const store::ReadTxn& txn) {
+  std::vector<PendingUpward> pending;
+  store::Cursor cursor = txn.OpenCursor(store::Db::kFederation);
+  for (bool more = cursor.Seek(""); more; more = cursor.Next()) {
+    ASSIGN_OR_RETURN(UpwardEntry entry, DecodeUpwardEntry(cursor.key(), cursor.value()));
+    pending.push_back(PendingUpward{std::move(entry), std::string(cursor.value())});
+  }
+  return pending;
+}
+
+std::unique_ptr<WriteOp> MakeUpwardAcknowledgedOp(std::string prefix, std::string encoded,
+                                                  std::function<void(absl::Status)> done) {
+  return std::make_unique<FunctionOp<bool>>(
+      [prefix = std::move(prefix),
+       encoded = std::move(encoded)](WriteContext& context) -> absl::StatusOr<bool> {
+        auto stored = context.txn().Get(store::Db::kFederation, prefix);
+        if (!stored || *stored != encoded) return false;
+        RETURN_IF_ERROR(context.txn().Delete(store::Db::kFederation, prefix));
+        return true;
+      },
+      [done = std::move(done)](absl::StatusOr<bool> result) { done(result.status()); });
+}
+
+std::unique_ptr<WriteOp> MakeSyncUpwardOp(std::string node_prefix, std::string site,
+                                          std::string top,
+                                          std::function<void(absl::StatusOr<size_t>)> done) {
+  return std::make_unique<FunctionOp<size_t>>(
+      [node_prefix = std::move(node_prefix), site = std::move(site),
+       top = std::move(top)](WriteContext& context) -> absl::StatusOr<size_t> {
+        store::WriteTxn& txn = context.txn();
+        auto stored_site = txn.Get(store::Db::kMeta, kMetaSite);
+        auto stored_top = txn.Get(store::Db::kMeta, kMetaTop);
+        if (stored_site && *stored_site == site && stored_top && *stored_top == top) return 0;
+        size_t spooled = 0;
+        RETURN_IF_ERROR(SpoolUpward(
+            txn, UpwardEntry{node_prefix, UpwardOp::kRegister, true, context.now_ms(), site}));
+        ++spooled;
+        std::vector<std::string> prefixes;
+        {
+          store::Cursor cursor = txn.OpenCursor(store::Db::kPrefixes);
+          for (bool more = cursor.Seek(""); more; more = cursor.Next()) {
+            prefixes.emplace_back(cursor.key());
+          }
+        }
+        for (const std::string& prefix : prefixes) {
+          RETURN_IF_ERROR(SpoolUpward(
+              txn, UpwardEntry{prefix, UpwardOp::kRegister, false, context.now_ms(), site}));
+          ++spooled;
+        }
+        RETURN_IF_ERROR(txn.Put(store::Db::kMeta, kMetaSite, site));
+        RETURN_IF_ERROR(txn.Put(store::Db::kMeta, kMetaTop, top));
+        return spooled;
+      },
+      std::move(done));
+}
+
+PrefixHook MakeUpwardSpoolHook(std::string site) {
+  return [site = std::move(site)](WriteContext& context, std::string_view prefix,
+                                  bool allocated) -> absl::Status {
+    return SpoolUpward(
+        context.txn(),
+        UpwardEntry{std::string(prefix), allocated ? UpwardOp::kRegister : UpwardOp::kRemove,
+                    false, context.now_ms(), allocated ? site : std::string()});
+  };
+}
+
+}  // namespace idnode::federation

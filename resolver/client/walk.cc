@@ -1,0 +1,199 @@
+#include "resolver/client/walk.h"
+
+#include <openssl/evp.h>
+
+#include <cstdlib>
+
+#include "registry/base/strings.h"
+
+namespace idnode::resolver {
+namespace {
+
+constexpr std::string_view kNaPrefix = "0.NA/";
+constexpr std::string_view kSiteType = "HS_SITE";
+constexpr std::string_view kPrefixSiteType = "HS_SITE.PREFIX";
+
+bool IsPrefixHandle(std::string_view handle) {
+  if (handle.size() < kNaPrefix.size()) return false;
+  for (size_t i = 0; i < kNaPrefix.size(); ++i) {
+    char c = handle[i];
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    if (c != kNaPrefix[i]) return false;
+  }
+  return true;
+}
+
+std::string Upper(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return out;
+}
+
+bool IsReferral(uint32_t code) {
+  return code == wire::rc::kServiceReferral || code == wire::rc::kPrefixReferral;
+}
+
+}  // namespace
+
+size_t SelectServer(const wire::SiteInfo& site, std::string_view handle) {
+  if (site.servers.size() <= 1) return 0;
+  const size_t slash = handle.find('/');
+  std::string_view part = handle;
+  if (site.hash_option == wire::site::kHashByPrefix) {
+    part = handle.substr(0, slash);
+  } else if (site.hash_option == wire::site::kHashBySuffix) {
+    part = slash == std::string_view::npos ? std::string_view() : handle.substr(slash + 1);
+  }
+  const std::string upper = Upper(part);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(upper.data(), upper.size(), digest, &length, EVP_md5(), nullptr);
+  const int32_t last = static_cast<int32_t>(
+      (uint32_t{digest[length - 4]} << 24) | (uint32_t{digest[length - 3]} << 16) |
+      (uint32_t{digest[length - 2]} << 8) | uint32_t{digest[length - 1]});
+  return static_cast<size_t>(std::llabs(int64_t{last}) % static_cast<int64_t>(site.servers.size()));
+}
+
+absl::StatusOr<std::vector<wire::SiteInfo>> SitesFromValues(const std::vector<HandleValue>& values,
+                                                            std::string_view type) {
+  std::vector<wire::SiteInfo> sites;
+  for (const HandleValue& value : values) {
+    if (Upper(value.type) != type) continue;
+    wire::SiteInfo site;
+    if (wire::WireError error = wire::DecodeSiteInfo(value.data, site);
+        error != wire::WireError::kOk) {
+      return absl::InvalidArgumentError(StrCat("referral value ", value.index, " (", value.type,
+                                               ") is malformed: ", wire::WireErrorMessage(error)));
+    }
+    if (std::string why = wire::SiteUnusableReason(site); !why.empty()) {
+      return absl::InvalidArgumentError(
+          StrCat("referral value ", value.index, " (", value.type, ") is unusable: ", why));
+    }
+    sites.push_back(std::move(site));
+  }
+  return sites;
+}
+
+absl::StatusOr<net::Ipv4Endpoint> ServerEndpoint(const wire::SiteServer& server,
+                                                 Transport transport) {
+  const std::string& a = server.address;
+  if (a.size() != 16 || a.compare(0, 12, std::string("\0\0\0\0\0\0\0\0\0\0\xff\xff", 12)) != 0) {
+    return absl::FailedPreconditionError(
+        StrCat("server ", server.id, " at ", wire::AddressText(a), " is not reachable over IPv4"));
+  }
+  const uint8_t protocol = transport == Transport::kUdp ? wire::site::kUdp : wire::site::kTcp;
+  for (const wire::SiteInterface& interface : server.interfaces) {
+    if ((interface.type & wire::site::kQuery) == 0 || interface.protocol != protocol) continue;
+    if (interface.port == 0 || interface.port > 65535) continue;
+    const auto byte = [&](int i) { return uint32_t{static_cast<unsigned char>(a[12 + i])}; };
+    return net::Ipv4Endpoint{(byte(0) << 24) | (byte(1) << 16) | (byte(2) << 8) | byte(3),
+                             static_cast<uint16_t>(interface.port)};
+  }
+  return absl::FailedPreconditionError(StrCat("server ", server.id, " at ", wire::AddressText(a),
+                                              " has no ", TransportName(transport),
+                                              " query interface"));
+}
+
+absl::StatusOr<WalkResult> Walk(const net::Ipv4Endpoint& top, const HandleRequest& request,
+                                const WalkOptions& options, std::vector<WalkStep>* trace_out) {
+  WalkResult result;
+  std::vector<WalkStep>& trace = trace_out != nullptr ? *trace_out : result.trace;
+  trace.clear();
+  int hops = 0;
+  // Asks `server` for `handle` (the request's filters apply to the identifier only).
+  auto ask = [&](const net::Ipv4Endpoint& server, const std::string& handle,
+                 bool identifier) -> absl::StatusOr<HandleReply> {
+    if (++hops > options.max_hops) {
+      return absl::ResourceExhaustedError(StrCat("gave up after ", options.max_hops,
+                                                 " queries (a referral loop?) asking ",
+                                                 server.ToString(), " for ", handle));
+    }
+    HandleRequest query;
+    query.handle = handle;
+    query.flags = options.flags;
+    if (identifier) {
+      query.indexes = request.indexes;
+      query.types = request.types;
+    }
+    auto reply = Query(options.transport, server, query, options.timeout);
+    if (!reply.ok()) {
+      trace.push_back(WalkStep{server, handle, 0, std::string(ToStd(reply.status().message()))});
+      return reply.status();
+    }
+    trace.push_back(WalkStep{server, handle, reply->header.response_code, ""});
+    return reply;
+  };
+  // The next server: from the sites in `values` of the preferred type (falling back to HS_SITE),
+  // the one SelectServer picks for `handle`.
+  auto next_server = [&](const HandleReply& reply, std::string_view type,
+                         const std::string& handle) -> absl::StatusOr<net::Ipv4Endpoint> {
+    auto sites = SitesFromValues(reply.values, type);
+    if (sites.ok() && sites->empty() && type != kSiteType) {
+      sites = SitesFromValues(reply.values, kSiteType);
+    }
+    if (!sites.ok()) return sites.status();
+    if (sites->empty()) {
+      return absl::InvalidArgumentError(
+          StrCat("the answer for ", reply.handle, " carries no ", type, " value"));
+    }
+    const wire::SiteInfo& site = sites->front();
+    const size_t chosen = SelectServer(site, handle);
+    auto endpoint = ServerEndpoint(site.servers[chosen], options.transport);
+    if (!endpoint.ok()) return endpoint.status();
+    trace.back().detail = StrCat("site of ", reply.handle, " (", site.servers.size(),
+                                 site.servers.size() == 1 ? " server" : " servers",
+                                 "), chose server ", chosen + 1, " ", endpoint->ToString());
+    return endpoint;
+  };
+
+  net::Ipv4Endpoint server = top;
+  const size_t slash = request.handle.find('/');
+  if (!IsPrefixHandle(request.handle) && slash != std::string::npos) {
+    // 1. Where is the prefix served? Ask the top node for its prefix record.
+    const std::string prefix_handle = StrCat(kNaPrefix, request.handle.substr(0, slash));
+    for (;;) {
+      auto reply = ask(server, prefix_handle, false);
+      if (!reply.ok()) return reply.status();
+      const uint32_t code = reply->header.response_code;
+      if (code == wire::rc::kSuccess || IsReferral(code)) {
+        const std::string_view type =
+            code == wire::rc::kPrefixReferral ? kPrefixSiteType : kSiteType;
+        // A referral moves the prefix question on; a success answers it.
+        auto next =
+            next_server(*reply, type, code == wire::rc::kSuccess ? request.handle : prefix_handle);
+        if (!next.ok()) return next.status();
+        server = *next;
+        if (code == wire::rc::kSuccess) break;
+        continue;
+      }
+      result.reply = *std::move(reply);
+      if (code == wire::rc::kHandleNotFound) {
+        result.reply.message =
+            StrCat("prefix ", request.handle.substr(0, slash), " is not registered (",
+                   prefix_handle, " not found at ", server.ToString(),
+                   result.reply.message.empty() ? "" : ": " + result.reply.message, ")");
+      }
+      if (trace_out != nullptr) result.trace = trace;
+      return result;
+    }
+  }
+  // 2. Ask the serving site for the identifier, following referrals.
+  for (;;) {
+    auto reply = ask(server, request.handle, true);
+    if (!reply.ok()) return reply.status();
+    const uint32_t code = reply->header.response_code;
+    if (!IsReferral(code)) {
+      result.reply = *std::move(reply);
+      if (trace_out != nullptr) result.trace = trace;
+      return result;
+    }
+    auto next = next_server(*reply, code == wire::rc::kPrefixReferral ? kPrefixSiteType : kSiteType,
+                            request.handle);
+    if (!next.ok()) return next.status();
+    server = *next;
+  }
+}
+
+}  // namespace idnode::resolver

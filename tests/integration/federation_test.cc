@@ -1,0 +1,416 @@
+// Federation with real processes on 127.0.0.1: one top node (TLS on its gRPC) and secondary nodes
+// that register their prefixes with it, a client that knows only the top node walking to
+// identifiers on both secondaries over UDP and TCP, the top node down while a prefix is
+// allocated, grants and credentials refused, malformed registrations, and a referral loop.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+#include "resolver/client/walk.h"
+#include "tests/integration/node_process.h"
+#include "tests/support/temp_dir.h"
+
+namespace idnode {
+namespace {
+
+using resolver::Transport;
+using std::chrono::steady_clock;
+
+constexpr uint32_t kLoopback = 0x7f000001;
+
+bool MakeCertificates(const std::string& out) {
+  std::string command =
+      std::string(IDNODE_SOURCE_DIR) + "/deploy/tls-selfsigned.sh " + out + " 127.0.0.1 >/dev/null";
+  return std::system(command.c_str()) == 0;
+}
+
+std::string WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+  return path;
+}
+
+net::Ipv4Endpoint HandleEndpoint(const testing::NodeProcess& node) {
+  return net::Ipv4Endpoint{kLoopback, static_cast<uint16_t>(node.handle_port())};
+}
+
+absl::StatusOr<resolver::HandleReply> Ask(const testing::NodeProcess& node,
+                                          const std::string& handle, uint32_t flags = 0) {
+  resolver::HandleRequest request;
+  request.handle = handle;
+  request.flags |= flags;
+  return resolver::Query(Transport::kUdp, HandleEndpoint(node), request);
+}
+
+// Polls `node` until `handle` resolves (RC 1) or 60 s pass; true when it did.
+bool WaitForRecord(const testing::NodeProcess& node, const std::string& handle) {
+  const auto deadline = steady_clock::now() + std::chrono::seconds(60);
+  while (steady_clock::now() < deadline) {
+    auto reply = Ask(node, handle);
+    if (reply.ok() && reply->header.response_code == wire::rc::kSuccess) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling the condition
+  }
+  return false;
+}
+
+v1::FederationStatusResponse FederationStatus(const testing::NodeProcess& node) {
+  v1::FederationStatusResponse response;
+  grpc::ClientContext context;
+  client::Authorize(context, node.admin_token());
+  auto status = v1::Federation::NewStub(node.Channel())->Status(&context, {}, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return response;
+}
+
+// Polls the secondary's federation status until `done(status)` or 60 s pass.
+template <typename Done>
+bool WaitForStatus(const testing::NodeProcess& node, Done done) {
+  const auto deadline = steady_clock::now() + std::chrono::seconds(60);
+  while (steady_clock::now() < deadline) {
+    if (done(FederationStatus(node))) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling the condition
+  }
+  return false;
+}
+
+void Register(const testing::NodeProcess& node, const std::string& token, const std::string& id,
+              const std::string& url) {
+  v1::CreateRequest create;
+  create.set_identifier(id);
+  v1::Value* value = create.add_values();
+  value->set_index(1);
+  value->set_type("URL");
+  value->set_data(url);
+  ASSERT_TRUE(node.Create(token, create).ok()) << id;
+}
+
+// A top node with TLS on a fixed port, and secondaries that register with it.
+class FederationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(MakeCertificates(dir_.Sub("tls")));
+    top_port_ = testing::FreePort();
+    ASSERT_GT(top_port_, 0);
+    WriteFile(dir_.Sub("top.toml"),
+              "[node]\nprefix = \"88\"\nrole = \"top\"\n[grpc]\ntls_cert = \"" +
+                  dir_.Sub("tls/server.pem") + "\"\ntls_key = \"" + dir_.Sub("tls/server.key") +
+                  "\"\n");
+  }
+
+  std::unique_ptr<testing::NodeProcess> Top() const {
+    return std::make_unique<testing::NodeProcess>(
+        dir_.Sub("top"),
+        testing::NodeOptions{
+            {"--config", dir_.Sub("top.toml")}, dir_.Sub("tls/ca.pem"), top_port_});
+  }
+
+  // A secondary node with prefix `prefix` whose node credential is `token`.
+  std::unique_ptr<testing::NodeProcess> Secondary(const std::string& name,
+                                                  const std::string& prefix,
+                                                  const std::string& token) const {
+    WriteFile(dir_.Sub(name + ".credential"), token + "\n");
+    WriteFile(dir_.Sub(name + ".toml"),
+              "[node]\nprefix = \"" + prefix + "\"\n[federation]\ntop = \"127.0.0.1:" +
+                  std::to_string(top_port_) + "\"\nca_file = \"" + dir_.Sub("tls/ca.pem") +
+                  "\"\ncredential_file = \"" + dir_.Sub(name + ".credential") +
+                  "\"\nretry_initial_ms = 50\nretry_max_ms = 400\ntimeout_ms = 2000\n");
+    return std::make_unique<testing::NodeProcess>(
+        dir_.Sub(name), testing::NodeOptions{{"--config", dir_.Sub(name + ".toml")}, "", 0});
+  }
+
+  testing::TempDir dir_;
+  int top_port_ = 0;
+};
+
+TEST_F(FederationTest, AClientThatKnowsOnlyTheTopNodeReachesIdentifiersOnBothSecondaries) {
+  auto top = Top();
+  ASSERT_TRUE(top->Start());
+  std::string token_a =
+      testing::ProvisionNode(top->Channel(), top->admin_token(), "node-a", {"88.123"});
+  std::string token_b =
+      testing::ProvisionNode(top->Channel(), top->admin_token(), "node-b", {"88.200"});
+  ASSERT_FALSE(token_a.empty());
+  ASSERT_FALSE(token_b.empty());
+  auto a = Secondary("a", "88.123", token_a);
+  auto b = Secondary("b", "88.200", token_b);
+  ASSERT_TRUE(a->Start());
+  ASSERT_TRUE(b->Start());
+  std::string acme = a->ProvisionRegistrant("acme", "88.123.45");
+  std::string bolt = b->ProvisionRegistrant("bolt", "88.200.7");
+  ASSERT_FALSE(acme.empty());
+  ASSERT_FALSE(bolt.empty());
+  Register(*a, acme, "88.123.45/PUMP-1", "https://a.example/pump-1");
+  Register(*b, bolt, "88.200.7/VALVE-9", "https://b.example/valve-9");
+
+  // Both nodes' own prefixes and their enterprise prefixes reach the top node by themselves.
+  for (const char* handle : {"0.NA/88.123", "0.NA/88.123.45", "0.NA/88.200", "0.NA/88.200.7"}) {
+    EXPECT_TRUE(WaitForRecord(*top, handle)) << handle;
+  }
+  auto record = Ask(*top, "0.NA/88.123.45");
+  ASSERT_TRUE(record.ok());
+  auto sites = resolver::SitesFromValues(record->values, "HS_SITE");
+  ASSERT_TRUE(sites.ok()) << sites.status();
+  ASSERT_EQ(sites->size(), 1u);
+  auto endpoint = resolver::ServerEndpoint(sites->front().servers[0], Transport::kUdp);
+  ASSERT_TRUE(endpoint.ok());
+  EXPECT_EQ(endpoint->port, a->handle_port());
+  EXPECT_TRUE(WaitForStatus(*a, [](const auto& s) { return s.pending_size() == 0; }));
+  EXPECT_EQ(FederationStatus(*a).delivered(), 2u);
+
+  // The walk, over UDP and over TCP, to each secondary.
+  for (Transport transport : {Transport::kUdp, Transport::kTcp}) {
+    resolver::WalkOptions options;
+    options.transport = transport;
+    for (const auto& [id, url, port] :
+         {std::tuple{"88.123.45/PUMP-1", "https://a.example/pump-1", a->handle_port()},
+          std::tuple{"88.200.7/VALVE-9", "https://b.example/valve-9", b->handle_port()}}) {
+      resolver::HandleRequest request;
+      request.handle = id;
+      auto walked = resolver::Walk(HandleEndpoint(*top), request, options);
+      ASSERT_TRUE(walked.ok()) << walked.status();
+      ASSERT_EQ(walked->reply.header.response_code, wire::rc::kSuccess) << walked->reply.message;
+      ASSERT_EQ(walked->reply.values.size(), 1u);
+      EXPECT_EQ(walked->reply.values[0].data, url);
+      ASSERT_EQ(walked->trace.size(), 2u);
+      EXPECT_EQ(walked->trace[0].server.port, top->handle_port());
+      const std::string identifier(id);
+      EXPECT_EQ(walked->trace[0].handle, "0.NA/" + identifier.substr(0, identifier.find('/')));
+      EXPECT_EQ(walked->trace[1].server.port, port);
+    }
+  }
+
+  // A prefix nobody registered ends in a clear not-found at the top node; an unallocated
+  // enterprise prefix under a registered node prefix is referred (303) to that node, which says
+  // not found.
+  resolver::HandleRequest unknown;
+  unknown.handle = "88.999.1/X";
+  auto walked = resolver::Walk(HandleEndpoint(*top), unknown, {});
+  ASSERT_TRUE(walked.ok()) << walked.status();
+  EXPECT_EQ(walked->reply.header.response_code, wire::rc::kHandleNotFound);
+  EXPECT_NE(walked->reply.message.find("prefix 88.999.1 is not registered"), std::string::npos)
+      << walked->reply.message;
+  unknown.handle = "88.123.99/X";
+  walked = resolver::Walk(HandleEndpoint(*top), unknown, {});
+  ASSERT_TRUE(walked.ok()) << walked.status();
+  EXPECT_EQ(walked->reply.header.response_code, wire::rc::kHandleNotFound);
+  ASSERT_EQ(walked->trace.size(), 2u);
+  EXPECT_EQ(walked->trace[0].response_code, wire::rc::kPrefixReferral);
+  EXPECT_EQ(walked->trace[1].server.port, a->handle_port());
+
+  // Asked for the identifier itself, the top node refers (302) with the serving site's values,
+  // unless the client said "do not refer".
+  auto referral = Ask(*top, "88.200.7/VALVE-9");
+  ASSERT_TRUE(referral.ok());
+  EXPECT_EQ(referral->header.response_code, wire::rc::kServiceReferral);
+  EXPECT_EQ(referral->handle, "0.NA/88.200.7");
+  auto referred = resolver::SitesFromValues(referral->values, "HS_SITE");
+  ASSERT_TRUE(referred.ok());
+  ASSERT_EQ(referred->size(), 1u);
+  EXPECT_EQ(resolver::ServerEndpoint(referred->front().servers[0], Transport::kTcp)->port,
+            b->handle_port());
+  auto refused = Ask(*top, "88.200.7/VALVE-9", wire::op_flag::kDoNotRefer);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->header.response_code, wire::rc::kServerNotResponsible);
+
+  // Releasing a prefix removes its record at the top node.
+  std::string cargo = a->ProvisionRegistrant("cargo", "88.123.46");
+  ASSERT_FALSE(cargo.empty());
+  ASSERT_TRUE(WaitForRecord(*top, "0.NA/88.123.46"));
+  v1::ReleasePrefixRequest release;
+  release.set_prefix("88.123.46");
+  v1::ReleasePrefixResponse released;
+  grpc::ClientContext context;
+  client::Authorize(context, a->admin_token());
+  ASSERT_TRUE(v1::Admin::NewStub(a->Channel())->ReleasePrefix(&context, release, &released).ok());
+  // Once its own record is gone, the top node refers 0.NA/88.123.46 to the node's prefix (303).
+  const auto deadline = steady_clock::now() + std::chrono::seconds(60);
+  uint32_t code = 0;
+  while (steady_clock::now() < deadline && code != wire::rc::kPrefixReferral) {
+    auto reply = Ask(*top, "0.NA/88.123.46");
+    code = reply.ok() ? reply->header.response_code : 0;
+    if (code != wire::rc::kPrefixReferral) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling the condition
+    }
+  }
+  EXPECT_EQ(code, wire::rc::kPrefixReferral);
+  EXPECT_TRUE(WaitForStatus(*a, [](const auto& s) { return s.pending_size() == 0; }));
+  EXPECT_EQ(FederationStatus(*a).delivered(), 4u);  // 88.123, .45, .46 registered; .46 removed
+}
+
+TEST_F(FederationTest, APrefixAllocatedWhileTheTopNodeIsDownAppearsThereWhenItComesBack) {
+  std::string token;
+  {
+    auto top = Top();
+    ASSERT_TRUE(top->Start());
+    token = testing::ProvisionNode(top->Channel(), top->admin_token(), "node-a", {"88.123"});
+    ASSERT_FALSE(token.empty());
+    top->Kill(SIGTERM);
+  }
+  auto a = Secondary("a", "88.123", token);
+  ASSERT_TRUE(a->Start());
+  ASSERT_FALSE(a->ProvisionRegistrant("acme", "88.123.45").empty());
+  ASSERT_TRUE(WaitForStatus(*a, [](const auto& s) {
+    return s.pending_size() == 2 && s.failures() >= 2 && !s.last_error().empty();
+  }));
+  v1::FederationStatusResponse waiting = FederationStatus(*a);
+  EXPECT_EQ(waiting.pending(0).prefix(), "88.123");
+  EXPECT_EQ(waiting.pending(1).prefix(), "88.123.45");
+  EXPECT_EQ(waiting.pending(1).operation(), "register");
+  EXPECT_EQ(waiting.delivered(), 0u);
+
+  auto top = Top();  // the same data directory and port
+  ASSERT_TRUE(top->Start());
+  EXPECT_TRUE(WaitForRecord(*top, "0.NA/88.123.45"));
+  EXPECT_TRUE(WaitForRecord(*top, "0.NA/88.123"));
+  EXPECT_TRUE(WaitForStatus(*a, [](const auto& s) { return s.pending_size() == 0; }));
+  EXPECT_TRUE(FederationStatus(*a).last_error().empty());
+}
+
+TEST_F(FederationTest, ASecondaryCannotRegisterOutsideItsGrantOrWithABadCredential) {
+  auto top = Top();
+  ASSERT_TRUE(top->Start());
+  std::string token =
+      testing::ProvisionNode(top->Channel(), top->admin_token(), "node-a", {"88.123"});
+  ASSERT_FALSE(token.empty());
+  auto outside = Secondary("outside", "88.300", token);
+  ASSERT_TRUE(outside->Start());
+  ASSERT_TRUE(WaitForStatus(*outside, [](const auto& s) {
+    return s.last_error().find("outside the grants of node account node-a (88.123)") !=
+           std::string::npos;
+  })) << FederationStatus(*outside).last_error();
+  EXPECT_EQ(FederationStatus(*outside).pending_size(), 1);
+  auto absent = Ask(*top, "0.NA/88.300");
+  ASSERT_TRUE(absent.ok());
+  EXPECT_EQ(absent->header.response_code, wire::rc::kHandleNotFound);
+
+  auto forged = Secondary("forged", "88.123", "idn_" + std::string(64, '0'));
+  ASSERT_TRUE(forged->Start());
+  ASSERT_TRUE(WaitForStatus(*forged, [](const auto& s) {
+    return s.last_error().find("unknown token") != std::string::npos;
+  })) << FederationStatus(*forged).last_error();
+
+  v1::FederationStatusResponse counts = FederationStatus(*top);
+  EXPECT_EQ(counts.role(), "top");
+  EXPECT_GE(counts.rejected_grant(), 1u);
+  EXPECT_GE(counts.rejected_credential(), 1u);
+  EXPECT_EQ(counts.accepted(), 0u);
+}
+
+// Calls the top node's RegisterPrefix directly, as a node would.
+grpc::Status RegisterDirect(const testing::NodeProcess& top, const std::string& token,
+                            const std::string& prefix, const std::string& site,
+                            bool derived = false) {
+  v1::RegisterPrefixRequest request;
+  request.set_prefix(prefix);
+  request.set_site(site);
+  request.set_derived(derived);
+  v1::RegisterPrefixResponse response;
+  grpc::ClientContext context;
+  client::Authorize(context, token);
+  return v1::Federation::NewStub(top.Channel())->RegisterPrefix(&context, request, &response);
+}
+
+std::string SiteBytes(const std::vector<uint16_t>& udp_ports, uint32_t address = kLoopback) {
+  wire::SiteInfo site;
+  uint32_t id = 1;
+  for (uint16_t port : udp_ports) {
+    wire::SiteServer server;
+    server.id = id++;
+    server.address = wire::MappedIpv4(address);
+    server.interfaces = {{wire::site::kQuery, wire::site::kUdp, port}};
+    site.servers.push_back(server);
+  }
+  std::string bytes;
+  wire::EncodeSiteInfo(site, bytes);
+  return bytes;
+}
+
+TEST_F(FederationTest, MalformedRegistrationsAreRefusedAndCounted) {
+  auto top = Top();
+  ASSERT_TRUE(top->Start());
+  std::string token =
+      testing::ProvisionNode(top->Channel(), top->admin_token(), "node-a", {"88.123"});
+  std::string other = testing::ProvisionNode(top->Channel(), top->admin_token(), "node-c", {"88"});
+  std::string expired =
+      testing::ProvisionNode(top->Channel(), top->admin_token(), "node-x", {"88.123"}, 1);
+  ASSERT_FALSE(token.empty());
+  ASSERT_FALSE(other.empty());
+
+  auto expect = [&](const grpc::Status& status, grpc::StatusCode code, const std::string& words) {
+    EXPECT_EQ(status.error_code(), code) << status.error_message();
+    EXPECT_NE(status.error_message().find(words), std::string::npos) << status.error_message();
+  };
+  expect(RegisterDirect(*top, token, "88.123.45", "garbage"), grpc::StatusCode::INVALID_ARGUMENT,
+         "site: HS_SITE data does not decode");
+  expect(RegisterDirect(*top, token, "88.123.45", SiteBytes({})),
+         grpc::StatusCode::INVALID_ARGUMENT, "site: the site lists no servers");
+  expect(RegisterDirect(*top, token, "88.123.45", SiteBytes({0})),
+         grpc::StatusCode::INVALID_ARGUMENT, "has no usable interface");
+  expect(RegisterDirect(*top, token, "88.123.45", SiteBytes({2641}, 0)),
+         grpc::StatusCode::INVALID_ARGUMENT, "has no usable address");
+  expect(RegisterDirect(*top, token, "88.123.45", SiteBytes(std::vector<uint16_t>(33, 2641))),
+         grpc::StatusCode::INVALID_ARGUMENT, "33 servers; at most 32");
+  expect(RegisterDirect(*top, token, "88.124", SiteBytes({2641})),
+         grpc::StatusCode::PERMISSION_DENIED, "outside the grants");
+  expect(RegisterDirect(*top, token, "not a prefix!", SiteBytes({2641})),
+         grpc::StatusCode::INVALID_ARGUMENT, "prefix");
+  expect(RegisterDirect(*top, "idn_wrong", "88.123.45", SiteBytes({2641})),
+         grpc::StatusCode::UNAUTHENTICATED, "unknown token");
+  expect(RegisterDirect(*top, top->admin_token(), "88.123.45", SiteBytes({2641})),
+         grpc::StatusCode::OK, "");
+  // The admin's record is not another node's to overwrite, even under a wider grant.
+  expect(RegisterDirect(*top, other, "88.123.45", SiteBytes({2642})),
+         grpc::StatusCode::PERMISSION_DENIED, "is registered by node account admin");
+  // A credential issued for one second is refused once that second has passed.
+  const auto deadline = steady_clock::now() + std::chrono::seconds(30);
+  grpc::Status late;
+  do {
+    late = RegisterDirect(*top, expired, "88.123.47", SiteBytes({2641}));
+    if (late.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(100));  // until expiry
+  } while (late.ok() && steady_clock::now() < deadline);
+  expect(late, grpc::StatusCode::UNAUTHENTICATED, "expired at");
+
+  v1::FederationStatusResponse counts = FederationStatus(*top);
+  EXPECT_EQ(counts.rejected_site(), 5u);
+  EXPECT_EQ(counts.rejected_grant(), 2u);
+  EXPECT_GE(counts.rejected_credential(), 2u);
+  // The node kept answering throughout.
+  auto reply = Ask(*top, "0.NA/88.123.45");
+  ASSERT_TRUE(reply.ok());
+  EXPECT_EQ(reply->header.response_code, wire::rc::kSuccess);
+}
+
+TEST_F(FederationTest, AReferralLoopBetweenMisconfiguredTopNodesEndsWithAnError) {
+  auto top = Top();
+  ASSERT_TRUE(top->Start());
+  WriteFile(dir_.Sub("top2.toml"), "[node]\nprefix = \"89\"\nrole = \"top\"\n");
+  testing::NodeProcess top2(dir_.Sub("top2"), {{"--config", dir_.Sub("top2.toml")}, "", 0});
+  ASSERT_TRUE(top2.Start());
+  std::string token1 = testing::ProvisionNode(top->Channel(), top->admin_token(), "n", {"77.1"});
+  std::string token2 = testing::ProvisionNode(top2.Channel(), top2.admin_token(), "n", {"77.1"});
+  // Each top node says the other serves 77.1 (a prefix neither serves itself).
+  ASSERT_TRUE(RegisterDirect(*top, token1, "77.1",
+                             SiteBytes({static_cast<uint16_t>(top2.handle_port())}), true)
+                  .ok());
+  ASSERT_TRUE(RegisterDirect(top2, token2, "77.1",
+                             SiteBytes({static_cast<uint16_t>(top->handle_port())}), true)
+                  .ok());
+  resolver::HandleRequest request;
+  request.handle = "77.1/LOOP";
+  resolver::WalkOptions options;
+  options.max_hops = 6;
+  std::vector<resolver::WalkStep> trace;
+  const auto started = steady_clock::now();
+  auto walked = resolver::Walk(HandleEndpoint(*top), request, options, &trace);
+  ASSERT_FALSE(walked.ok());
+  EXPECT_EQ(walked.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(walked.status().message().find("gave up after 6 queries"), std::string::npos);
+  EXPECT_EQ(trace.size(), 6u);
+  EXPECT_LT(steady_clock::now() - started, std::chrono::seconds(20));
+}
+
+}  // namespace
+}  // namespace idnode
