@@ -17,8 +17,7 @@ constexpr std::string_view kMetaTop = "federation_top";
 uint32_t Seconds(int64_t ms) { return static_cast<uint32_t>(ms / 1000); }
 
 // The record under `handle` when `account` may change it: absent, or owned by `account`.
-absl::StatusOr<std::optional<RecordView>> OwnedRecord(store::WriteTxn& txn,
-                                                      std::string_view handle,
+absl::StatusOr<std::optional<RecordView>> OwnedRecord(store::WriteTxn& txn, std::string_view handle,
                                                       std::string_view account) {
   auto stored = txn.Get(store::Db::kIds, handle);
   if (!stored) return std::optional<RecordView>();
@@ -64,8 +63,12 @@ std::unique_ptr<WriteOp> MakePutPrefixRecordOp(
         if (existing && SameValuesIgnoringTimestamps(existing->values, values)) {
           return PrefixRecordChange{false};
         }
-        RecordView record{existing ? existing->created_ms : context.now_ms(), context.now_ms(),
-                          existing ? existing->version + 1 : 1, handle, account, values};
+        RecordView record{existing ? existing->created_ms : context.now_ms(),
+                          context.now_ms(),
+                          existing ? existing->version + 1 : 1,
+                          handle,
+                          account,
+                          values};
         RETURN_IF_ERROR(txn.Put(store::Db::kIds, handle, EncodeRecord(record)));
         RETURN_IF_ERROR(context.AppendChange(ChangeKind::kPrefixRecordPut, account, handle));
         return PrefixRecordChange{true};
@@ -183,8 +186,8 @@ PrefixHook MakeUpwardSpoolHook(std::string site) {
                                   bool allocated) -> absl::Status {
     return SpoolUpward(
         context.txn(),
-        UpwardEntry{std::string(prefix), allocated ? UpwardOp::kRegister : UpwardOp::kRemove,
-                    false, context.now_ms(), allocated ? site : std::string()});
+        UpwardEntry{std::string(prefix), allocated ? UpwardOp::kRegister : UpwardOp::kRemove, false,
+                    context.now_ms(), allocated ? site : std::string()});
   };
 }
 
