@@ -10,6 +10,7 @@
 #include "api/http/prometheus.h"
 #include "api/node/node.h"
 #include "registry/base/strings.h"
+#include "registry/federation/federation.h"
 #include "registry/stats/metrics.h"
 #include "registry/stats/upload.h"
 
@@ -75,6 +76,16 @@ constexpr FamilyInfo kUploadDelivered{"idnode_upload_delivered_total", MetricTyp
                                       "Statistics reports the authority's receiver accepted."};
 constexpr FamilyInfo kUploadFailures{"idnode_upload_failures_total", MetricType::kCounter,
                                      "Attempts to deliver a statistics report that failed."};
+constexpr FamilyInfo kUpwardPending{"idnode_federation_pending_registrations", MetricType::kGauge,
+                                    "Prefix registrations and removals waiting for the top node."};
+constexpr FamilyInfo kUpwardDelivered{
+    "idnode_federation_acknowledged_total", MetricType::kCounter,
+    "Prefix registrations and removals the top node acknowledged."};
+constexpr FamilyInfo kUpwardFailures{"idnode_federation_failures_total", MetricType::kCounter,
+                                     "Attempts to register with the top node that failed."};
+constexpr FamilyInfo kFederationRequests{
+    "idnode_federation_requests_total", MetricType::kCounter,
+    "Top node: prefix registrations from nodes below, by outcome."};
 constexpr FamilyInfo kHttpRequests{"idnode_http_requests_total", MetricType::kCounter,
                                    "Requests answered on this HTTP port."};
 
@@ -197,6 +208,18 @@ http::Response HttpEndpoints::Metrics() const {
   const UploadStats upload = node_.upload_stats();
   out.Add(kUploadDelivered, {}, upload.delivered);
   out.Add(kUploadFailures, {}, upload.failures);
+  out.Add(kUpwardPending, {}, uint64_t{federation::CountUpward(*txn)});
+  const api::UpwardStats upward = node_.upward_stats();
+  out.Add(kUpwardDelivered, {}, upward.delivered);
+  out.Add(kUpwardFailures, {}, upward.failures);
+  const api::FederationServerStats federation = node_.federation_stats();
+  for (const auto& [outcome, count] :
+       {std::pair{"accepted", federation.accepted},
+        std::pair{"rejected_credential", federation.rejected_credential},
+        std::pair{"rejected_grant", federation.rejected_grant},
+        std::pair{"rejected_site", federation.rejected_site}}) {
+    out.Add(kFederationRequests, {{"outcome", outcome}}, count);
+  }
   out.Add(kHttpRequests, {}, node_.http_stats().requests);
   return http::Response{200, std::string(http::kExpositionContentType), out.Render()};
 }

@@ -135,6 +135,13 @@ absl::StatusOr<std::vector<PendingUpward>> ListUpward(const store::ReadTxn& txn)
   return pending;
 }
 
+size_t CountUpward(const store::ReadTxn& txn) {
+  size_t count = 0;
+  store::Cursor cursor = txn.OpenCursor(store::Db::kFederation);
+  for (bool more = cursor.Seek(""); more; more = cursor.Next()) ++count;
+  return count;
+}
+
 std::unique_ptr<WriteOp> MakeUpwardAcknowledgedOp(std::string prefix, std::string encoded,
                                                   std::function<void(absl::Status)> done) {
   return std::make_unique<FunctionOp<bool>>(

@@ -88,6 +88,9 @@ struct PendingUpward {
 // In prefix order. DATA_LOSS for a malformed entry.
 absl::StatusOr<std::vector<PendingUpward>> ListUpward(const store::ReadTxn& txn);
 
+// How many intents are pending (counting keys, decoding nothing).
+size_t CountUpward(const store::ReadTxn& txn);
+
 // Removes `prefix`'s entry if it still holds `encoded` (the top node acknowledged that intent);
 // yields false when a newer intent replaced it.
 std::unique_ptr<WriteOp> MakeUpwardAcknowledgedOp(std::string prefix, std::string encoded,

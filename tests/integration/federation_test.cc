@@ -12,6 +12,7 @@
 
 #include "resolver/client/walk.h"
 #include "tests/integration/node_process.h"
+#include "tests/support/http_client.h"
 #include "tests/support/temp_dir.h"
 
 namespace idnode {
@@ -159,6 +160,9 @@ TEST_F(FederationTest, AClientThatKnowsOnlyTheTopNodeReachesIdentifiersOnBothSec
   EXPECT_EQ(endpoint->port, a->handle_port());
   EXPECT_TRUE(WaitForStatus(*a, [](const auto& s) { return s.pending_size() == 0; }));
   EXPECT_EQ(FederationStatus(*a).delivered(), 2u);
+  const std::string metrics = testing::HttpRequest(a->http_port(), "/metrics").body;
+  EXPECT_NE(metrics.find("\nidnode_federation_pending_registrations 0\n"), std::string::npos);
+  EXPECT_NE(metrics.find("\nidnode_federation_acknowledged_total 2\n"), std::string::npos);
 
   // The walk, over UDP and over TCP, to each secondary.
   for (Transport transport : {Transport::kUdp, Transport::kTcp}) {
@@ -181,6 +185,33 @@ TEST_F(FederationTest, AClientThatKnowsOnlyTheTopNodeReachesIdentifiersOnBothSec
       EXPECT_EQ(walked->trace[1].server.port, port);
     }
   }
+
+  // The same walk as an operator runs it, with the path printed.
+  const std::string top_handle = "127.0.0.1:" + std::to_string(top->handle_port());
+  auto [rc, output] =
+      testing::RunCommand(std::string(IDCTL_BINARY) + " resolve 88.123.45/PUMP-1 --via " +
+                          top_handle + " --over tcp --trace");
+  EXPECT_EQ(rc, 0) << output;
+  EXPECT_NE(output.find("walk from " + top_handle + " over tcp:"), std::string::npos) << output;
+  EXPECT_NE(output.find("1. " + top_handle +
+                        "  0.NA/88.123.45  -> SUCCESS (1); site of "
+                        "0.NA/88.123.45 (1 server), chose server 1 127.0.0.1:" +
+                        std::to_string(a->handle_port())),
+            std::string::npos)
+      << output;
+  EXPECT_NE(output.find("https://a.example/pump-1"), std::string::npos) << output;
+  std::tie(rc, output) =
+      testing::RunCommand(std::string(IDCTL_BINARY) + " resolve 88.999.1/X --via " + top_handle);
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(output.find("prefix 88.999.1 is not registered"), std::string::npos) << output;
+  std::tie(rc, output) =
+      testing::RunCommand(std::string(IDCTL_BINARY) + " --server " + a->address() + " --token " +
+                          a->admin_token() + " federation status");
+  EXPECT_EQ(rc, 0) << output;
+  EXPECT_NE(output.find("role: secondary\ntop node: 127.0.0.1:" + std::to_string(top_port_)),
+            std::string::npos)
+      << output;
+  EXPECT_NE(output.find("pending: 0"), std::string::npos) << output;
 
   // A prefix nobody registered ends in a clear not-found at the top node; an unallocated
   // enterprise prefix under a registered node prefix is referred (303) to that node, which says
@@ -377,6 +408,11 @@ TEST_F(FederationTest, MalformedRegistrationsAreRefusedAndCounted) {
   EXPECT_EQ(counts.rejected_site(), 5u);
   EXPECT_EQ(counts.rejected_grant(), 2u);
   EXPECT_GE(counts.rejected_credential(), 2u);
+  const std::string metrics = testing::HttpRequest(top->http_port(), "/metrics").body;
+  EXPECT_NE(metrics.find("\nidnode_federation_requests_total{outcome=\"rejected_site\"} 5\n"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("\nidnode_federation_requests_total{outcome=\"rejected_grant\"} 2\n"),
+            std::string::npos);
   // The node kept answering throughout.
   auto reply = Ask(*top, "0.NA/88.123.45");
   ASSERT_TRUE(reply.ok());

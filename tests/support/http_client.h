@@ -68,6 +68,9 @@ inline std::pair<int, std::string> RunCommand(const std::string& command) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
 
+// The judges of the HTTP endpoints, for the tests whose CMake target names them.
+#if defined(IDNODE_PROMTOOL) && defined(IDNODE_CHROMIUM)
+
 // `promtool check metrics` on `exposition` (IDNODE_PROMTOOL: deploy/install-deps.sh unpacks it
 // into .deps/bin). Exit status 0 and no output means it found nothing to complain about.
 inline std::pair<int, std::string> PromtoolCheck(const std::string& exposition,
@@ -87,5 +90,7 @@ inline std::pair<int, std::string> ChromiumDumpDom(const std::string& url,
                     " --disable-dev-shm-usage --user-data-dir=" +
                     profile_dir + " --virtual-time-budget=10000 --dump-dom '" + url + "'");
 }
+
+#endif  // IDNODE_PROMTOOL && IDNODE_CHROMIUM
 
 }  // namespace idnode::testing
