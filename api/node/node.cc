@@ -6,13 +6,13 @@
 #include <spdlog/spdlog.h>
 
 #include <fstream>
-#include <future>
 #include <sstream>
 
 #include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
 #include "registry/federation/federation.h"
 #include "registry/writer/admin_ops.h"
+#include "registry/writer/submit.h"
 
 namespace idnode {
 namespace {
@@ -171,14 +171,10 @@ absl::Status Node::StartFederation(const NodeConfig& config) {
                    MakeGrpcUpstreamRegistrar(upstream));
   std::string site;
   wire::EncodeSiteInfo(site_info_, site);
-  ASSIGN_OR_RETURN(size_t spooled, [&]() -> absl::StatusOr<size_t> {
-    std::promise<absl::StatusOr<size_t>> done;
-    auto future = done.get_future();
-    RETURN_IF_ERROR(writer_->Submit(federation::MakeSyncUpwardOp(
-        env_->node_prefix, site, config.federation_top,
-        [&done](absl::StatusOr<size_t> n) { done.set_value(std::move(n)); })));
-    return future.get();
-  }());
+  ASSIGN_OR_RETURN(size_t spooled, SubmitAndWait<absl::StatusOr<size_t>>(*writer_, [&](auto done) {
+                     return federation::MakeSyncUpwardOp(env_->node_prefix, site,
+                                                         config.federation_top, std::move(done));
+                   }));
   if (spooled > 0) {
     spdlog::info("federation: the site or top node changed; {} registrations spooled for {}",
                  spooled, config.federation_top);
@@ -249,11 +245,9 @@ absl::Status Node::StartHttp(const NodeConfig& config) {
 
 absl::Status Node::Bootstrap() {
   ASSIGN_OR_RETURN(std::string token, GenerateToken());
-  std::promise<absl::StatusOr<bool>> done;
-  auto future = done.get_future();
-  RETURN_IF_ERROR(writer_->Submit(MakeBootstrapAdminOp(
-      token, [&done](absl::StatusOr<bool> created) { done.set_value(std::move(created)); })));
-  ASSIGN_OR_RETURN(bool created, future.get());
+  ASSIGN_OR_RETURN(bool created, SubmitAndWait<absl::StatusOr<bool>>(*writer_, [&](auto done) {
+                     return MakeBootstrapAdminOp(token, std::move(done));
+                   }));
   if (created) bootstrap_token_ = std::move(token);
   return absl::OkStatus();
 }

@@ -12,14 +12,15 @@
 
 namespace idnode {
 
-// `make(done)` builds an op that calls `done(status)` from its completion; this submits it and
-// waits for the commit. The submission error when the writer refuses it.
-template <typename MakeOp>
-absl::Status SubmitAndWait(Writer& writer, MakeOp make) {
-  auto done = std::make_shared<std::promise<absl::Status>>();
-  std::future<absl::Status> result = done->get_future();
+// `make(done)` builds an op that calls `done(result)` from its completion (`Result`: a Status or
+// a StatusOr); this submits it and waits for the commit. The submission error when the writer
+// refuses it.
+template <typename Result = absl::Status, typename MakeOp>
+Result SubmitAndWait(Writer& writer, MakeOp make) {
+  auto done = std::make_shared<std::promise<Result>>();
+  std::future<Result> result = done->get_future();
   absl::Status submitted =
-      writer.Submit(make([done](absl::Status status) { done->set_value(std::move(status)); }));
+      writer.Submit(make([done](Result outcome) { done->set_value(std::move(outcome)); }));
   if (!submitted.ok()) return submitted;
   return result.get();
 }

@@ -4,12 +4,11 @@
 
 #include <gtest/gtest.h>
 
-#include <future>
-
 #include "registry/accounts/accounts.h"
 #include "registry/federation/federation.h"
 #include "registry/identifier/record.h"
 #include "registry/writer/admin_ops.h"
+#include "registry/writer/submit.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/temp_dir.h"
 
@@ -31,12 +30,7 @@ class FederationStoreTest : public ::testing::Test {
 
   template <typename T, typename Make>
   absl::StatusOr<T> Run(Make make) {
-    std::promise<absl::StatusOr<T>> promise;
-    auto future = promise.get_future();
-    absl::Status submitted = writer_->Submit(
-        make([&promise](absl::StatusOr<T> result) { promise.set_value(std::move(result)); }));
-    if (!submitted.ok()) return submitted;
-    return future.get();
+    return SubmitAndWait<absl::StatusOr<T>>(*writer_, make);
   }
 
   std::vector<PendingUpward> Spool() {
@@ -168,22 +162,15 @@ TEST_F(FederationStoreTest, AllocationAndReleaseSpoolTheirUpwardIntentAtomically
   ASSERT_TRUE(Run<bool>([&](auto done) {
                 return MakeReleasePrefixOp("admin", "88.123.45", hook, done);
               }).ok());
-  std::promise<absl::Status> acked;
-  ASSERT_TRUE(writer_
-                  ->Submit(MakeUpwardAcknowledgedOp("88.123.45", older,
-                                                    [&](absl::Status s) { acked.set_value(s); }))
-                  .ok());
-  ASSERT_TRUE(acked.get_future().get().ok());
+  ASSERT_TRUE(SubmitAndWait(*writer_, [&](auto done) {
+                return MakeUpwardAcknowledgedOp("88.123.45", older, std::move(done));
+              }).ok());
   spool = Spool();
   ASSERT_EQ(spool.size(), 1u);
   EXPECT_EQ(spool[0].entry.op, UpwardOp::kRemove);
-  std::promise<absl::Status> acked_newer;
-  ASSERT_TRUE(
-      writer_
-          ->Submit(MakeUpwardAcknowledgedOp("88.123.45", spool[0].encoded,
-                                            [&](absl::Status s) { acked_newer.set_value(s); }))
-          .ok());
-  ASSERT_TRUE(acked_newer.get_future().get().ok());
+  ASSERT_TRUE(SubmitAndWait(*writer_, [&](auto done) {
+                return MakeUpwardAcknowledgedOp("88.123.45", spool[0].encoded, std::move(done));
+              }).ok());
   EXPECT_TRUE(Spool().empty());
   EXPECT_EQ(
       Run<bool>([&](auto done) { return MakeReleasePrefixOp("admin", "88.123.45", hook, done); })

@@ -9,6 +9,7 @@
 #include "registry/templates/template_store.h"
 #include "registry/writer/admin_ops.h"
 #include "registry/writer/registry_ops.h"
+#include "registry/writer/submit.h"
 #include "registry/writer/template_ops.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/temp_dir.h"
@@ -46,12 +47,7 @@ class WriterTest : public ::testing::Test {
   // Submits the op built by `make(done)` and waits for its durable result.
   template <typename T, typename Make>
   absl::StatusOr<T> Run(Make make) {
-    std::promise<absl::StatusOr<T>> promise;
-    auto future = promise.get_future();
-    absl::Status submitted = writer_->Submit(
-        make([&promise](absl::StatusOr<T> result) { promise.set_value(std::move(result)); }));
-    if (!submitted.ok()) return submitted;
-    return future.get();
+    return SubmitAndWait<absl::StatusOr<T>>(*writer_, make);
   }
 
   std::vector<ItemOutcome> Create(const Principal& who,
