@@ -4,6 +4,7 @@
 #include "registry/base/bytes.h"
 #include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
+#include "registry/identifier/identifier.h"
 #include "registry/identifier/record.h"
 #include "registry/identifier/value.h"
 

@@ -32,11 +32,8 @@
 
 namespace idnode::federation {
 
-// The prefix under which a top node keeps prefix records, and the value types they carry.
-inline constexpr std::string_view kNaPrefix = "0.NA";
-inline constexpr std::string_view kSiteType = "HS_SITE";
-inline constexpr std::string_view kPrefixSiteType = "HS_SITE.PREFIX";
-inline constexpr std::string_view kServiceType = "HS_SERV";
+// Prefix records live under kNaPrefix (registry/identifier/identifier.h) and carry kSiteType and
+// kPrefixSiteType values (registry/identifier/value.h).
 
 // "0.NA/" + prefix (the normalised record key as well, prefixes being upper-cased).
 std::string PrefixRecordHandle(std::string_view prefix);

@@ -21,6 +21,8 @@
 namespace idnode {
 
 inline constexpr size_t kMaxIdentifierBytes = 255;
+// The prefix under which prefix records live: 0.NA/<prefix> (DESIGN §6).
+inline constexpr std::string_view kNaPrefix = "0.NA";
 inline constexpr size_t kMaxPrefixBytes = 64;
 
 struct IdentifierOptions {

@@ -28,6 +28,12 @@ inline constexpr size_t kMaxReferences = 64;
 inline constexpr size_t kMaxEncodedValuesBytes = 200 * 1024;
 inline constexpr uint32_t kDefaultTtlSeconds = 86400;
 
+// Value types of the Handle system that federation reads and writes (DESIGN §6): the site serving
+// a prefix, the site serving the prefixes below it, and a service handle.
+inline constexpr std::string_view kSiteType = "HS_SITE";
+inline constexpr std::string_view kPrefixSiteType = "HS_SITE.PREFIX";
+inline constexpr std::string_view kServiceType = "HS_SERV";
+
 namespace permission {
 inline constexpr uint8_t kPublicWrite = 0x01;
 inline constexpr uint8_t kPublicRead = 0x02;

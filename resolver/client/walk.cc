@@ -5,30 +5,20 @@
 #include <cstdlib>
 
 #include "registry/base/strings.h"
+#include "registry/identifier/identifier.h"
 
 namespace idnode::resolver {
 namespace {
 
-constexpr std::string_view kNaPrefix = "0.NA/";
-constexpr std::string_view kSiteType = "HS_SITE";
-constexpr std::string_view kPrefixSiteType = "HS_SITE.PREFIX";
-
-bool IsPrefixHandle(std::string_view handle) {
-  if (handle.size() < kNaPrefix.size()) return false;
-  for (size_t i = 0; i < kNaPrefix.size(); ++i) {
-    char c = handle[i];
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-    if (c != kNaPrefix[i]) return false;
-  }
-  return true;
-}
-
 std::string Upper(std::string_view text) {
   std::string out(text);
-  for (char& c : out) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
+  AsciiUpperInPlace(out);
   return out;
+}
+
+bool IsPrefixHandle(std::string_view handle) {
+  return handle.size() > kNaPrefix.size() && handle[kNaPrefix.size()] == '/' &&
+         Upper(handle.substr(0, kNaPrefix.size())) == kNaPrefix;
 }
 
 bool IsReferral(uint32_t code) {
@@ -152,7 +142,7 @@ absl::StatusOr<WalkResult> Walk(const net::Ipv4Endpoint& top, const HandleReques
   const size_t slash = request.handle.find('/');
   if (!IsPrefixHandle(request.handle) && slash != std::string::npos) {
     // 1. Where is the prefix served? Ask the top node for its prefix record.
-    const std::string prefix_handle = StrCat(kNaPrefix, request.handle.substr(0, slash));
+    const std::string prefix_handle = StrCat(kNaPrefix, "/", request.handle.substr(0, slash));
     for (;;) {
       auto reply = ask(server, prefix_handle, false);
       if (!reply.ok()) return reply.status();

@@ -2,7 +2,6 @@
 
 #include "registry/base/bytes.h"
 #include "registry/base/strings.h"
-#include "registry/federation/federation.h"
 #include "resolver/lookup/lookup.h"
 
 namespace idnode::resolver {
@@ -144,7 +143,7 @@ QueryOutcome QueryProcessor::Process(std::string_view request, const store::Read
   }
   std::string_view key = scratch.key;
   const std::string_view prefix = key.substr(0, slash);
-  if (prefix == federation::kNaPrefix) {
+  if (prefix == kNaPrefix) {
     return AnswerPrefixHandle(exchange, query, slash, txn, scratch, max_reply_bytes);
   }
   if (config_.top) {
@@ -201,10 +200,7 @@ QueryOutcome QueryProcessor::AnswerPrefixHandle(const Exchange& exchange,
   const uint16_t serial = config_.site_serial;
   std::string& out = scratch.reply;
   // Prefixes are case-insensitive whatever the suffix rule: 0.NA/88.abc is 0.NA/88.ABC.
-  for (size_t i = slash + 1; i < scratch.key.size(); ++i) {
-    char& c = scratch.key[i];
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
+  AsciiUpperInPlace(scratch.key);
   const std::string_view key = scratch.key;
   const std::string_view target = key.substr(slash + 1);
   if (config_.top) {
@@ -244,11 +240,11 @@ QueryOutcome QueryProcessor::Refer(const Exchange& exchange, std::string_view pr
                                    size_t max_reply_bytes) const {
   const uint16_t serial = config_.site_serial;
   std::string& out = scratch.reply;
-  static constexpr std::string_view kPrefixSite[] = {federation::kPrefixSiteType};
+  static constexpr std::string_view kPrefixSite[] = {kPrefixSiteType};
   const ResolveFilter derived_only{{}, kPrefixSite, /*public_only=*/true};
   for (std::string_view candidate = prefix; !candidate.empty();) {
     std::string& handle = scratch.referral_handle;
-    handle.assign(federation::kNaPrefix);
+    handle.assign(kNaPrefix);
     handle.push_back('/');
     handle.append(candidate);
     auto found = FindRecord(txn, handle);
