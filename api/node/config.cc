@@ -10,6 +10,7 @@
 #include "registry/base/strings.h"
 #include "registry/identifier/identifier.h"
 #include "resolver/net/endpoint.h"
+#include "resolver/wire/wire.h"
 
 namespace idnode {
 namespace {
@@ -85,6 +86,24 @@ absl::StatusOr<NodeConfig> LoadConfigFile(const std::string& path, NodeConfig co
       status = KeyError(name, "must be a non-negative integer");
     }
   };
+  auto read_strings = [&](const char* section, const char* key, std::vector<std::string>& out) {
+    std::string name = StrCat(section, ".", key);
+    known.insert(name);
+    auto node = table[section][key];
+    if (!node) return;
+    const toml::array* array = node.as_array();
+    std::vector<std::string> values;
+    for (size_t i = 0; array != nullptr && i < array->size(); ++i) {
+      auto v = (*array)[i].value<std::string>();
+      if (!v) break;
+      values.push_back(*v);
+    }
+    if (array != nullptr && values.size() == array->size()) {
+      out = std::move(values);
+    } else if (status.ok()) {
+      status = KeyError(name, "must be a list of strings");
+    }
+  };
   read_string("node", "prefix", config.node_prefix);
   read_string("node", "role", config.role);
   read_string("storage", "data_dir", config.data_dir);
@@ -98,6 +117,7 @@ absl::StatusOr<NodeConfig> LoadConfigFile(const std::string& path, NodeConfig co
   read_uint("handle", "udp_max_reply_bytes", config.udp_max_reply_bytes);
   read_string("handle", "advertise", config.handle_advertise);
   read_string("handle", "site_description", config.site_description);
+  read_strings("handle", "mirrors", config.handle_mirrors);
   uint64_t rate_limit = 0;
   read_uint("handle", "udp_rate_limit", rate_limit);
   if (table["handle"]["udp_rate_limit"]) config.udp_rate_limit = static_cast<int64_t>(rate_limit);
@@ -173,6 +193,30 @@ absl::Status CheckRetrySettings(std::string_view section, uint64_t initial_ms, u
   return absl::OkStatus();
 }
 
+// handle.mirrors: distinct IPv4 HOST:PORT entries that clients can reach, as many as fit in one
+// HS_SITE beside this node.
+absl::Status CheckMirrors(const std::vector<std::string>& mirrors) {
+  if (mirrors.size() + 1 > wire::kMaxSiteServers) {
+    return KeyError("handle.mirrors", StrCat("lists ", mirrors.size(), " servers; a site holds ",
+                                             wire::kMaxSiteServers, " with this node, so at most ",
+                                             wire::kMaxSiteServers - 1));
+  }
+  std::set<std::string> seen;
+  for (size_t i = 0; i < mirrors.size(); ++i) {
+    const std::string key = StrCat("handle.mirrors[", i, "]");
+    ASSIGN_OR_RETURN(net::Ipv4Endpoint mirror, net::ParseIpv4Endpoint(key, mirrors[i]));
+    if (mirror.address == 0 || mirror.port == 0) {
+      return KeyError(key, StrCat("\"", mirrors[i],
+                                  "\" must be an address and port clients can reach, not 0.0.0.0 "
+                                  "or port 0"));
+    }
+    if (!seen.insert(mirror.ToString()).second) {
+      return KeyError(key, StrCat("\"", mirrors[i], "\" is listed twice"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 bool IsLoopbackListen(std::string_view listen) {
@@ -216,6 +260,7 @@ absl::Status ValidateConfig(const NodeConfig& config) {
                     "must be set when handle.listen is a wildcard address: HS_SITE tells clients "
                     "where to send queries, and 0.0.0.0 is not an address they can use");
   }
+  RETURN_IF_ERROR(CheckMirrors(config.handle_mirrors));
   if (config.udp_rate_limit > 1'000'000) {
     return KeyError("handle.udp_rate_limit", "must be 0 (off) .. 1000000 requests a second");
   }

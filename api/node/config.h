@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "registry/base/clock.h"
@@ -30,7 +31,11 @@ struct NodeConfig {
   std::string handle_listen = "127.0.0.1:2641";  // IPv4 HOST:PORT; port 0 picks one
   std::string handle_advertise;  // IPv4 address in HS_SITE; default: the listen address
   std::string site_description;  // HS_SITE "desc" attribute; default: "idnode <node prefix>"
-  uint64_t udp_workers = 2;      // sockets and threads (SO_REUSEPORT)
+  // The other servers of this node's site (mirrors holding the same identifiers), IPv4 HOST:PORT
+  // each, answering UDP and TCP on that port. HS_SITE lists this node first, then these in order;
+  // a client picks one server per identifier by the Handle hash rule.
+  std::vector<std::string> handle_mirrors;
+  uint64_t udp_workers = 2;                  // sockets and threads (SO_REUSEPORT)
   uint64_t udp_max_reply_bytes = 16 * 1024;  // amplification bound per request
   int64_t udp_rate_limit = -1;  // requests/s per source; 0 off; -1: off on loopback, else 2000
   uint64_t udp_rate_burst = 0;  // 0: twice the rate

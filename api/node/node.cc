@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/str_join.h"
 #include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
 #include "registry/federation/federation.h"
@@ -143,10 +144,13 @@ absl::Status Node::Init(const NodeConfig& config) {
   RETURN_IF_ERROR(StartHttp(config));
   spdlog::info(
       "idnode: {} node, prefix {}, store {}, gRPC on {} (port {}){}, Handle UDP+TCP on {} (port "
-      "{}), advertised as {}, HTTP {} (port {}), top node {}",
+      "{}), advertised as {}{}, HTTP {} (port {}), top node {}",
       config.role, env_->node_prefix, config.data_dir, config.grpc_listen, grpc_port_,
       tls ? " with TLS" : "", config.handle_listen, handle_port(),
       wire::AddressText(site_info_.servers[0].address),
+      config.handle_mirrors.empty()
+          ? ""
+          : StrCat(" with mirrors ", absl::StrJoin(config.handle_mirrors, ", ")),
       config.http_listen.empty() ? "off" : config.http_listen, http_port(),
       config.federation_top.empty() ? "none" : config.federation_top);
   return absl::OkStatus();
@@ -297,6 +301,14 @@ absl::Status Node::StartHandle(const NodeConfig& config) {
   server.interfaces = {{wire::site::kQuery, wire::site::kUdp, port},
                        {wire::site::kQuery, wire::site::kTcp, port}};
   site_info_.servers.push_back(std::move(server));
+  for (const std::string& text : config.handle_mirrors) {
+    ASSIGN_OR_RETURN(net::Ipv4Endpoint mirror, net::ParseIpv4Endpoint("handle.mirrors", text));
+    wire::SiteServer& added = site_info_.servers.emplace_back();
+    added.id = static_cast<uint32_t>(site_info_.servers.size());
+    added.address = wire::MappedIpv4(mirror.address);
+    added.interfaces = {{wire::site::kQuery, wire::site::kUdp, mirror.port},
+                        {wire::site::kQuery, wire::site::kTcp, mirror.port}};
+  }
   std::string site_bytes;
   wire::EncodeSiteInfo(site_info_, site_bytes);
 

@@ -108,16 +108,20 @@ class FederationTest : public ::testing::Test {
             {"--config", dir_.Sub("top.toml")}, dir_.Sub("tls/ca.pem"), top_port_});
   }
 
-  // A secondary node with prefix `prefix` whose node credential is `token`.
+  // A secondary node with prefix `prefix` whose node credential is `token`; `more` is added to
+  // its config file's [federation] section, `sections` after it.
   std::unique_ptr<testing::NodeProcess> Secondary(const std::string& name,
                                                   const std::string& prefix,
-                                                  const std::string& token) const {
+                                                  const std::string& token,
+                                                  const std::string& more = "",
+                                                  const std::string& sections = "") const {
     WriteFile(dir_.Sub(name + ".credential"), token + "\n");
     WriteFile(dir_.Sub(name + ".toml"),
               "[node]\nprefix = \"" + prefix + "\"\n[federation]\ntop = \"127.0.0.1:" +
                   std::to_string(top_port_) + "\"\nca_file = \"" + dir_.Sub("tls/ca.pem") +
                   "\"\ncredential_file = \"" + dir_.Sub(name + ".credential") +
-                  "\"\nretry_initial_ms = 50\nretry_max_ms = 400\ntimeout_ms = 2000\n");
+                  "\"\nretry_initial_ms = 50\nretry_max_ms = 400\ntimeout_ms = 2000\n" + more +
+                  sections);
     return std::make_unique<testing::NodeProcess>(
         dir_.Sub(name), testing::NodeOptions{{"--config", dir_.Sub(name + ".toml")}, "", 0});
   }
@@ -271,6 +275,74 @@ TEST_F(FederationTest, AClientThatKnowsOnlyTheTopNodeReachesIdentifiersOnBothSec
   // 88.123, .45 and .46 registered, .46 removed.
   EXPECT_TRUE(
       WaitForStatus(*a, [](const auto& s) { return s.pending_size() == 0 && s.delivered() == 4; }));
+}
+
+TEST_F(FederationTest, ASiteWithAMirrorIsReferredWholeAndClientsSpreadOverItByTheHashRule) {
+  auto top = Top();
+  ASSERT_TRUE(top->Start());
+  std::string token =
+      testing::ProvisionNode(top->Channel(), top->admin_token(), "node-a", {"88.123"});
+  ASSERT_FALSE(token.empty());
+  // The mirror holds the same identifiers (registered there separately, with URLs of its own so
+  // that an answer shows which server gave it) and registers nothing upward.
+  testing::NodeProcess mirror(dir_.Sub("m"), testing::NodeOptions{{"--prefix", "88.123"}, "", 0});
+  ASSERT_TRUE(mirror.Start());
+  auto a = Secondary(
+      "a", "88.123", token, "",
+      "[handle]\nmirrors = [\"127.0.0.1:" + std::to_string(mirror.handle_port()) + "\"]\n");
+  ASSERT_TRUE(a->Start());
+  std::string acme_a = a->ProvisionRegistrant("acme", "88.123.45");
+  std::string acme_m = mirror.ProvisionRegistrant("acme", "88.123.45");
+  ASSERT_FALSE(acme_a.empty());
+  ASSERT_FALSE(acme_m.empty());
+  constexpr int kIdentifiers = 16;
+  for (int i = 0; i < kIdentifiers; ++i) {
+    const std::string id = "88.123.45/PART-" + std::to_string(i);
+    Register(*a, acme_a, id, "https://a.example/" + std::to_string(i));
+    Register(mirror, acme_m, id, "https://m.example/" + std::to_string(i));
+  }
+  ASSERT_TRUE(WaitForRecord(*top, "0.NA/88.123.45"));
+
+  // The top node's record and its referral carry both servers, A first.
+  auto record = Ask(*top, "0.NA/88.123.45");
+  ASSERT_TRUE(record.ok());
+  auto referral = Ask(*top, "88.123.45/PART-0");
+  ASSERT_TRUE(referral.ok());
+  EXPECT_EQ(referral->header.response_code, wire::rc::kServiceReferral);
+  for (const resolver::HandleReply* reply : {&*record, &*referral}) {
+    auto sites = resolver::SitesFromValues(reply->values, "HS_SITE");
+    ASSERT_TRUE(sites.ok()) << sites.status();
+    ASSERT_EQ(sites->size(), 1u);
+    ASSERT_EQ(sites->front().servers.size(), 2u);
+    for (Transport transport : {Transport::kUdp, Transport::kTcp}) {
+      EXPECT_EQ(resolver::ServerEndpoint(sites->front().servers[0], transport)->port,
+                a->handle_port());
+      EXPECT_EQ(resolver::ServerEndpoint(sites->front().servers[1], transport)->port,
+                mirror.handle_port());
+    }
+  }
+  const wire::SiteInfo site = resolver::SitesFromValues(record->values, "HS_SITE").value().front();
+
+  // Each identifier is asked of the server the hash rule picks, and both servers get some.
+  int answered_by[2] = {0, 0};
+  for (int i = 0; i < kIdentifiers; ++i) {
+    resolver::HandleRequest request;
+    request.handle = "88.123.45/PART-" + std::to_string(i);
+    auto walked = resolver::Walk(HandleEndpoint(*top), request, {});
+    ASSERT_TRUE(walked.ok()) << walked.status();
+    ASSERT_EQ(walked->reply.header.response_code, wire::rc::kSuccess) << request.handle;
+    const size_t chosen = resolver::SelectServer(site, request.handle);
+    ASSERT_LT(chosen, 2u);
+    ++answered_by[chosen];
+    const testing::NodeProcess& expected = chosen == 0 ? *a : mirror;
+    EXPECT_EQ(walked->trace.back().server.port, expected.handle_port()) << request.handle;
+    ASSERT_EQ(walked->reply.values.size(), 1u);
+    EXPECT_EQ(
+        walked->reply.values[0].data,
+        std::string(chosen == 0 ? "https://a.example/" : "https://m.example/") + std::to_string(i));
+  }
+  EXPECT_GT(answered_by[0], 0);
+  EXPECT_GT(answered_by[1], 0);
 }
 
 TEST_F(FederationTest, APrefixAllocatedWhileTheTopNodeIsDownAppearsThereWhenItComesBack) {

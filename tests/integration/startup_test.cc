@@ -70,12 +70,27 @@ TEST(StartupTest, RefusesAWildcardHandleListenerWithoutAnAdvertisedAddress) {
 
 TEST(StartupTest, RefusesOutOfRangeHandleSettingsNamingThem) {
   testing::TempDir dir;
-  for (auto [setting, message] :
-       {std::pair{"tcp_max_message_bytes = 10", "handle.tcp_max_message_bytes: must be"},
-        std::pair{"tcp_max_connections = 0", "handle.tcp_max_connections: must be"},
-        std::pair{"advertise = \"0.0.0.0\"", "handle.advertise: must be an address"},
-        std::pair{"advertise = \"example.com\"", "handle.advertise: \"example.com\" is not"},
-        std::pair{"udp_rate_limit = 5000000", "handle.udp_rate_limit: must be"}}) {
+  std::string many_mirrors = "mirrors = [";
+  for (int i = 1; i <= 32; ++i) many_mirrors += "\"10.0.1." + std::to_string(i) + ":2641\", ";
+  many_mirrors += "]";
+  for (const auto& [setting, message] : std::vector<std::pair<std::string, std::string>>{
+           {many_mirrors,
+            "handle.mirrors: lists 32 servers; a site holds 32 "
+            "with this node, so at most 31"},
+           std::pair{"tcp_max_message_bytes = 10", "handle.tcp_max_message_bytes: must be"},
+           std::pair{"tcp_max_connections = 0", "handle.tcp_max_connections: must be"},
+           std::pair{"advertise = \"0.0.0.0\"", "handle.advertise: must be an address"},
+           std::pair{"advertise = \"example.com\"", "handle.advertise: \"example.com\" is not"},
+           std::pair{"udp_rate_limit = 5000000", "handle.udp_rate_limit: must be"},
+           std::pair{"mirrors = \"10.0.0.2:2641\"", "handle.mirrors: must be a list of strings"},
+           std::pair{"mirrors = [\"10.0.0.2:2641\", 7]", "handle.mirrors: must be a list"},
+           std::pair{"mirrors = [\"mirror.example\"]",
+                     "handle.mirrors[0]: \"mirror.example\" is not"},
+           std::pair{"mirrors = [\"10.0.0.2:2641\", \"0.0.0.0:2641\"]",
+                     "handle.mirrors[1]: \"0.0.0.0:2641\" must be an address and port clients"},
+           std::pair{"mirrors = [\"10.0.0.2:0\"]", "handle.mirrors[0]: \"10.0.0.2:0\" must be"},
+           std::pair{"mirrors = [\"10.0.0.2:2641\", \"10.0.0.2:2641\"]",
+                     "handle.mirrors[1]: \"10.0.0.2:2641\" is listed twice"}}) {
     std::string config = dir.Sub("idnode.toml");
     std::ofstream(config) << "[handle]\n" << setting << "\n";
     Outcome out = RunIdnode("--config " + config + " --data-dir " + dir.Sub("data") +
