@@ -143,6 +143,14 @@ absl::StatusOr<NodeConfig> LoadConfigFile(const std::string& path, NodeConfig co
   read_uint("federation", "retry_initial_ms", config.federation_retry_initial_ms);
   read_uint("federation", "retry_max_ms", config.federation_retry_max_ms);
   read_uint("federation", "timeout_ms", config.federation_timeout_ms);
+  read_bool("federation", "recursion", config.federation_recursion);
+  read_string("federation", "top_handle", config.federation_top_handle);
+  read_uint("federation", "recursion_limit", config.recursion_limit);
+  read_uint("federation", "recursion_workers", config.recursion_workers);
+  read_uint("federation", "recursion_max_pending", config.recursion_max_pending);
+  read_uint("federation", "recursion_cache_entries", config.recursion_cache_entries);
+  read_uint("federation", "recursion_timeout_ms", config.recursion_timeout_ms);
+  read_uint("federation", "recursion_negative_ttl_ms", config.recursion_negative_ttl_ms);
   read_bool("registry", "case_sensitive_suffix", config.case_sensitive_suffix);
   read_uint("registry", "commit_max_items", config.commit_max_items);
   read_uint("registry", "commit_max_wait_us", config.commit_max_wait_us);
@@ -213,6 +221,48 @@ absl::Status CheckMirrors(const std::vector<std::string>& mirrors) {
     if (!seen.insert(mirror.ToString()).second) {
       return KeyError(key, StrCat("\"", mirrors[i], "\" is listed twice"));
     }
+  }
+  return absl::OkStatus();
+}
+
+// [federation] recursion settings.
+absl::Status CheckRecursion(const NodeConfig& config) {
+  if (!config.federation_top_handle.empty()) {
+    ASSIGN_OR_RETURN(net::Ipv4Endpoint top,
+                     net::ParseIpv4Endpoint("federation.top_handle", config.federation_top_handle));
+    if (top.address == 0 || top.port == 0) {
+      return KeyError("federation.top_handle",
+                      "must be the top node's Handle address and port, not 0.0.0.0 or port 0");
+    }
+  }
+  if (config.federation_recursion) {
+    if (config.role == "top") {
+      return KeyError("federation.recursion",
+                      "is for secondary nodes; a top node refers clients (302/303) instead");
+    }
+    if (config.federation_top_handle.empty()) {
+      return KeyError("federation.top_handle",
+                      "is required with federation.recursion (the top node's Handle HOST:PORT, "
+                      "where recursive resolution starts)");
+    }
+  }
+  if (config.recursion_limit < 1 || config.recursion_limit > 32) {
+    return KeyError("federation.recursion_limit", "must be 1..32");
+  }
+  if (config.recursion_workers < 1 || config.recursion_workers > 256) {
+    return KeyError("federation.recursion_workers", "must be 1..256");
+  }
+  if (config.recursion_max_pending < 1 || config.recursion_max_pending > 1'000'000) {
+    return KeyError("federation.recursion_max_pending", "must be 1..1000000");
+  }
+  if (config.recursion_cache_entries > 10'000'000) {
+    return KeyError("federation.recursion_cache_entries", "must be 0..10000000");
+  }
+  if (config.recursion_timeout_ms < 10 || config.recursion_timeout_ms > 60'000) {
+    return KeyError("federation.recursion_timeout_ms", "must be 10..60000");
+  }
+  if (config.recursion_negative_ttl_ms > 86'400'000) {
+    return KeyError("federation.recursion_negative_ttl_ms", "must be 0..86400000");
   }
   return absl::OkStatus();
 }
@@ -317,6 +367,7 @@ absl::Status ValidateConfig(const NodeConfig& config) {
   }
   RETURN_IF_ERROR(CheckRetrySettings("federation", config.federation_retry_initial_ms,
                                      config.federation_retry_max_ms, config.federation_timeout_ms));
+  RETURN_IF_ERROR(CheckRecursion(config));
   if (config.stats_flush_interval_ms < 10 || config.stats_flush_interval_ms > 600'000) {
     return KeyError("stats.flush_interval_ms", "must be 10..600000");
   }

@@ -63,6 +63,16 @@ struct NodeConfig {
   uint64_t federation_retry_initial_ms = 1'000;
   uint64_t federation_retry_max_ms = 300'000;
   uint64_t federation_timeout_ms = 10'000;
+  // Recursion: a Handle request with REC for a handle this node does not host is resolved
+  // through the top node on the client's behalf (resolver/recursion/recursor.h) instead of 301.
+  bool federation_recursion = false;
+  std::string federation_top_handle;      // the top node's Handle IPv4 HOST:PORT; required for it
+  uint64_t recursion_limit = 4;           // requests whose recursion count reached this get RC 6
+  uint64_t recursion_workers = 4;         // walks at once
+  uint64_t recursion_max_pending = 1024;  // beyond: RC 3 (server too busy)
+  uint64_t recursion_cache_entries = 100'000;   // answers kept for their TTL; 0: none
+  uint64_t recursion_timeout_ms = 2'000;        // one query of a walk
+  uint64_t recursion_negative_ttl_ms = 10'000;  // how long "not found" is kept
   // [registry]
   bool case_sensitive_suffix = false;
   uint64_t commit_max_items = 1000;

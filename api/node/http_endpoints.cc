@@ -86,6 +86,18 @@ constexpr FamilyInfo kUpwardFailures{"idnode_federation_failures_total", MetricT
 constexpr FamilyInfo kFederationRequests{
     "idnode_federation_requests_total", MetricType::kCounter,
     "Top node: prefix registrations from nodes below, by outcome."};
+constexpr FamilyInfo kRecursionWalks{
+    "idnode_recursion_walks_total", MetricType::kCounter,
+    "Recursive requests resolved through the top node (cache misses), by how the walk ended."};
+constexpr FamilyInfo kRecursionRefused{
+    "idnode_recursion_refused_total", MetricType::kCounter,
+    "Recursive requests answered 'server too busy' because too many were waiting."};
+constexpr FamilyInfo kRecursionPending{"idnode_recursion_pending", MetricType::kGauge,
+                                       "Recursive requests waiting for a walk."};
+constexpr FamilyInfo kRecursionCache{"idnode_recursion_cache_lookups_total", MetricType::kCounter,
+                                     "Recursion cache lookups, by result (hit, miss)."};
+constexpr FamilyInfo kRecursionCacheEntries{"idnode_recursion_cache_entries", MetricType::kGauge,
+                                            "Answers the recursion cache holds."};
 constexpr FamilyInfo kHttpRequests{"idnode_http_requests_total", MetricType::kCounter,
                                    "Requests answered on this HTTP port."};
 
@@ -220,6 +232,18 @@ http::Response HttpEndpoints::Metrics() const {
         std::pair{"rejected_site", federation.rejected_site}}) {
     out.Add(kFederationRequests, {{"outcome", outcome}}, count);
   }
+  const resolver::RecursorStats recursion = node_.recursor_stats();
+  for (const auto& [end, count] :
+       {std::pair{"found", recursion.found}, std::pair{"not_found", recursion.not_found},
+        std::pair{"recursion_limit", recursion.limit}, std::pair{"failed", recursion.failed}}) {
+    out.Add(kRecursionWalks, {{"result", end}}, count);
+  }
+  out.Add(kRecursionRefused, {}, recursion.refused);
+  out.Add(kRecursionPending, {}, recursion.pending);
+  const resolver::RecursionCacheStats cache = node_.recursion_cache_stats();
+  out.Add(kRecursionCache, {{"result", "hit"}}, cache.hits);
+  out.Add(kRecursionCache, {{"result", "miss"}}, cache.misses);
+  out.Add(kRecursionCacheEntries, {}, cache.entries);
   out.Add(kHttpRequests, {}, node_.http_stats().requests);
   return http::Response{200, std::string(http::kExpositionContentType), out.Render()};
 }

@@ -144,7 +144,7 @@ absl::Status Node::Init(const NodeConfig& config) {
   RETURN_IF_ERROR(StartHttp(config));
   spdlog::info(
       "idnode: {} node, prefix {}, store {}, gRPC on {} (port {}){}, Handle UDP+TCP on {} (port "
-      "{}), advertised as {}{}, HTTP {} (port {}), top node {}",
+      "{}), advertised as {}{}, HTTP {} (port {}), top node {}{}",
       config.role, env_->node_prefix, config.data_dir, config.grpc_listen, grpc_port_,
       tls ? " with TLS" : "", config.handle_listen, handle_port(),
       wire::AddressText(site_info_.servers[0].address),
@@ -152,7 +152,9 @@ absl::Status Node::Init(const NodeConfig& config) {
           ? ""
           : StrCat(" with mirrors ", absl::StrJoin(config.handle_mirrors, ", ")),
       config.http_listen.empty() ? "off" : config.http_listen, http_port(),
-      config.federation_top.empty() ? "none" : config.federation_top);
+      config.federation_top.empty() ? "none" : config.federation_top,
+      config.federation_recursion ? StrCat(", recursion through ", config.federation_top_handle)
+                                  : "");
   return absl::OkStatus();
 }
 
@@ -312,6 +314,21 @@ absl::Status Node::StartHandle(const NodeConfig& config) {
   std::string site_bytes;
   wire::EncodeSiteInfo(site_info_, site_bytes);
 
+  resolver::RecursionConfig recursion;
+  if (config.federation_recursion) {
+    ASSIGN_OR_RETURN(net::Ipv4Endpoint top,
+                     net::ParseIpv4Endpoint("federation.top_handle", config.federation_top_handle));
+    recursion_cache_ = std::make_unique<resolver::RecursionCache>(config.recursion_cache_entries);
+    resolver::RecursorOptions options;
+    options.top = top;
+    options.workers = static_cast<int>(config.recursion_workers);
+    options.max_pending = config.recursion_max_pending;
+    options.timeout = std::chrono::milliseconds(config.recursion_timeout_ms);
+    options.negative_ttl = std::chrono::milliseconds(config.recursion_negative_ttl_ms);
+    recursor_ = std::make_unique<resolver::Recursor>(options, recursion_cache_.get());
+    recursion = {recursor_.get(), recursion_cache_.get(),
+                 static_cast<uint8_t>(config.recursion_limit)};
+  }
   const uint32_t now_seconds = static_cast<uint32_t>(clock_->NowMillis() / 1000);
   resolver::QueryConfig query{env_->node_prefix,
                               env_->identifier_options,
@@ -319,8 +336,10 @@ absl::Status Node::StartHandle(const NodeConfig& config) {
                               site_bytes,
                               config.role == "top",
                               federation::PrefixRecordValues(site_bytes, true, now_seconds),
-                              federation::PrefixRecordValues(site_bytes, false, now_seconds)};
+                              federation::PrefixRecordValues(site_bytes, false, now_seconds),
+                              recursion};
   query_processor_ = std::make_unique<resolver::QueryProcessor>(std::move(query));
+  if (recursor_ != nullptr) recursor_->Start(*query_processor_);
   udp_server_->Start(*store_, *query_processor_);
   tcp_server_->Start(*store_, *query_processor_);
   return absl::OkStatus();
@@ -364,6 +383,14 @@ stats::FlushStats Node::flush_stats() const {
   return flusher_ != nullptr ? flusher_->stats() : stats::FlushStats{};
 }
 
+resolver::RecursorStats Node::recursor_stats() const {
+  return recursor_ != nullptr ? recursor_->stats() : resolver::RecursorStats{};
+}
+
+resolver::RecursionCacheStats Node::recursion_cache_stats() const {
+  return recursion_cache_ != nullptr ? recursion_cache_->stats() : resolver::RecursionCacheStats{};
+}
+
 UploadStats Node::upload_stats() const {
   return uploader_ != nullptr ? uploader_->stats() : UploadStats{};
 }
@@ -383,6 +410,7 @@ absl::Status Node::FlushStats() {
 
 void Node::Shutdown(std::chrono::milliseconds grace) {
   if (http_server_ != nullptr) http_server_->Stop();
+  if (recursor_ != nullptr) recursor_->Stop();  // its replies use the front ends' sockets
   if (udp_server_ != nullptr) udp_server_->Stop();
   if (tcp_server_ != nullptr) tcp_server_->Stop();
   if (server_ != nullptr) {

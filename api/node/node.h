@@ -23,6 +23,7 @@
 #include "registry/store/store.h"
 #include "registry/writer/writer.h"
 #include "resolver/query/query.h"
+#include "resolver/recursion/recursor.h"
 #include "resolver/tcp/tcp_server.h"
 #include "resolver/udp/udp_server.h"
 #include "resolver/wire/wire.h"
@@ -67,6 +68,9 @@ class Node {
   // registrations accepted and refused.
   api::UpwardStats upward_stats() const;
   api::FederationServerStats federation_stats() const;
+  // Recursion (zeros without federation.recursion): walks, their ends, and the cache.
+  resolver::RecursorStats recursor_stats() const;
+  resolver::RecursionCacheStats recursion_cache_stats() const;
   store::Store& store() const { return *store_; }
   // This node's HS_SITE, as get-site-info answers it.
   const wire::SiteInfo& site_info() const { return site_info_; }
@@ -96,9 +100,12 @@ class Node {
   std::unique_ptr<api::StatsService> stats_service_;
   std::unique_ptr<api::FederationService> federation_service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<resolver::RecursionCache> recursion_cache_;
   std::unique_ptr<resolver::QueryProcessor> query_processor_;
   std::unique_ptr<resolver::UdpServer> udp_server_;
   std::unique_ptr<resolver::TcpServer> tcp_server_;
+  // Stopped before, and destroyed before, the front ends whose sockets its replies go to.
+  std::unique_ptr<resolver::Recursor> recursor_;
   std::unique_ptr<stats::ResolutionFlusher> flusher_;
   std::unique_ptr<Uploader> uploader_;
   std::unique_ptr<FederationClient> federation_client_;

@@ -56,6 +56,12 @@ std::string_view OutcomeName(Outcome outcome) {
       return "rate_limited";
     case Outcome::kReferral:
       return "referral";
+    case Outcome::kRecursed:
+      return "recursed";
+    case Outcome::kRecursionLimit:
+      return "recursion_limit";
+    case Outcome::kServerBusy:
+      return "server_busy";
     case Outcome::kCount:
       break;
   }

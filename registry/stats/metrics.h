@@ -58,11 +58,14 @@ enum class Outcome : uint8_t {
   kSiteInfo,
   kProtocolError,
   kUnsupported,
-  kServerError,    // the store failed or holds a malformed record
-  kReplyTooLarge,  // the answer exceeded the transport's bound; an error was sent instead
-  kDropped,        // not answered: could not be decoded far enough
-  kRateLimited,    // not answered: the source exceeded its rate (UDP front end only)
-  kReferral,       // a top node referred the client to the serving site (302, 303)
+  kServerError,     // the store failed or holds a malformed record
+  kReplyTooLarge,   // the answer exceeded the transport's bound; an error was sent instead
+  kDropped,         // not answered: could not be decoded far enough
+  kRateLimited,     // not answered: the source exceeded its rate (UDP front end only)
+  kReferral,        // a top node referred the client to the serving site (302, 303)
+  kRecursed,        // a secondary resolved it through its top node for the client (REC)
+  kRecursionLimit,  // RC 6: the request's recursion count reached the limit (a loop?)
+  kServerBusy,      // RC 3: too many recursive requests in progress
   kCount,
 };
 inline constexpr size_t kOutcomeCount = static_cast<size_t>(Outcome::kCount);

@@ -39,6 +39,7 @@ void EncodeRequest(const HandleRequest& request, uint32_t request_id, std::strin
   wire::Header header;
   header.opcode = request.opcode;
   header.flags = request.flags;
+  header.recursion_count = request.recursion_count;
   header.expiration = request.expiration;
   wire::ReplyWriter writer(out, envelope, header);
   if (request.opcode == wire::opcode::kResolution) {

@@ -31,6 +31,7 @@ struct HandleRequest {
   uint32_t flags =
       wire::op_flag::kRecursive | wire::op_flag::kCacheCertify | wire::op_flag::kPublicOnly;
   uint32_t expiration = 0;
+  uint8_t recursion_count = 0;  // a server resolving on a client's behalf sends its request's + 1
 };
 
 // Sets `out` to the whole message (envelope + message) of `request`; reusing `out` avoids

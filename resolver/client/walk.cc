@@ -103,6 +103,7 @@ absl::StatusOr<WalkResult> Walk(const net::Ipv4Endpoint& top, const HandleReques
     HandleRequest query;
     query.handle = handle;
     query.flags = options.flags;
+    query.recursion_count = options.recursion_count;
     if (identifier) {
       query.indexes = request.indexes;
       query.types = request.types;

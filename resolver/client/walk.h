@@ -48,6 +48,7 @@ struct WalkOptions {
   int max_hops = 8;                         // queries in all, the first included
   std::chrono::milliseconds timeout{3000};  // per query
   uint32_t flags = wire::op_flag::kCacheCertify | wire::op_flag::kPublicOnly;
+  uint8_t recursion_count = 0;  // in every query's header
 };
 
 struct WalkResult {

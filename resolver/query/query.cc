@@ -20,7 +20,8 @@ wire::ReplyWriter StartReply(const Exchange& exchange, uint32_t code, uint16_t s
   wire::Header header;
   header.opcode = exchange.header.opcode;
   header.response_code = code;
-  header.flags = (exchange.header.flags & ~kFlagsNotEchoed) | wire::op_flag::kAuthoritative;
+  header.flags = (exchange.header.flags & ~kFlagsNotEchoed & ~wire::op_flag::kAuthoritative) |
+                 (exchange.authoritative ? wire::op_flag::kAuthoritative : 0);
   header.site_serial = site_serial;
   header.recursion_count = exchange.header.recursion_count;
   header.expiration = exchange.header.expiration;
@@ -86,10 +87,8 @@ QueryCounters SharedCounters::Sum() const {
   return sum;
 }
 
-QueryOutcome QueryProcessor::Process(std::string_view request, const store::ReadTxn& txn,
-                                     QueryScratch& scratch, size_t max_reply_bytes) const {
-  scratch.counted_prefix = {};
-  Exchange exchange;
+QueryOutcome QueryProcessor::Decode(std::string_view request, Exchange& exchange,
+                                    QueryScratch& scratch, size_t max_reply_bytes) const {
   if (wire::DecodeEnvelope(request, exchange.envelope) != wire::WireError::kOk) {
     return QueryOutcome::kDropped;
   }
@@ -128,12 +127,24 @@ QueryOutcome QueryProcessor::Process(std::string_view request, const store::Read
       return QueryOutcome::kUnsupported;
   }
 
-  wire::ResolutionRequest& query = scratch.request;
-  error = wire::DecodeResolutionRequest(body, query);
+  error = wire::DecodeResolutionRequest(body, scratch.request);
   if (error != wire::WireError::kOk) {
     ErrorReply(exchange, wire::rc::kProtocolError, wire::WireErrorMessage(error), serial, out);
     return QueryOutcome::kProtocolError;
   }
+  return QueryOutcome::kFound;
+}
+
+QueryOutcome QueryProcessor::Process(std::string_view request, const store::ReadTxn& txn,
+                                     QueryScratch& scratch, size_t max_reply_bytes) const {
+  scratch.counted_prefix = {};
+  scratch.deferred = false;
+  Exchange exchange;
+  const QueryOutcome decoded = Decode(request, exchange, scratch, max_reply_bytes);
+  if (decoded != QueryOutcome::kFound) return decoded;
+  const uint16_t serial = config_.site_serial;
+  std::string& out = scratch.reply;
+  wire::ResolutionRequest& query = scratch.request;
   size_t slash = 0;
   absl::Status valid = NormalizeIdentifierInto(query.handle, config_.identifier_options, "handle",
                                                scratch.key, slash);
@@ -152,6 +163,7 @@ QueryOutcome QueryProcessor::Process(std::string_view request, const store::Read
       return Refer(exchange, prefix, /*exact=*/true, txn, scratch, max_reply_bytes);
     }
   } else if (!IsSameOrUnderPrefix(prefix, config_.node_prefix)) {
+    if (ShouldRecurse(exchange)) return Recurse(exchange, scratch, max_reply_bytes);
     ErrorReply(exchange, wire::rc::kServerNotResponsible, "", serial, out);
     return QueryOutcome::kNotResponsible;
   }
@@ -225,6 +237,7 @@ QueryOutcome QueryProcessor::AnswerPrefixHandle(const Exchange& exchange,
     values = config_.prefix_site_values;
   }
   if (values.empty()) {
+    if (ShouldRecurse(exchange)) return Recurse(exchange, scratch, max_reply_bytes);
     ErrorReply(exchange, wire::rc::kServerNotResponsible, "", serial, out);
     return QueryOutcome::kNotResponsible;
   }
@@ -277,6 +290,75 @@ QueryOutcome QueryProcessor::Refer(const Exchange& exchange, std::string_view pr
   }
   ErrorReply(exchange, wire::rc::kHandleNotFound, "no prefix record at this top node", serial, out);
   return QueryOutcome::kHandleNotFound;
+}
+
+bool QueryProcessor::Defer(DeferredRequest request) const {
+  return config_.recursion.deferrer != nullptr &&
+         config_.recursion.deferrer->Submit(std::move(request));
+}
+
+QueryOutcome QueryProcessor::Recurse(const Exchange& exchange, QueryScratch& scratch,
+                                     size_t max_reply_bytes) const {
+  const uint16_t serial = config_.site_serial;
+  std::string& out = scratch.reply;
+  const RecursionConfig& recursion = config_.recursion;
+  if (exchange.header.recursion_count >= recursion.limit) {
+    ErrorReply(exchange, wire::rc::kRecursionCountTooHigh,
+               StrCat("recursion count ", exchange.header.recursion_count,
+                      " has reached this node's limit of ", recursion.limit,
+                      " (a referral loop between nodes?)"),
+               serial, out);
+    return QueryOutcome::kRecursionLimit;
+  }
+  RecursionQuestion& question = scratch.question;
+  const std::string_view handle = scratch.request.handle;
+  const std::string_view prefix = handle.substr(0, handle.find('/'));
+  question.handle.assign(handle);
+  question.cache_key.assign(prefix);
+  AsciiUpperInPlace(question.cache_key);  // prefixes are case-insensitive; suffixes may not be
+  question.cache_key.append(handle.substr(prefix.size()));
+  question.recursion_count = exchange.header.recursion_count;
+  const bool authoritative = (exchange.header.flags & wire::op_flag::kAuthoritative) != 0;
+  if (recursion.cache != nullptr && !authoritative &&
+      recursion.cache->Get(question.cache_key, SteadyMillis(), scratch.cached)) {
+    return AnswerFromRecursion(exchange, scratch.request, scratch.cached, out, max_reply_bytes);
+  }
+  scratch.deferred = true;
+  ErrorReply(exchange, wire::rc::kServerTooBusy,
+             "too many recursive requests in progress; try again shortly", serial, out);
+  return QueryOutcome::kRecursed;
+}
+
+QueryOutcome QueryProcessor::AnswerRecursion(std::string_view request,
+                                             const RecursionAnswer& answer, QueryScratch& scratch,
+                                             size_t max_reply_bytes) const {
+  Exchange exchange;
+  const QueryOutcome decoded = Decode(request, exchange, scratch, max_reply_bytes);
+  if (decoded != QueryOutcome::kFound) return decoded;
+  return AnswerFromRecursion(exchange, scratch.request, answer, scratch.reply, max_reply_bytes);
+}
+
+QueryOutcome QueryProcessor::AnswerFromRecursion(const Exchange& request_exchange,
+                                                 const wire::ResolutionRequest& query,
+                                                 const RecursionAnswer& answer, std::string& out,
+                                                 size_t max_reply_bytes) const {
+  const uint16_t serial = config_.site_serial;
+  Exchange exchange = request_exchange;
+  exchange.authoritative = false;  // this node did not answer from its own data
+  QueryOutcome outcome = QueryOutcome::kRecursed;
+  if (answer.response_code == wire::rc::kSuccess) {
+    const QueryOutcome answered =
+        AnswerValues(exchange, query, answer.values, serial, out, max_reply_bytes);
+    if (answered == QueryOutcome::kReplyTooLarge || answered == QueryOutcome::kServerError) {
+      outcome = answered;
+    }
+  } else {
+    ErrorReply(exchange, answer.response_code, answer.message, serial, out);
+    if (answer.response_code == wire::rc::kRecursionCountTooHigh) {
+      outcome = QueryOutcome::kRecursionLimit;
+    }
+  }
+  return outcome;
 }
 
 }  // namespace idnode::resolver

@@ -15,6 +15,12 @@
 //   referrals (top node): for a prefix it did not allocate, 302 with the values of 0.NA/<prefix>,
 //     else 303 with those of the nearest parent record carrying HS_SITE.PREFIX, else 100; 301
 //     instead of a referral when the request sets DNRF (do not refer);
+//   recursion (secondary node, when configured): a request with REC for a handle outside what the
+//     node hosts is resolved on the client's behalf through the top node instead of answered 301:
+//     6 when the request's recursion count has reached the limit, else the cached answer (unless
+//     AT asks for an authoritative one), else the request is deferred to the recursor
+//     (resolver/recursion), which walks, caches and answers later; answers got this way are not
+//     marked authoritative;
 //   get site info (opcode 2): 1 with this node's HS_SITE (when configured);
 //   other opcodes: 5 operation not supported;
 //   a request whose header decodes but whose body does not: 4 protocol error with the reason.
@@ -28,15 +34,47 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
 #include "registry/identifier/identifier.h"
 #include "registry/stats/metrics.h"
 #include "registry/store/store.h"
+#include "resolver/query/recursion_cache.h"
 #include "resolver/wire/wire.h"
 
 namespace idnode::resolver {
+
+// What the recursor needs to resolve a deferred request.
+struct RecursionQuestion {
+  std::string handle;           // as the client sent it
+  std::string cache_key;        // the handle with its prefix in upper case
+  uint8_t recursion_count = 0;  // the request's
+};
+
+// A request the processor deferred, with where its reply goes.
+struct DeferredRequest {
+  std::string request;  // envelope + whole message, as received
+  RecursionQuestion question;
+  size_t max_reply_bytes = 0;  // the transport's bound (0: none)
+  // Called once, from the recursor's thread, with the whole reply (envelope + message).
+  std::function<void(std::string_view reply)> reply;
+};
+
+// Takes deferred requests (resolver/recursion's Recursor). False when it cannot take more.
+class RequestDeferrer {
+ public:
+  virtual ~RequestDeferrer() = default;
+  virtual bool Submit(DeferredRequest request) = 0;
+};
+
+// Recursion on a secondary node (federation.recursion); off when `deferrer` is null.
+struct RecursionConfig {
+  RequestDeferrer* deferrer = nullptr;
+  RecursionCache* cache = nullptr;  // may be null: every recursion walks
+  uint8_t limit = 4;                // a request whose recursion count is this or more gets RC 6
+};
 
 struct QueryConfig {
   std::string node_prefix;  // normalised, e.g. 88.123
@@ -50,6 +88,7 @@ struct QueryConfig {
   // these encoded value lists (registry/federation PrefixRecordValues with its own HS_SITE).
   std::string node_site_values;
   std::string prefix_site_values;
+  RecursionConfig recursion;
 };
 
 // Everything a reply needs from its request.
@@ -57,6 +96,7 @@ struct Exchange {
   wire::Envelope envelope;
   wire::Header header;
   std::string_view header_and_body;  // what a request digest covers
+  bool authoritative = true;         // the reply's AT flag: answered from this node's own data
 };
 
 // What became of a request; counters are kept per outcome (declared with the statistics).
@@ -113,6 +153,11 @@ struct QueryScratch {
   // empty. Set for resolutions of identifiers whose prefix is allocated on this node, found or
   // not, so per-prefix counts stay bounded by the prefixes the node hosts.
   std::string_view counted_prefix;
+  // After Process: true when the request was deferred for recursion. `reply` then holds a
+  // "server too busy" (RC 3) answer for the front end to send should Defer refuse it.
+  bool deferred = false;
+  RecursionQuestion question;  // of a deferred request
+  RecursionAnswer cached;      // a cache hit's answer
 };
 
 class QueryProcessor {
@@ -126,9 +171,33 @@ class QueryProcessor {
   QueryOutcome Process(std::string_view request, const store::ReadTxn& txn, QueryScratch& scratch,
                        size_t max_reply_bytes = 0) const;
 
+  // Hands a request Process deferred to the recursor: false when it cannot take it (send the
+  // busy reply Process left in scratch.reply and count QueryOutcome::kServerBusy).
+  bool Defer(DeferredRequest request) const;
+
+  // The reply to a deferred `request` once the recursor has `answer` (the recursor's thread,
+  // with its own scratch): the answer's values filtered as the request asks, or its error.
+  QueryOutcome AnswerRecursion(std::string_view request, const RecursionAnswer& answer,
+                               QueryScratch& scratch, size_t max_reply_bytes) const;
+
   const QueryConfig& config() const { return config_; }
 
  private:
+  // Decodes the envelope, header and (for resolution) the request body. kDropped when it cannot
+  // be answered at all; kProtocolError, kUnsupported or kSiteInfo when the reply is written;
+  // kFound when the resolution request decoded into scratch.request.
+  QueryOutcome Decode(std::string_view request, Exchange& exchange, QueryScratch& scratch,
+                      size_t max_reply_bytes) const;
+  // A request with REC for a handle this node does not host (recursion configured).
+  QueryOutcome Recurse(const Exchange& exchange, QueryScratch& scratch,
+                       size_t max_reply_bytes) const;
+  QueryOutcome AnswerFromRecursion(const Exchange& exchange, const wire::ResolutionRequest& query,
+                                   const RecursionAnswer& answer, std::string& out,
+                                   size_t max_reply_bytes) const;
+  bool ShouldRecurse(const Exchange& exchange) const {
+    return config_.recursion.deferrer != nullptr &&
+           (exchange.header.flags & wire::op_flag::kRecursive) != 0;
+  }
   QueryOutcome AnswerValues(const Exchange& exchange, const wire::ResolutionRequest& query,
                             std::string_view values, uint16_t serial, std::string& out,
                             size_t max_reply_bytes) const;

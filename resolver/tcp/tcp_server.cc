@@ -120,10 +120,31 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (error) return;
     filled_ += n;
     last_active_ = Clock::now();
+    Continue();
+  }
+
+  // Answers what is buffered, then writes, waits for a deferred reply, reads more or finishes.
+  void Continue() {
+    AnswerBuffered();
+    if (!out_.empty()) {
+      Write();
+    } else if (awaiting_) {
+      return;  // OnRecursed resumes
+    } else if (close_after_write_) {
+      Finish();
+    } else {
+      Read();
+    }
+  }
+
+  // Answers the complete requests in `in_`, in order, appending the replies to `out_`; stops at
+  // one deferred for recursion, so that replies keep the order of their requests.
+  void AnswerBuffered() {
     const size_t max_message = server_.options.max_message_bytes;
     size_t pos = 0;
     bool renewed = false;
-    while (!close_after_write_ && filled_ - pos >= wire::kEnvelopeBytes) {
+    QueryScratch& scratch = worker_.scratch;
+    while (!close_after_write_ && !awaiting_ && filled_ - pos >= wire::kEnvelopeBytes) {
       const char* start = in_.data() + pos;
       const size_t length = LoadU32(start + 16);
       if (length < wire::kHeaderBytes || length > max_message) {
@@ -141,18 +162,32 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
       std::string_view request(start, wire::kEnvelopeBytes + length);
       const uint32_t flags = LoadU32(start + wire::kEnvelopeBytes + 8);
-      QueryOutcome outcome = server_.processor->Process(request, *worker_.txn, worker_.scratch);
-      ++worker_.counters[outcome];
-      if (!worker_.scratch.counted_prefix.empty()) {
-        worker_.prefixes.Count(worker_.scratch.counted_prefix, outcome);
-      }
+      const bool keep = (flags & wire::op_flag::kKeepAlive) != 0;
+      QueryOutcome outcome = server_.processor->Process(request, *worker_.txn, scratch);
       pos += request.size();
+      if (scratch.deferred) {
+        auto reply = [self = shared_from_this(), &io = worker_.io](std::string_view whole) {
+          asio::post(io, [self, whole = std::string(whole)]() mutable {
+            self->OnRecursed(std::move(whole));
+          });
+        };
+        if (server_.processor->Defer(
+                DeferredRequest{std::string(request), scratch.question, 0, std::move(reply)})) {
+          ++worker_.counters[outcome];
+          awaiting_ = true;
+          keep_after_recursion_ = keep;
+          break;
+        }
+        outcome = QueryOutcome::kServerBusy;  // scratch.reply says so
+      }
+      ++worker_.counters[outcome];
+      if (!scratch.counted_prefix.empty()) worker_.prefixes.Count(scratch.counted_prefix, outcome);
       if (outcome == QueryOutcome::kDropped) {
         close_after_write_ = true;
         break;
       }
-      out_.append(worker_.scratch.reply);
-      if ((flags & wire::op_flag::kKeepAlive) == 0) close_after_write_ = true;
+      out_.append(scratch.reply);
+      if (!keep) close_after_write_ = true;
     }
     if (renewed) worker_.txn->Reset();
     worker_.published.Publish(worker_.counters);
@@ -162,13 +197,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
       std::memmove(in_.data(), in_.data() + pos, filled_ - pos);
       filled_ -= pos;
     }
-    if (!out_.empty()) {
-      Write();
-    } else if (close_after_write_) {
-      Finish();
-    } else {
-      Read();
-    }
+  }
+
+  // The recursor's reply to the request this connection waits on (this worker's thread).
+  void OnRecursed(std::string reply) {
+    recursed_ = std::move(reply);
+    if (!writing_) Resume();
+  }
+
+  void Resume() {
+    awaiting_ = false;
+    out_.append(recursed_);
+    recursed_.clear();
+    if (!keep_after_recursion_) close_after_write_ = true;
+    last_active_ = Clock::now();
+    Continue();
   }
 
   // Writes the replies: first straight away (the socket is non-blocking, so this is one send
@@ -182,8 +225,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return;
     }
     out_.erase(0, written);
+    writing_ = true;
     asio::async_write(socket_, asio::buffer(out_),
                       [self = shared_from_this()](boost::system::error_code error, size_t) {
+                        self->writing_ = false;
                         self->OnWrite(error);
                       });
   }
@@ -192,7 +237,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (error) return;
     out_.clear();
     last_active_ = Clock::now();
-    if (close_after_write_) {
+    if (awaiting_) {
+      if (!recursed_.empty()) Resume();
+    } else if (close_after_write_) {
       Finish();
     } else {
       Read();
@@ -213,6 +260,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t filled_ = 0;
   std::string out_;
   bool close_after_write_ = false;
+  bool writing_ = false;   // an async write of out_ is in flight: out_ must not change
+  bool awaiting_ = false;  // a request was deferred for recursion; its reply comes first
+  bool keep_after_recursion_ = false;  // that request asked to keep the connection
+  std::string recursed_;               // its reply, once the recursor posted it
   Clock::time_point last_active_;
 };
 

@@ -82,9 +82,35 @@ uint64_t CoarseNowMs() {
   return static_cast<uint64_t>(now.tv_sec) * 1000 + static_cast<uint64_t>(now.tv_nsec) / 1000000;
 }
 
+// A socket that recursion replies may still use after the server stopped: closed with its last
+// user.
+struct SharedSocket {
+  explicit SharedSocket(int descriptor) : fd(descriptor) {}
+  ~SharedSocket() { close(fd); }
+  SharedSocket(const SharedSocket&) = delete;
+  SharedSocket& operator=(const SharedSocket&) = delete;
+  const int fd;
+};
+
+// Sends one whole reply to `peer` from another thread than the worker's (a recursion answer).
+void SendReply(int fd, const sockaddr_in& peer, std::string_view reply) {
+  std::string envelope_scratch;
+  wire::SplitForUdp(reply, envelope_scratch, [&](std::string_view head, std::string_view slice) {
+    iovec pieces[2] = {{const_cast<char*>(head.data()), head.size()},
+                       {const_cast<char*>(slice.data()), slice.size()}};
+    msghdr message{};
+    message.msg_name = const_cast<sockaddr_in*>(&peer);
+    message.msg_namelen = sizeof peer;
+    message.msg_iov = pieces;
+    message.msg_iovlen = 2;
+    (void)sendmsg(fd, &message, MSG_DONTWAIT);  // a datagram lost here is retried by the client
+  });
+}
+
 }  // namespace
 
 struct UdpServer::Worker {
+  std::shared_ptr<SharedSocket> socket;
   int fd = -1;
   std::thread thread;
   PublishedCounters published;
@@ -102,6 +128,7 @@ absl::StatusOr<std::unique_ptr<UdpServer>> UdpServer::Bind(const UdpOptions& opt
     auto fd = BindSocket(address);
     if (!fd.ok()) return fd.status();
     auto worker = std::make_unique<Worker>();
+    worker->socket = std::make_shared<SharedSocket>(*fd);
     worker->fd = *fd;
     server->workers_.push_back(std::move(worker));
     if (i == 0) {
@@ -132,7 +159,7 @@ void UdpServer::Stop() {
   for (auto& worker : workers_) shutdown(worker->fd, SHUT_RDWR);
   for (auto& worker : workers_) {
     if (worker->thread.joinable()) worker->thread.join();
-    close(worker->fd);
+    worker->socket.reset();  // closed now, or by the last recursion reply still holding it
   }
 }
 
@@ -219,6 +246,16 @@ void UdpServer::Run(Worker& worker) {
         }
       }
       QueryOutcome outcome = processor_->Process(packet, *txn, scratch, options_.max_reply_bytes);
+      if (scratch.deferred) {
+        auto reply = [socket = worker.socket, peer = peers[static_cast<size_t>(i)]](
+                         std::string_view whole) { SendReply(socket->fd, peer, whole); };
+        if (processor_->Defer(DeferredRequest{std::string(packet), scratch.question,
+                                              options_.max_reply_bytes, std::move(reply)})) {
+          ++counters[outcome];
+          continue;  // the recursor answers
+        }
+        outcome = QueryOutcome::kServerBusy;  // scratch.reply says so
+      }
       ++counters[outcome];
       if (!scratch.counted_prefix.empty()) worker.prefixes.Count(scratch.counted_prefix, outcome);
       if (outcome == QueryOutcome::kDropped) continue;

@@ -63,7 +63,7 @@ World& TheWorld() {
     std::string site_bytes;
     wire::EncodeSiteInfo(site, site_bytes);
     w->processor = std::make_unique<resolver::QueryProcessor>(
-        resolver::QueryConfig{"88.123", IdentifierOptions{}, 1, site_bytes, false, "", ""});
+        resolver::QueryConfig{"88.123", IdentifierOptions{}, 1, site_bytes, false, "", "", {}});
     std::atexit([] {
       std::filesystem::remove_all(std::filesystem::temp_directory_path() /
                                   ("idnode-fuzz-query-" + std::to_string(::getpid())));

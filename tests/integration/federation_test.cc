@@ -105,7 +105,7 @@ class FederationTest : public ::testing::Test {
     return std::make_unique<testing::NodeProcess>(
         dir_.Sub("top"),
         testing::NodeOptions{
-            {"--config", dir_.Sub("top.toml")}, dir_.Sub("tls/ca.pem"), top_port_});
+            {"--config", dir_.Sub("top.toml")}, dir_.Sub("tls/ca.pem"), top_port_, 0});
   }
 
   // A secondary node with prefix `prefix` whose node credential is `token`; `more` is added to
@@ -123,7 +123,31 @@ class FederationTest : public ::testing::Test {
                   "\"\nretry_initial_ms = 50\nretry_max_ms = 400\ntimeout_ms = 2000\n" + more +
                   sections);
     return std::make_unique<testing::NodeProcess>(
-        dir_.Sub(name), testing::NodeOptions{{"--config", dir_.Sub(name + ".toml")}, "", 0});
+        dir_.Sub(name), testing::NodeOptions{{"--config", dir_.Sub(name + ".toml")}, "", 0, 0});
+  }
+
+  // Secondary A (node prefix 88.123, enterprise prefix 88.123.45 for registrant acme, with
+  // `a_more` in its [federation]) and B (88.200, 88.200.7 for bolt), registered with `top`.
+  struct Secondaries {
+    std::unique_ptr<testing::NodeProcess> a, b;
+    std::string acme, bolt;  // the registrants' tokens
+  };
+  void StartSecondaries(const testing::NodeProcess& top, const std::string& a_more,
+                        Secondaries& out) const {
+    std::string token_a =
+        testing::ProvisionNode(top.Channel(), top.admin_token(), "node-a", {"88.123"});
+    std::string token_b =
+        testing::ProvisionNode(top.Channel(), top.admin_token(), "node-b", {"88.200"});
+    ASSERT_FALSE(token_a.empty());
+    ASSERT_FALSE(token_b.empty());
+    out.a = Secondary("a", "88.123", token_a, a_more);
+    out.b = Secondary("b", "88.200", token_b);
+    ASSERT_TRUE(out.a->Start());
+    ASSERT_TRUE(out.b->Start());
+    out.acme = out.a->ProvisionRegistrant("acme", "88.123.45");
+    out.bolt = out.b->ProvisionRegistrant("bolt", "88.200.7");
+    ASSERT_FALSE(out.acme.empty());
+    ASSERT_FALSE(out.bolt.empty());
   }
 
   testing::TempDir dir_;
@@ -133,22 +157,12 @@ class FederationTest : public ::testing::Test {
 TEST_F(FederationTest, AClientThatKnowsOnlyTheTopNodeReachesIdentifiersOnBothSecondaries) {
   auto top = Top();
   ASSERT_TRUE(top->Start());
-  std::string token_a =
-      testing::ProvisionNode(top->Channel(), top->admin_token(), "node-a", {"88.123"});
-  std::string token_b =
-      testing::ProvisionNode(top->Channel(), top->admin_token(), "node-b", {"88.200"});
-  ASSERT_FALSE(token_a.empty());
-  ASSERT_FALSE(token_b.empty());
-  auto a = Secondary("a", "88.123", token_a);
-  auto b = Secondary("b", "88.200", token_b);
-  ASSERT_TRUE(a->Start());
-  ASSERT_TRUE(b->Start());
-  std::string acme = a->ProvisionRegistrant("acme", "88.123.45");
-  std::string bolt = b->ProvisionRegistrant("bolt", "88.200.7");
-  ASSERT_FALSE(acme.empty());
-  ASSERT_FALSE(bolt.empty());
-  Register(*a, acme, "88.123.45/PUMP-1", "https://a.example/pump-1");
-  Register(*b, bolt, "88.200.7/VALVE-9", "https://b.example/valve-9");
+  Secondaries nodes;
+  ASSERT_NO_FATAL_FAILURE(StartSecondaries(*top, "", nodes));
+  auto& a = nodes.a;
+  auto& b = nodes.b;
+  Register(*a, nodes.acme, "88.123.45/PUMP-1", "https://a.example/pump-1");
+  Register(*b, nodes.bolt, "88.200.7/VALVE-9", "https://b.example/valve-9");
 
   // Both nodes' own prefixes and their enterprise prefixes reach the top node by themselves.
   for (const char* handle : {"0.NA/88.123", "0.NA/88.123.45", "0.NA/88.200", "0.NA/88.200.7"}) {
@@ -285,7 +299,8 @@ TEST_F(FederationTest, ASiteWithAMirrorIsReferredWholeAndClientsSpreadOverItByTh
   ASSERT_FALSE(token.empty());
   // The mirror holds the same identifiers (registered there separately, with URLs of its own so
   // that an answer shows which server gave it) and registers nothing upward.
-  testing::NodeProcess mirror(dir_.Sub("m"), testing::NodeOptions{{"--prefix", "88.123"}, "", 0});
+  testing::NodeProcess mirror(dir_.Sub("m"),
+                              testing::NodeOptions{{"--prefix", "88.123"}, "", 0, 0});
   ASSERT_TRUE(mirror.Start());
   auto a = Secondary(
       "a", "88.123", token, "",
@@ -497,7 +512,7 @@ TEST_F(FederationTest, AReferralLoopBetweenMisconfiguredTopNodesEndsWithAnError)
   auto top = Top();
   ASSERT_TRUE(top->Start());
   WriteFile(dir_.Sub("top2.toml"), "[node]\nprefix = \"89\"\nrole = \"top\"\n");
-  testing::NodeProcess top2(dir_.Sub("top2"), {{"--config", dir_.Sub("top2.toml")}, "", 0});
+  testing::NodeProcess top2(dir_.Sub("top2"), {{"--config", dir_.Sub("top2.toml")}, "", 0, 0});
   ASSERT_TRUE(top2.Start());
   std::string token1 = testing::ProvisionNode(top->Channel(), top->admin_token(), "n", {"77.1"});
   std::string token2 = testing::ProvisionNode(top2.Channel(), top2.admin_token(), "n", {"77.1"});
@@ -520,6 +535,159 @@ TEST_F(FederationTest, AReferralLoopBetweenMisconfiguredTopNodesEndsWithAnError)
   EXPECT_NE(walked.status().message().find("gave up after 6 queries"), std::string::npos);
   EXPECT_EQ(trace.size(), 6u);
   EXPECT_LT(steady_clock::now() - started, std::chrono::seconds(20));
+}
+
+// The value of the /metrics sample `sample` (name and labels), or -1 when it is absent.
+int64_t MetricValue(const testing::NodeProcess& node, const std::string& sample) {
+  const std::string body = testing::HttpRequest(node.http_port(), "/metrics").body;
+  const size_t at = body.find("\n" + sample + " ");
+  if (at == std::string::npos) return -1;
+  return std::stoll(body.substr(at + sample.size() + 2));
+}
+
+std::string RecursionSettings(int top_handle_port) {
+  return "recursion = true\ntop_handle = \"127.0.0.1:" + std::to_string(top_handle_port) + "\"\n";
+}
+
+TEST_F(FederationTest, ASecondaryResolvesForItsClientsThroughTheTopNodeWhenAskedToRecurse) {
+  auto top = Top();
+  ASSERT_TRUE(top->Start());
+  Secondaries nodes;
+  ASSERT_NO_FATAL_FAILURE(StartSecondaries(*top, RecursionSettings(top->handle_port()), nodes));
+  auto& a = nodes.a;
+  auto& b = nodes.b;
+  Register(*a, nodes.acme, "88.123.45/PUMP-1", "https://a.example/pump-1");
+  for (const char* id : {"88.200.7/VALVE-9", "88.200.7/VALVE-10", "88.200.7/VALVE-11"}) {
+    Register(*b, nodes.bolt, id, std::string("https://b.example/") + id);
+  }
+  ASSERT_TRUE(WaitForRecord(*top, "0.NA/88.200.7"));
+
+  // REC (which Handle clients set by default): A answers B's identifier, not authoritatively.
+  auto answered = Ask(*a, "88.200.7/VALVE-9");
+  ASSERT_TRUE(answered.ok()) << answered.status();
+  ASSERT_EQ(answered->header.response_code, wire::rc::kSuccess) << answered->message;
+  ASSERT_EQ(answered->values.size(), 1u);
+  EXPECT_EQ(answered->values[0].data, "https://b.example/88.200.7/VALVE-9");
+  EXPECT_EQ(answered->header.flags & wire::op_flag::kAuthoritative, 0u);
+  // Its own identifiers stay authoritative answers.
+  auto own = Ask(*a, "88.123.45/PUMP-1");
+  ASSERT_TRUE(own.ok());
+  EXPECT_NE(own->header.flags & wire::op_flag::kAuthoritative, 0u);
+  // Without REC the answer is 301, as before.
+  resolver::HandleRequest plain;
+  plain.handle = "88.200.7/VALVE-9";
+  plain.flags = wire::op_flag::kPublicOnly;
+  auto refused = resolver::Query(Transport::kUdp, HandleEndpoint(*a), plain);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->header.response_code, wire::rc::kServerNotResponsible);
+
+  // Over TCP with keep-alive, a recursed request between two of A's own keeps its place: the
+  // replies come back in the order of the requests (Receive skips any other id, so a reply out
+  // of order would leave a later Receive waiting in vain).
+  auto connection = resolver::HandleConnection::Open(Transport::kTcp, HandleEndpoint(*a),
+                                                     std::chrono::seconds(3));
+  ASSERT_TRUE(connection.ok()) << connection.status();
+  std::string batch;
+  const std::vector<std::string> ids = {"88.123.45/PUMP-1", "88.200.7/VALVE-10",
+                                        "88.123.45/PUMP-1"};
+  for (size_t i = 0; i < ids.size(); ++i) {
+    resolver::HandleRequest request;
+    request.handle = ids[i];
+    request.flags |= wire::op_flag::kKeepAlive;
+    std::string whole;
+    resolver::EncodeRequest(request, static_cast<uint32_t>(100 + i), whole);
+    batch += whole;
+  }
+  ASSERT_TRUE(connection->Send(batch).ok());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto whole = connection->Receive(static_cast<uint32_t>(100 + i), std::chrono::seconds(5));
+    ASSERT_TRUE(whole.ok()) << i << ": " << whole.status();
+    auto reply = resolver::DecodeReply(*whole, wire::opcode::kResolution);
+    ASSERT_TRUE(reply.ok());
+    EXPECT_EQ(reply->header.response_code, wire::rc::kSuccess) << i;
+    EXPECT_EQ(reply->handle, ids[i]);
+  }
+
+  // Two walks so far. Asked again, A answers from its cache: no walk, even with B gone.
+  EXPECT_EQ(MetricValue(*a, "idnode_recursion_walks_total{result=\"found\"}"), 2);
+  b->Kill(SIGTERM);
+  for (Transport transport : {Transport::kUdp, Transport::kTcp}) {
+    resolver::HandleRequest again;
+    again.handle = "88.200.7/VALVE-9";
+    auto cached = resolver::Query(transport, HandleEndpoint(*a), again);
+    ASSERT_TRUE(cached.ok());
+    ASSERT_EQ(cached->header.response_code, wire::rc::kSuccess);
+    EXPECT_EQ(cached->values[0].data, "https://b.example/88.200.7/VALVE-9");
+  }
+  EXPECT_EQ(MetricValue(*a, "idnode_recursion_walks_total{result=\"found\"}"), 2);
+  EXPECT_GE(MetricValue(*a, "idnode_recursion_cache_lookups_total{result=\"hit\"}"), 2);
+  // AT asks for an authoritative answer: A walks again, and B being down is a clear error.
+  auto authoritative = Ask(*a, "88.200.7/VALVE-9", wire::op_flag::kAuthoritative);
+  ASSERT_TRUE(authoritative.ok());
+  EXPECT_EQ(authoritative->header.response_code, wire::rc::kError);
+  EXPECT_NE(
+      authoritative->message.find("resolving 88.200.7/VALVE-9 through the top node 127.0.0.1:" +
+                                  std::to_string(top->handle_port())),
+      std::string::npos)
+      << authoritative->message;
+  EXPECT_EQ(MetricValue(*a, "idnode_recursion_walks_total{result=\"failed\"}"), 1);
+
+  // An unknown prefix: the top node's not-found, relayed.
+  auto unknown = Ask(*a, "88.999.1/X");
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_EQ(unknown->header.response_code, wire::rc::kHandleNotFound);
+  EXPECT_NE(unknown->message.find("prefix 88.999.1 is not registered"), std::string::npos)
+      << unknown->message;
+  EXPECT_EQ(MetricValue(*a, "idnode_recursion_walks_total{result=\"not_found\"}"), 1);
+  // A request that arrives with its recursion count at the limit is refused at once.
+  resolver::HandleRequest deep;
+  deep.handle = "88.200.7/VALVE-11";
+  deep.recursion_count = 4;
+  auto limited = resolver::Query(Transport::kUdp, HandleEndpoint(*a), deep);
+  ASSERT_TRUE(limited.ok());
+  EXPECT_EQ(limited->header.response_code, wire::rc::kRecursionCountTooHigh);
+  EXPECT_NE(limited->message.find("recursion count 4 has reached this node's limit of 4"),
+            std::string::npos)
+      << limited->message;
+}
+
+TEST_F(FederationTest, ARecursionLoopBetweenMisconfiguredSecondariesEndsAtTheLimit) {
+  // Each names the other as its top node for recursion.
+  const int c_port = testing::FreePort();
+  const int d_port = testing::FreePort();
+  ASSERT_GT(c_port, 0);
+  ASSERT_GT(d_port, 0);
+  WriteFile(dir_.Sub("c.toml"), "[node]\nprefix = \"77.1\"\n[federation]\n" +
+                                    RecursionSettings(d_port) + "recursion_limit = 5\n");
+  WriteFile(dir_.Sub("d.toml"),
+            "[node]\nprefix = \"77.2\"\n[federation]\n" + RecursionSettings(c_port));
+  testing::NodeProcess c(dir_.Sub("c"),
+                         testing::NodeOptions{{"--config", dir_.Sub("c.toml")}, "", 0, c_port});
+  testing::NodeProcess d(dir_.Sub("d"),
+                         testing::NodeOptions{{"--config", dir_.Sub("d.toml")}, "", 0, d_port});
+  ASSERT_TRUE(c.Start());
+  ASSERT_TRUE(d.Start());
+  for (Transport transport : {Transport::kUdp, Transport::kTcp}) {
+    resolver::HandleRequest request;
+    request.handle = "77.9/LOOP";
+    const auto started = steady_clock::now();
+    auto reply = resolver::Query(transport, HandleEndpoint(c), request, std::chrono::seconds(10));
+    ASSERT_TRUE(reply.ok()) << reply.status();
+    EXPECT_EQ(reply->header.response_code, wire::rc::kRecursionCountTooHigh);
+    // C (count 0) -> D (1) -> C (2) -> D (3) -> C (4) -> D (5), whose limit of 4 ends it.
+    EXPECT_NE(reply->message.find("recursion count 5 has reached this node's limit of 4"),
+              std::string::npos)
+        << reply->message;
+    EXPECT_LT(steady_clock::now() - started, std::chrono::seconds(10));
+  }
+  EXPECT_GE(MetricValue(c, "idnode_recursion_walks_total{result=\"recursion_limit\"}"), 2);
+  EXPECT_GE(MetricValue(d, "idnode_recursion_walks_total{result=\"recursion_limit\"}"), 2);
+  // Both still answer.
+  resolver::HandleRequest site_info;
+  site_info.opcode = wire::opcode::kGetSiteInfo;
+  auto site = resolver::Query(Transport::kUdp, HandleEndpoint(d), site_info);
+  ASSERT_TRUE(site.ok());
+  EXPECT_EQ(site->header.response_code, wire::rc::kSuccess);
 }
 
 }  // namespace

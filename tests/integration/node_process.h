@@ -29,6 +29,7 @@ struct NodeOptions {
   std::vector<std::string> extra_args;  // e.g. {"--config", path}
   std::string tls_ca_file;              // clients connect with TLS trusting this CA
   int grpc_port = 0;                    // 0: the kernel picks; else FreePort() to restart on it
+  int handle_port = 0;                  // likewise for the Handle port (UDP and TCP)
 };
 
 // A TCP port on 127.0.0.1 that was free a moment ago (for a node that must restart on the same
@@ -74,7 +75,7 @@ class NodeProcess {
                                        "--listen",
                                        "127.0.0.1:" + std::to_string(options_.grpc_port),
                                        "--handle-listen",
-                                       "127.0.0.1:0",
+                                       "127.0.0.1:" + std::to_string(options_.handle_port),
                                        "--http-listen",
                                        "127.0.0.1:0",
                                        "--ready-file",

@@ -100,6 +100,33 @@ TEST(StartupTest, RefusesOutOfRangeHandleSettingsNamingThem) {
   }
 }
 
+TEST(StartupTest, RefusesRecursionSettingsThatCannotWorkNamingThem) {
+  testing::TempDir dir;
+  for (auto [setting, message] :
+       {std::pair{"[federation]\nrecursion = true\n",
+                  "federation.top_handle: is required with federation.recursion"},
+        std::pair{"[node]\nrole = \"top\"\n[federation]\nrecursion = true\ntop_handle = "
+                  "\"127.0.0.1:2641\"\n",
+                  "federation.recursion: is for secondary nodes"},
+        std::pair{"[federation]\ntop_handle = \"top.example:2641\"\n",
+                  "federation.top_handle: \"top.example:2641\" is not an IPv4 HOST:PORT"},
+        std::pair{"[federation]\ntop_handle = \"0.0.0.0:2641\"\n",
+                  "federation.top_handle: must be the top node's Handle address"},
+        std::pair{"[federation]\nrecursion_limit = 0\n", "federation.recursion_limit: must be"},
+        std::pair{"[federation]\nrecursion_workers = 0\n", "federation.recursion_workers: must be"},
+        std::pair{"[federation]\nrecursion_timeout_ms = 5\n",
+                  "federation.recursion_timeout_ms: must be"},
+        std::pair{"[federation]\nrecursion = \"yes\"\n",
+                  "federation.recursion: must be true or false"}}) {
+    std::string config = dir.Sub("idnode.toml");
+    std::ofstream(config) << setting;
+    Outcome out = RunIdnode("--config " + config + " --data-dir " + dir.Sub("data") +
+                            " --listen 127.0.0.1:0");
+    EXPECT_EQ(out.exit_code, 2) << setting;
+    EXPECT_NE(out.output.find(message), std::string::npos) << setting << ": " << out.output;
+  }
+}
+
 TEST(StartupTest, RefusesAnHttpListenerOnTheNetworkUnlessAllowed) {
   testing::TempDir dir;
   const std::string base = "--data-dir " + dir.Sub("data") + " --listen 127.0.0.1:0 ";

@@ -44,12 +44,14 @@ inline std::string FromHex(std::string_view hex) {
 inline std::string BuildRequest(std::string_view handle, uint32_t flags = 0x19000000,
                                 uint32_t request_id = 7, std::span<const uint32_t> indexes = {},
                                 std::span<const std::string_view> types = {},
-                                uint32_t opcode = wire::opcode::kResolution) {
+                                uint32_t opcode = wire::opcode::kResolution,
+                                uint8_t recursion_count = 0) {
   wire::Envelope envelope;
   envelope.request_id = request_id;
   wire::Header header;
   header.opcode = opcode;
   header.flags = flags;
+  header.recursion_count = recursion_count;
   header.expiration = 0x6b02af90;
   std::string out;
   wire::ReplyWriter writer(out, envelope, header);

@@ -72,7 +72,7 @@ class QueryTest : public ::testing::Test {
   testing::TempDir dir_;
   std::unique_ptr<store::Store> store_;
   std::optional<store::ReadTxn> txn_;
-  QueryProcessor processor_{QueryConfig{"88.123", {}, 1, "", false, "", ""}};
+  QueryProcessor processor_{QueryConfig{"88.123", {}, 1, "", false, "", "", {}}};
   QueryScratch scratch_;
 };
 
@@ -149,7 +149,7 @@ TEST_F(QueryTest, AnswersUnknownOpcodesWithOperationNotSupported) {
   EXPECT_EQ(ReplyCode(), wire::rc::kOperationNotSupported);
   EXPECT_EQ(Process(BuildRequest("88.123.45/ABC-0001", 0, 5, {}, {}, wire::opcode::kGetSiteInfo)),
             QueryOutcome::kUnsupported);  // no site configured in this test
-  QueryProcessor with_site(QueryConfig{"88.123", {}, 3, "SITE-BYTES", false, "", ""});
+  QueryProcessor with_site(QueryConfig{"88.123", {}, 3, "SITE-BYTES", false, "", "", {}});
   EXPECT_EQ(with_site.Process(BuildRequest("", 0, 5, {}, {}, wire::opcode::kGetSiteInfo), *txn_,
                               scratch_),
             QueryOutcome::kSiteInfo);

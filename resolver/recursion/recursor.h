@@ -1,0 +1,83 @@
+#pragma once
+
+// Recursion on a secondary node (federation.recursion): a Handle request with REC for a handle
+// this node does not host is resolved on the client's behalf. The query processor defers such a
+// request (resolver/query) and the front end hands it here with where its reply goes; a small
+// pool of threads walks from the top node as a Handle client does (resolver/client/walk.h),
+// sending the request's recursion count + 1 so that a loop between misconfigured nodes reaches
+// the limit (RC 6) instead of going round, keeps the answer in the cache for its TTL, and
+// builds the reply through the processor.
+//
+// What is cached: a value list (all public values of the handle, whatever the client filtered:
+// the filters apply when answering) until the smallest TTL of its values, at most a day; "not
+// found" and "no values" for negative_ttl. Errors are not cached.
+//
+// Thread-safe: Submit and stats from any thread.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "resolver/net/endpoint.h"
+#include "resolver/query/query.h"
+
+namespace idnode::resolver {
+
+struct RecursorOptions {
+  net::Ipv4Endpoint top;  // the top node's Handle endpoint (UDP)
+  int workers = 4;        // walks run at once; each blocks on the network
+  size_t max_pending = 1024;
+  int max_hops = 8;                                // queries per walk
+  std::chrono::milliseconds timeout{2000};         // per query
+  std::chrono::milliseconds negative_ttl{10'000};  // how long "not found" is kept
+};
+
+struct RecursorStats {
+  uint64_t walks = 0;      // answers fetched through the top node (cache misses)
+  uint64_t found = 0;      // ... that were values
+  uint64_t not_found = 0;  // ... handle not found or no values
+  uint64_t limit = 0;      // ... that ended at a recursion limit (here or at another node)
+  uint64_t failed = 0;     // ... that failed: unreachable, timed out, malformed, other errors
+  uint64_t refused = 0;    // requests turned away because max_pending were waiting
+  uint64_t pending = 0;
+};
+
+class Recursor : public RequestDeferrer {
+ public:
+  Recursor(RecursorOptions options, RecursionCache* cache);
+  ~Recursor() override;
+  Recursor(const Recursor&) = delete;
+  Recursor& operator=(const Recursor&) = delete;
+
+  // Starts the workers; `processor` builds the replies and must outlive the recursor.
+  void Start(const QueryProcessor& processor);
+  // Stops taking requests, drops those still waiting (their clients retry) and joins the workers
+  // once their walks end (each within max_hops x timeout). Idempotent.
+  void Stop();
+
+  bool Submit(DeferredRequest request) override;
+  RecursorStats stats() const;
+
+  // What the walk from `options.top` finds for `question` (the caller's thread). Public for tests.
+  RecursionAnswer Resolve(const RecursionQuestion& question, uint64_t& expires_ms);
+
+ private:
+  void Run();
+
+  const RecursorOptions options_;
+  RecursionCache* const cache_;
+  const QueryProcessor* processor_ = nullptr;
+  mutable std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<DeferredRequest> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+  std::atomic<uint64_t> walks_{0}, found_{0}, not_found_{0}, limit_{0}, failed_{0}, refused_{0};
+};
+
+}  // namespace idnode::resolver
