@@ -41,8 +41,7 @@ void Recursor::Stop() {
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return;
-    stopping_ = true;
-    queue_.clear();
+    stopping_ = true;  // the workers answer what still waits, then end
   }
   ready_.notify_all();
   for (std::thread& thread : threads_) thread.join();
@@ -78,17 +77,26 @@ void Recursor::Run() {
   QueryScratch scratch;
   for (;;) {
     DeferredRequest job;
+    bool stopping = false;
     {
       std::unique_lock lock(mutex_);
       ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (stopping_) return;
+      if (queue_.empty()) return;
+      stopping = stopping_;
       job = std::move(queue_.front());
       queue_.pop_front();
     }
-    uint64_t expires_ms = 0;
-    RecursionAnswer answer = Resolve(job.question, expires_ms);
-    if (cache_ != nullptr && expires_ms > SteadyMillis()) {
-      cache_->Put(job.question.cache_key, answer, expires_ms);
+    RecursionAnswer answer;
+    if (stopping) {
+      // Every deferred request gets its reply, on this thread: the front ends' callbacks hold
+      // what they need to send it (a TCP connection among them) until they are called.
+      answer = RecursionAnswer{wire::rc::kServerTooBusy, "", "the node is shutting down"};
+    } else {
+      uint64_t expires_ms = 0;
+      answer = Resolve(job.question, expires_ms);
+      if (cache_ != nullptr && expires_ms > SteadyMillis()) {
+        cache_->Put(job.question.cache_key, answer, expires_ms);
+      }
     }
     processor_->AnswerRecursion(job.request, answer, scratch, job.max_reply_bytes);
     job.reply(scratch.reply);

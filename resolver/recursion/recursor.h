@@ -56,8 +56,9 @@ class Recursor : public RequestDeferrer {
 
   // Starts the workers; `processor` builds the replies and must outlive the recursor.
   void Start(const QueryProcessor& processor);
-  // Stops taking requests, drops those still waiting (their clients retry) and joins the workers
-  // once their walks end (each within max_hops x timeout). Idempotent.
+  // Stops taking requests, answers those still waiting "server too busy" (RC 3) and joins the
+  // workers once their walks end (each within max_hops x timeout). Call it before stopping the
+  // front ends whose replies it sends. Idempotent.
   void Stop();
 
   bool Submit(DeferredRequest request) override;

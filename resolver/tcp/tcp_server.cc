@@ -166,8 +166,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
       QueryOutcome outcome = server_.processor->Process(request, *worker_.txn, scratch);
       pos += request.size();
       if (scratch.deferred) {
-        auto reply = [self = shared_from_this(), &io = worker_.io](std::string_view whole) {
-          asio::post(io, [self, whole = std::string(whole)]() mutable {
+        // The connection moves on with the posted handler, so that it is only ever released
+        // on this worker's thread, whichever thread calls the reply.
+        auto reply = [self = shared_from_this(), &io = worker_.io](std::string_view whole) mutable {
+          asio::post(io, [self = std::move(self), whole = std::string(whole)]() mutable {
             self->OnRecursed(std::move(whole));
           });
         };

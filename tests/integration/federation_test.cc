@@ -690,5 +690,55 @@ TEST_F(FederationTest, ARecursionLoopBetweenMisconfiguredSecondariesEndsAtTheLim
   EXPECT_EQ(site->header.response_code, wire::rc::kSuccess);
 }
 
+TEST_F(FederationTest, RecursiveRequestsStillWaitingWhenTheNodeStopsGetAnAnswer) {
+  // A "top node" that never answers: a UDP socket nobody reads.
+  const int silent = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(bind(silent, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(getsockname(silent, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  WriteFile(dir_.Sub("e.toml"), "[node]\nprefix = \"77.1\"\n[federation]\n" +
+                                    RecursionSettings(ntohs(address.sin_port)) +
+                                    "recursion_workers = 1\nrecursion_timeout_ms = 1500\n");
+  testing::NodeProcess e(dir_.Sub("e"),
+                         testing::NodeOptions{{"--config", dir_.Sub("e.toml")}, "", 0, 0});
+  ASSERT_TRUE(e.Start());
+  auto connection =
+      resolver::HandleConnection::Open(Transport::kUdp, HandleEndpoint(e), std::chrono::seconds(3));
+  ASSERT_TRUE(connection.ok());
+  for (uint32_t id : {1u, 2u}) {
+    resolver::HandleRequest request;
+    request.handle = "77.9/WAIT-" + std::to_string(id);
+    std::string whole;
+    resolver::EncodeRequest(request, id, whole);
+    ASSERT_TRUE(connection->Send(whole).ok());
+  }
+  // The one worker waits on the silent top node for the first; the second waits in the queue.
+  const auto deadline = steady_clock::now() + std::chrono::seconds(30);
+  while (MetricValue(e, "idnode_recursion_pending") != 1 && steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling the condition
+  }
+  ASSERT_EQ(MetricValue(e, "idnode_recursion_pending"), 1);
+  const int status = e.Kill(SIGTERM);  // returns once the node has exited
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  close(silent);
+
+  auto first = connection->Receive(1, std::chrono::seconds(5));
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto failed = resolver::DecodeReply(*first, wire::opcode::kResolution);
+  ASSERT_TRUE(failed.ok());
+  EXPECT_EQ(failed->header.response_code, wire::rc::kError);
+  EXPECT_NE(failed->message.find("resolving 77.9/WAIT-1 through the top node"), std::string::npos)
+      << failed->message;
+  auto second = connection->Receive(2, std::chrono::seconds(5));
+  ASSERT_TRUE(second.ok()) << second.status();
+  auto busy = resolver::DecodeReply(*second, wire::opcode::kResolution);
+  ASSERT_TRUE(busy.ok());
+  EXPECT_EQ(busy->header.response_code, wire::rc::kServerTooBusy);
+  EXPECT_EQ(busy->message, "the node is shutting down");
+}
+
 }  // namespace
 }  // namespace idnode
