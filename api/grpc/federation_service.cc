@@ -30,6 +30,24 @@ absl::Status CheckSite(const std::string& bytes) {
   return absl::OkStatus();
 }
 
+// A registration by service handle: the handle alone, valid, and not derived (HS_SITE.PREFIX
+// needs the site itself).
+absl::Status CheckService(const v1::RegisterPrefixRequest& request,
+                          const IdentifierOptions& options) {
+  if (!request.site().empty() || request.derived()) {
+    return absl::InvalidArgumentError(
+        "service: give either site (with derived) or a service handle, not both");
+  }
+  std::string normalized;
+  size_t slash = 0;
+  if (absl::Status valid =
+          NormalizeIdentifierInto(request.service(), options, "service", normalized, slash);
+      !valid.ok()) {
+    return valid;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<Principal> FederationService::CheckCaller(const grpc::CallbackServerContext& context,
@@ -98,13 +116,17 @@ grpc::ServerUnaryReactor* FederationService::RegisterPrefix(
       context, request->prefix(),
       [&](const std::string& account, const std::string& prefix,
           auto finish) -> absl::StatusOr<std::unique_ptr<WriteOp>> {
-        if (absl::Status site = CheckSite(request->site()); !site.ok()) {
+        absl::Status valid = request->service().empty()
+                                 ? CheckSite(request->site())
+                                 : CheckService(*request, env_.identifier_options);
+        if (!valid.ok()) {
           rejected_site_.fetch_add(1, std::memory_order_relaxed);
-          return site;
+          return valid;
         }
         response->set_handle(federation::PrefixRecordHandle(prefix));
         return federation::MakePutPrefixRecordOp(
-            account, prefix, request->site(), request->derived(),
+            account, prefix,
+            federation::PrefixTarget{request->site(), request->derived(), request->service()},
             [response, finish](absl::StatusOr<federation::PrefixRecordChange> result) {
               if (result.ok()) response->set_changed(result->changed);
               finish(result.status());

@@ -51,16 +51,30 @@ std::string PrefixRecordValues(std::string_view site, bool derived, uint32_t now
   return out;
 }
 
+std::string PrefixTargetValues(const PrefixTarget& target, uint32_t now_seconds) {
+  if (target.service.empty()) return PrefixRecordValues(target.site, target.derived, now_seconds);
+  std::string out;
+  ByteWriter(out).U32(1);
+  HandleValue value;
+  value.index = 1;
+  value.type = std::string(kServiceType);
+  value.data = target.service;
+  value.permissions = permission::kDefault;
+  value.timestamp = now_seconds;
+  EncodeValue(value, out);
+  return out;
+}
+
 std::unique_ptr<WriteOp> MakePutPrefixRecordOp(
-    std::string account, std::string prefix, std::string site, bool derived,
+    std::string account, std::string prefix, PrefixTarget target,
     std::function<void(absl::StatusOr<PrefixRecordChange>)> done) {
   return std::make_unique<FunctionOp<PrefixRecordChange>>(
-      [account = std::move(account), prefix = std::move(prefix), site = std::move(site),
-       derived](WriteContext& context) -> absl::StatusOr<PrefixRecordChange> {
+      [account = std::move(account), prefix = std::move(prefix),
+       target = std::move(target)](WriteContext& context) -> absl::StatusOr<PrefixRecordChange> {
         store::WriteTxn& txn = context.txn();
         const std::string handle = PrefixRecordHandle(prefix);
         ASSIGN_OR_RETURN(std::optional<RecordView> existing, OwnedRecord(txn, handle, account));
-        std::string values = PrefixRecordValues(site, derived, Seconds(context.now_ms()));
+        std::string values = PrefixTargetValues(target, Seconds(context.now_ms()));
         if (existing && SameValuesIgnoringTimestamps(existing->values, values)) {
           return PrefixRecordChange{false};
         }

@@ -42,6 +42,16 @@ std::string PrefixRecordHandle(std::string_view prefix);
 // `now_seconds`; with `derived`, also HS_SITE.PREFIX.
 std::string PrefixRecordValues(std::string_view site, bool derived, uint32_t now_seconds);
 
+// What a prefix record points clients to: the serving site itself (HS_SITE data, and with
+// `derived` HS_SITE.PREFIX too), or a service handle (HS_SERV), e.g. 0.NA/88.123, whose own
+// HS_SITE values serve the prefix, so that one record carries the site for many prefixes.
+struct PrefixTarget {
+  std::string site;
+  bool derived = false;
+  std::string service;  // when set, the record is index 1 HS_SERV with this handle
+};
+std::string PrefixTargetValues(const PrefixTarget& target, uint32_t now_seconds);
+
 // ---- Top node: write operations on prefix records.
 
 struct PrefixRecordChange {
@@ -51,7 +61,7 @@ struct PrefixRecordChange {
 // Stores 0.NA/<prefix> for node account `account`. PERMISSION_DENIED when another account owns
 // the record. `prefix` is normalised and already checked against the account's grants.
 std::unique_ptr<WriteOp> MakePutPrefixRecordOp(
-    std::string account, std::string prefix, std::string site, bool derived,
+    std::string account, std::string prefix, PrefixTarget target,
     std::function<void(absl::StatusOr<PrefixRecordChange>)> done);
 // Removes 0.NA/<prefix>; changed = false when there was none. PERMISSION_DENIED when another
 // account owns it.

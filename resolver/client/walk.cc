@@ -21,6 +21,14 @@ bool IsPrefixHandle(std::string_view handle) {
          Upper(handle.substr(0, kNaPrefix.size())) == kNaPrefix;
 }
 
+// The handle the first HS_SERV value names, or "".
+std::string ServiceHandle(const std::vector<HandleValue>& values) {
+  for (const HandleValue& value : values) {
+    if (Upper(value.type) == kServiceType && !value.data.empty()) return value.data;
+  }
+  return "";
+}
+
 bool IsReferral(uint32_t code) {
   return code == wire::rc::kServiceReferral || code == wire::rc::kPrefixReferral;
 }
@@ -125,15 +133,35 @@ absl::StatusOr<WalkResult> Walk(const net::Ipv4Endpoint& top, const HandleReques
       sites = SitesFromValues(reply.values, kSiteType);
     }
     if (!sites.ok()) return sites.status();
+    std::string site_of = reply.handle;
     if (sites->empty()) {
-      return absl::InvalidArgumentError(
-          StrCat("the answer for ", reply.handle, " carries no ", type, " value"));
+      // A service handle (HS_SERV) instead: its own HS_SITE serves the prefix. It is resolved at
+      // the top node, one level deep (a service handle's own HS_SERV is not followed).
+      const std::string service = ServiceHandle(reply.values);
+      if (!service.empty()) {
+        trace.back().detail = StrCat("service handle ", service);
+        auto served = ask(top, service, false);
+        if (!served.ok()) return served.status();
+        if (served->header.response_code != wire::rc::kSuccess) {
+          return absl::FailedPreconditionError(
+              StrCat("service handle ", service, " named by ", reply.handle, ": ",
+                     ResponseCodeName(served->header.response_code),
+                     served->message.empty() ? "" : " (" + served->message + ")"));
+        }
+        sites = SitesFromValues(served->values, kSiteType);
+        if (!sites.ok()) return sites.status();
+        site_of = service;
+      }
+    }
+    if (sites->empty()) {
+      return absl::InvalidArgumentError(StrCat("the answer for ", site_of, " carries no ", type,
+                                               " value (nor ", kServiceType, ")"));
     }
     const wire::SiteInfo& site = sites->front();
     const size_t chosen = SelectServer(site, handle);
     auto endpoint = ServerEndpoint(site.servers[chosen], options.transport);
     if (!endpoint.ok()) return endpoint.status();
-    trace.back().detail = StrCat("site of ", reply.handle, " (", site.servers.size(),
+    trace.back().detail = StrCat("site of ", site_of, " (", site.servers.size(),
                                  site.servers.size() == 1 ? " server" : " servers",
                                  "), chose server ", chosen + 1, " ", endpoint->ToString());
     return endpoint;

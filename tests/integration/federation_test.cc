@@ -422,11 +422,12 @@ TEST_F(FederationTest, ASecondaryCannotRegisterOutsideItsGrantOrWithABadCredenti
 // Calls the top node's RegisterPrefix directly, as a node would.
 grpc::Status RegisterDirect(const testing::NodeProcess& top, const std::string& token,
                             const std::string& prefix, const std::string& site,
-                            bool derived = false) {
+                            bool derived = false, const std::string& service = "") {
   v1::RegisterPrefixRequest request;
   request.set_prefix(prefix);
   request.set_site(site);
   request.set_derived(derived);
+  request.set_service(service);
   v1::RegisterPrefixResponse response;
   grpc::ClientContext context;
   client::Authorize(context, token);
@@ -446,6 +447,53 @@ std::string SiteBytes(const std::vector<uint16_t>& udp_ports, uint32_t address =
   std::string bytes;
   wire::EncodeSiteInfo(site, bytes);
   return bytes;
+}
+
+TEST_F(FederationTest, APrefixRecordCanNameAServiceHandleThatClientsResolveForTheSite) {
+  auto top = Top();
+  ASSERT_TRUE(top->Start());
+  std::string token =
+      testing::ProvisionNode(top->Channel(), top->admin_token(), "node-s", {"88.123"});
+  ASSERT_FALSE(token.empty());
+  // A node without upward registration; its records are written at the top node directly: the
+  // node prefix with the site, the enterprise prefix with HS_SERV naming the node prefix's handle.
+  testing::NodeProcess s(dir_.Sub("s"), testing::NodeOptions{{"--prefix", "88.123"}, "", 0, 0});
+  ASSERT_TRUE(s.Start());
+  std::string acme = s.ProvisionRegistrant("acme", "88.123.45");
+  ASSERT_FALSE(acme.empty());
+  Register(s, acme, "88.123.45/PUMP-7", "https://s.example/pump-7");
+  const auto port = static_cast<uint16_t>(s.handle_port());
+  ASSERT_TRUE(RegisterDirect(*top, token, "88.123", SiteBytes({port}), true).ok());
+  auto registered = RegisterDirect(*top, token, "88.123.45", "", false, "0.NA/88.123");
+  ASSERT_TRUE(registered.ok()) << registered.error_message();
+  auto record = Ask(*top, "0.NA/88.123.45");
+  ASSERT_TRUE(record.ok());
+  ASSERT_EQ(record->values.size(), 1u);
+  EXPECT_EQ(record->values[0].type, "HS_SERV");
+  EXPECT_EQ(record->values[0].data, "0.NA/88.123");
+
+  resolver::HandleRequest request;
+  request.handle = "88.123.45/PUMP-7";
+  auto walked = resolver::Walk(HandleEndpoint(*top), request, {});
+  ASSERT_TRUE(walked.ok()) << walked.status();
+  ASSERT_EQ(walked->reply.header.response_code, wire::rc::kSuccess);
+  EXPECT_EQ(walked->reply.values[0].data, "https://s.example/pump-7");
+  ASSERT_EQ(walked->trace.size(), 3u);
+  EXPECT_EQ(walked->trace[0].handle, "0.NA/88.123.45");
+  EXPECT_EQ(walked->trace[0].detail, "service handle 0.NA/88.123");
+  EXPECT_EQ(walked->trace[1].handle, "0.NA/88.123");
+  EXPECT_EQ(walked->trace[1].detail.rfind("site of 0.NA/88.123 (1 server), chose server 1", 0), 0u)
+      << walked->trace[1].detail;
+  EXPECT_EQ(walked->trace[2].server.port, port);
+
+  // A service handle that does not resolve is a clear error.
+  ASSERT_TRUE(RegisterDirect(*top, token, "88.123.46", "", false, "0.NA/88.123.99").ok());
+  request.handle = "88.123.46/X";
+  walked = resolver::Walk(HandleEndpoint(*top), request, {});
+  ASSERT_FALSE(walked.ok());
+  EXPECT_NE(walked.status().message().find("service handle 0.NA/88.123.99 named by 0.NA/88.123.46"),
+            std::string::npos)
+      << walked.status();
 }
 
 TEST_F(FederationTest, MalformedRegistrationsAreRefusedAndCounted) {
@@ -473,6 +521,10 @@ TEST_F(FederationTest, MalformedRegistrationsAreRefusedAndCounted) {
          grpc::StatusCode::INVALID_ARGUMENT, "has no usable address");
   expect(RegisterDirect(*top, token, "88.123.45", SiteBytes(std::vector<uint16_t>(33, 2641))),
          grpc::StatusCode::INVALID_ARGUMENT, "33 servers; at most 32");
+  expect(RegisterDirect(*top, token, "88.123.45", SiteBytes({2641}), false, "0.NA/88.123"),
+         grpc::StatusCode::INVALID_ARGUMENT, "service: give either site");
+  expect(RegisterDirect(*top, token, "88.123.45", "", false, "no slash"),
+         grpc::StatusCode::INVALID_ARGUMENT, "service");
   expect(RegisterDirect(*top, token, "88.124", SiteBytes({2641})),
          grpc::StatusCode::PERMISSION_DENIED, "outside the grants");
   expect(RegisterDirect(*top, token, "not a prefix!", SiteBytes({2641})),
@@ -494,11 +546,11 @@ TEST_F(FederationTest, MalformedRegistrationsAreRefusedAndCounted) {
   expect(late, grpc::StatusCode::UNAUTHENTICATED, "expired at");
 
   v1::FederationStatusResponse counts = FederationStatus(*top);
-  EXPECT_EQ(counts.rejected_site(), 5u);
+  EXPECT_EQ(counts.rejected_site(), 7u);
   EXPECT_EQ(counts.rejected_grant(), 2u);
   EXPECT_GE(counts.rejected_credential(), 2u);
   const std::string metrics = testing::HttpRequest(top->http_port(), "/metrics").body;
-  EXPECT_NE(metrics.find("\nidnode_federation_requests_total{outcome=\"rejected_site\"} 5\n"),
+  EXPECT_NE(metrics.find("\nidnode_federation_requests_total{outcome=\"rejected_site\"} 7\n"),
             std::string::npos);
   EXPECT_NE(metrics.find("\nidnode_federation_requests_total{outcome=\"rejected_grant\"} 2\n"),
             std::string::npos);

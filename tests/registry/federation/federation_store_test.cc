@@ -101,8 +101,9 @@ TEST_F(FederationStoreTest, ACredentialExpiresAtItsTime) {
 
 TEST_F(FederationStoreTest, APrefixRecordBelongsToTheAccountThatRegisteredIt) {
   auto put = [&](const std::string& account, const std::string& site) {
-    return Run<PrefixRecordChange>(
-        [&](auto done) { return MakePutPrefixRecordOp(account, "88.123", site, true, done); });
+    return Run<PrefixRecordChange>([&](auto done) {
+      return MakePutPrefixRecordOp(account, "88.123", PrefixTarget{site, true, ""}, done);
+    });
   };
   auto first = put("node-a", "SITE-1");
   ASSERT_TRUE(first.ok());
