@@ -32,6 +32,17 @@ Outcome RunIdnode(const std::string& args, bool loopback_handle = true) {
   return outcome;
 }
 
+// Starts idnode with a config file holding `text`: it must exit 2 with `message` in its output.
+void ExpectConfigRefused(const testing::TempDir& dir, const std::string& text,
+                         const std::string& message) {
+  std::string config = dir.Sub("idnode.toml");
+  std::ofstream(config) << text;
+  Outcome out =
+      RunIdnode("--config " + config + " --data-dir " + dir.Sub("data") + " --listen 127.0.0.1:0");
+  EXPECT_EQ(out.exit_code, 2) << text;
+  EXPECT_NE(out.output.find(message), std::string::npos) << text << ": " << out.output;
+}
+
 TEST(StartupTest, RefusesPlaintextOnANonLoopbackAddress) {
   testing::TempDir dir;
   Outcome out = RunIdnode("--data-dir " + dir.Sub("data") + " --listen 0.0.0.0:0");
@@ -91,12 +102,7 @@ TEST(StartupTest, RefusesOutOfRangeHandleSettingsNamingThem) {
            std::pair{"mirrors = [\"10.0.0.2:0\"]", "handle.mirrors[0]: \"10.0.0.2:0\" must be"},
            std::pair{"mirrors = [\"10.0.0.2:2641\", \"10.0.0.2:2641\"]",
                      "handle.mirrors[1]: \"10.0.0.2:2641\" is listed twice"}}) {
-    std::string config = dir.Sub("idnode.toml");
-    std::ofstream(config) << "[handle]\n" << setting << "\n";
-    Outcome out = RunIdnode("--config " + config + " --data-dir " + dir.Sub("data") +
-                            " --listen 127.0.0.1:0");
-    EXPECT_EQ(out.exit_code, 2) << setting;
-    EXPECT_NE(out.output.find(message), std::string::npos) << setting << ": " << out.output;
+    ExpectConfigRefused(dir, "[handle]\n" + setting + "\n", message);
   }
 }
 
@@ -118,12 +124,7 @@ TEST(StartupTest, RefusesRecursionSettingsThatCannotWorkNamingThem) {
                   "federation.recursion_timeout_ms: must be"},
         std::pair{"[federation]\nrecursion = \"yes\"\n",
                   "federation.recursion: must be true or false"}}) {
-    std::string config = dir.Sub("idnode.toml");
-    std::ofstream(config) << setting;
-    Outcome out = RunIdnode("--config " + config + " --data-dir " + dir.Sub("data") +
-                            " --listen 127.0.0.1:0");
-    EXPECT_EQ(out.exit_code, 2) << setting;
-    EXPECT_NE(out.output.find(message), std::string::npos) << setting << ": " << out.output;
+    ExpectConfigRefused(dir, setting, message);
   }
 }
 
