@@ -110,8 +110,7 @@ void SendReply(int fd, const sockaddr_in& peer, std::string_view reply) {
 }  // namespace
 
 struct UdpServer::Worker {
-  std::shared_ptr<SharedSocket> socket;
-  int fd = -1;
+  std::shared_ptr<SharedSocket> socket;  // shared with the recursion replies in flight
   std::thread thread;
   PublishedCounters published;
   PrefixTally prefixes;
@@ -129,7 +128,6 @@ absl::StatusOr<std::unique_ptr<UdpServer>> UdpServer::Bind(const UdpOptions& opt
     if (!fd.ok()) return fd.status();
     auto worker = std::make_unique<Worker>();
     worker->socket = std::make_shared<SharedSocket>(*fd);
-    worker->fd = *fd;
     server->workers_.push_back(std::move(worker));
     if (i == 0) {
       sockaddr_in bound{};
@@ -156,7 +154,7 @@ UdpServer::~UdpServer() { Stop(); }
 void UdpServer::Stop() {
   if (stopping_.exchange(true)) return;
   // shutdown() wakes a worker blocked in recvmmsg; it then sees stopping_.
-  for (auto& worker : workers_) shutdown(worker->fd, SHUT_RDWR);
+  for (auto& worker : workers_) shutdown(worker->socket->fd, SHUT_RDWR);
   for (auto& worker : workers_) {
     if (worker->thread.joinable()) worker->thread.join();
     worker->socket.reset();  // closed now, or by the last recursion reply still holding it
@@ -194,6 +192,7 @@ void UdpServer::Run(Worker& worker) {
   RequestReassembler reassembler;
   for (std::string& reply : replies) reply.reserve(options_.max_reply_bytes + 1024);
 
+  const int fd = worker.socket->fd;
   auto txn = store_->BeginRead();
   if (!txn.ok()) return;
   txn->Reset();
@@ -208,7 +207,7 @@ void UdpServer::Run(Worker& worker) {
       incoming[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
     }
     int received =
-        recvmmsg(worker.fd, incoming.data(), static_cast<unsigned>(batch), MSG_WAITFORONE, nullptr);
+        recvmmsg(fd, incoming.data(), static_cast<unsigned>(batch), MSG_WAITFORONE, nullptr);
     if (received <= 0) {
       if (received < 0 && (errno == EINTR || errno == EAGAIN)) continue;
       if (stopping_.load()) break;
@@ -278,7 +277,7 @@ void UdpServer::Run(Worker& worker) {
     }
     txn->Reset();
     for (size_t sent = 0; sent < pieces;) {
-      int n = sendmmsg(worker.fd, outgoing.data() + sent, static_cast<unsigned>(pieces - sent), 0);
+      int n = sendmmsg(fd, outgoing.data() + sent, static_cast<unsigned>(pieces - sent), 0);
       if (n <= 0) {
         if (n < 0 && errno == EINTR) continue;
         break;  // the kernel is out of buffers: drop the rest, clients retry
