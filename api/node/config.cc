@@ -126,6 +126,7 @@ absl::StatusOr<NodeConfig> LoadConfigFile(const std::string& path, NodeConfig co
   read_uint("handle", "tcp_max_connections", config.tcp_max_connections);
   read_uint("handle", "tcp_max_message_bytes", config.tcp_max_message_bytes);
   read_uint("handle", "tcp_idle_timeout_ms", config.tcp_idle_timeout_ms);
+  read_uint("handle", "realtime_priority", config.realtime_priority);
   read_string("http", "listen", config.http_listen);
   read_bool("http", "allow_remote", config.http_allow_remote);
   read_string("upload", "url", config.upload_url);
@@ -328,6 +329,9 @@ absl::Status ValidateConfig(const NodeConfig& config) {
   }
   if (config.tcp_idle_timeout_ms == 0 || config.tcp_idle_timeout_ms > 3'600'000) {
     return KeyError("handle.tcp_idle_timeout_ms", "must be 1..3600000");
+  }
+  if (config.realtime_priority > 99) {
+    return KeyError("handle.realtime_priority", "must be 0 (off) .. 99");
   }
   if (!config.http_listen.empty()) {
     auto http = net::ParseIpv4Endpoint("http.listen", config.http_listen);

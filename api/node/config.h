@@ -43,6 +43,9 @@ struct NodeConfig {
   uint64_t tcp_max_connections = 1024;
   uint64_t tcp_max_message_bytes = 64 * 1024;
   uint64_t tcp_idle_timeout_ms = 30'000;
+  // SCHED_FIFO priority (1..99) of the UDP and TCP workers, so that other threads cannot delay
+  // answers by milliseconds; 0: off (ordinary scheduling). Needs CAP_SYS_NICE or RLIMIT_RTPRIO.
+  uint64_t realtime_priority = 0;
   // [http]: /metrics, /api/stats, /healthz and /dashboard (api/node/http_endpoints.h)
   std::string http_listen = "127.0.0.1:2643";  // IPv4 HOST:PORT; port 0 picks one; "" turns it off
   bool http_allow_remote = false;  // serve a non-loopback address (the pages have no login)

@@ -270,11 +270,13 @@ absl::Status Node::StartHandle(const NodeConfig& config) {
   udp.max_reply_bytes = config.udp_max_reply_bytes;
   udp.rate_limit = EffectiveUdpRateLimit(config);
   udp.rate_burst = static_cast<uint32_t>(config.udp_rate_burst);
+  udp.realtime_priority = static_cast<int>(config.realtime_priority);
   resolver::TcpOptions tcp;
   tcp.workers = static_cast<int>(config.tcp_workers);
   tcp.max_connections = config.tcp_max_connections;
   tcp.max_message_bytes = config.tcp_max_message_bytes;
   tcp.idle_timeout = std::chrono::milliseconds(config.tcp_idle_timeout_ms);
+  tcp.realtime_priority = static_cast<int>(config.realtime_priority);
   for (int attempt = 0;; ++attempt) {
     ASSIGN_OR_RETURN(udp_server_, resolver::UdpServer::Bind(udp));
     tcp.listen = listen;
@@ -340,9 +342,8 @@ absl::Status Node::StartHandle(const NodeConfig& config) {
                               recursion};
   query_processor_ = std::make_unique<resolver::QueryProcessor>(std::move(query));
   if (recursor_ != nullptr) recursor_->Start(*query_processor_);
-  udp_server_->Start(*store_, *query_processor_);
-  tcp_server_->Start(*store_, *query_processor_);
-  return absl::OkStatus();
+  RETURN_IF_ERROR(udp_server_->Start(*store_, *query_processor_));
+  return tcp_server_->Start(*store_, *query_processor_);
 }
 
 ResolutionCounters Node::resolution_counters() const {

@@ -7,7 +7,9 @@
 #include <thread>
 #include <unordered_set>
 
+#include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
+#include "resolver/net/worker_thread.h"
 
 namespace idnode::resolver {
 namespace {
@@ -341,13 +343,13 @@ absl::StatusOr<std::unique_ptr<TcpServer>> TcpServer::Bind(const TcpOptions& opt
   return std::unique_ptr<TcpServer>(new TcpServer(std::move(impl)));
 }
 
-void TcpServer::Start(store::Store& store, const QueryProcessor& processor) {
+absl::Status TcpServer::Start(store::Store& store, const QueryProcessor& processor) {
   Impl& impl = *impl_;
   impl.store = &store;
   impl.processor = &processor;
   impl.Accept();
-  for (auto& worker_ptr : impl.workers) {
-    Worker* worker = worker_ptr.get();
+  for (size_t i = 0; i < impl.workers.size(); ++i) {
+    Worker* worker = impl.workers[i].get();
     worker->sweep.emplace(worker->io);
     impl.Sweep(*worker);
     worker->thread = std::thread([&impl, worker] {
@@ -358,7 +360,10 @@ void TcpServer::Start(store::Store& store, const QueryProcessor& processor) {
       worker->io.run();
       worker->txn.reset();
     });
+    RETURN_IF_ERROR(net::SetUpWorkerThread(worker->thread, StrCat("handle-tcp-", i),
+                                           impl.options.realtime_priority));
   }
+  return absl::OkStatus();
 }
 
 uint16_t TcpServer::port() const { return impl_->port; }

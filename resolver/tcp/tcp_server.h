@@ -39,6 +39,7 @@ struct TcpOptions {
   size_t max_connections = 1024;
   size_t max_message_bytes = 64 * 1024;  // the largest request read
   std::chrono::milliseconds idle_timeout{30'000};
+  int realtime_priority = 0;  // SCHED_FIFO priority of the workers; 0: off
 };
 
 struct TcpStats {
@@ -57,8 +58,10 @@ class TcpServer {
   TcpServer(const TcpServer&) = delete;
   TcpServer& operator=(const TcpServer&) = delete;
 
-  // Starts accepting and the workers. `store` and `processor` must outlive the server.
-  void Start(store::Store& store, const QueryProcessor& processor);
+  // Starts accepting and the workers, named handle-tcp-N. `store` and `processor` must outlive
+  // the server. PERMISSION_DENIED when realtime_priority is set and the process may not use it
+  // (the workers already started keep running until Stop).
+  absl::Status Start(store::Store& store, const QueryProcessor& processor);
   uint16_t port() const;
   // Stops accepting, closes every connection and joins the workers. Idempotent.
   void Stop();

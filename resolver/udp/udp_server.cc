@@ -11,7 +11,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
+#include "resolver/net/worker_thread.h"
 #include "resolver/udp/reassembly.h"
 
 namespace idnode::resolver {
@@ -140,13 +142,16 @@ absl::StatusOr<std::unique_ptr<UdpServer>> UdpServer::Bind(const UdpOptions& opt
   return server;
 }
 
-void UdpServer::Start(store::Store& store, const QueryProcessor& processor) {
+absl::Status UdpServer::Start(store::Store& store, const QueryProcessor& processor) {
   store_ = &store;
   processor_ = &processor;
-  for (auto& worker : workers_) {
-    Worker* w = worker.get();
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    Worker* w = workers_[i].get();
     w->thread = std::thread([this, w] { Run(*w); });
+    RETURN_IF_ERROR(
+        net::SetUpWorkerThread(w->thread, StrCat("handle-udp-", i), options_.realtime_priority));
   }
+  return absl::OkStatus();
 }
 
 UdpServer::~UdpServer() { Stop(); }

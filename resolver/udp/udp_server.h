@@ -44,6 +44,7 @@ struct UdpOptions {
   size_t max_reply_bytes = 16 * 1024;  // larger replies are refused with an error
   uint32_t rate_limit = 0;             // requests per second per source address; 0: off
   uint32_t rate_burst = 0;             // bucket size; 0: 2 x rate_limit
+  int realtime_priority = 0;           // SCHED_FIFO priority of the workers; 0: off
 };
 
 class UdpServer {
@@ -55,8 +56,10 @@ class UdpServer {
   UdpServer(const UdpServer&) = delete;
   UdpServer& operator=(const UdpServer&) = delete;
 
-  // Starts the workers. `store` and `processor` must outlive the server.
-  void Start(store::Store& store, const QueryProcessor& processor);
+  // Starts the workers, named handle-udp-N. `store` and `processor` must outlive the server.
+  // PERMISSION_DENIED when realtime_priority is set and the process may not use it (the
+  // workers already started keep running until Stop).
+  absl::Status Start(store::Store& store, const QueryProcessor& processor);
   uint16_t port() const { return port_; }
   // Stops the workers and closes the sockets. Idempotent.
   void Stop();

@@ -138,6 +138,12 @@ class NodeProcess {
   }
 
   int handle_port() const { return handle_port_; }
+  int pid() const { return pid_; }
+  // What the process wrote to stdout and stderr (both go to one file).
+  std::string Log() const {
+    std::ifstream in(data_dir_ + ".log");
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  }
   int http_port() const { return http_port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::shared_ptr<grpc::Channel> Channel() const {

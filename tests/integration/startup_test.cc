@@ -93,6 +93,7 @@ TEST(StartupTest, RefusesOutOfRangeHandleSettingsNamingThem) {
            std::pair{"advertise = \"0.0.0.0\"", "handle.advertise: must be an address"},
            std::pair{"advertise = \"example.com\"", "handle.advertise: \"example.com\" is not"},
            std::pair{"udp_rate_limit = 5000000", "handle.udp_rate_limit: must be"},
+           std::pair{"realtime_priority = 100", "handle.realtime_priority: must be 0 (off) .. 99"},
            std::pair{"mirrors = \"10.0.0.2:2641\"", "handle.mirrors: must be a list of strings"},
            std::pair{"mirrors = [\"10.0.0.2:2641\", 7]", "handle.mirrors: must be a list"},
            std::pair{"mirrors = [\"mirror.example\"]",

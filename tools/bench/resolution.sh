@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Resolution benchmarks: registers COUNT identifiers of 3 values, then drives one idnode pinned
 # to core 0 (one UDP worker, one TCP worker) from idbench pinned to core 1, 90% hits:
-#   UDP closed loop at saturation; UDP open loop at half of that rate (latency under load);
-#   Handle TCP keep-alive (pipelined window, and one request at a time with sleeping and with
-#   polling clients); unary gRPC Resolve.
+#   UDP closed loop at saturation; UDP open loop at half of that rate (latency under load), with
+#   the UDP worker under ordinary scheduling and under handle.realtime_priority; Handle TCP
+#   keep-alive (pipelined window, and one request at a time with sleeping and with polling
+#   clients); unary gRPC Resolve.
+# The node runs with handle.realtime_priority = 10 when this shell may use SCHED_FIFO (root,
+# CAP_SYS_NICE or RLIMIT_RTPRIO), and without it (one open-loop row only) otherwise.
 # Prints each idbench line, then one table with answered/s, latency and server CPU per answer
 # (user + system of the whole idnode process, from /proc: gRPC and writer threads included).
 #
@@ -14,7 +17,10 @@ count=${2:-1000000}
 seconds=${3:-10}
 source "$(dirname "$0")/lib.sh"
 bench_workdir
-printf '[handle]\nudp_workers = 1\ntcp_workers = 1\n' >"$work/idnode.toml"
+realtime=0
+if chrt -f 10 true 2>/dev/null; then realtime=10; fi
+printf '[handle]\nudp_workers = 1\ntcp_workers = 1\nrealtime_priority = %d\n' "$realtime" \
+  >"$work/idnode.toml"
 start_node "$build" "$work" taskset -c 0 -- --config "$work/idnode.toml"
 
 register_identifiers "$build" "$count"
@@ -44,9 +50,22 @@ echo "== UDP, closed loop at saturation (4 sockets x 64 in flight)"
 run "UDP saturation (closed loop)" "<= 4 us, >= 200k/s" --udp "127.0.0.1:$handle_port" \
   --sockets 4 --window 64
 half=$((last_rate / 2))
-echo "== UDP, open loop at half of saturation ($half/s)"
-run "UDP open loop at $half/s" "p99 < 1000 us" --udp "127.0.0.1:$handle_port" --sockets 1 \
-  --rate "$half"
+# The UDP worker's thread, by the name the node gives it, to run one row under ordinary scheduling.
+udp_tid=$(grep -lx handle-udp-0 /proc/"$node_pid"/task/*/comm | cut -d/ -f5)
+if [ "$realtime" -gt 0 ]; then
+  chrt -o -p 0 "$udp_tid"
+  echo "== UDP, open loop at half of saturation ($half/s), worker under ordinary scheduling"
+  run "UDP open loop at $half/s, SCHED_OTHER" "p99 < 1000 us" --udp "127.0.0.1:$handle_port" \
+    --sockets 1 --rate "$half"
+  chrt -f -p "$realtime" "$udp_tid"
+  echo "== UDP, open loop at half of saturation ($half/s), realtime_priority = $realtime"
+  run "UDP open loop at $half/s, realtime" "p99 < 1000 us" --udp "127.0.0.1:$handle_port" \
+    --sockets 1 --rate "$half"
+else
+  echo "== UDP, open loop at half of saturation ($half/s) (no SCHED_FIFO for this shell)"
+  run "UDP open loop at $half/s" "p99 < 1000 us" --udp "127.0.0.1:$handle_port" --sockets 1 \
+    --rate "$half"
+fi
 echo "== Handle TCP keep-alive, 4 connections x 16 pipelined"
 run "TCP keep-alive, 4 conns x 16 pipelined" "<= 8 us" --tcp "127.0.0.1:$handle_port" \
   --sockets 4 --window 16
@@ -61,7 +80,8 @@ echo "== gRPC unary Resolve, 16 threads"
 run "gRPC unary Resolve, 16 threads" "<= 20 us" --grpc "$IDNODE_SERVER" --sockets 16
 
 echo
-echo "Resolution, $count identifiers x 3 values, idnode on core 0, idbench on core 1, 90% hits"
+echo "Resolution, $count identifiers x 3 values, idnode on core 0, idbench on core 1, 90% hits," \
+  "handle.realtime_priority = $realtime"
 printf '| %-38s | %9s | %6s | %6s | %7s | %8s | %-22s |\n' "run" "answers/s" "p50 us" "p99 us" \
   "p99.9 us" "CPU us/answer" "target"
 printf '|%s|%s|%s|%s|%s|%s|%s|\n' "----------------------------------------" "-----------" \

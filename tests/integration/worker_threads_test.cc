@@ -1,0 +1,161 @@
+// The Handle front ends' worker threads in a real idnode process: named for operators
+// (handle-udp-N, handle-tcp-N), under ordinary scheduling by default, under SCHED_FIFO when
+// handle.realtime_priority asks for it, and a start-up refusal naming the setting when the process
+// may not use it.
+
+#include <gtest/gtest.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <map>
+#include <string>
+#include <thread>
+
+#include "resolver/client/handle_client.h"
+#include "tests/integration/node_process.h"
+#include "tests/support/temp_dir.h"
+
+namespace idnode {
+namespace {
+
+struct Scheduling {
+  int policy = -1;
+  int priority = -1;
+};
+
+// The scheduling of each of process `pid`'s threads, by thread name. Names repeat (the gRPC
+// threads share theirs); the workers' names are unique.
+std::multimap<std::string, Scheduling> ThreadsOf(int pid) {
+  std::multimap<std::string, Scheduling> threads;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::string name;
+    std::getline(std::ifstream(entry.path() / "comm"), name);
+    const pid_t tid = std::stoi(entry.path().filename().string());
+    Scheduling scheduling;
+    scheduling.policy = sched_getscheduler(tid);
+    sched_param param{};
+    if (sched_getparam(tid, &param) == 0) scheduling.priority = param.sched_priority;
+    threads.emplace(name, scheduling);
+  }
+  return threads;
+}
+
+// Whether this process may put a thread under SCHED_FIFO (root, CAP_SYS_NICE or RLIMIT_RTPRIO):
+// the node started from it may then too.
+bool MayUseFifo() {
+  std::promise<void> done;
+  std::thread probe([future = done.get_future()]() mutable { future.wait(); });
+  sched_param param{};
+  param.sched_priority = 1;
+  const bool may = pthread_setschedparam(probe.native_handle(), SCHED_FIFO, &param) == 0;
+  done.set_value();
+  probe.join();
+  return may;
+}
+
+std::string WriteConfig(const testing::TempDir& dir, const std::string& text) {
+  std::string path = dir.Sub("idnode.toml");
+  std::ofstream(path) << text;
+  return path;
+}
+
+// A node started with a config file holding `text`.
+testing::NodeProcess NodeWithConfig(const testing::TempDir& dir, const std::string& text) {
+  testing::NodeOptions options;
+  options.extra_args = {"--config", WriteConfig(dir, text)};
+  return testing::NodeProcess(dir.Sub("node"), options);
+}
+
+// The node answers a resolution (here: not found) over `transport`.
+void ExpectAnswers(const testing::NodeProcess& node, resolver::Transport transport) {
+  resolver::HandleRequest request;
+  request.handle = "88.123.45/NO-SUCH-THING";
+  auto reply = resolver::Query(transport, {0x7f000001, static_cast<uint16_t>(node.handle_port())},
+                               request, std::chrono::seconds(5));
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->header.response_code, wire::rc::kHandleNotFound);
+}
+
+const char* const kWorkers[] = {"handle-udp-0", "handle-udp-1", "handle-tcp-0"};
+
+TEST(WorkerThreadsTest, AreNamedAndOrdinaryByDefault) {
+  testing::TempDir dir;
+  testing::NodeProcess node = NodeWithConfig(dir, "[handle]\nudp_workers = 2\ntcp_workers = 1\n");
+  ASSERT_TRUE(node.Start()) << node.Log();
+  auto threads = ThreadsOf(node.pid());
+  for (const char* name : kWorkers) {
+    ASSERT_EQ(threads.count(name), 1u) << name;
+    EXPECT_EQ(threads.find(name)->second.policy, SCHED_OTHER) << name;
+  }
+  EXPECT_EQ(threads.count("handle-udp-2"), 0u);
+  EXPECT_EQ(threads.count("handle-tcp-1"), 0u);
+  ExpectAnswers(node, resolver::Transport::kUdp);
+}
+
+TEST(WorkerThreadsTest, RunUnderFifoAtTheConfiguredPriorityOrTheNodeRefusesToStart) {
+  testing::TempDir dir;
+  testing::NodeProcess node =
+      NodeWithConfig(dir, "[handle]\nudp_workers = 2\ntcp_workers = 1\nrealtime_priority = 3\n");
+  if (!MayUseFifo()) {
+    // Neither root nor CAP_SYS_NICE nor RLIMIT_RTPRIO: the node must say why it does not start.
+    ASSERT_FALSE(node.Start());
+    EXPECT_NE(node.Log().find("handle.realtime_priority: cannot run handle-udp-0 under SCHED_FIFO "
+                              "priority 3: Operation not permitted"),
+              std::string::npos)
+        << node.Log();
+    return;
+  }
+  ASSERT_TRUE(node.Start()) << node.Log();
+  auto threads = ThreadsOf(node.pid());
+  for (const char* name : kWorkers) {
+    ASSERT_EQ(threads.count(name), 1u) << name;
+    EXPECT_EQ(threads.find(name)->second.policy, SCHED_FIFO) << name;
+    EXPECT_EQ(threads.find(name)->second.priority, 3) << name;
+  }
+  // Only the workers: the writer, gRPC and HTTP threads keep ordinary scheduling.
+  size_t fifo = 0;
+  for (const auto& [name, scheduling] : threads) fifo += scheduling.policy == SCHED_FIFO;
+  EXPECT_EQ(fifo, 3u);
+  ExpectAnswers(node, resolver::Transport::kUdp);
+  ExpectAnswers(node, resolver::Transport::kTcp);
+}
+
+// Run where the test may use SCHED_FIFO (as root, say): the node started without CAP_SYS_NICE
+// (setpriv drops it from the bounding set) and RLIMIT_RTPRIO 0 must refuse, naming the setting.
+TEST(WorkerThreadsTest, RefuseToStartWhenTheProcessMayNotUseFifo) {
+  if (!MayUseFifo()) GTEST_SKIP() << "covered by the previous test's refusal branch";
+  if (!std::filesystem::exists("/usr/bin/setpriv")) GTEST_SKIP() << "no setpriv to drop the cap";
+  testing::TempDir dir;
+  const std::string config = WriteConfig(dir, "[handle]\nrealtime_priority = 7\n");
+  // `timeout` ends a node that starts after all, so that the test fails instead of hanging.
+  const std::string command =
+      "ulimit -r 0 && timeout 30 /usr/bin/setpriv --bounding-set -sys_nice --inh-caps -sys_nice "
+      "-- " +
+      std::string(IDNODE_BINARY) + " --quiet --config " + config + " --data-dir " +
+      dir.Sub("data") +
+      " --listen 127.0.0.1:0 --handle-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string output;
+  char buffer[512];
+  while (fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+  const int status = pclose(pipe);
+  if (output.find("setpriv:") != std::string::npos) {
+    GTEST_SKIP() << "setpriv cannot drop CAP_SYS_NICE here: " << output;
+  }
+  ASSERT_TRUE(WIFEXITED(status)) << output;
+  EXPECT_NE(WEXITSTATUS(status), 0) << output;
+  EXPECT_NE(output.find("handle.realtime_priority: cannot run handle-udp-0 under SCHED_FIFO "
+                        "priority 7: Operation not permitted"),
+            std::string::npos)
+      << output;
+}
+
+}  // namespace
+}  // namespace idnode
