@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "registry/base/strings.h"
+#include "registry/base/thread_name.h"
 
 namespace idnode::http {
 namespace asio = boost::asio;
@@ -253,6 +254,7 @@ HttpServer::~HttpServer() { Stop(); }
 void HttpServer::Start() {
   impl_->Accept();
   impl_->thread = std::thread([impl = impl_.get()] { impl->io->run(); });
+  NameThread(impl_->thread, "http");
 }
 
 void HttpServer::Stop() {

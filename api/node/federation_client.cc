@@ -8,6 +8,7 @@
 
 #include "idnode/v1/idnode.grpc.pb.h"
 #include "registry/base/strings.h"
+#include "registry/base/thread_name.h"
 #include "registry/writer/submit.h"
 
 namespace idnode {
@@ -92,6 +93,7 @@ FederationClient::~FederationClient() { Stop(); }
 
 void FederationClient::Start() {
   thread_ = std::thread([this] { Run(); });
+  NameThread(thread_, "federation");
 }
 
 void FederationClient::Stop() {

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "registry/base/strings.h"
+#include "registry/base/thread_name.h"
 #include "registry/stats/report.h"
 #include "registry/writer/submit.h"
 
@@ -34,6 +35,7 @@ absl::Status Uploader::Start() {
   });
   if (!started.ok()) return started;
   thread_ = std::thread([this] { Run(); });
+  NameThread(thread_, "uploader");
   return absl::OkStatus();
 }
 

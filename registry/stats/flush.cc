@@ -5,6 +5,8 @@
 #include <future>
 #include <vector>
 
+#include "registry/base/thread_name.h"
+
 namespace idnode::stats {
 namespace {
 
@@ -97,6 +99,7 @@ absl::Status ResolutionFlusher::Flush() {
 
 void ResolutionFlusher::Start() {
   thread_ = std::thread([this] { Run(); });
+  NameThread(thread_, "stats-flush");
 }
 
 void ResolutionFlusher::Run() {

@@ -5,6 +5,7 @@
 #include "registry/base/bytes.h"
 #include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
+#include "registry/base/thread_name.h"
 
 namespace idnode {
 namespace {
@@ -90,6 +91,7 @@ absl::StatusOr<std::unique_ptr<Writer>> Writer::Start(store::Store& store, const
   std::unique_ptr<Writer> writer(new Writer(store, clock, options));
   RETURN_IF_ERROR(writer->Init());
   writer->thread_ = std::thread([w = writer.get()] { w->Run(); });
+  NameThread(writer->thread_, "writer");
   return writer;
 }
 

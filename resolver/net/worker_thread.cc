@@ -7,13 +7,12 @@
 #include <string>
 
 #include "registry/base/strings.h"
+#include "registry/base/thread_name.h"
 
 namespace idnode::net {
 
 absl::Status SetUpWorkerThread(std::thread& thread, std::string_view name, int realtime_priority) {
-  std::string short_name(name.substr(0, 15));
-  // A name is a convenience: a failure here (never expected) does not stop the node.
-  (void)pthread_setname_np(thread.native_handle(), short_name.c_str());
+  NameThread(thread, name);
   if (realtime_priority == 0) return absl::OkStatus();
   if (realtime_priority < 0 || realtime_priority > sched_get_priority_max(SCHED_FIFO)) {
     return absl::InvalidArgumentError(

@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "registry/base/strings.h"
+#include "registry/base/thread_name.h"
 #include "resolver/client/walk.h"
 
 namespace idnode::resolver {
@@ -34,7 +35,10 @@ Recursor::~Recursor() { Stop(); }
 
 void Recursor::Start(const QueryProcessor& processor) {
   processor_ = &processor;
-  for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this] { Run(); });
+  for (int i = 0; i < options_.workers; ++i) {
+    threads_.emplace_back([this] { Run(); });
+    NameThread(threads_.back(), StrCat("recursor-", i));
+  }
 }
 
 void Recursor::Stop() {

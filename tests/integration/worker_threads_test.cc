@@ -1,7 +1,7 @@
 // The Handle front ends' worker threads in a real idnode process: named for operators
-// (handle-udp-N, handle-tcp-N), under ordinary scheduling by default, under SCHED_FIFO when
-// handle.realtime_priority asks for it, and a start-up refusal naming the setting when the process
-// may not use it.
+// (handle-udp-N, handle-tcp-N, like the writer and the other long-lived threads), under ordinary
+// scheduling by default, under SCHED_FIFO when handle.realtime_priority asks for it, and a start-up
+// refusal naming the setting when the process may not use it.
 
 #include <gtest/gtest.h>
 #include <pthread.h>
@@ -93,6 +93,9 @@ TEST(WorkerThreadsTest, AreNamedAndOrdinaryByDefault) {
     ASSERT_EQ(threads.count(name), 1u) << name;
     EXPECT_EQ(threads.find(name)->second.policy, SCHED_OTHER) << name;
   }
+  // The node's other long-lived threads are named too.
+  for (const char* name : {"writer", "stats-flush", "http"})
+    EXPECT_EQ(threads.count(name), 1u) << name;
   EXPECT_EQ(threads.count("handle-udp-2"), 0u);
   EXPECT_EQ(threads.count("handle-tcp-1"), 0u);
   ExpectAnswers(node, resolver::Transport::kUdp);
