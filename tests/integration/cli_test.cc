@@ -8,8 +8,10 @@
 #include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "tests/integration/node_process.h"
+#include "tests/support/command.h"
 #include "tests/support/temp_dir.h"
 
 namespace idnode {
@@ -63,15 +65,8 @@ class CliTest : public ::testing::Test {
       AppendQuoted(command, token);
     }
     for (const std::string& arg : args) AppendQuoted(command, arg);
-    command.append(" 2>&1");
     CommandResult result;
-    FILE* pipe = popen(command.c_str(), "r");
-    if (pipe == nullptr) return result;
-    char buffer[4096];
-    size_t n = 0;
-    while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, n);
-    int status = pclose(pipe);
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    std::tie(result.exit_code, result.output) = testing::RunCommand(command);
     return result;
   }
 

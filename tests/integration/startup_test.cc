@@ -6,7 +6,9 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <tuple>
 
+#include "tests/support/command.h"
 #include "tests/support/temp_dir.h"
 
 namespace idnode {
@@ -22,13 +24,8 @@ Outcome RunIdnode(const std::string& args, bool loopback_handle = true) {
   const bool own_http = args.find("--http-listen") != std::string::npos;
   std::string command = std::string(IDNODE_BINARY) + " --quiet " +
                         (own_http ? "" : "--http-listen 127.0.0.1:0 ") +
-                        (loopback_handle ? "--handle-listen 127.0.0.1:0 " : "") + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return outcome;
-  char buffer[512];
-  while (fgets(buffer, sizeof buffer, pipe) != nullptr) outcome.output += buffer;
-  int status = pclose(pipe);
-  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+                        (loopback_handle ? "--handle-listen 127.0.0.1:0 " : "") + args;
+  std::tie(outcome.exit_code, outcome.output) = testing::RunCommand(command);
   return outcome;
 }
 

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "tests/integration/node_process.h"
+#include "tests/support/command.h"
 #include "tests/support/temp_dir.h"
 
 namespace idnode {
@@ -77,13 +78,9 @@ TEST(TlsTest, RefusesToStartWithAKeyThatDoesNotMatchTheCertificate) {
     std::string command = std::string(IDNODE_BINARY) +
                           " --quiet --listen 127.0.0.1:0 --handle-listen 127.0.0.1:0 --http-listen "
                           "127.0.0.1:0 --data-dir " +
-                          dir.Sub("data") + " --config " + config + " 2>&1";
-    std::string output;
-    FILE* pipe = popen(command.c_str(), "r");
-    char buffer[512];
-    while (pipe != nullptr && fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
-    int status = pipe != nullptr ? pclose(pipe) : -1;
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << output;
+                          dir.Sub("data") + " --config " + config;
+    auto [exit_code, output] = testing::RunCommand(command);
+    EXPECT_GT(exit_code, 0) << output;  // exited, and not successfully
     return output;
   };
   std::string mismatched = run(dir.Sub("a/server.pem"), dir.Sub("b/server.key"));

@@ -18,6 +18,7 @@
 
 #include "resolver/client/handle_client.h"
 #include "tests/integration/node_process.h"
+#include "tests/support/command.h"
 #include "tests/support/temp_dir.h"
 
 namespace idnode {
@@ -142,18 +143,12 @@ TEST(WorkerThreadsTest, RefuseToStartWhenTheProcessMayNotUseFifo) {
       "-- " +
       std::string(IDNODE_BINARY) + " --quiet --config " + config + " --data-dir " +
       dir.Sub("data") +
-      " --listen 127.0.0.1:0 --handle-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
-  std::string output;
-  char buffer[512];
-  while (fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
-  const int status = pclose(pipe);
+      " --listen 127.0.0.1:0 --handle-listen 127.0.0.1:0 --http-listen 127.0.0.1:0";
+  const auto [exit_code, output] = testing::RunCommand(command);
   if (output.find("setpriv:") != std::string::npos) {
     GTEST_SKIP() << "setpriv cannot drop CAP_SYS_NICE here: " << output;
   }
-  ASSERT_TRUE(WIFEXITED(status)) << output;
-  EXPECT_NE(WEXITSTATUS(status), 0) << output;
+  EXPECT_GT(exit_code, 0) << output;  // exited, and not successfully
   EXPECT_NE(output.find("handle.realtime_priority: cannot run handle-udp-0 under SCHED_FIFO "
                         "priority 7: Operation not permitted"),
             std::string::npos)

@@ -13,6 +13,8 @@
 #include <fstream>
 #include <string>
 
+#include "tests/support/command.h"
+
 namespace idnode::testing {
 
 struct HttpReply {
@@ -53,19 +55,6 @@ inline HttpReply HttpRequest(int port, const std::string& target, const std::str
   reply.allow = std::string(response[http::field::allow]);
   reply.body = response.body();
   return reply;
-}
-
-// Runs `command` through the shell; returns its exit status and what it printed (stdout and
-// stderr).
-inline std::pair<int, std::string> RunCommand(const std::string& command) {
-  std::string output;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return {-1, output};
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
-  int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
 
 // The judges of the HTTP endpoints, for the tests whose CMake target names them.
