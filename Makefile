@@ -8,7 +8,7 @@ JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release -DIDNODE_WERROR=ON
 RUN_FLAGS ?=
 
-.PHONY: all deps configure build run test bench fuzz format clean
+.PHONY: all deps configure build run test bench bench-compare fuzz format clean
 
 all: build
 
@@ -32,6 +32,10 @@ bench: build
 	@./tools/bench/registration.sh $(BUILD_DIR)
 	@./tools/bench/resolution.sh $(BUILD_DIR)
 	@./tools/bench/stats_overhead.sh $(BUILD_DIR)
+
+# idnode, Knot DNS and NSD (Debian's knot and nsd, when installed) under the same idbench load.
+bench-compare: build
+	@./tools/bench/dns_compare.sh $(BUILD_DIR)
 
 # Longer coverage-guided runs of every libFuzzer target (built with clang by `make build`); new
 # inputs go to $(BUILD_DIR)/tests/fuzz/libfuzzer-corpus, crashes to the working directory.

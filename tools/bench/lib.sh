@@ -25,10 +25,13 @@ start_node() {
   token=$($idctl --json token issue bench | sed 's/.*"token":"\([^"]*\)".*/\1/')
 }
 
-# Creates the work directory in $work; on exit, stops $node_pid and removes it.
+# Creates the work directory in $work; on exit, stops $node_pid and any pids in other_pids, and
+# removes it.
+other_pids=()
 bench_workdir() {
   work=$(mktemp -d "${TMPDIR:-/var/tmp}/idnode-bench-XXXXXX")
-  trap 'kill $node_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+  trap 'kill ${node_pid:-} ${other_pids[*]} 2>/dev/null || true; wait 2>/dev/null || true
+    rm -rf "$work"' EXIT
 }
 
 # register_identifiers BUILD_DIR COUNT: registers 88.123.45/B-0 .. B-(COUNT-1), 3 values each,
@@ -37,4 +40,36 @@ register_identifiers() {
   echo "== registering $2 identifiers (3 values each)"
   taskset -c 1 "$1/tools/regbench" --server "$IDNODE_SERVER" --token "$token" --count "$2" \
     stream --batch 1000 --name-base 88.123.45/B-
+}
+
+# bench_row LABEL TARGET IDBENCH-ARGS...: runs $build/tools/idbench on core 1 with the arguments
+# in the array `common` and then IDBENCH-ARGS, prints its line, appends a row to the array `rows`
+# and sets last_rate (answers/s).
+rows=()
+bench_row() {
+  local label=$1 target=$2
+  shift 2
+  local line
+  line=$(taskset -c 1 "$build/tools/idbench" "${common[@]}" "$@")
+  echo "$line"
+  local rate p50 p99 p999 cpu
+  rate=$(sed -n 's/.* = \([0-9]*\)\/s .*/\1/p' <<<"$line")
+  p50=$(sed -n 's/.*p50 \([0-9]*\) us.*/\1/p' <<<"$line")
+  p99=$(sed -n 's/.*p50 [0-9]* us, p99 \([0-9]*\) us.*/\1/p' <<<"$line")
+  p999=$(sed -n 's/.*p50 [0-9]* us, p99 [0-9]* us, p99.9 \([0-9]*\) us.*/\1/p' <<<"$line")
+  cpu=$(sed -n 's/.*server CPU \([0-9.]*\) us per answer.*/\1/p' <<<"$line")
+  rows+=("$(printf '| %-44s | %9s | %6s | %6s | %7s | %8s | %-22s |' "$label" "$rate" "$p50" \
+    "$p99" "$p999" "$cpu" "$target")")
+  last_rate=$rate
+}
+
+# print_rows TITLE: the table of the rows bench_row collected.
+print_rows() {
+  echo
+  echo "$1"
+  printf '| %-44s | %9s | %6s | %6s | %7s | %8s | %-22s |\n' "run" "answers/s" "p50 us" \
+    "p99 us" "p99.9 us" "CPU us/answer" "target"
+  printf '|%s|%s|%s|%s|%s|%s|%s|\n' "----------------------------------------------" \
+    "-----------" "--------" "--------" "---------" "----------" "------------------------"
+  printf '%s\n' "${rows[@]}"
 }

@@ -27,27 +27,8 @@ register_identifiers "$build" "$count"
 
 common=(--name-base 88.123.45/B- --count "$count" --server-pid "$node_pid" --seconds "$seconds"
   --miss-ratio 0.1)
-rows=()
-# run LABEL TARGET IDBENCH-ARGS...: runs idbench on core 1, prints its line, adds a table row.
-run() {
-  local label=$1 target=$2
-  shift 2
-  local line
-  line=$(taskset -c 1 "$build/tools/idbench" "${common[@]}" "$@")
-  echo "$line"
-  local rate p50 p99 p999 cpu
-  rate=$(sed -n 's/.* = \([0-9]*\)\/s .*/\1/p' <<<"$line")
-  p50=$(sed -n 's/.*p50 \([0-9]*\) us.*/\1/p' <<<"$line")
-  p99=$(sed -n 's/.*p50 [0-9]* us, p99 \([0-9]*\) us.*/\1/p' <<<"$line")
-  p999=$(sed -n 's/.*p50 [0-9]* us, p99 [0-9]* us, p99.9 \([0-9]*\) us.*/\1/p' <<<"$line")
-  cpu=$(sed -n 's/.*server CPU \([0-9.]*\) us per answer.*/\1/p' <<<"$line")
-  rows+=("$(printf '| %-38s | %9s | %6s | %6s | %7s | %8s | %-22s |' "$label" "$rate" "$p50" \
-    "$p99" "$p999" "$cpu" "$target")")
-  last_rate=$rate
-}
-
 echo "== UDP, closed loop at saturation (4 sockets x 64 in flight)"
-run "UDP saturation (closed loop)" "<= 4 us, >= 200k/s" --udp "127.0.0.1:$handle_port" \
+bench_row "UDP saturation (closed loop)" "<= 4 us, >= 200k/s" --udp "127.0.0.1:$handle_port" \
   --sockets 4 --window 64
 half=$((last_rate / 2))
 # The UDP worker's thread, by the name the node gives it, to run one row under ordinary scheduling.
@@ -55,35 +36,28 @@ udp_tid=$(grep -lx handle-udp-0 /proc/"$node_pid"/task/*/comm | cut -d/ -f5)
 if [ "$realtime" -gt 0 ]; then
   chrt -o -p 0 "$udp_tid"
   echo "== UDP, open loop at half of saturation ($half/s), worker under ordinary scheduling"
-  run "UDP open loop at $half/s, SCHED_OTHER" "p99 < 1000 us" --udp "127.0.0.1:$handle_port" \
+  bench_row "UDP open loop at $half/s, SCHED_OTHER" "p99 < 1000 us" --udp "127.0.0.1:$handle_port" \
     --sockets 1 --rate "$half"
   chrt -f -p "$realtime" "$udp_tid"
   echo "== UDP, open loop at half of saturation ($half/s), realtime_priority = $realtime"
-  run "UDP open loop at $half/s, realtime" "p99 < 1000 us" --udp "127.0.0.1:$handle_port" \
+  bench_row "UDP open loop at $half/s, realtime" "p99 < 1000 us" --udp "127.0.0.1:$handle_port" \
     --sockets 1 --rate "$half"
 else
   echo "== UDP, open loop at half of saturation ($half/s) (no SCHED_FIFO for this shell)"
-  run "UDP open loop at $half/s" "p99 < 1000 us" --udp "127.0.0.1:$handle_port" --sockets 1 \
+  bench_row "UDP open loop at $half/s" "p99 < 1000 us" --udp "127.0.0.1:$handle_port" --sockets 1 \
     --rate "$half"
 fi
 echo "== Handle TCP keep-alive, 4 connections x 16 pipelined"
-run "TCP keep-alive, 4 conns x 16 pipelined" "<= 8 us" --tcp "127.0.0.1:$handle_port" \
+bench_row "TCP keep-alive, 4 conns x 16 pipelined" "<= 8 us" --tcp "127.0.0.1:$handle_port" \
   --sockets 4 --window 16
 echo "== Handle TCP keep-alive, 8 connections, one request at a time"
-run "TCP keep-alive, 8 conns x 1" "<= 8 us" --tcp "127.0.0.1:$handle_port" --sockets 8 --window 1
+bench_row "TCP keep-alive, 8 conns x 1" "<= 8 us" --tcp "127.0.0.1:$handle_port" --sockets 8 --window 1
 # On loopback the sender runs the receiver's TCP input, including waking a sleeping client: the
 # same run with clients that poll instead of sleeping shows the server's cost without that wake-up.
 echo "== Handle TCP keep-alive, 8 connections, one request at a time, polling clients"
-run "TCP keep-alive, 8 conns x 1, polling" "<= 8 us" --tcp "127.0.0.1:$handle_port" --sockets 8 \
+bench_row "TCP keep-alive, 8 conns x 1, polling" "<= 8 us" --tcp "127.0.0.1:$handle_port" --sockets 8 \
   --window 1 --spin
 echo "== gRPC unary Resolve, 16 threads"
-run "gRPC unary Resolve, 16 threads" "<= 20 us" --grpc "$IDNODE_SERVER" --sockets 16
+bench_row "gRPC unary Resolve, 16 threads" "<= 20 us" --grpc "$IDNODE_SERVER" --sockets 16
 
-echo
-echo "Resolution, $count identifiers x 3 values, idnode on core 0, idbench on core 1, 90% hits," \
-  "handle.realtime_priority = $realtime"
-printf '| %-38s | %9s | %6s | %6s | %7s | %8s | %-22s |\n' "run" "answers/s" "p50 us" "p99 us" \
-  "p99.9 us" "CPU us/answer" "target"
-printf '|%s|%s|%s|%s|%s|%s|%s|\n' "----------------------------------------" "-----------" \
-  "--------" "--------" "---------" "----------" "------------------------"
-printf '%s\n' "${rows[@]}"
+print_rows "Resolution, $count identifiers x 3 values, idnode on core 0, idbench on core 1, 90% hits, handle.realtime_priority = $realtime"

@@ -2,7 +2,9 @@
 // (batched with sendmmsg/recvmmsg, several sockets, closed loop or open loop at a fixed rate) and
 // over TCP (keep-alive connections with a window of pipelined requests), and unary gRPC Resolve.
 // Identifiers are NAME_BASE<n> for n uniform in [0, count) (registered beforehand, e.g. with
-// `regbench stream --name-base`), or, for the miss share, names that do not exist.
+// `regbench stream --name-base`), or, for the miss share, names that do not exist. With
+// --dns-zone it speaks DNS instead (A queries for NAME_BASE<n>.ZONE), so that a DNS server can be
+// put under exactly the same load on the same machine (tools/bench/dns_compare.sh).
 //
 // Reports answered/s, latency percentiles from a 1 us-bucket histogram, and, given the server's
 // pid, its CPU time (user + system, from /proc/<pid>/stat) per answered request, which is also
@@ -20,6 +22,7 @@
 
 #include <CLI/CLI.hpp>
 #include <array>
+#include <bit>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -32,6 +35,7 @@
 #include "resolver/client/handle_client.h"
 #include "resolver/net/endpoint.h"
 #include "resolver/wire/wire.h"
+#include "tools/idbench/dns.h"
 #include "tools/idctl/client.h"
 
 namespace {
@@ -53,7 +57,11 @@ struct Options {
   int window = 64;
   double rate = 0;  // open loop, requests per second in all; 0: closed loop
   int server_pid = 0;
-  bool spin = false;  // TCP: wait for replies by polling (yielding the core), never sleeping
+  bool spin = false;     // TCP: wait for replies by polling (yielding the core), never sleeping
+  std::string dns_zone;  // speak DNS, names NAME_BASE<n>.ZONE; empty: the Handle protocol
+  bool dns() const { return !dns_zone.empty(); }
+  // The request ids the protocol carries: 32 bits in Handle's envelope, 16 in DNS's header.
+  uint32_t id_mask() const { return dns() ? 0xffffu : 0xffffffffu; }
 };
 
 // Histogram bucket of the time from `since` to `now`: whole microseconds, the last bucket open.
@@ -88,45 +96,90 @@ struct Result {
   }
 };
 
-// Draws identifiers: NAME_BASE<n>, or NAME_BASE MISS-<n> for the miss share.
+// Draws identifiers: NAME_BASE<n>, or NAME_BASE MISS-<n> for the miss share (then .ZONE for DNS).
 class Names {
  public:
   Names(const Options& o, uint64_t seed)
-      : base_(o.base), random_(seed), pick_(0, o.count - 1), miss_(o.miss_ratio) {}
+      : base_(o.base),
+        suffix_(o.dns() ? "." + o.dns_zone : ""),
+        random_(seed),
+        pick_(0, o.count - 1),
+        miss_(o.miss_ratio) {}
   const std::string& Next() {
     name_.assign(base_);
     if (miss_(random_)) name_.append("MISS-");
     name_.append(std::to_string(pick_(random_)));
+    name_.append(suffix_);
     return name_;
   }
 
  private:
-  std::string base_;
+  std::string base_, suffix_;
   std::mt19937_64 random_;
   std::uniform_int_distribution<uint64_t> pick_;
   std::bernoulli_distribution miss_;
   std::string name_;
 };
 
-// Sets `out` to a resolution request for `handle` (reusing its capacity).
-void BuildRequest(const std::string& handle, uint32_t request_id, uint32_t flags,
+// Sets `out` to a request for `name` (reusing its capacity): a Handle resolution request, or a
+// DNS A query, which over TCP carries DNS's two-byte length prefix.
+void BuildRequest(const Options& o, const std::string& name, uint32_t request_id, bool tcp,
                   std::string& out) {
+  if (o.dns()) {
+    out.assign(tcp ? 2 : 0, '\0');
+    if (!bench::AppendDnsQuery(name, static_cast<uint16_t>(request_id), out)) {
+      std::fprintf(stderr, "idbench: %s is not a DNS name\n", name.c_str());
+      std::exit(2);
+    }
+    if (tcp) {
+      out[0] = static_cast<char>((out.size() - 2) >> 8);
+      out[1] = static_cast<char>((out.size() - 2) & 0xff);
+    }
+    return;
+  }
   thread_local resolver::HandleRequest request;
-  request.handle.assign(handle);
-  request.flags = flags;
+  request.handle.assign(name);
+  request.flags = kResolveFlags | (tcp ? wire::op_flag::kKeepAlive : 0);
   resolver::EncodeRequest(request, request_id, out);
 }
 
-// The request id and response code of a reply; false when it is too short.
-bool ReplyIdAndCode(std::string_view reply, uint32_t& request_id, uint32_t& code) {
+// The request id of a whole reply (a TCP one with its DNS length prefix) and whether it carries
+// the name's values (Handle: success; DNS: NOERROR with answers); false when it is too short.
+bool ReadReply(const Options& o, std::string_view reply, bool tcp, uint32_t& request_id,
+               bool& hit) {
+  if (o.dns()) {
+    bench::DnsReply header;
+    if (!bench::ParseDnsReply(reply.substr(tcp ? 2 : 0), header)) return false;
+    request_id = header.id;
+    hit = header.rcode == 0 && header.answers > 0;
+    return true;
+  }
   wire::Envelope envelope;
+  uint32_t code = 0;
   if (wire::DecodeEnvelope(reply, envelope) != wire::WireError::kOk ||
       reply.size() < wire::kEnvelopeBytes + 8) {
     return false;
   }
   request_id = envelope.request_id;
   ByteReader(reply.substr(wire::kEnvelopeBytes + 4)).U32(code);
+  hit = code == wire::rc::kSuccess;
   return true;
+}
+
+// TCP: the length of the first whole message at the start of `bytes`, or 0 until it has arrived.
+size_t WholeMessage(const Options& o, std::string_view bytes) {
+  size_t length = 0;
+  if (o.dns()) {
+    if (bytes.size() < 2) return 0;
+    length = 2 + ((static_cast<size_t>(static_cast<uint8_t>(bytes[0])) << 8) |
+                  static_cast<uint8_t>(bytes[1]));
+  } else {
+    wire::Envelope envelope;
+    if (bytes.size() < wire::kEnvelopeBytes) return 0;
+    wire::DecodeEnvelope(bytes, envelope);
+    length = wire::kEnvelopeBytes + envelope.message_length;
+  }
+  return bytes.size() >= length ? length : 0;
 }
 
 // CPU seconds (user + system) of `pid`, from /proc/<pid>/stat.
@@ -189,6 +242,11 @@ void RunUdpClosed(const Options& o, const net::Ipv4Endpoint& server, uint64_t se
   int fd = ConnectedSocket(SOCK_DGRAM, server);
   Names names(o, seed);
   const size_t window = static_cast<size_t>(o.window);
+  // A request id is its slot and, above that, the slot's generation, so that a late answer to an
+  // earlier request in the same slot is not taken for the current one.
+  const int slot_bits = std::max(1, static_cast<int>(std::bit_width(window - 1)));
+  const uint32_t slot_mask = (uint32_t{1} << slot_bits) - 1;
+  const uint32_t generation_mask = o.id_mask() >> slot_bits;
   std::vector<Clock::time_point> sent_at(window);
   std::vector<uint32_t> generation(window, 0);
   std::vector<std::string> batch(window);
@@ -199,8 +257,8 @@ void RunUdpClosed(const Options& o, const net::Ipv4Endpoint& server, uint64_t se
   auto send_slots = [&] {
     for (size_t k = 0; k < slots.size(); ++k) {
       size_t slot = slots[k];
-      BuildRequest(names.Next(), static_cast<uint32_t>(slot) | (++generation[slot] << 16),
-                   kResolveFlags, batch[k]);
+      const uint32_t id = static_cast<uint32_t>(slot) | (++generation[slot] << slot_bits);
+      BuildRequest(o, names.Next(), id & o.id_mask(), /*tcp=*/false, batch[k]);
       sent_at[slot] = Clock::now();
     }
     result.sent += slots.size();
@@ -225,11 +283,14 @@ void RunUdpClosed(const Options& o, const net::Ipv4Endpoint& server, uint64_t se
     auto now = Clock::now();
     slots.clear();
     for (int i = 0; i < n; ++i) {
-      uint32_t id = 0, code = 0;
-      if (!ReplyIdAndCode({buffers[size_t(i)].data(), in[size_t(i)].msg_len}, id, code)) continue;
-      size_t slot = id & 0xffff;
-      if (slot >= window || (id >> 16) != (generation[slot] & 0xffff)) continue;
-      result.Record(sent_at[slot], now, code == wire::rc::kSuccess);
+      uint32_t id = 0;
+      bool hit = false;
+      if (!ReadReply(o, {buffers[size_t(i)].data(), in[size_t(i)].msg_len}, false, id, hit)) {
+        continue;
+      }
+      size_t slot = id & slot_mask;
+      if (slot >= window || (id >> slot_bits) != (generation[slot] & generation_mask)) continue;
+      result.Record(sent_at[slot], now, hit);
       slots.push_back(slot);
     }
     send_slots();
@@ -242,10 +303,11 @@ void RunUdpOpen(const Options& o, const net::Ipv4Endpoint& server, uint64_t seed
                 Clock::time_point end, Result& result) {
   int fd = ConnectedSocket(SOCK_DGRAM, server);
   Names names(o, seed);
-  constexpr size_t kRing = size_t{1} << 20;  // ids of requests still awaited
+  // Requests still awaited, by id; the ring is as large as the id space allows (DNS: 16 bits).
+  const size_t ring = std::min<size_t>(size_t{1} << 20, size_t{o.id_mask()} + 1);
   constexpr size_t kBatch = 64;
-  std::vector<Clock::time_point> due(kRing), left(kRing);
-  std::vector<uint32_t> awaited(kRing, UINT32_MAX);
+  std::vector<Clock::time_point> due(ring), left(ring);
+  std::vector<uint8_t> awaited(ring, 0);
   std::vector<std::string> batch(kBatch);
   std::vector<mmsghdr> out(kBatch), in(kBatch);
   std::vector<iovec> out_iov(kBatch), in_iov(kBatch);
@@ -260,14 +322,15 @@ void RunUdpOpen(const Options& o, const net::Ipv4Endpoint& server, uint64_t seed
       if (n <= 0) return;
       auto now = Clock::now();
       for (int i = 0; i < n; ++i) {
-        uint32_t id = 0, code = 0;
-        if (!ReplyIdAndCode({buffers[size_t(i)].data(), in[size_t(i)].msg_len}, id, code)) {
+        uint32_t id = 0;
+        bool hit = false;
+        if (!ReadReply(o, {buffers[size_t(i)].data(), in[size_t(i)].msg_len}, false, id, hit)) {
           continue;
         }
-        size_t slot = id & (kRing - 1);
-        if (awaited[slot] != id) continue;
-        awaited[slot] = UINT32_MAX;
-        result.Record(due[slot], now, code == wire::rc::kSuccess);
+        size_t slot = id & (ring - 1);
+        if (!awaited[slot]) continue;
+        awaited[slot] = 0;
+        result.Record(due[slot], now, hit);
         ++result.since_send[Micros(left[slot], now)];
       }
     }
@@ -276,10 +339,10 @@ void RunUdpOpen(const Options& o, const net::Ipv4Endpoint& server, uint64_t seed
     auto now = Clock::now();
     size_t n = 0;
     while (next <= now && n < kBatch) {
-      size_t slot = sequence & (kRing - 1);
+      size_t slot = sequence & (ring - 1);
       due[slot] = next;
-      awaited[slot] = sequence;
-      BuildRequest(names.Next(), sequence, kResolveFlags, batch[n++]);
+      awaited[slot] = 1;
+      BuildRequest(o, names.Next(), sequence & o.id_mask(), /*tcp=*/false, batch[n++]);
       ++sequence;
       next += interval;
     }
@@ -288,7 +351,7 @@ void RunUdpOpen(const Options& o, const net::Ipv4Endpoint& server, uint64_t seed
       SendBatch(fd, batch, n, out, out_iov);
       auto sent_at = Clock::now();
       for (size_t k = 0; k < n; ++k) {
-        size_t slot = (sequence - n + k) & (kRing - 1);
+        size_t slot = (sequence - n + k) & (ring - 1);
         left[slot] = sent_at;
         ++result.send_lag[Micros(due[slot], sent_at)];
       }
@@ -319,13 +382,12 @@ void RunTcp(const Options& o, const net::Ipv4Endpoint& server, uint64_t seed, Cl
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   Names names(o, seed);
   const size_t window = static_cast<size_t>(o.window);
-  const uint32_t flags = kResolveFlags | wire::op_flag::kKeepAlive;
   std::vector<Clock::time_point> sent_at(window);
   std::string request, out, in;
   in.resize(1 << 20);
   size_t filled = 0;
   auto queue = [&](size_t slot) {
-    BuildRequest(names.Next(), static_cast<uint32_t>(slot), flags, request);
+    BuildRequest(o, names.Next(), static_cast<uint32_t>(slot), /*tcp=*/true, request);
     out.append(request);
     sent_at[slot] = Clock::now();
     ++result.sent;
@@ -356,14 +418,14 @@ void RunTcp(const Options& o, const net::Ipv4Endpoint& server, uint64_t seed, Cl
     filled += static_cast<size_t>(n);
     auto now = Clock::now();
     size_t pos = 0;
-    while (filled - pos >= wire::kEnvelopeBytes) {
-      wire::Envelope envelope;
-      wire::DecodeEnvelope(std::string_view(in).substr(pos), envelope);
-      size_t length = wire::kEnvelopeBytes + envelope.message_length;
-      if (filled - pos < length) break;
-      uint32_t id = 0, code = 0;
-      if (ReplyIdAndCode(std::string_view(in).substr(pos, length), id, code) && id < window) {
-        result.Record(sent_at[id], now, code == wire::rc::kSuccess);
+    for (;;) {
+      const std::string_view rest = std::string_view(in).substr(pos, filled - pos);
+      const size_t length = WholeMessage(o, rest);
+      if (length == 0) break;
+      uint32_t id = 0;
+      bool hit = false;
+      if (ReadReply(o, rest.substr(0, length), true, id, hit) && id < window) {
+        result.Record(sent_at[id], now, hit);
         queue(id);
       }
       pos += length;
@@ -407,10 +469,12 @@ double Percentile(const std::vector<uint64_t>& histogram, uint64_t total, double
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"idbench: resolution load generator (Handle UDP/TCP, gRPC)"};
+  CLI::App app{"idbench: resolution load generator (Handle UDP/TCP, gRPC; DNS for comparison)"};
   Options o;
-  auto* udp = app.add_option("--udp", o.udp, "Handle server HOST:PORT over UDP");
-  auto* tcp = app.add_option("--tcp", o.tcp, "Handle server HOST:PORT over TCP (keep-alive)");
+  auto* udp =
+      app.add_option("--udp", o.udp, "server HOST:PORT over UDP (Handle; DNS with --dns-zone)");
+  auto* tcp = app.add_option("--tcp", o.tcp,
+                             "server HOST:PORT over TCP, keep-alive (Handle; DNS with --dns-zone)");
   auto* grpc_option = app.add_option("--grpc", o.grpc, "gRPC server HOST:PORT (unary Resolve)");
   udp->excludes(tcp)->excludes(grpc_option);
   tcp->excludes(grpc_option);
@@ -426,6 +490,9 @@ int main(int argc, char** argv) {
   app.add_option("--rate", o.rate, "UDP open loop: requests per second in all (0: closed loop)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--server-pid", o.server_pid, "report this process's CPU per answer");
+  app.add_option("--dns-zone", o.dns_zone,
+                 "speak DNS instead of Handle: A queries for NAME_BASE<n>.DNS_ZONE (to compare "
+                 "with a DNS server under the same load)");
   app.add_flag("--spin", o.spin,
                "TCP: wait for replies by polling and yielding, not sleeping, so the server's "
                "send does not pay for waking the client");
@@ -434,6 +501,11 @@ int main(int argc, char** argv) {
   std::string mode = !o.udp.empty() ? "udp" : !o.tcp.empty() ? "tcp" : "grpc";
   if (o.udp.empty() && o.tcp.empty() && o.grpc.empty()) {
     std::fprintf(stderr, "idbench: give --udp, --tcp or --grpc HOST:PORT\n");
+    return 2;
+  }
+  if (!o.dns_zone.empty() && o.dns_zone.back() == '.') o.dns_zone.pop_back();
+  if (o.dns() && mode == "grpc") {
+    std::fprintf(stderr, "idbench: --dns-zone is for --udp and --tcp\n");
     return 2;
   }
   if (o.spin && mode != "tcp") {
@@ -476,16 +548,18 @@ int main(int argc, char** argv) {
     });
   }
   for (auto& t : threads) t.join();
-  double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  // Open loop: requests leave during `seconds`, and the 200 ms after that only collect answers.
+  double elapsed =
+      o.rate > 0 ? o.seconds : std::chrono::duration<double>(Clock::now() - start).count();
   double cpu = o.server_pid ? CpuSeconds(o.server_pid) - cpu_before : 0;
 
   Result total;
   for (const Result& r : results) total.Add(r);
   const double answered = static_cast<double>(total.answered);
   std::printf(
-      "%s %s: %llu answered in %.1f s = %.0f/s (found %.1f%%), p50 %.0f us, p99 %.0f us, "
+      "%s%s %s: %llu answered in %.1f s = %.0f/s (found %.1f%%), p50 %.0f us, p99 %.0f us, "
       "p99.9 %.0f us",
-      mode.c_str(), o.rate > 0 ? "open loop" : "closed loop",
+      o.dns() ? "dns " : "", mode.c_str(), o.rate > 0 ? "open loop" : "closed loop",
       static_cast<unsigned long long>(total.answered), elapsed, answered / elapsed,
       total.answered ? 100.0 * static_cast<double>(total.found) / answered : 0.0,
       Percentile(total.latency, total.answered, 0.5),
