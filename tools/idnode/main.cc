@@ -1,6 +1,7 @@
 // idnode: the secondary node server. Reads a TOML config (--config), applies flags on top,
 // starts the node and runs until SIGTERM or SIGINT, then drains in-flight writes and exits.
 
+#include <absl/synchronization/mutex.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -67,6 +68,10 @@ void PrintWelcome(const idnode::Node& node, const idnode::NodeConfig& config) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Debian builds Abseil without NDEBUG, which leaves absl::Mutex's lock-order (deadlock) checking
+  // on: every lock and unlock, in gRPC's threads as well as ours, updates a global graph of held
+  // locks. That is a debugging aid; the tests keep it, the server turns it off.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   CLI::App app{"idnode: industrial internet identifier resolution secondary node"};
   std::string config_file, data_dir, listen, handle_listen, http_listen, prefix, log_level,
       admin_token_file, ready_file;
