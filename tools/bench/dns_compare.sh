@@ -54,10 +54,9 @@ wait_for_zone() {
   return 1
 }
 
-# dns_rows NAME PID PORT: the rows for a DNS server, then stops it.
+# dns_rows NAME PID PORT: the rows for a DNS server that answers (wait_for_zone).
 dns_rows() {
   local name=$1 pid=$2 port=$3
-  wait_for_zone "127.0.0.1:$port"
   common=(--name-base b- --dns-zone bench --count "$count" --server-pid "$pid"
     --seconds "$seconds" --miss-ratio 0.1)
   server_rows "$name" "127.0.0.1:$port"
@@ -112,6 +111,7 @@ EOF
   taskset -c 0 knotd -c "$work/knot.conf" &
   knot_pid=$!
   other_pids+=("$knot_pid")
+  wait_for_zone "127.0.0.1:$port"
   dns_rows "Knot DNS $(knotd --version | sed -n 's/.*version \([0-9.]*\).*/\1/p')" "$knot_pid" "$port"
   stop "$knot_pid"
 else
