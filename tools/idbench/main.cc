@@ -307,7 +307,7 @@ void RunUdpOpen(const Options& o, const net::Ipv4Endpoint& server, uint64_t seed
   const size_t ring = std::min<size_t>(size_t{1} << 20, size_t{o.id_mask()} + 1);
   constexpr size_t kBatch = 64;
   std::vector<Clock::time_point> due(ring), left(ring);
-  std::vector<uint8_t> awaited(ring, 0);
+  std::vector<uint32_t> awaited(ring, UINT32_MAX);  // the id awaited in each slot
   std::vector<std::string> batch(kBatch);
   std::vector<mmsghdr> out(kBatch), in(kBatch);
   std::vector<iovec> out_iov(kBatch), in_iov(kBatch);
@@ -328,8 +328,8 @@ void RunUdpOpen(const Options& o, const net::Ipv4Endpoint& server, uint64_t seed
           continue;
         }
         size_t slot = id & (ring - 1);
-        if (!awaited[slot]) continue;
-        awaited[slot] = 0;
+        if (awaited[slot] != id) continue;
+        awaited[slot] = UINT32_MAX;
         result.Record(due[slot], now, hit);
         ++result.since_send[Micros(left[slot], now)];
       }
@@ -341,8 +341,8 @@ void RunUdpOpen(const Options& o, const net::Ipv4Endpoint& server, uint64_t seed
     while (next <= now && n < kBatch) {
       size_t slot = sequence & (ring - 1);
       due[slot] = next;
-      awaited[slot] = 1;
-      BuildRequest(o, names.Next(), sequence & o.id_mask(), /*tcp=*/false, batch[n++]);
+      awaited[slot] = sequence & o.id_mask();
+      BuildRequest(o, names.Next(), awaited[slot], /*tcp=*/false, batch[n++]);
       ++sequence;
       next += interval;
     }
