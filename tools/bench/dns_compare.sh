@@ -5,7 +5,9 @@
 # one UDP and one TCP worker (NSD: one server process) under ordinary scheduling pinned to core 0,
 # and idbench runs on core 1, 90% hits. Rows per server: UDP at saturation, UDP open loop at half
 # of that, TCP keep-alive pipelined, and TCP one request at a time with sleeping and with polling
-# clients. Server CPU per answer is the server process's user + system time from /proc.
+# clients, and with sleeping clients under the ordinary scheduling policy (idbench's threads
+# otherwise run SCHED_BATCH). Server CPU per answer is the server process's user + system time
+# from /proc.
 # Knot and NSD are Debian's `knot` and `nsd` packages, used only here and not installed by
 # deploy/install-deps.sh; a server that is not installed is skipped, naming its package.
 #
@@ -39,6 +41,8 @@ server_rows() {
   bench_row "$name: TCP 8 conns x 1" "" --tcp "$address" --sockets 8 --window 1 "$@"
   bench_row "$name: TCP 8 conns x 1, polling" "" --tcp "$address" --sockets 8 --window 1 --spin \
     "$@"
+  bench_row "$name: TCP 8 conns x 1, SCHED_OTHER clients" "" --tcp "$address" --sockets 8 \
+    --window 1 --sched other "$@"
 }
 
 # wait_for_zone ADDRESS: until the DNS server at ADDRESS answers b-0.bench (at most 120 s).

@@ -46,6 +46,11 @@ register_identifiers() {
 # in the array `common` and then IDBENCH-ARGS, prints its line, appends a row to the array `rows`
 # and sets last_rate (answers/s).
 rows=()
+# table_line RUN ANSWERS/S P50 P99 P99.9 CPU TARGET: one line of the table.
+table_line() {
+  printf '| %-52s | %9s | %6s | %6s | %8s | %13s | %-22s |\n' "$@"
+}
+
 bench_row() {
   local label=$1 target=$2
   shift 2
@@ -58,8 +63,7 @@ bench_row() {
   p99=$(sed -n 's/.*p50 [0-9]* us, p99 \([0-9]*\) us.*/\1/p' <<<"$line")
   p999=$(sed -n 's/.*p50 [0-9]* us, p99 [0-9]* us, p99.9 \([0-9]*\) us.*/\1/p' <<<"$line")
   cpu=$(sed -n 's/.*server CPU \([0-9.]*\) us per answer.*/\1/p' <<<"$line")
-  rows+=("$(printf '| %-44s | %9s | %6s | %6s | %7s | %8s | %-22s |' "$label" "$rate" "$p50" \
-    "$p99" "$p999" "$cpu" "$target")")
+  rows+=("$(table_line "$label" "$rate" "$p50" "$p99" "$p999" "$cpu" "$target")")
   last_rate=$rate
 }
 
@@ -67,9 +71,7 @@ bench_row() {
 print_rows() {
   echo
   echo "$1"
-  printf '| %-44s | %9s | %6s | %6s | %7s | %8s | %-22s |\n' "run" "answers/s" "p50 us" \
-    "p99 us" "p99.9 us" "CPU us/answer" "target"
-  printf '|%s|%s|%s|%s|%s|%s|%s|\n' "----------------------------------------------" \
-    "-----------" "--------" "--------" "---------" "----------" "------------------------"
+  table_line "run" "answers/s" "p50 us" "p99 us" "p99.9 us" "CPU us/answer" "target"
+  table_line "" "" "" "" "" "" "" | tr ' ' -
   printf '%s\n' "${rows[@]}"
 }

@@ -4,7 +4,8 @@
 #   UDP closed loop at saturation; UDP open loop at half of that rate (latency under load), with
 #   the UDP worker under ordinary scheduling and under handle.realtime_priority; Handle TCP
 #   keep-alive (pipelined window, and one request at a time with sleeping and with polling
-#   clients); unary gRPC Resolve.
+#   clients, and with sleeping clients under the ordinary scheduling policy); unary gRPC Resolve.
+# idbench's threads run SCHED_BATCH unless a row says otherwise.
 # The node runs with handle.realtime_priority = 10 when this shell may use SCHED_FIFO (root,
 # CAP_SYS_NICE or RLIMIT_RTPRIO), and without it (one open-loop row only) otherwise.
 # Prints each idbench line, then one table with answered/s, latency and server CPU per answer
@@ -52,6 +53,11 @@ bench_row "TCP keep-alive, 4 conns x 16 pipelined" "<= 8 us" --tcp "127.0.0.1:$h
   --sockets 4 --window 16
 echo "== Handle TCP keep-alive, 8 connections, one request at a time"
 bench_row "TCP keep-alive, 8 conns x 1" "<= 8 us" --tcp "127.0.0.1:$handle_port" --sockets 8 --window 1
+# idbench's threads run SCHED_BATCH. Under the ordinary policy a woken client preempts another on
+# core 1, and the server's send pays for the rescheduling interrupt to that core (see README).
+echo "== Handle TCP keep-alive, 8 connections, one request at a time, clients SCHED_OTHER"
+bench_row "TCP keep-alive, 8 conns x 1, SCHED_OTHER clients" "reported" \
+  --tcp "127.0.0.1:$handle_port" --sockets 8 --window 1 --sched other
 # On loopback the sender runs the receiver's TCP input, including waking a sleeping client: the
 # same run with clients that poll instead of sleeping shows the server's cost without that wake-up.
 echo "== Handle TCP keep-alive, 8 connections, one request at a time, polling clients"

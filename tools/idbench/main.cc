@@ -26,6 +26,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <thread>
@@ -59,6 +60,7 @@ struct Options {
   int server_pid = 0;
   bool spin = false;     // TCP: wait for replies by polling (yielding the core), never sleeping
   std::string dns_zone;  // speak DNS, names NAME_BASE<n>.ZONE; empty: the Handle protocol
+  std::string sched = "batch";  // scheduling policy of idbench's threads: batch or other
   bool dns() const { return !dns_zone.empty(); }
   // The request ids the protocol carries: 32 bits in Handle's envelope, 16 in DNS's header.
   uint32_t id_mask() const { return dns() ? 0xffffu : 0xffffffffu; }
@@ -496,6 +498,12 @@ int main(int argc, char** argv) {
   app.add_flag("--spin", o.spin,
                "TCP: wait for replies by polling and yielding, not sleeping, so the server's "
                "send does not pay for waking the client");
+  app.add_option("--sched", o.sched,
+                 "scheduling policy of idbench's threads: batch (the default: a client woken by "
+                 "its reply does not preempt another client, so the server's core does not send "
+                 "its core a rescheduling interrupt, a cost a client on another machine would "
+                 "not cause) or other (the ordinary policy)")
+      ->check(CLI::IsMember({"batch", "other"}));
   CLI11_PARSE(app, argc, argv);
 
   std::string mode = !o.udp.empty() ? "udp" : !o.tcp.empty() ? "tcp" : "grpc";
@@ -526,6 +534,14 @@ int main(int argc, char** argv) {
     server = *parsed;
   }
 
+  // Threads inherit the policy of the thread that creates them: set it before any exist.
+  if (o.sched == "batch") {
+    sched_param param{};
+    if (sched_setscheduler(0, SCHED_BATCH, &param) != 0) {
+      std::fprintf(stderr, "idbench: --sched batch: %s\n", std::strerror(errno));
+      return 2;
+    }
+  }
   std::vector<Result> results(static_cast<size_t>(o.sockets));
   double cpu_before = o.server_pid ? CpuSeconds(o.server_pid) : 0;
   auto start = Clock::now();
