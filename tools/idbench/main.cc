@@ -27,7 +27,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <random>
 #include <thread>
 #include <vector>
@@ -37,14 +36,18 @@
 #include "resolver/net/endpoint.h"
 #include "resolver/wire/wire.h"
 #include "tools/idbench/dns.h"
+#include "tools/idbench/measure.h"
 #include "tools/idctl/client.h"
 
 namespace {
 
 using namespace idnode;
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
+using bench::CpuSeconds;
+using bench::Micros;
+using bench::Percentile;
+using bench::Result;
 
-constexpr size_t kMaxLatencyMicros = 1'000'000;
 constexpr uint32_t kResolveFlags =
     wire::op_flag::kRecursive | wire::op_flag::kCacheCertify | wire::op_flag::kPublicOnly;
 
@@ -64,38 +67,6 @@ struct Options {
   bool dns() const { return !dns_zone.empty(); }
   // The request ids the protocol carries: 32 bits in Handle's envelope, 16 in DNS's header.
   uint32_t id_mask() const { return dns() ? 0xffffu : 0xffffffffu; }
-};
-
-// Histogram bucket of the time from `since` to `now`: whole microseconds, the last bucket open.
-size_t Micros(Clock::time_point since, Clock::time_point now) {
-  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now - since).count();
-  return std::min(static_cast<size_t>(std::max<int64_t>(micros, 0)), kMaxLatencyMicros);
-}
-
-struct Result {
-  uint64_t sent = 0, answered = 0, found = 0, stalls = 0;
-  std::vector<uint64_t> latency = std::vector<uint64_t>(kMaxLatencyMicros + 1);
-  // Open loop: how late the generator itself sent each request (its own stalls, not the server's).
-  std::vector<uint64_t> send_lag = std::vector<uint64_t>(kMaxLatencyMicros + 1);
-  // Open loop: latency counted from when each request actually left, without the generator's lag.
-  std::vector<uint64_t> since_send = std::vector<uint64_t>(kMaxLatencyMicros + 1);
-
-  void Record(Clock::time_point since, Clock::time_point now, bool hit) {
-    ++answered;
-    if (hit) ++found;
-    ++latency[Micros(since, now)];
-  }
-  void Add(const Result& other) {
-    sent += other.sent;
-    answered += other.answered;
-    found += other.found;
-    stalls += other.stalls;
-    for (size_t us = 0; us <= kMaxLatencyMicros; ++us) {
-      latency[us] += other.latency[us];
-      send_lag[us] += other.send_lag[us];
-      since_send[us] += other.since_send[us];
-    }
-  }
 };
 
 // Draws identifiers: NAME_BASE<n>, or NAME_BASE MISS-<n> for the miss share (then .ZONE for DNS).
@@ -182,22 +153,6 @@ size_t WholeMessage(const Options& o, std::string_view bytes) {
     length = wire::kEnvelopeBytes + envelope.message_length;
   }
   return bytes.size() >= length ? length : 0;
-}
-
-// CPU seconds (user + system) of `pid`, from /proc/<pid>/stat.
-double CpuSeconds(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), {});
-  size_t close_paren = text.rfind(')');
-  if (close_paren == std::string::npos) return 0;
-  std::istringstream fields(text.substr(close_paren + 2));
-  std::string field;
-  unsigned long long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) stime = std::stoull(field);
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 int ConnectedSocket(int type, const net::Ipv4Endpoint& server) {
@@ -457,15 +412,6 @@ void RunGrpc(const Options& o, uint64_t seed, Clock::time_point end, Result& res
       ++result.stalls;
     }
   }
-}
-
-double Percentile(const std::vector<uint64_t>& histogram, uint64_t total, double q) {
-  uint64_t want = static_cast<uint64_t>(q * static_cast<double>(total)), seen = 0;
-  for (size_t us = 0; us < histogram.size(); ++us) {
-    seen += histogram[us];
-    if (seen > want) return static_cast<double>(us);
-  }
-  return static_cast<double>(kMaxLatencyMicros);
 }
 
 }  // namespace
