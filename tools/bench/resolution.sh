@@ -55,7 +55,7 @@ echo "== Handle TCP keep-alive, 8 connections, one request at a time"
 bench_row "TCP keep-alive, 8 conns x 1" "<= 8 us" --tcp "127.0.0.1:$handle_port" --sockets 8 --window 1
 # idbench's threads run SCHED_BATCH. Under the ordinary policy a woken client preempts another on
 # core 1, and the server's send pays for the rescheduling interrupt to that core (see README).
-echo "== Handle TCP keep-alive, 8 connections, one request at a time, clients SCHED_OTHER"
+echo "== Handle TCP keep-alive, 8 connections, one request at a time, SCHED_OTHER clients"
 bench_row "TCP keep-alive, 8 conns x 1, SCHED_OTHER clients" "reported" \
   --tcp "127.0.0.1:$handle_port" --sockets 8 --window 1 --sched other
 # On loopback the sender runs the receiver's TCP input, including waking a sleeping client: the
