@@ -301,7 +301,7 @@ absl::Status Node::StartHandle(const NodeConfig& config) {
                                                  : config.site_description);
   wire::SiteServer server;
   server.id = 1;
-  server.address = wire::MappedIpv4(advertise);
+  server.address = wire::SiteAddress(advertise);
   server.interfaces = {{wire::site::kQuery, wire::site::kUdp, port},
                        {wire::site::kQuery, wire::site::kTcp, port}};
   site_info_.servers.push_back(std::move(server));
@@ -309,7 +309,7 @@ absl::Status Node::StartHandle(const NodeConfig& config) {
     ASSIGN_OR_RETURN(net::Ipv4Endpoint mirror, net::ParseIpv4Endpoint("handle.mirrors", text));
     wire::SiteServer& added = site_info_.servers.emplace_back();
     added.id = static_cast<uint32_t>(site_info_.servers.size());
-    added.address = wire::MappedIpv4(mirror.address);
+    added.address = wire::SiteAddress(mirror.address);
     added.interfaces = {{wire::site::kQuery, wire::site::kUdp, mirror.port},
                         {wire::site::kQuery, wire::site::kTcp, mirror.port}};
   }

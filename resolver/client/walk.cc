@@ -77,7 +77,8 @@ absl::StatusOr<std::vector<wire::SiteInfo>> SitesFromValues(const std::vector<Ha
 absl::StatusOr<net::Ipv4Endpoint> ServerEndpoint(const wire::SiteServer& server,
                                                  Transport transport) {
   const std::string& a = server.address;
-  if (a.size() != 16 || a.compare(0, 12, std::string("\0\0\0\0\0\0\0\0\0\0\xff\xff", 12)) != 0) {
+  uint32_t ipv4 = 0;
+  if (!wire::SiteAddressIpv4(a, ipv4)) {
     return absl::FailedPreconditionError(
         StrCat("server ", server.id, " at ", wire::AddressText(a), " is not reachable over IPv4"));
   }
@@ -85,9 +86,7 @@ absl::StatusOr<net::Ipv4Endpoint> ServerEndpoint(const wire::SiteServer& server,
   for (const wire::SiteInterface& interface : server.interfaces) {
     if ((interface.type & wire::site::kQuery) == 0 || interface.protocol != protocol) continue;
     if (interface.port == 0 || interface.port > 65535) continue;
-    const auto byte = [&](int i) { return uint32_t{static_cast<unsigned char>(a[12 + i])}; };
-    return net::Ipv4Endpoint{(byte(0) << 24) | (byte(1) << 16) | (byte(2) << 8) | byte(3),
-                             static_cast<uint16_t>(interface.port)};
+    return net::Ipv4Endpoint{ipv4, static_cast<uint16_t>(interface.port)};
   }
   return absl::FailedPreconditionError(StrCat("server ", server.id, " at ", wire::AddressText(a),
                                               " has no ", TransportName(transport),

@@ -26,6 +26,10 @@ absl::StatusOr<std::optional<RecordView>> FindRecord(const store::ReadTxn& txn,
 
 bool TypeMatches(std::string_view value_type, std::string_view wanted) {
   if (!wanted.empty() && wanted.back() == '.') {
+    // "URL." names URL itself and everything below it, as at the reference server.
+    if (value_type.size() == wanted.size() - 1) {
+      return EqualsIgnoreCase(value_type, wanted.substr(0, wanted.size() - 1));
+    }
     return value_type.size() > wanted.size() &&
            EqualsIgnoreCase(value_type.substr(0, wanted.size()), wanted);
   }

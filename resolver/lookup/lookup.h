@@ -6,7 +6,8 @@
 //
 // Filters (DESIGN §6): an index list and a type list, both "all" when empty; a value passes when
 // it matches either list. A type compares ASCII case-insensitively; a type ending in '.' matches
-// every type below it ("HS_" does not, "URL." matches "URL.backup"). public_only keeps values
+// the type itself and every type below it ("URL." matches "URL" and "URL.backup", not "URLX";
+// "HS_" is an ordinary type), as the reference server filters. public_only keeps values
 // whose permissions include public read.
 //
 // Thread-safe: stateless; the transaction belongs to the calling thread.

@@ -7,12 +7,37 @@
 namespace idnode::resolver {
 namespace {
 
-constexpr uint32_t kFlagsNotEchoed =
-    wire::op_flag::kCertify | wire::op_flag::kEncrypt | wire::op_flag::kContinuous;
+// The op flags of a reply. A client reads every bit of a reply as something the server did, so
+// only bits this node honours come back:
+//
+//   bit         name   in the reply
+//   0x80000000  AT     set when answered from this node's own data, clear otherwise
+//   0x40000000  CT     cleared: this node does not sign replies yet
+//   0x20000000  ENC    cleared: no encrypted sessions
+//   0x10000000  REC    echoed (the reference server's replies carry it)
+//   0x08000000  CA     echoed
+//   0x04000000  CN     cleared: no continuous (streamed) replies
+//   0x02000000  KC     cleared: connections stay open whatever it says
+//   0x01000000  PO     echoed: replies only ever carry public values
+//   0x00800000  RD     echoed: the reply carries the request digest
+//   0x00400000  OVRW   cleared: an administration flag
+//   0x00200000  MINT   cleared: an administration flag
+//   0x00100000  DNRF   echoed: honoured by a top node's referrals
+//   0x00000004  (id-pointer-sdk: pass the user's identity through recursion) cleared
+//   0x00000002  (ID-SDK: trusted query) cleared, so the client reports "unknown", not "untrusted"
+//   0x00000001  (ID-SDK: the answer verified as trusted) cleared: never claimed
+//   all other bits: cleared
+constexpr uint32_t kEchoedFlags = wire::op_flag::kRecursive | wire::op_flag::kCacheCertify |
+                                  wire::op_flag::kPublicOnly | wire::op_flag::kRequestDigest |
+                                  wire::op_flag::kDoNotRefer;
+
+// How long a reply is valid, from the server's clock, as the reference server writes it.
+constexpr uint32_t kReplyLifetimeSeconds = 12 * 3600;
 
 // Starts a reply to `exchange` with response code `code`, appending the digest when asked for.
 wire::ReplyWriter StartReply(const Exchange& exchange, uint32_t code, uint16_t site_serial,
                              std::string& out) {
+  static_assert((kEchoedFlags & wire::op_flag::kAuthoritative) == 0);
   wire::Envelope envelope;
   wire::NegotiateVersion(exchange.envelope, envelope.major, envelope.minor);
   envelope.session_id = exchange.envelope.session_id;
@@ -20,11 +45,11 @@ wire::ReplyWriter StartReply(const Exchange& exchange, uint32_t code, uint16_t s
   wire::Header header;
   header.opcode = exchange.header.opcode;
   header.response_code = code;
-  header.flags = (exchange.header.flags & ~kFlagsNotEchoed & ~wire::op_flag::kAuthoritative) |
+  header.flags = (exchange.header.flags & kEchoedFlags) |
                  (exchange.authoritative ? wire::op_flag::kAuthoritative : 0);
   header.site_serial = site_serial;
   header.recursion_count = exchange.header.recursion_count;
-  header.expiration = exchange.header.expiration;
+  header.expiration = exchange.expiration;
   wire::ReplyWriter writer(out, envelope, header);
   if ((exchange.header.flags & wire::op_flag::kRequestDigest) != 0) {
     wire::AppendRequestDigest(envelope.major, envelope.minor, exchange.header_and_body,
@@ -101,10 +126,19 @@ QueryOutcome QueryProcessor::Decode(std::string_view request, Exchange& exchange
   }
   if (message.size() < wire::kHeaderBytes) return QueryOutcome::kDropped;
   std::string_view body;
-  wire::WireError error = wire::DecodeHeader(message, exchange.header, body);
+  std::string_view credential;
+  wire::WireError error = wire::DecodeHeader(message, exchange.header, body, &credential);
   exchange.header_and_body = message.substr(0, wire::kHeaderBytes + body.size());
+  exchange.expiration =
+      static_cast<uint32_t>(config_.clock->NowMillis() / 1000) + kReplyLifetimeSeconds;
   const uint16_t serial = config_.site_serial;
   std::string& out = scratch.reply;
+  if (error == wire::WireError::kOk && !credential.empty()) {
+    // Decoded so that a malformed one is refused; its signature is not verified, and does not
+    // matter, for a public resolution.
+    wire::Credential decoded;
+    error = wire::DecodeCredential(credential, decoded);
+  }
   if (error != wire::WireError::kOk) {
     ErrorReply(exchange, wire::rc::kProtocolError, wire::WireErrorMessage(error), serial, out);
     return QueryOutcome::kProtocolError;
@@ -145,9 +179,18 @@ QueryOutcome QueryProcessor::Process(std::string_view request, const store::Read
   const uint16_t serial = config_.site_serial;
   std::string& out = scratch.reply;
   wire::ResolutionRequest& query = scratch.request;
+  // A handle without a slash names a prefix: P is 0.NA/P, as the reference server reads it
+  // (id-pointer-sdk looks enterprise prefixes up this way). The reply echoes the handle as asked.
+  std::string_view asked = query.handle;
+  if (asked.find('/') == std::string_view::npos) {
+    scratch.prefix_handle.assign(kNaPrefix);
+    scratch.prefix_handle.push_back('/');
+    scratch.prefix_handle.append(asked);
+    asked = scratch.prefix_handle;
+  }
   size_t slash = 0;
-  absl::Status valid = NormalizeIdentifierInto(query.handle, config_.identifier_options, "handle",
-                                               scratch.key, slash);
+  absl::Status valid =
+      NormalizeIdentifierInto(asked, config_.identifier_options, "handle", scratch.key, slash);
   if (!valid.ok()) {
     ErrorReply(exchange, wire::rc::kInvalidHandle, ToStd(valid.message()), serial, out);
     return QueryOutcome::kInvalidHandle;
@@ -155,7 +198,7 @@ QueryOutcome QueryProcessor::Process(std::string_view request, const store::Read
   std::string_view key = scratch.key;
   const std::string_view prefix = key.substr(0, slash);
   if (prefix == kNaPrefix) {
-    return AnswerPrefixHandle(exchange, query, slash, txn, scratch, max_reply_bytes);
+    return AnswerPrefixHandle(exchange, query, asked, slash, txn, scratch, max_reply_bytes);
   }
   if (config_.top) {
     // Everything below a top node's prefix is a node's, except what it allocated itself.
@@ -163,9 +206,8 @@ QueryOutcome QueryProcessor::Process(std::string_view request, const store::Read
       return Refer(exchange, prefix, /*exact=*/true, txn, scratch, max_reply_bytes);
     }
   } else if (!IsSameOrUnderPrefix(prefix, config_.node_prefix)) {
-    if (ShouldRecurse(exchange)) return Recurse(exchange, scratch, max_reply_bytes);
-    ErrorReply(exchange, wire::rc::kServerNotResponsible, "", serial, out);
-    return QueryOutcome::kNotResponsible;
+    if (ShouldRecurse(exchange)) return Recurse(exchange, asked, scratch, max_reply_bytes);
+    return NotResponsible(exchange, prefix, out);
   }
   auto found = FindRecord(txn, key);
   if (!found.ok()) {
@@ -174,8 +216,17 @@ QueryOutcome QueryProcessor::Process(std::string_view request, const store::Read
     return QueryOutcome::kServerError;
   }
   if (!found->has_value()) {
-    if (txn.Get(store::Db::kPrefixes, prefix).has_value()) scratch.counted_prefix = prefix;
-    ErrorReply(exchange, wire::rc::kHandleNotFound, "", serial, out);
+    if (txn.Get(store::Db::kPrefixes, prefix).has_value()) {
+      scratch.counted_prefix = prefix;
+      ErrorReply(exchange, wire::rc::kHandleNotFound, "", serial, out);  // as the reference's
+    } else if (!config_.top) {
+      // Under this node's prefix but not allocated: this node answers for that namespace, and
+      // the handle does not exist (the prefix may be allocated later), so 100, not 301.
+      ErrorReply(exchange, wire::rc::kHandleNotFound,
+                 StrCat("prefix ", prefix, " is not allocated at this node"), serial, out);
+    } else {
+      ErrorReply(exchange, wire::rc::kHandleNotFound, "", serial, out);
+    }
     return QueryOutcome::kHandleNotFound;
   }
   scratch.counted_prefix = prefix;  // a registered identifier's prefix is allocated
@@ -206,7 +257,8 @@ QueryOutcome QueryProcessor::AnswerValues(const Exchange& exchange,
 // prefix; a secondary node answers for its own prefix and the enterprise prefixes it allocated,
 // with its HS_SITE.
 QueryOutcome QueryProcessor::AnswerPrefixHandle(const Exchange& exchange,
-                                                const wire::ResolutionRequest& query, size_t slash,
+                                                const wire::ResolutionRequest& query,
+                                                std::string_view asked, size_t slash,
                                                 const store::ReadTxn& txn, QueryScratch& scratch,
                                                 size_t max_reply_bytes) const {
   const uint16_t serial = config_.site_serial;
@@ -231,15 +283,15 @@ QueryOutcome QueryProcessor::AnswerPrefixHandle(const Exchange& exchange,
     values = config_.node_site_values;
   } else if (IsSameOrUnderPrefix(target, config_.node_prefix)) {
     if (!txn.Get(store::Db::kPrefixes, target).has_value()) {
-      ErrorReply(exchange, wire::rc::kHandleNotFound, "", serial, out);
+      ErrorReply(exchange, wire::rc::kHandleNotFound,
+                 StrCat("prefix ", target, " is not allocated at this node"), serial, out);
       return QueryOutcome::kHandleNotFound;
     }
     values = config_.prefix_site_values;
   }
   if (values.empty()) {
-    if (ShouldRecurse(exchange)) return Recurse(exchange, scratch, max_reply_bytes);
-    ErrorReply(exchange, wire::rc::kServerNotResponsible, "", serial, out);
-    return QueryOutcome::kNotResponsible;
+    if (ShouldRecurse(exchange)) return Recurse(exchange, asked, scratch, max_reply_bytes);
+    return NotResponsible(exchange, target, out);
   }
   return AnswerValues(exchange, query, values, serial, out, max_reply_bytes);
 }
@@ -292,13 +344,24 @@ QueryOutcome QueryProcessor::Refer(const Exchange& exchange, std::string_view pr
   return QueryOutcome::kHandleNotFound;
 }
 
+// Why a secondary node does not answer for `prefix` (the reference server says the prefix does
+// not live there). Without recursion the client must ask the top node, which refers it onward.
+QueryOutcome QueryProcessor::NotResponsible(const Exchange& exchange, std::string_view prefix,
+                                            std::string& out) const {
+  ErrorReply(exchange, wire::rc::kServerNotResponsible,
+             StrCat("prefix ", prefix, " is not hosted here: this node serves ",
+                    config_.node_prefix, " and the prefixes allocated under it; ask the top node"),
+             config_.site_serial, out);
+  return QueryOutcome::kNotResponsible;
+}
+
 bool QueryProcessor::Defer(DeferredRequest request) const {
   return config_.recursion.deferrer != nullptr &&
          config_.recursion.deferrer->Submit(std::move(request));
 }
 
-QueryOutcome QueryProcessor::Recurse(const Exchange& exchange, QueryScratch& scratch,
-                                     size_t max_reply_bytes) const {
+QueryOutcome QueryProcessor::Recurse(const Exchange& exchange, std::string_view handle,
+                                     QueryScratch& scratch, size_t max_reply_bytes) const {
   const uint16_t serial = config_.site_serial;
   std::string& out = scratch.reply;
   const RecursionConfig& recursion = config_.recursion;
@@ -311,7 +374,6 @@ QueryOutcome QueryProcessor::Recurse(const Exchange& exchange, QueryScratch& scr
     return QueryOutcome::kRecursionLimit;
   }
   RecursionQuestion& question = scratch.question;
-  const std::string_view handle = scratch.request.handle;
   const std::string_view prefix = handle.substr(0, handle.find('/'));
   question.handle.assign(handle);
   question.cache_key.assign(prefix);

@@ -38,6 +38,7 @@
 #include <string>
 #include <string_view>
 
+#include "registry/base/clock.h"
 #include "registry/identifier/identifier.h"
 #include "registry/stats/metrics.h"
 #include "registry/store/store.h"
@@ -89,6 +90,8 @@ struct QueryConfig {
   std::string node_site_values;
   std::string prefix_site_values;
   RecursionConfig recursion;
+  // Replies expire 12 hours after this clock's time (tests fix it).
+  const Clock* clock = &SystemClock::Get();
 };
 
 // Everything a reply needs from its request.
@@ -97,6 +100,7 @@ struct Exchange {
   wire::Header header;
   std::string_view header_and_body;  // what a request digest covers
   bool authoritative = true;         // the reply's AT flag: answered from this node's own data
+  uint32_t expiration = 0;           // the reply's: this node's clock + 12 hours
 };
 
 // What became of a request; counters are kept per outcome (declared with the statistics).
@@ -148,6 +152,7 @@ struct QueryScratch {
   wire::ResolutionRequest request;
   std::string key;
   std::string referral_handle;  // 0.NA/<prefix> while a top node looks for a referral
+  std::string prefix_handle;    // 0.NA/<P> for a slash-less handle P
   std::string reply;
   // After Process: the enterprise prefix the request is counted under (a view into `key`), or
   // empty. Set for resolutions of identifiers whose prefix is allocated on this node, found or
@@ -189,7 +194,8 @@ class QueryProcessor {
   QueryOutcome Decode(std::string_view request, Exchange& exchange, QueryScratch& scratch,
                       size_t max_reply_bytes) const;
   // A request with REC for a handle this node does not host (recursion configured).
-  QueryOutcome Recurse(const Exchange& exchange, QueryScratch& scratch,
+  // `handle` is what the walk resolves: the request's, or 0.NA/<P> for a slash-less P.
+  QueryOutcome Recurse(const Exchange& exchange, std::string_view handle, QueryScratch& scratch,
                        size_t max_reply_bytes) const;
   QueryOutcome AnswerFromRecursion(const Exchange& exchange, const wire::ResolutionRequest& query,
                                    const RecursionAnswer& answer, std::string& out,
@@ -202,8 +208,11 @@ class QueryProcessor {
                             std::string_view values, uint16_t serial, std::string& out,
                             size_t max_reply_bytes) const;
   QueryOutcome AnswerPrefixHandle(const Exchange& exchange, const wire::ResolutionRequest& query,
-                                  size_t slash, const store::ReadTxn& txn, QueryScratch& scratch,
-                                  size_t max_reply_bytes) const;
+                                  std::string_view asked, size_t slash, const store::ReadTxn& txn,
+                                  QueryScratch& scratch, size_t max_reply_bytes) const;
+  // 301 for `prefix`, which is outside what this node hosts, naming why.
+  QueryOutcome NotResponsible(const Exchange& exchange, std::string_view prefix,
+                              std::string& out) const;
   QueryOutcome Refer(const Exchange& exchange, std::string_view prefix, bool exact,
                      const store::ReadTxn& txn, QueryScratch& scratch,
                      size_t max_reply_bytes) const;

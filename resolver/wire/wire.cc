@@ -1,5 +1,6 @@
 #include "resolver/wire/wire.h"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
@@ -70,9 +71,11 @@ std::string_view WireErrorMessage(WireError error) {
     case WireError::kTooManyItems:
       return "a list in the body has more than 2048 items";
     case WireError::kTrailingBytes:
-      return "the body has bytes after its last field";
-    case WireError::kNoCredential:
-      return "the message has no credential section";
+      return "the value has bytes after its last field";
+    case WireError::kCredentialPastEnd:
+      return "the credential section's length runs past the end of the message";
+    case WireError::kBadCredential:
+      return "the credential section is malformed";
     case WireError::kUnsupported:
       return "compressed and encrypted messages are not supported";
   }
@@ -112,7 +115,8 @@ void EncodeEnvelope(const Envelope& envelope, std::string& out) {
   w.U32(envelope.message_length);
 }
 
-WireError DecodeHeader(std::string_view message, Header& out, std::string_view& body) {
+WireError DecodeHeader(std::string_view message, Header& out, std::string_view& body,
+                       std::string_view* credential) {
   if (message.size() < kHeaderBytes) return WireError::kShortHeader;
   ByteReader r(message);
   uint8_t reserved = 0;
@@ -126,10 +130,12 @@ WireError DecodeHeader(std::string_view message, Header& out, std::string_view& 
   r.U32(out.body_length);
   if (out.body_length > r.remaining()) return WireError::kBodyPastEnd;
   r.Raw(out.body_length, body);
+  if (credential != nullptr) *credential = {};
   uint32_t credential_length = 0;
-  if (!r.U32(credential_length) || credential_length > r.remaining()) {
-    return WireError::kNoCredential;
-  }
+  if (!r.U32(credential_length)) return WireError::kOk;  // 0..3 bytes after the body: none
+  std::string_view bytes;
+  if (!r.Raw(credential_length, bytes)) return WireError::kCredentialPastEnd;
+  if (credential != nullptr) *credential = bytes;
   return WireError::kOk;
 }
 
@@ -164,7 +170,27 @@ WireError DecodeResolutionRequest(std::string_view body, ResolutionRequest& out)
     if (!ReadString(r, type, kMaxMessageBytes, error)) return error;
     out.types.push_back(type);
   }
-  if (r.remaining() != 0) return WireError::kTrailingBytes;
+  return WireError::kOk;  // what follows the type list is not ours to judge
+}
+
+WireError DecodeCredential(std::string_view bytes, Credential& out) {
+  out = Credential{};
+  ByteReader r(bytes);
+  uint8_t reserved = 0;
+  uint32_t signed_length = 0;
+  std::string_view signed_info;
+  WireError error = WireError::kOk;
+  if (!r.U8(out.version) || !r.U8(reserved) || !r.U16(out.options) ||
+      !ReadString(r, out.signer_handle, kMaxHandleBytes, error) || !r.U32(out.signer_index) ||
+      !ReadString(r, out.type, kMaxMessageBytes, error) || !r.U32(signed_length) ||
+      !r.Raw(signed_length, signed_info)) {
+    return WireError::kBadCredential;
+  }
+  ByteReader s(signed_info);
+  if (!ReadString(s, out.digest_algorithm, kMaxMessageBytes, error) ||
+      !ReadString(s, out.signature, kMaxMessageBytes, error)) {
+    return WireError::kBadCredential;
+  }
   return WireError::kOk;
 }
 
@@ -224,31 +250,39 @@ void ReplyWriter::Finish() {
   w.PatchU32(16, static_cast<uint32_t>(out_.size() - kEnvelopeBytes));
 }
 
-std::string MappedIpv4(uint32_t ipv4) {
-  std::string address(10, '\0');
-  address += "\xff\xff";
+std::string SiteAddress(uint32_t ipv4) {
+  std::string address(12, '\0');
   ByteWriter(address).U32(ipv4);
   return address;
 }
 
+bool SiteAddressIpv4(std::string_view address16, uint32_t& ipv4) {
+  static constexpr std::string_view kZero("\0\0\0\0\0\0\0\0\0\0\0\0", 12);
+  static constexpr std::string_view kMapped("\0\0\0\0\0\0\0\0\0\0\xff\xff", 12);
+  if (address16.size() != 16) return false;
+  const std::string_view head = address16.substr(0, 12);
+  if (head != kZero && head != kMapped) return false;
+  ByteReader(address16.substr(12)).U32(ipv4);
+  return true;
+}
+
 std::string AddressText(std::string_view address16) {
-  static constexpr std::string_view kMappedPrefix("\0\0\0\0\0\0\0\0\0\0\xff\xff", 12);
-  std::string text;
-  if (address16.size() == 16 && address16.substr(0, 12) == kMappedPrefix) {
-    for (size_t i = 12; i < 16; ++i) {
-      if (i > 12) text += '.';
-      text += std::to_string(static_cast<uint8_t>(address16[i]));
-    }
+  uint32_t ipv4 = 0;
+  if (SiteAddressIpv4(address16, ipv4)) {
+    return fmt::format("{}.{}.{}.{}", ipv4 >> 24, (ipv4 >> 16) & 0xff, (ipv4 >> 8) & 0xff,
+                       ipv4 & 0xff);
+  }
+  char text[INET6_ADDRSTRLEN] = {};
+  if (address16.size() == 16 && inet_ntop(AF_INET6, address16.data(), text, sizeof text)) {
     return text;
   }
+  std::string hex;
   static constexpr char kHex[] = "0123456789abcdef";
-  for (size_t i = 0; i < address16.size(); ++i) {
-    if (i > 0 && i % 2 == 0) text += ':';
-    auto byte = static_cast<uint8_t>(address16[i]);
-    text += kHex[byte >> 4];
-    text += kHex[byte & 0x0f];
+  for (char c : address16) {
+    hex += kHex[static_cast<uint8_t>(c) >> 4];
+    hex += kHex[static_cast<uint8_t>(c) & 0x0f];
   }
-  return text;
+  return hex;
 }
 
 void EncodeSiteInfo(const SiteInfo& info, std::string& out) {
@@ -390,9 +424,9 @@ std::string SiteUnusableReason(const SiteInfo& site) {
   }
   for (size_t i = 0; i < site.servers.size(); ++i) {
     const SiteServer& server = site.servers[i];
-    const std::string unspecified = MappedIpv4(0);
+    uint32_t ipv4 = 1;
     if (server.address.size() != 16 || server.address == std::string(16, '\0') ||
-        server.address == unspecified) {
+        (SiteAddressIpv4(server.address, ipv4) && ipv4 == 0)) {
       return fmt::format("server {} (id {}) has no usable address ({})", i + 1, server.id,
                          AddressText(server.address));
     }

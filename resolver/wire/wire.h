@@ -3,8 +3,15 @@
 // The Handle protocol wire codec (RFC 3652, DESIGN §6): pure functions over bytes.
 //
 // A message on the wire is a 20-byte envelope followed by the message proper: a 24-byte header,
-// the body (header.body_length bytes) and a credential section (u32 length + bytes, always
-// present, 0 when unsigned). All integers are big-endian; strings are u32 length + bytes.
+// the body (header.body_length bytes) and a credential section (u32 length + bytes, 0 when
+// unsigned). All integers are big-endian; strings are u32 length + bytes.
+//
+// What decoders tolerate, as the Handle.net reference decoder does (so that every client that
+// works with it works here): bytes in a request body after its last field (id-pointer-sdk ends
+// every resolution body with `u32 length + auth bytes`, 0 when it has none); a message that ends
+// at its body or has fewer than 4 bytes after it (no credential: id-pointer-sdk's login request);
+// and bytes after the credential section. A credential whose length runs past the message, or
+// a non-empty one that does not decode, is an error. Encoders always write the credential.
 //
 // Decoders check every length against the bytes that remain before using it, and every count
 // against the protocol's limits before reserving anything; they return a WireError (a code with
@@ -79,16 +86,17 @@ inline constexpr uint32_t kPrefixReferral = 303;
 // Why a decode failed. Each has a fixed message (WireErrorMessage), usable in an error reply.
 enum class WireError : uint8_t {
   kOk = 0,
-  kShortEnvelope,     // fewer than 20 bytes
-  kBadMessageLength,  // envelope length 0, above the limit, or not what arrived
-  kShortHeader,       // fewer than 24 message bytes
-  kBodyPastEnd,       // header body length runs past the message
-  kLengthPastEnd,     // a string or list length runs past the body
-  kHandleTooLong,     // handle above kMaxHandleBytes
-  kTooManyItems,      // a count above kMaxListItems
-  kTrailingBytes,     // bytes left over in the body
-  kNoCredential,      // no credential section after the body
-  kUnsupported,       // compressed or encrypted envelope
+  kShortEnvelope,      // fewer than 20 bytes
+  kBadMessageLength,   // envelope length 0, above the limit, or not what arrived
+  kShortHeader,        // fewer than 24 message bytes
+  kBodyPastEnd,        // header body length runs past the message
+  kLengthPastEnd,      // a string or list length runs past the body
+  kHandleTooLong,      // handle above kMaxHandleBytes
+  kTooManyItems,       // a count above kMaxListItems
+  kTrailingBytes,      // bytes left over in a value that must be exact (HS_SITE)
+  kCredentialPastEnd,  // the credential section's length runs past the message
+  kBadCredential,      // a non-empty credential section that does not decode
+  kUnsupported,        // compressed or encrypted envelope
 };
 std::string_view WireErrorMessage(WireError error);
 
@@ -119,12 +127,31 @@ struct Header {
 };
 
 // Decodes the header of `message` (the bytes after the envelope) and checks that the body and
-// a credential section fit. `body` is set to the body bytes.
-WireError DecodeHeader(std::string_view message, Header& out, std::string_view& body);
+// the credential section, when there is one, fit. `body` is set to the body bytes and, when
+// given, `credential` to the credential section's bytes after its length (empty when unsigned or
+// absent).
+WireError DecodeHeader(std::string_view message, Header& out, std::string_view& body,
+                       std::string_view* credential = nullptr);
+
+// A credential section (RFC 3652 §2.2.4): version, reserved, options, the signer (handle and
+// index), the credential type (HS_SIGNED, HS_MAC, ...) and the signed info (digest algorithm and
+// signature). Views point into the message.
+struct Credential {
+  uint8_t version = 0;
+  uint16_t options = 0;
+  std::string_view signer_handle;
+  uint32_t signer_index = 0;
+  std::string_view type;
+  std::string_view digest_algorithm;
+  std::string_view signature;
+};
+// Decodes the bytes DecodeHeader set `credential` to (non-empty); kBadCredential when they do not
+// hold the fields above. Bytes after the signed info are ignored, as the reference decoder does.
+WireError DecodeCredential(std::string_view bytes, Credential& out);
 void EncodeHeader(const Header& header, std::string& out);
 
-// A resolution request body: handle, indexes, types. Views point into the message; the vectors
-// keep their capacity between calls.
+// A resolution request body: handle, indexes, types, and whatever follows them (ignored; see
+// above). Views point into the message; the vectors keep their capacity between calls.
 struct ResolutionRequest {
   std::string_view handle;
   std::vector<uint32_t> indexes;
@@ -191,7 +218,7 @@ struct SiteInterface {
 
 struct SiteServer {
   uint32_t id = 1;
-  std::string address;  // 16 bytes; IPv4 is mapped (::ffff:a.b.c.d)
+  std::string address;  // 16 bytes; IPv4 as 12 zero bytes + the 4 address bytes (SiteAddress)
   std::string public_key;
   std::vector<SiteInterface> interfaces;
   bool operator==(const SiteServer&) const = default;
@@ -210,9 +237,15 @@ struct SiteInfo {
   bool operator==(const SiteInfo&) const = default;
 };
 
-// The 16-byte address of an IPv4 address given in host byte order.
-std::string MappedIpv4(uint32_t ipv4);
-// "a.b.c.d" for a mapped IPv4 address, the hex groups otherwise.
+// A server's 16-byte address in HS_SITE. The Handle.net library and both national SDKs write an
+// IPv4 address as 12 zero bytes followed by its 4 bytes and take an address as IPv4 exactly when
+// its first 12 bytes are zero (an IPv4-mapped ::ffff:a.b.c.d they take for IPv6, and then find
+// no usable interface on a host without IPv6). So this node writes the zero form, and reads both.
+// `ipv4` is in host byte order.
+std::string SiteAddress(uint32_t ipv4);
+// The IPv4 address of `address16` when it is in the zero form or the mapped form.
+bool SiteAddressIpv4(std::string_view address16, uint32_t& ipv4);
+// "a.b.c.d" for an IPv4 address in either form, RFC 5952 text for IPv6, hex for anything else.
 std::string AddressText(std::string_view address16);
 
 void EncodeSiteInfo(const SiteInfo& info, std::string& out);

@@ -59,7 +59,7 @@ World& TheWorld() {
     FUZZ_CHECK(read.ok());
     w->txn.emplace(std::move(*read));
     wire::SiteInfo site;
-    site.servers.push_back({1, wire::MappedIpv4(0x7f000001), "", {{2, 0, 2641}, {2, 1, 2641}}});
+    site.servers.push_back({1, wire::SiteAddress(0x7f000001), "", {{2, 0, 2641}, {2, 1, 2641}}});
     std::string site_bytes;
     wire::EncodeSiteInfo(site, site_bytes);
     w->processor = std::make_unique<resolver::QueryProcessor>(

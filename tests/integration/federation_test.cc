@@ -440,7 +440,7 @@ std::string SiteBytes(const std::vector<uint16_t>& udp_ports, uint32_t address =
   for (uint16_t port : udp_ports) {
     wire::SiteServer server;
     server.id = id++;
-    server.address = wire::MappedIpv4(address);
+    server.address = wire::SiteAddress(address);
     server.interfaces = {{wire::site::kQuery, wire::site::kUdp, port}};
     site.servers.push_back(server);
   }
@@ -589,14 +589,6 @@ TEST_F(FederationTest, AReferralLoopBetweenMisconfiguredTopNodesEndsWithAnError)
   EXPECT_LT(steady_clock::now() - started, std::chrono::seconds(20));
 }
 
-// The value of the /metrics sample `sample` (name and labels), or -1 when it is absent.
-int64_t MetricValue(const testing::NodeProcess& node, const std::string& sample) {
-  const std::string body = testing::HttpRequest(node.http_port(), "/metrics").body;
-  const size_t at = body.find("\n" + sample + " ");
-  if (at == std::string::npos) return -1;
-  return std::stoll(body.substr(at + sample.size() + 2));
-}
-
 std::string RecursionSettings(int top_handle_port) {
   return "recursion = true\ntop_handle = \"127.0.0.1:" + std::to_string(top_handle_port) + "\"\n";
 }
@@ -661,7 +653,7 @@ TEST_F(FederationTest, ASecondaryResolvesForItsClientsThroughTheTopNodeWhenAsked
   }
 
   // Two walks so far. Asked again, A answers from its cache: no walk, even with B gone.
-  EXPECT_EQ(MetricValue(*a, "idnode_recursion_walks_total{result=\"found\"}"), 2);
+  EXPECT_EQ(a->Metric("idnode_recursion_walks_total{result=\"found\"}"), 2);
   b->Kill(SIGTERM);
   for (Transport transport : {Transport::kUdp, Transport::kTcp}) {
     resolver::HandleRequest again;
@@ -671,8 +663,8 @@ TEST_F(FederationTest, ASecondaryResolvesForItsClientsThroughTheTopNodeWhenAsked
     ASSERT_EQ(cached->header.response_code, wire::rc::kSuccess);
     EXPECT_EQ(cached->values[0].data, "https://b.example/88.200.7/VALVE-9");
   }
-  EXPECT_EQ(MetricValue(*a, "idnode_recursion_walks_total{result=\"found\"}"), 2);
-  EXPECT_GE(MetricValue(*a, "idnode_recursion_cache_lookups_total{result=\"hit\"}"), 2);
+  EXPECT_EQ(a->Metric("idnode_recursion_walks_total{result=\"found\"}"), 2);
+  EXPECT_GE(a->Metric("idnode_recursion_cache_lookups_total{result=\"hit\"}"), 2);
   // AT asks for an authoritative answer: A walks again, and B being down is a clear error.
   auto authoritative = Ask(*a, "88.200.7/VALVE-9", wire::op_flag::kAuthoritative);
   ASSERT_TRUE(authoritative.ok());
@@ -682,7 +674,7 @@ TEST_F(FederationTest, ASecondaryResolvesForItsClientsThroughTheTopNodeWhenAsked
                                   std::to_string(top->handle_port())),
       std::string::npos)
       << authoritative->message;
-  EXPECT_EQ(MetricValue(*a, "idnode_recursion_walks_total{result=\"failed\"}"), 1);
+  EXPECT_EQ(a->Metric("idnode_recursion_walks_total{result=\"failed\"}"), 1);
 
   // An unknown prefix: the top node's not-found, relayed.
   auto unknown = Ask(*a, "88.999.1/X");
@@ -690,7 +682,7 @@ TEST_F(FederationTest, ASecondaryResolvesForItsClientsThroughTheTopNodeWhenAsked
   EXPECT_EQ(unknown->header.response_code, wire::rc::kHandleNotFound);
   EXPECT_NE(unknown->message.find("prefix 88.999.1 is not registered"), std::string::npos)
       << unknown->message;
-  EXPECT_EQ(MetricValue(*a, "idnode_recursion_walks_total{result=\"not_found\"}"), 1);
+  EXPECT_EQ(a->Metric("idnode_recursion_walks_total{result=\"not_found\"}"), 1);
   // A request that arrives with its recursion count at the limit is refused at once.
   resolver::HandleRequest deep;
   deep.handle = "88.200.7/VALVE-11";
@@ -732,8 +724,8 @@ TEST_F(FederationTest, ARecursionLoopBetweenMisconfiguredSecondariesEndsAtTheLim
         << reply->message;
     EXPECT_LT(steady_clock::now() - started, std::chrono::seconds(10));
   }
-  EXPECT_GE(MetricValue(c, "idnode_recursion_walks_total{result=\"recursion_limit\"}"), 2);
-  EXPECT_GE(MetricValue(d, "idnode_recursion_walks_total{result=\"recursion_limit\"}"), 2);
+  EXPECT_GE(c.Metric("idnode_recursion_walks_total{result=\"recursion_limit\"}"), 2);
+  EXPECT_GE(d.Metric("idnode_recursion_walks_total{result=\"recursion_limit\"}"), 2);
   // Both still answer.
   resolver::HandleRequest site_info;
   site_info.opcode = wire::opcode::kGetSiteInfo;
@@ -769,10 +761,10 @@ TEST_F(FederationTest, RecursiveRequestsStillWaitingWhenTheNodeStopsGetAnAnswer)
   }
   // The one worker waits on the silent top node for the first; the second waits in the queue.
   const auto deadline = steady_clock::now() + std::chrono::seconds(30);
-  while (MetricValue(e, "idnode_recursion_pending") != 1 && steady_clock::now() < deadline) {
+  while (e.Metric("idnode_recursion_pending") != 1 && steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling the condition
   }
-  ASSERT_EQ(MetricValue(e, "idnode_recursion_pending"), 1);
+  ASSERT_EQ(e.Metric("idnode_recursion_pending"), 1);
   const int status = e.Kill(SIGTERM);  // returns once the node has exited
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   close(silent);

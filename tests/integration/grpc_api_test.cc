@@ -149,14 +149,19 @@ TEST_F(GrpcApiTest, ResolveFiltersByIndexAndTypeHierarchy) {
   v->set_index(3);
   v->set_type("URL.backup");
   v->set_data("https://backup");
+  v = request.add_values();
+  v->set_index(4);
+  v->set_type("URLX");  // not below URL
+  v->set_data("https://other");
   ASSERT_TRUE(Create(request, *acme_).ok());
   v1::ResolveRequest resolve;
   resolve.set_identifier("88.123.45/FILTER");
-  resolve.add_types("url.");
+  resolve.add_types("url.");  // URL itself and below it, as at the reference server
   v1::ResolveResponse out;
   ASSERT_TRUE(Resolve(resolve, &out).ok());
-  ASSERT_EQ(out.values_size(), 1);
-  EXPECT_EQ(out.values(0).index(), 3u);
+  ASSERT_EQ(out.values_size(), 2);
+  EXPECT_EQ(out.values(0).index(), 1u);
+  EXPECT_EQ(out.values(1).index(), 3u);
   resolve.clear_types();
   resolve.add_indexes(1);
   out.Clear();

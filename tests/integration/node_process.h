@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/http_client.h"
 #include "tests/support/provision.h"
 #include "tools/idctl/client.h"
 
@@ -145,6 +146,22 @@ class NodeProcess {
     return std::string((std::istreambuf_iterator<char>(in)), {});
   }
   int http_port() const { return http_port_; }
+  // The value of the /metrics sample `sample` (name and labels), or -1 when it is absent.
+  int64_t Metric(const std::string& sample) const {
+    const std::string body = HttpRequest(http_port_, "/metrics").body;
+    const size_t at = body.find("\n" + sample + " ");
+    if (at == std::string::npos) return -1;
+    return std::stoll(body.substr(at + sample.size() + 2));
+  }
+  // The process's resident set size in KiB (VmRSS), or -1 when it cannot be read.
+  int64_t RssKib() const {
+    std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+    }
+    return -1;
+  }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::shared_ptr<grpc::Channel> Channel() const {
     return client::Connect(client::ConnectOptions{address(), options_.tls_ca_file});

@@ -14,7 +14,7 @@ wire::SiteInfo SiteWithServers(size_t count, uint8_t hash_option) {
   for (size_t i = 0; i < count; ++i) {
     wire::SiteServer server;
     server.id = static_cast<uint32_t>(i + 1);
-    server.address = wire::MappedIpv4(0x7f000001);
+    server.address = wire::SiteAddress(0x7f000001);
     server.interfaces = {{wire::site::kQuery, wire::site::kUdp, static_cast<uint32_t>(2641 + i)}};
     site.servers.push_back(server);
   }
@@ -83,7 +83,13 @@ TEST(WalkTest, UsesTheInterfaceOfTheAskedTransport) {
   EXPECT_EQ(tcp.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(tcp.status().message().find("has no tcp query interface"), std::string::npos)
       << tcp.status();
-  server.address = std::string(15, '\0') + '\1';  // ::1
+  // The reference library and the national SDKs write IPv4 as 12 zero bytes + 4; older idnode
+  // sites wrote the mapped ::ffff: form. Both are IPv4.
+  server.address = std::string(12, '\0') + std::string("\xc0\x00\x02\x0a", 4);
+  EXPECT_EQ(ServerEndpoint(server, Transport::kUdp)->ToString(), "192.0.2.10:2641");
+  server.address = std::string(10, '\0') + std::string("\xff\xff\xc0\x00\x02\x0b", 6);
+  EXPECT_EQ(ServerEndpoint(server, Transport::kUdp)->ToString(), "192.0.2.11:2641");
+  server.address = std::string("\x20\x01\x0d\xb8", 4) + std::string(11, '\0') + '\1';
   EXPECT_NE(
       ServerEndpoint(server, Transport::kUdp).status().message().find("not reachable over IPv4"),
       std::string::npos);

@@ -9,7 +9,9 @@
 
 #include "registry/base/bytes.h"
 #include "registry/identifier/record.h"
+#include "resolver/client/handle_client.h"
 #include "resolver/udp/reassembly.h"
+#include "tests/support/fake_clock.h"
 #include "tests/support/handle_vectors.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/values.h"
@@ -39,6 +41,20 @@ class QueryTest : public ::testing::Test {
     ASSERT_TRUE(txn->Put(store::Db::kIds, "88.123.45/HIDDEN",
                          EncodeRecord({1, 1, 1, "88.123.45/HIDDEN", "acme", *hidden_values}))
                     .ok());
+    auto types = EncodeValueList({testing::MakeValue(1, "URL", "https://a"),
+                                  testing::MakeValue(2, "URL.ALT", "https://b"),
+                                  testing::MakeValue(3, "URLX", "https://c"),
+                                  testing::MakeValue(4, "url.alt.deep", "https://d")});
+    ASSERT_TRUE(types.ok());
+    ASSERT_TRUE(txn->Put(store::Db::kIds, "88.123.45/TYPES",
+                         EncodeRecord({1, 1, 1, "88.123.45/TYPES", "acme", *types}))
+                    .ok());
+    auto pump = EncodeValueList({testing::MakeValue(1, "URL", "https://example.com/pump/1")});
+    ASSERT_TRUE(pump.ok());
+    ASSERT_TRUE(txn->Put(store::Db::kIds, "88.123.45/PUMP-2026-000001",
+                         EncodeRecord({1, 1, 1, "88.123.45/PUMP-2026-000001", "acme", *pump}))
+                    .ok());
+    ASSERT_TRUE(txn->Put(store::Db::kPrefixes, "88.123.45", "allocated").ok());
     ASSERT_TRUE(txn->Commit().ok());
     auto read = store_->BeginRead();
     ASSERT_TRUE(read.ok());
@@ -69,16 +85,77 @@ class QueryTest : public ::testing::Test {
     return std::string(message);
   }
 
+  // The values of a reply to `request` after Process: index list in order.
+  std::vector<uint32_t> ReplyIndexes() const {
+    auto reply = DecodeReply(scratch_.reply, wire::opcode::kResolution);
+    EXPECT_TRUE(reply.ok()) << reply.status();
+    std::vector<uint32_t> indexes;
+    if (reply.ok()) {
+      for (const HandleValue& value : reply->values) indexes.push_back(value.index);
+    }
+    return indexes;
+  }
+  wire::Header ReplyHeader() const {
+    wire::Header header;
+    std::string_view body;
+    wire::DecodeHeader(std::string_view(scratch_.reply).substr(wire::kEnvelopeBytes), header, body);
+    return header;
+  }
+
   testing::TempDir dir_;
   std::unique_ptr<store::Store> store_;
   std::optional<store::ReadTxn> txn_;
-  QueryProcessor processor_{QueryConfig{"88.123", {}, 1, "", false, "", "", {}}};
+  // The reference reply was captured 12 hours before its expiration (the server's clock + 12 h).
+  testing::FakeClock clock_{(int64_t{0x6b02af90} - 43200) * 1000};
+  QueryProcessor processor_{QueryConfig{"88.123", {}, 1, "", false, "", "", {}, &clock_}};
   QueryScratch scratch_;
 };
+
+// Request bytes captured from id-pointer-sdk 2.3.1 (`AbstractIdClient.resolveHandle`): a 42-byte
+// body whose last 4 bytes are the SDK's `u32 length` of a recursion identity (0: none), after
+// the standard handle, index list and type list; then the empty credential.
+constexpr std::string_view kIdPointerResolutionHex =
+    "020a020b00000000000000010000000000000046000000010000000019000000ffff00006b0fe9980000002a0000"
+    "001a38382e3132332e34352f50554d502d323032362d30303030303100000000000000000000000000000000";
+// The same SDK's bare-prefix lookup (`GlobalIdClientFactory.getPrefixHandleValues`): handle
+// "88.123.45" with type HS_SITE, no 0.NA/ and no slash.
+constexpr std::string_view kIdPointerPrefixHex =
+    "020a020b00000000000000060000000000000040000000010000000019000000ffff00006b0fe998000000240000"
+    "000938382e3132332e343500000000000000010000000748535f534954450000000000000000";
+
+// `request` with its credential section replaced by `tail` (the bytes after the body), and the
+// envelope's length fixed to match.
+std::string WithTail(const std::string& request, std::string_view tail) {
+  std::string out = request.substr(0, request.size() - 4);
+  out.append(tail);
+  ByteWriter(out).PatchU32(16, static_cast<uint32_t>(out.size() - wire::kEnvelopeBytes));
+  return out;
+}
+
+// A credential section (u32 length + fields) as RFC 3652 lays it out.
+std::string Credential(std::string_view type, std::string_view signature) {
+  std::string fields;
+  ByteWriter w(fields);
+  w.U8(0);   // version
+  w.U8(0);   // reserved
+  w.U16(0);  // options
+  w.Bytes32("88.123.45/ADMIN");
+  w.U32(300);
+  w.Bytes32(type);
+  std::string signed_info;
+  ByteWriter s(signed_info);
+  s.Bytes32("SHA-256");
+  s.Bytes32(signature);
+  w.Bytes32(signed_info);
+  std::string section;
+  ByteWriter(section).Bytes32(fields);
+  return section;
+}
 
 TEST_F(QueryTest, AnswersLikeTheReferenceServerByteForByte) {
   EXPECT_EQ(Process(FromHex(testing::kResolutionRequestHex)), QueryOutcome::kFound);
   EXPECT_EQ(HexBytes(scratch_.reply), testing::kResolutionReplyHex);
+  clock_.Set((int64_t{0x6b02af94} - 43200) * 1000);  // captured 4 s later
   EXPECT_EQ(Process(FromHex(testing::kNotFoundRequestHex)), QueryOutcome::kHandleNotFound);
   EXPECT_EQ(HexBytes(scratch_.reply), testing::kNotFoundReplyHex);
 }
@@ -115,15 +192,134 @@ TEST_F(QueryTest, NeverReturnsValuesThePublicMayNotRead) {
   }
 }
 
+TEST_F(QueryTest, AnswersTheIdPointerSdkWhoseBodiesEndWithAnAuthLength) {
+  ASSERT_EQ(Process(FromHex(kIdPointerResolutionHex)), QueryOutcome::kFound);
+  auto reply = DecodeReply(scratch_.reply, wire::opcode::kResolution);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->envelope.request_id, 1u);
+  EXPECT_EQ(reply->handle, "88.123.45/PUMP-2026-000001");
+  ASSERT_EQ(reply->values.size(), 1u);
+  EXPECT_EQ(reply->values[0].data, "https://example.com/pump/1");
+  // The reply speaks the version the SDK suggested (2.11), not its envelope's 2.10.
+  EXPECT_EQ(reply->envelope.minor, 11);
+}
+
+TEST_F(QueryTest, ToleratesTheTrailingLayoutsTheReferenceDecoderDoes) {
+  const std::string good = BuildRequest("88.123.45/ABC-0001");
+  // No credential at all (the message ends at the body), and 1..3 stray bytes after the body.
+  for (std::string_view tail :
+       {std::string_view(), std::string_view("\0", 1), std::string_view("\0\0\0", 3)}) {
+    EXPECT_EQ(Process(WithTail(good, tail)), QueryOutcome::kFound) << tail.size();
+  }
+  // Bytes after an empty credential; a signed one (not verified for a public resolution).
+  EXPECT_EQ(Process(WithTail(good, std::string(4, '\0') + "xyz")), QueryOutcome::kFound);
+  EXPECT_EQ(Process(WithTail(good, Credential("HS_SIGNED", std::string(256, 's')))),
+            QueryOutcome::kFound);
+  // A credential length past the end, and a non-empty credential that is not one: RC 4.
+  EXPECT_EQ(Process(WithTail(good, std::string("\x00\x00\x01\x00xx", 6))),
+            QueryOutcome::kProtocolError);
+  EXPECT_EQ(ReplyMessage(), "the credential section's length runs past the end of the message");
+  EXPECT_EQ(Process(WithTail(good, std::string("\x00\x00\x00\x03"
+                                               "abc",
+                                               7))),
+            QueryOutcome::kProtocolError);
+  EXPECT_EQ(ReplyMessage(), "the credential section is malformed");
+  std::string short_signed = Credential("HS_SIGNED", "sig");
+  short_signed.resize(short_signed.size() - 2);
+  ByteWriter(short_signed).PatchU32(0, static_cast<uint32_t>(short_signed.size() - 4));
+  EXPECT_EQ(Process(WithTail(good, short_signed)), QueryOutcome::kProtocolError);
+}
+
+TEST_F(QueryTest, RepliesExpireTwelveHoursAfterTheServersClockWhateverTheRequestSays) {
+  std::string request = BuildRequest("88.123.45/ABC-0001");
+  ByteWriter(request).PatchU32(wire::kEnvelopeBytes + 16, 1000);  // long expired
+  ASSERT_EQ(Process(request), QueryOutcome::kFound);
+  EXPECT_EQ(ReplyHeader().expiration, 0x6b02af90u);
+  clock_.Set(int64_t{2'000'000'000} * 1000);
+  ASSERT_EQ(Process(BuildRequest("88.123.45/NOPE")), QueryOutcome::kHandleNotFound);
+  EXPECT_EQ(ReplyHeader().expiration, 2'000'043'200u);
+}
+
+TEST_F(QueryTest, ATypeEndingInADotNamesTheTypeAndItsSubTypes) {
+  static constexpr std::string_view kUrlTree[] = {"url."};
+  ASSERT_EQ(Process(BuildRequest("88.123.45/TYPES", 0x19000000, 9, {}, kUrlTree)),
+            QueryOutcome::kFound);
+  EXPECT_EQ(ReplyIndexes(), (std::vector<uint32_t>{1, 2, 4}));  // not URLX
+  static constexpr std::string_view kAltTree[] = {"URL.ALT."};
+  ASSERT_EQ(Process(BuildRequest("88.123.45/TYPES", 0x19000000, 9, {}, kAltTree)),
+            QueryOutcome::kFound);
+  EXPECT_EQ(ReplyIndexes(), (std::vector<uint32_t>{2, 4}));
+  static constexpr std::string_view kUrl[] = {"URL"};  // no dot: the type alone
+  ASSERT_EQ(Process(BuildRequest("88.123.45/TYPES", 0x19000000, 9, {}, kUrl)),
+            QueryOutcome::kFound);
+  EXPECT_EQ(ReplyIndexes(), (std::vector<uint32_t>{1}));
+}
+
+TEST_F(QueryTest, EchoesOnlyTheFlagBitsItHonours) {
+  // Each bit alone: echoed, set or cleared as the table in query.cc says.
+  const uint32_t echoed = wire::op_flag::kRecursive | wire::op_flag::kCacheCertify |
+                          wire::op_flag::kPublicOnly | wire::op_flag::kRequestDigest |
+                          wire::op_flag::kDoNotRefer;
+  for (int bit = 0; bit < 32; ++bit) {
+    const uint32_t flag = uint32_t{1} << bit;
+    ASSERT_EQ(Process(BuildRequest("88.123.45/ABC-0001", flag)), QueryOutcome::kFound) << bit;
+    const uint32_t expected = (flag & echoed) | wire::op_flag::kAuthoritative;
+    EXPECT_EQ(ReplyHeader().flags, expected) << "bit " << bit;
+  }
+  // ID-SDK's trusted query (0x2): not echoed, so the SDK reports "unknown", and never 0x1
+  // ("verified"); ID-SDK's certified query (CT) is not answered as if signed.
+  ASSERT_EQ(Process(BuildRequest("88.123.45/ABC-0001", 0x00000002)), QueryOutcome::kFound);
+  EXPECT_EQ(ReplyHeader().flags & 0x3u, 0u);
+  ASSERT_EQ(Process(BuildRequest("88.123.45/ABC-0001", 0x19000000 | wire::op_flag::kCertify)),
+            QueryOutcome::kFound);
+  EXPECT_EQ(ReplyHeader().flags, 0x99000000u);
+  // Errors follow the same rule.
+  ASSERT_EQ(Process(BuildRequest("88.123.45/NOPE", 0x1B000007)), QueryOutcome::kHandleNotFound);
+  EXPECT_EQ(ReplyHeader().flags, 0x99000000u);
+}
+
+TEST_F(QueryTest, AnswersASlashLessHandleAsItsPrefixRecord) {
+  std::string site_values = *EncodeValueList({testing::MakeValue(1, "HS_SITE", "SITE")});
+  std::string node_values = *EncodeValueList(
+      {testing::MakeValue(1, "HS_SITE", "SITE"), testing::MakeValue(2, "HS_SITE.PREFIX", "SITE")});
+  QueryProcessor secondary(
+      QueryConfig{"88.123", {}, 1, "", false, node_values, site_values, {}, &clock_});
+  // Captured from id-pointer-sdk: "88.123.45" asking for HS_SITE.
+  ASSERT_EQ(secondary.Process(FromHex(kIdPointerPrefixHex), *txn_, scratch_), QueryOutcome::kFound);
+  auto reply = DecodeReply(scratch_.reply, wire::opcode::kResolution);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->handle, "88.123.45");  // echoed as asked
+  ASSERT_EQ(reply->values.size(), 1u);
+  EXPECT_EQ(reply->values[0].type, "HS_SITE");
+  EXPECT_EQ(reply->values[0].data, "SITE");
+  // The node's own prefix, all values.
+  ASSERT_EQ(secondary.Process(BuildRequest("88.123"), *txn_, scratch_), QueryOutcome::kFound);
+  EXPECT_EQ(ReplyIndexes(), (std::vector<uint32_t>{1, 2}));
+  // Not allocated here: 100 naming why; outside this node: 301 naming why.
+  ASSERT_EQ(secondary.Process(BuildRequest("88.123.99"), *txn_, scratch_),
+            QueryOutcome::kHandleNotFound);
+  EXPECT_EQ(ReplyMessage(), "prefix 88.123.99 is not allocated at this node");
+  ASSERT_EQ(secondary.Process(BuildRequest("86.100"), *txn_, scratch_),
+            QueryOutcome::kNotResponsible);
+  EXPECT_NE(ReplyMessage().find("prefix 86.100 is not hosted here"), std::string::npos);
+  // Not a valid prefix either way: 102.
+  EXPECT_EQ(secondary.Process(BuildRequest("88.123.45\xff"), *txn_, scratch_),
+            QueryOutcome::kInvalidHandle);
+}
+
 TEST_F(QueryTest, AnswersNotResponsibleAndInvalidHandle) {
   EXPECT_EQ(Process(BuildRequest("86.100/X")), QueryOutcome::kNotResponsible);
   EXPECT_EQ(ReplyCode(), wire::rc::kServerNotResponsible);
+  EXPECT_EQ(ReplyMessage(),
+            "prefix 86.100 is not hosted here: this node serves 88.123 and the prefixes "
+            "allocated under it; ask the top node");
+  EXPECT_EQ(Process(BuildRequest("88.123.99/X")), QueryOutcome::kHandleNotFound);
+  EXPECT_EQ(ReplyMessage(), "prefix 88.123.99 is not allocated at this node");
   EXPECT_EQ(Process(BuildRequest("88.1234/X")), QueryOutcome::kNotResponsible);  // not under 88.123
   EXPECT_EQ(Process(BuildRequest("88.123.45/\xff\xfe")), QueryOutcome::kInvalidHandle);
   EXPECT_EQ(ReplyCode(), wire::rc::kInvalidHandle);
   EXPECT_NE(ReplyMessage().find("handle: invalid UTF-8 at byte offset 10"), std::string::npos)
       << ReplyMessage();
-  EXPECT_EQ(Process(BuildRequest("88.123.45")), QueryOutcome::kInvalidHandle);
   EXPECT_EQ(Process(BuildRequest("88.123.45/A\x01")), QueryOutcome::kInvalidHandle);
 }
 

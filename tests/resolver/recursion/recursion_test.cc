@@ -108,9 +108,18 @@ TEST_F(RecursionQueryTest, OnlyRequestsWithRecForOtherNodesHandlesRecurse) {
   EXPECT_FALSE(
       processor_.Defer(DeferredRequest{"", scratch_.question, 0, [](std::string_view) {}}));
   EXPECT_EQ(recursor_.stats().refused, 1u);
-  // 0.NA/ of a prefix this node does not serve recurses too.
+  // 0.NA/ of a prefix this node does not serve recurses too, and so does the bare prefix
+  // (id-pointer-sdk's lookup), which the walk resolves as 0.NA/<prefix>.
   EXPECT_EQ(Process(BuildRequest("0.NA/88.200.7", kResolve)), QueryOutcome::kRecursed);
   EXPECT_TRUE(scratch_.deferred);
+  EXPECT_EQ(Process(BuildRequest("88.200.7", kResolve)), QueryOutcome::kRecursed);
+  ASSERT_TRUE(scratch_.deferred);
+  EXPECT_EQ(scratch_.question.handle, "0.NA/88.200.7");
+  // Its reply once the walk ends echoes the handle as asked.
+  EXPECT_EQ(
+      processor_.AnswerRecursion(BuildRequest("88.200.7", kResolve, 8), Found("site"), scratch_, 0),
+      QueryOutcome::kRecursed);
+  EXPECT_EQ(Reply().handle, "88.200.7");
 }
 
 TEST_F(RecursionQueryTest, ARequestAtTheRecursionLimitGetsRc6) {

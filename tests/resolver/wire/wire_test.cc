@@ -73,7 +73,11 @@ TEST(WireTest, RejectsEveryTruncationOfABody) {
   for (size_t cut = 0; cut < body.size(); ++cut) {
     EXPECT_NE(DecodeResolutionRequest(body.substr(0, cut), request), WireError::kOk) << cut;
   }
-  EXPECT_EQ(DecodeResolutionRequest(body + "x", request), WireError::kTrailingBytes);
+  // Bytes after the type list are ignored, as the reference decoder ignores them.
+  const std::string with_auth_length = body + std::string(4, '\0');  // id-pointer-sdk's
+  ASSERT_EQ(DecodeResolutionRequest(with_auth_length, request), WireError::kOk);
+  EXPECT_EQ(request.handle, "88.123.45/X");
+  EXPECT_EQ(request.types.size(), 1u);
 }
 
 TEST(WireTest, RejectsHugeCountsAndLengthsBeforeReserving) {
@@ -104,8 +108,20 @@ TEST(WireTest, HeaderChecksBodyAndCredential) {
   std::string_view body;
   EXPECT_EQ(DecodeHeader(message.substr(0, 23), header, body), WireError::kShortHeader);
   EXPECT_EQ(DecodeHeader(message.substr(0, 40), header, body), WireError::kBodyPastEnd);
-  EXPECT_EQ(DecodeHeader(message.substr(0, message.size() - 1), header, body),
-            WireError::kNoCredential);
+  // 0..3 bytes after the body: no credential section, which the reference decoder accepts.
+  std::string_view credential = "unset";
+  for (size_t cut = 1; cut <= 4; ++cut) {
+    EXPECT_EQ(DecodeHeader(message.substr(0, message.size() - cut), header, body, &credential),
+              WireError::kOk)
+        << cut;
+    EXPECT_TRUE(credential.empty());
+  }
+  // A credential length running past the end; one that fits, with a byte after it.
+  std::string signed_message = message.substr(0, message.size() - 4);
+  signed_message += std::string("\x00\x00\x00\x05", 4);
+  EXPECT_EQ(DecodeHeader(signed_message + "abcd", header, body), WireError::kCredentialPastEnd);
+  EXPECT_EQ(DecodeHeader(signed_message + "abcdef", header, body, &credential), WireError::kOk);
+  EXPECT_EQ(credential, "abcde");
   Envelope envelope;
   EXPECT_EQ(DecodeEnvelope(std::string(19, '\0'), envelope), WireError::kShortEnvelope);
 }
@@ -195,12 +211,12 @@ SiteInfo ExampleSite() {
   site.attributes = {{"desc", "idnode 88.123"}};
   SiteServer server;
   server.id = 1;
-  server.address = MappedIpv4(0xC000020A);  // 192.0.2.10
+  server.address = SiteAddress(0xC000020A);  // 192.0.2.10
   server.public_key = "key";
   server.interfaces = {{site::kQuery, site::kUdp, 2641}, {site::kQuery, site::kTcp, 2641}};
   site.servers.push_back(server);
   server.id = 2;
-  server.address = MappedIpv4(0xC000020B);
+  server.address = SiteAddress(0xC000020B);
   site.servers.push_back(server);
   return site;
 }
@@ -216,7 +232,33 @@ TEST(WireTest, SiteInfoHasTheHandleLayoutAndRoundTrips) {
   ASSERT_EQ(DecodeSiteInfo(bytes, decoded), WireError::kOk);
   EXPECT_EQ(decoded, ExampleSite());
   EXPECT_EQ(AddressText(decoded.servers[0].address), "192.0.2.10");
-  EXPECT_EQ(AddressText(std::string(15, '\0') + "\x01"), "0000:0000:0000:0000:0000:0000:0000:0001");
+  EXPECT_EQ(AddressText(std::string("\x20\x01\x0d\xb8", 4) + std::string(11, '\0') + "\x01"),
+            "2001:db8::1");
+}
+
+TEST(WireTest, SiteAddressesAreWrittenInTheZeroFormAndReadInBoth) {
+  // What the Handle.net library's ServerInfo.isIPv4() accepts: the first 12 bytes zero.
+  EXPECT_EQ(HexBytes(SiteAddress(0xC000020A)), "000000000000000000000000c000020a");
+  std::string bytes;
+  EncodeSiteInfo(ExampleSite(), bytes);
+  EXPECT_NE(bytes.find(std::string(12, '\0') + std::string("\xc0\x00\x02\x0a", 4)),
+            std::string::npos);
+  EXPECT_EQ(bytes.find("\xff\xff\xc0"), std::string::npos);
+  uint32_t ipv4 = 0;
+  const std::string mapped = std::string(10, '\0') + std::string("\xff\xff\x7f\x00\x00\x01", 6);
+  ASSERT_TRUE(SiteAddressIpv4(mapped, ipv4));
+  EXPECT_EQ(ipv4, 0x7f000001u);
+  EXPECT_EQ(AddressText(mapped), "127.0.0.1");
+  ASSERT_TRUE(SiteAddressIpv4(SiteAddress(0x0a000001), ipv4));
+  EXPECT_EQ(ipv4, 0x0a000001u);
+  EXPECT_FALSE(SiteAddressIpv4(std::string("\x20\x01", 2) + std::string(14, '\0'), ipv4));
+  EXPECT_FALSE(SiteAddressIpv4("short", ipv4));
+  // 0.0.0.0 in either form is unspecified: a site naming it cannot be used.
+  SiteInfo site = ExampleSite();
+  site.servers[1].address = SiteAddress(0);
+  EXPECT_NE(SiteUnusableReason(site).find("no usable address"), std::string::npos);
+  site.servers[1].address = std::string(10, '\0') + "\xff\xff" + std::string(4, '\0');
+  EXPECT_NE(SiteUnusableReason(site).find("no usable address"), std::string::npos);
 }
 
 TEST(WireTest, SiteInfoDecoderRejectsTruncationsHugeCountsAndTrailingBytes) {
