@@ -125,7 +125,11 @@ absl::StatusOr<NodeConfig> LoadConfigFile(const std::string& path, NodeConfig co
   read_uint("handle", "tcp_workers", config.tcp_workers);
   read_uint("handle", "tcp_max_connections", config.tcp_max_connections);
   read_uint("handle", "tcp_max_message_bytes", config.tcp_max_message_bytes);
+  read_uint("handle", "tcp_max_per_source_percent", config.tcp_max_per_source_percent);
+  read_uint("handle", "tcp_max_pending_reply_bytes", config.tcp_max_pending_reply_bytes);
   read_uint("handle", "tcp_idle_timeout_ms", config.tcp_idle_timeout_ms);
+  read_uint("handle", "tcp_request_timeout_ms", config.tcp_request_timeout_ms);
+  read_uint("handle", "tcp_write_timeout_ms", config.tcp_write_timeout_ms);
   read_uint("handle", "realtime_priority", config.realtime_priority);
   read_string("http", "listen", config.http_listen);
   read_bool("http", "allow_remote", config.http_allow_remote);
@@ -327,8 +331,17 @@ absl::Status ValidateConfig(const NodeConfig& config) {
   if (config.tcp_max_message_bytes < 1024 || config.tcp_max_message_bytes > 256 * 1024) {
     return KeyError("handle.tcp_max_message_bytes", "must be 1024..262144");
   }
-  if (config.tcp_idle_timeout_ms == 0 || config.tcp_idle_timeout_ms > 3'600'000) {
-    return KeyError("handle.tcp_idle_timeout_ms", "must be 1..3600000");
+  if (config.tcp_max_per_source_percent == 0 || config.tcp_max_per_source_percent > 100) {
+    return KeyError("handle.tcp_max_per_source_percent", "must be 1..100");
+  }
+  if (config.tcp_max_pending_reply_bytes < 1024 ||
+      config.tcp_max_pending_reply_bytes > 64 * 1024 * 1024) {
+    return KeyError("handle.tcp_max_pending_reply_bytes", "must be 1024..67108864");
+  }
+  for (auto [key, value] : {std::pair{"handle.tcp_idle_timeout_ms", config.tcp_idle_timeout_ms},
+                            {"handle.tcp_request_timeout_ms", config.tcp_request_timeout_ms},
+                            {"handle.tcp_write_timeout_ms", config.tcp_write_timeout_ms}}) {
+    if (value == 0 || value > 3'600'000) return KeyError(key, "must be 1..3600000");
   }
   if (config.realtime_priority > 99) {
     return KeyError("handle.realtime_priority", "must be 0 (off) .. 99");

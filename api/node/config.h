@@ -42,7 +42,11 @@ struct NodeConfig {
   uint64_t tcp_workers = 2;
   uint64_t tcp_max_connections = 1024;
   uint64_t tcp_max_message_bytes = 64 * 1024;
-  uint64_t tcp_idle_timeout_ms = 30'000;
+  uint64_t tcp_max_per_source_percent = 25;          // of tcp_max_connections, from one address
+  uint64_t tcp_max_pending_reply_bytes = 64 * 1024;  // unsent replies before reading stops
+  uint64_t tcp_idle_timeout_ms = 600'000;            // no complete request for this long
+  uint64_t tcp_request_timeout_ms = 10'000;          // a request arrives whole within this
+  uint64_t tcp_write_timeout_ms = 30'000;            // the client takes its replies within this
   // SCHED_FIFO priority (1..99) of the UDP and TCP workers, so that other threads cannot delay
   // answers by milliseconds; 0: off (ordinary scheduling). Needs CAP_SYS_NICE or RLIMIT_RTPRIO.
   uint64_t realtime_priority = 0;

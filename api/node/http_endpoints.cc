@@ -35,11 +35,21 @@ constexpr FamilyInfo kRequests{
     "Resolution requests since the process started, by transport and outcome."};
 constexpr FamilyInfo kTcpAccepted{"idnode_tcp_connections_accepted_total", MetricType::kCounter,
                                   "Handle TCP connections accepted."};
-constexpr FamilyInfo kTcpRejected{"idnode_tcp_connections_rejected_total", MetricType::kCounter,
-                                  "Handle TCP connections closed at once: over the cap."};
+constexpr FamilyInfo kTcpRejected{
+    "idnode_tcp_connections_rejected_total", MetricType::kCounter,
+    "Handle TCP connections closed at once: over the cap with none to give way."};
 constexpr FamilyInfo kTcpIdleClosed{"idnode_tcp_connections_idle_closed_total",
                                     MetricType::kCounter,
                                     "Handle TCP connections closed after the idle timeout."};
+constexpr FamilyInfo kTcpClosed{
+    "idnode_tcp_connections_closed_total", MetricType::kCounter,
+    "Handle TCP connections the node closed to keep its bounds, by reason: evicted (gave way to "
+    "a newcomer at the cap), source_share (its source address held its share), request_timeout "
+    "(a request did not arrive whole in time), write_timeout (the client did not take its "
+    "replies in time)."};
+constexpr FamilyInfo kTcpReadPauses{
+    "idnode_tcp_read_pauses_total", MetricType::kCounter,
+    "Times the node stopped reading a Handle TCP connection until the client took its replies."};
 constexpr FamilyInfo kTcpOpen{"idnode_tcp_connections_open", MetricType::kGauge,
                               "Handle TCP connections open now."};
 constexpr FamilyInfo kWriterCommits{"idnode_writer_commits_total", MetricType::kCounter,
@@ -194,6 +204,12 @@ http::Response HttpEndpoints::Metrics() const {
   out.Add(kTcpAccepted, {}, counters.tcp_connections.accepted);
   out.Add(kTcpRejected, {}, counters.tcp_connections.rejected);
   out.Add(kTcpIdleClosed, {}, counters.tcp_connections.idle_closed);
+  const resolver::TcpStats& tcp = counters.tcp_connections;
+  out.Add(kTcpClosed, {{"reason", "evicted"}}, tcp.evicted);
+  out.Add(kTcpClosed, {{"reason", "source_share"}}, tcp.source_rejected);
+  out.Add(kTcpClosed, {{"reason", "request_timeout"}}, tcp.request_timeouts);
+  out.Add(kTcpClosed, {{"reason", "write_timeout"}}, tcp.write_timeouts);
+  out.Add(kTcpReadPauses, {}, tcp.read_pauses);
   out.Add(kTcpOpen, {}, counters.tcp_connections.open);
 
   const WriterStats writer = node_.writer_stats();

@@ -275,7 +275,11 @@ absl::Status Node::StartHandle(const NodeConfig& config) {
   tcp.workers = static_cast<int>(config.tcp_workers);
   tcp.max_connections = config.tcp_max_connections;
   tcp.max_message_bytes = config.tcp_max_message_bytes;
+  tcp.max_per_source_percent = config.tcp_max_per_source_percent;
+  tcp.max_pending_reply_bytes = config.tcp_max_pending_reply_bytes;
   tcp.idle_timeout = std::chrono::milliseconds(config.tcp_idle_timeout_ms);
+  tcp.request_timeout = std::chrono::milliseconds(config.tcp_request_timeout_ms);
+  tcp.write_timeout = std::chrono::milliseconds(config.tcp_write_timeout_ms);
   tcp.realtime_priority = static_cast<int>(config.realtime_priority);
   for (int attempt = 0;; ++attempt) {
     ASSIGN_OR_RETURN(udp_server_, resolver::UdpServer::Bind(udp));

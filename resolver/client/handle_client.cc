@@ -92,11 +92,19 @@ absl::StatusOr<HandleReply> DecodeReply(std::string_view whole, uint32_t opcode)
 
 absl::StatusOr<HandleConnection> HandleConnection::Open(Transport transport,
                                                         const net::Ipv4Endpoint& server,
-                                                        std::chrono::milliseconds timeout) {
+                                                        std::chrono::milliseconds timeout,
+                                                        uint32_t source) {
   const int type = transport == Transport::kUdp ? SOCK_DGRAM : SOCK_STREAM;
   int fd = socket(AF_INET, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return absl::InternalError(StrCat("socket: ", strerror(errno)));
   HandleConnection connection(transport, fd);
+  if (source != 0) {
+    sockaddr_in local = net::Ipv4Endpoint{source, 0}.sockaddr();
+    if (bind(fd, reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0) {
+      return absl::UnavailableError(StrCat(
+          "cannot bind to ", net::Ipv4Endpoint{source, 0}.ToString(), ": ", strerror(errno)));
+    }
+  }
   sockaddr_in address = server.sockaddr();
   if (connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0 &&
       errno != EINPROGRESS) {

@@ -55,9 +55,11 @@ absl::StatusOr<HandleReply> DecodeReply(std::string_view whole, uint32_t opcode)
 class HandleConnection {
  public:
   // UDP: a connected datagram socket; TCP: a connected stream (UNAVAILABLE naming the server
-  // when it refuses or does not answer within `timeout`).
+  // when it refuses or does not answer within `timeout`). From `source` (an IPv4 address in host
+  // byte order, e.g. another loopback address) when it is not 0.
   static absl::StatusOr<HandleConnection> Open(Transport transport, const net::Ipv4Endpoint& server,
-                                               std::chrono::milliseconds timeout);
+                                               std::chrono::milliseconds timeout,
+                                               uint32_t source = 0);
   HandleConnection(HandleConnection&& other) noexcept;
   HandleConnection& operator=(HandleConnection&& other) noexcept;
   ~HandleConnection();

@@ -1,12 +1,15 @@
 // The Handle protocol over real TCP connections (and get-site-info over both transports) to a
-// real idnode process on 127.0.0.1: one-shot and keep-alive exchanges, pipelined requests, the
-// idle timeout, the connection cap and the message size cap.
+// real idnode process on 127.0.0.1: connections that stay open whatever KC says, as the national
+// SDKs use them, pipelined requests, the idle and request timeouts, the connection cap (the
+// connection idle longest gives way), the per-source share and the message size cap. The
+// node under load from thousands of hostile connections is tcp_bounds_test.
 
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
 
 #include <fstream>
+#include <thread>
 
 #include "registry/base/bytes.h"
 #include "resolver/client/handle_client.h"
@@ -43,6 +46,17 @@ std::string Request(std::string_view handle, uint32_t request_id, bool keep_aliv
                                request_id);
 }
 
+// Sends `request_id`'s request on `connection` and checks that it is answered with `code`.
+void ExpectAnswered(HandleConnection& connection, std::string_view handle, uint32_t request_id,
+                    uint32_t code = wire::rc::kSuccess, bool keep_alive = false) {
+  ASSERT_TRUE(connection.Send(Request(handle, request_id, keep_alive)).ok()) << request_id;
+  auto whole = connection.Receive(request_id, kTimeout);
+  ASSERT_TRUE(whole.ok()) << request_id << ": " << whole.status();
+  auto reply = resolver::DecodeReply(*whole, wire::opcode::kResolution);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->header.response_code, code) << request_id;
+}
+
 HandleRequest Resolution(std::string_view handle) {
   HandleRequest request;
   request.handle = handle;
@@ -56,7 +70,9 @@ class TcpTest : public ::testing::Test {
     std::string config = dir_->Sub("idnode.toml");
     std::ofstream(config) << "[handle]\n"
                              "tcp_idle_timeout_ms = 300\n"
+                             "tcp_request_timeout_ms = 200\n"
                              "tcp_max_connections = 4\n"
+                             "tcp_max_per_source_percent = 50\n"  // 2 connections each
                              "tcp_max_message_bytes = 4096\n"
                              "site_description = \"tcp test node\"\n";
     testing::NodeOptions options;
@@ -83,8 +99,9 @@ class TcpTest : public ::testing::Test {
   static net::Ipv4Endpoint Server() {
     return {0x7f000001, static_cast<uint16_t>(node_->handle_port())};
   }
-  static HandleConnection Connect() {
-    auto connection = HandleConnection::Open(Transport::kTcp, Server(), kTimeout);
+  // A connection from `source` (127.0.0.1 when 0; any 127.x.y.z is this host's).
+  static HandleConnection Connect(uint32_t source = 0) {
+    auto connection = HandleConnection::Open(Transport::kTcp, Server(), kTimeout, source);
     EXPECT_TRUE(connection.ok()) << connection.status();
     return std::move(*connection);
   }
@@ -93,27 +110,33 @@ class TcpTest : public ::testing::Test {
   static inline testing::NodeProcess* node_;
 };
 
-TEST_F(TcpTest, AnswersOneRequestAndClosesWithoutKeepAlive) {
+TEST_F(TcpTest, KeepsTheConnectionAfterEachReplyWhateverKeepAliveSays) {
+  // As both national SDKs do: get-site-info first, then every request on the same connection,
+  // none of them with KC.
   HandleConnection connection = Connect();
-  ASSERT_TRUE(connection.Send(Request("88.123.45/TCP-1", 11, false)).ok());
-  auto whole = connection.Receive(11, kTimeout);
+  HandleRequest site;
+  site.opcode = wire::opcode::kGetSiteInfo;
+  std::string bytes;
+  resolver::EncodeRequest(site, 10, bytes);
+  ASSERT_TRUE(connection.Send(bytes).ok());
+  auto whole = connection.Receive(10, kTimeout);
   ASSERT_TRUE(whole.ok()) << whole.status();
-  auto reply = resolver::DecodeReply(*whole, wire::opcode::kResolution);
+  auto reply = resolver::DecodeReply(*whole, wire::opcode::kGetSiteInfo);
   ASSERT_TRUE(reply.ok()) << reply.status();
   EXPECT_EQ(reply->header.response_code, wire::rc::kSuccess);
-  ASSERT_EQ(reply->values.size(), 1u);
-  EXPECT_EQ(reply->values[0].data, "https://example.com/tcp/1");
-  EXPECT_TRUE(WaitForClose(connection, kTimeout));
+  EXPECT_EQ(reply->header.flags & wire::op_flag::kKeepAlive, 0u);
+  ExpectAnswered(connection, "88.123.45/TCP-1", 11);
+  ExpectAnswered(connection, "88.123.45/TCP-2", 12, wire::rc::kSuccess, /*keep_alive=*/true);
+  ExpectAnswered(connection, "88.123.45/NOPE", 13, wire::rc::kHandleNotFound);
+  ExpectAnswered(connection, "88.123.45/TCP-3", 14);
 }
 
-TEST_F(TcpTest, KeepsTheConnectionForKeepAliveAndAnswersPipelinedRequestsInOrder) {
+TEST_F(TcpTest, AnswersPipelinedRequestsInOrder) {
   HandleConnection connection = Connect();
-  ASSERT_TRUE(connection.Send(Request("88.123.45/TCP-1", 21, true)).ok());
-  auto first = connection.Receive(21, kTimeout);
-  ASSERT_TRUE(first.ok()) << first.status();
+  ExpectAnswered(connection, "88.123.45/TCP-1", 21);
   // Three requests in one write: a hit, a miss and a hit; the replies come back in order.
-  std::string burst = Request("88.123.45/TCP-2", 22, true) + Request("88.123.45/NOPE", 23, true) +
-                      Request("88.123.45/TCP-3", 24, true);
+  std::string burst = Request("88.123.45/TCP-2", 22) + Request("88.123.45/NOPE", 23) +
+                      Request("88.123.45/TCP-3", 24);
   ASSERT_TRUE(connection.Send(burst).ok());
   for (auto [id, code, data] : {std::tuple{22u, wire::rc::kSuccess, "https://example.com/tcp/2"},
                                 std::tuple{23u, wire::rc::kHandleNotFound, ""},
@@ -129,41 +152,83 @@ TEST_F(TcpTest, KeepsTheConnectionForKeepAliveAndAnswersPipelinedRequestsInOrder
       EXPECT_EQ(reply->values[0].data, data);
     }
   }
-  // The last request also asked to keep the connection: a fourth is still answered.
-  ASSERT_TRUE(connection.Send(Request("88.123.45/TCP-1", 25, false)).ok());
-  EXPECT_TRUE(connection.Receive(25, kTimeout).ok());
-  EXPECT_TRUE(WaitForClose(connection, kTimeout));
+  ExpectAnswered(connection, "88.123.45/TCP-1", 25);
 }
 
-TEST_F(TcpTest, ClosesIdleConnections) {
+TEST_F(TcpTest, ClosesConnectionsWithNoCompleteRequestForTheIdleTimeout) {
   HandleConnection silent = Connect();
-  HandleConnection kept = Connect();
-  ASSERT_TRUE(kept.Send(Request("88.123.45/TCP-1", 31, true)).ok());
-  ASSERT_TRUE(kept.Receive(31, kTimeout).ok());
-  // Both go quiet; the 300 ms idle timeout closes them (checked every 75 ms).
+  HandleConnection served = Connect();
+  ExpectAnswered(served, "88.123.45/TCP-1", 31);
+  // Both go quiet; the 300 ms idle timeout closes them.
   EXPECT_TRUE(WaitForClose(silent, kTimeout));
-  EXPECT_TRUE(WaitForClose(kept, kTimeout));
+  EXPECT_TRUE(WaitForClose(served, kTimeout));
+  // A connection that completes a request every 100 ms outlives many idle timeouts.
+  HandleConnection busy = Connect();
+  const auto until = std::chrono::steady_clock::now() + milliseconds(1200);
+  for (uint32_t id = 100; std::chrono::steady_clock::now() < until; ++id) {
+    ExpectAnswered(busy, "88.123.45/TCP-2", id);
+    std::this_thread::sleep_for(milliseconds(100));  // the client's pace, not a wait
+  }
 }
 
-TEST_F(TcpTest, RefusesConnectionsBeyondTheCapAndServesAgainOnceTheyClose) {
+TEST_F(TcpTest, ARequestMustArriveWholeWithinTheRequestTimeoutHoweverItTrickles) {
+  const int64_t before =
+      node_->Metric("idnode_tcp_connections_closed_total{reason=\"request_timeout\"}");
+  HandleConnection trickler = Connect();
+  const std::string request = Request("88.123.45/TCP-1", 41);
+  // One byte every 50 ms: the request would take 2.9 s whole; the node stops waiting after
+  // 200 ms from its first byte (checked every 50 ms), whatever keeps arriving.
+  size_t sent = 0;
+  bool closed = false;
+  for (; sent < request.size() && !closed; ++sent) {
+    if (send(trickler.fd(), request.data() + sent, 1, MSG_NOSIGNAL) != 1) break;
+    closed = WaitForClose(trickler, milliseconds(50));
+  }
+  EXPECT_TRUE(closed || WaitForClose(trickler, kTimeout));
+  EXPECT_LT(sent, request.size());
+  EXPECT_EQ(node_->Metric("idnode_tcp_connections_closed_total{reason=\"request_timeout\"}"),
+            before + 1);
+}
+
+TEST_F(TcpTest, AtTheCapTheConnectionIdleLongestGivesWay) {
+  // Four connections (two per source address, the share of each), each served once.
+  const uint32_t kOther = 0x7f000002;  // 127.0.0.2
   std::vector<HandleConnection> open;
   for (uint32_t i = 0; i < 4; ++i) {
-    open.push_back(Connect());
-    ASSERT_TRUE(open.back().Send(Request("88.123.45/TCP-1", 40 + i, true)).ok());
-    ASSERT_TRUE(open.back().Receive(40 + i, kTimeout).ok()) << i;
+    open.push_back(Connect(i < 2 ? 0 : kOther));
+    ExpectAnswered(open.back(), "88.123.45/TCP-1", 40 + i);
   }
-  HandleConnection extra = Connect();  // the kernel accepts it; the node closes it at once
-  extra.Send(Request("88.123.45/TCP-1", 49, true)).IgnoreError();  // may find it closed
-  auto refused = extra.Receive(49, kTimeout);
-  EXPECT_TRUE(absl::IsUnavailable(refused.status())) << refused.status();
-  open.clear();
-  // Once the others are gone, new connections are served again.
-  auto reply = resolver::Query(Transport::kTcp, Server(), Resolution("88.123.45/TCP-2"), kTimeout);
-  for (int attempt = 0; attempt < 50 && !reply.ok(); ++attempt) {
-    reply = resolver::Query(Transport::kTcp, Server(), Resolution("88.123.45/TCP-2"), kTimeout);
+  // All but the second are served again: the second is now the one idle longest.
+  for (uint32_t i : {0u, 2u, 3u}) ExpectAnswered(open[i], "88.123.45/TCP-2", 50 + i);
+  HandleConnection newcomer = Connect(0x7f000003);
+  ExpectAnswered(newcomer, "88.123.45/TCP-3", 59);
+  EXPECT_TRUE(WaitForClose(open[1], kTimeout));
+  for (uint32_t i : {0u, 2u, 3u}) ExpectAnswered(open[i], "88.123.45/TCP-1", 60 + i);
+  EXPECT_EQ(node_->Metric("idnode_tcp_connections_closed_total{reason=\"evicted\"}"), 1);
+}
+
+TEST_F(TcpTest, OneSourceAddressHoldsAtMostItsShare) {
+  HandleConnection first = Connect();
+  HandleConnection second = Connect();
+  ExpectAnswered(first, "88.123.45/TCP-1", 71);
+  ExpectAnswered(second, "88.123.45/TCP-1", 72);
+  HandleConnection third = Connect();  // the kernel accepts it; the node closes it at once
+  third.Send(Request("88.123.45/TCP-1", 73)).IgnoreError();  // may find it closed
+  EXPECT_TRUE(absl::IsUnavailable(third.Receive(73, kTimeout).status()));
+  EXPECT_EQ(node_->Metric("idnode_tcp_connections_closed_total{reason=\"source_share\"}"), 1);
+  // Another address is served, and so is this one once it holds fewer.
+  HandleConnection other = Connect(0x7f000002);
+  ExpectAnswered(other, "88.123.45/TCP-2", 74);
+  first = Connect(0x7f000002);  // closes the first connection from 127.0.0.1
+  HandleConnection again = Connect();
+  auto deadline = std::chrono::steady_clock::now() + kTimeout;
+  bool served = false;
+  for (uint32_t id = 80; !served && std::chrono::steady_clock::now() < deadline; ++id) {
+    again.Send(Request("88.123.45/TCP-3", id)).IgnoreError();
+    served = again.Receive(id, milliseconds(500)).ok();
+    if (!served) again = Connect();  // refused while the node had not seen the close yet
   }
-  ASSERT_TRUE(reply.ok()) << reply.status();
-  EXPECT_EQ(reply->header.response_code, wire::rc::kSuccess);
+  EXPECT_TRUE(served);
 }
 
 TEST_F(TcpTest, ClosesAConnectionWhoseRequestIsAboveTheSizeCap) {
@@ -204,6 +269,9 @@ TEST_F(TcpTest, GetSiteInfoAnswersThisNodesAddressAndPortOverBothTransports) {
     EXPECT_EQ(site.attributes[0].second, "tcp test node");
     ASSERT_EQ(site.servers.size(), 1u);
     EXPECT_EQ(wire::AddressText(site.servers[0].address), "127.0.0.1");
+    // In the form the reference library and the SDKs take for IPv4: 12 zero bytes, then 4.
+    EXPECT_EQ(site.servers[0].address,
+              std::string(12, '\0') + std::string("\x7f\x00\x00\x01", 4));
     const uint32_t port = static_cast<uint32_t>(node_->handle_port());
     EXPECT_EQ(site.servers[0].interfaces,
               (std::vector<wire::SiteInterface>{{wire::site::kQuery, wire::site::kUdp, port},

@@ -4,6 +4,7 @@
 #include <absl/synchronization/mutex.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
@@ -65,6 +66,27 @@ void PrintWelcome(const idnode::Node& node, const idnode::NodeConfig& config) {
             << std::flush;
 }
 
+// Every Handle TCP connection is a descriptor, and the soft limit is often 1024: raise it to the
+// hard limit, and warn when even that leaves too few for handle.tcp_max_connections (beyond the
+// limit, accepting fails and the connections wait in the kernel's backlog).
+void RaiseDescriptorLimit(const idnode::NodeConfig& config) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+    getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  constexpr rlim_t kOtherDescriptors = 256;  // LMDB, gRPC, HTTP, UDP sockets, logs
+  if (limit.rlim_cur != RLIM_INFINITY &&
+      limit.rlim_cur < config.tcp_max_connections + kOtherDescriptors) {
+    spdlog::warn(
+        "idnode: the open-file limit is {}, too low for handle.tcp_max_connections = {} plus {} "
+        "other descriptors; raise it (LimitNOFILE= in a systemd unit, ulimit -n) or lower the key",
+        limit.rlim_cur, config.tcp_max_connections, kOtherDescriptors);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -115,6 +137,8 @@ int main(int argc, char** argv) {
     std::cerr << "idnode: " << valid.message() << "\n";
     return 2;
   }
+
+  RaiseDescriptorLimit(config);
 
   // Block the stop signals before any thread starts so only sigwait() below receives them.
   sigset_t stop_signals;
