@@ -13,6 +13,7 @@
 
 #include "registry/base/strings.h"
 #include "registry/base/thread_name.h"
+#include "resolver/net/asio_endpoint.h"
 
 namespace idnode::http {
 namespace asio = boost::asio;
@@ -232,14 +233,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Bind(const HttpOptions& 
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->handler = std::move(handler);
-  const tcp::endpoint endpoint(asio::ip::address_v4(options.listen.address), options.listen.port);
-  beast::error_code ec;
   impl->acceptor.emplace(*impl->io);
-  impl->acceptor->open(endpoint.protocol(), ec);
-  if (!ec) impl->acceptor->set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) impl->acceptor->bind(endpoint, ec);
-  if (!ec) impl->acceptor->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
+  if (beast::error_code ec = net::Listen(*impl->acceptor, options.listen)) {
     return absl::UnavailableError(
         StrCat("http.listen: cannot listen on ", options.listen.ToString(), ": ", ec.message()));
   }

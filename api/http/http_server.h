@@ -47,7 +47,7 @@ struct Response {
 using Handler = std::function<Response(const Request&)>;
 
 struct HttpOptions {
-  net::Ipv4Endpoint listen{0x7f000001, 2643};  // port 0 picks one
+  net::Endpoint listen{0x7f000001, 2643};  // port 0 picks one
   size_t max_connections = 64;
   size_t max_header_bytes = 8 * 1024;
   std::chrono::milliseconds timeout{10'000};

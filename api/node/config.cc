@@ -206,8 +206,8 @@ absl::Status CheckRetrySettings(std::string_view section, uint64_t initial_ms, u
   return absl::OkStatus();
 }
 
-// handle.mirrors: distinct IPv4 HOST:PORT entries that clients can reach, as many as fit in one
-// HS_SITE beside this node.
+// handle.mirrors: distinct HOST:PORT entries (IPv4 or [IPv6]) that clients can reach, as many as
+// fit in one HS_SITE beside this node.
 absl::Status CheckMirrors(const std::vector<std::string>& mirrors) {
   if (mirrors.size() + 1 > wire::kMaxSiteServers) {
     return KeyError("handle.mirrors", StrCat("lists ", mirrors.size(), " servers; a site holds ",
@@ -217,11 +217,11 @@ absl::Status CheckMirrors(const std::vector<std::string>& mirrors) {
   std::set<std::string> seen;
   for (size_t i = 0; i < mirrors.size(); ++i) {
     const std::string key = StrCat("handle.mirrors[", i, "]");
-    ASSIGN_OR_RETURN(net::Ipv4Endpoint mirror, net::ParseIpv4Endpoint(key, mirrors[i]));
-    if (mirror.address == 0 || mirror.port == 0) {
+    ASSIGN_OR_RETURN(net::Endpoint mirror, net::ParseEndpoint(key, mirrors[i]));
+    if (mirror.wildcard() || mirror.port == 0) {
       return KeyError(key, StrCat("\"", mirrors[i],
-                                  "\" must be an address and port clients can reach, not 0.0.0.0 "
-                                  "or port 0"));
+                                  "\" must be an address and port clients can reach, not 0.0.0.0, "
+                                  ":: or port 0"));
     }
     if (!seen.insert(mirror.ToString()).second) {
       return KeyError(key, StrCat("\"", mirrors[i], "\" is listed twice"));
@@ -233,11 +233,11 @@ absl::Status CheckMirrors(const std::vector<std::string>& mirrors) {
 // [federation] recursion settings.
 absl::Status CheckRecursion(const NodeConfig& config) {
   if (!config.federation_top_handle.empty()) {
-    ASSIGN_OR_RETURN(net::Ipv4Endpoint top,
-                     net::ParseIpv4Endpoint("federation.top_handle", config.federation_top_handle));
-    if (top.address == 0 || top.port == 0) {
+    ASSIGN_OR_RETURN(net::Endpoint top,
+                     net::ParseEndpoint("federation.top_handle", config.federation_top_handle));
+    if (top.wildcard() || top.port == 0) {
       return KeyError("federation.top_handle",
-                      "must be the top node's Handle address and port, not 0.0.0.0 or port 0");
+                      "must be the top node's Handle address and port, not 0.0.0.0, :: or port 0");
     }
   }
   if (config.federation_recursion) {
@@ -302,18 +302,19 @@ absl::Status ValidateConfig(const NodeConfig& config) {
   if (config.udp_max_reply_bytes < 512) {
     return KeyError("handle.udp_max_reply_bytes", "must be at least 512");
   }
-  auto listen = net::ParseIpv4Endpoint("handle.listen", config.handle_listen);
+  auto listen = net::ParseEndpoint("handle.listen", config.handle_listen);
   if (!listen.ok()) return listen.status();
   if (!config.handle_advertise.empty()) {
-    auto advertise = net::ParseIpv4Address("handle.advertise", config.handle_advertise);
+    auto advertise = net::ParseAddress("handle.advertise", config.handle_advertise);
     if (!advertise.ok()) return advertise.status();
-    if (*advertise == 0) {
-      return KeyError("handle.advertise", "must be an address clients can reach, not 0.0.0.0");
+    if (advertise->wildcard()) {
+      return KeyError("handle.advertise",
+                      "must be an address clients can reach, not 0.0.0.0 or ::");
     }
   } else if (listen->wildcard()) {
     return KeyError("handle.advertise",
                     "must be set when handle.listen is a wildcard address: HS_SITE tells clients "
-                    "where to send queries, and 0.0.0.0 is not an address they can use");
+                    "where to send queries, and a wildcard is not an address they can use");
   }
   RETURN_IF_ERROR(CheckMirrors(config.handle_mirrors));
   if (config.udp_rate_limit > 1'000'000) {
@@ -347,7 +348,7 @@ absl::Status ValidateConfig(const NodeConfig& config) {
     return KeyError("handle.realtime_priority", "must be 0 (off) .. 99");
   }
   if (!config.http_listen.empty()) {
-    auto http = net::ParseIpv4Endpoint("http.listen", config.http_listen);
+    auto http = net::ParseEndpoint("http.listen", config.http_listen);
     if (!http.ok()) return http.status();
     if (!http->loopback() && !config.http_allow_remote) {
       return KeyError("http.listen",
@@ -397,7 +398,7 @@ absl::Status ValidateConfig(const NodeConfig& config) {
 
 uint32_t EffectiveUdpRateLimit(const NodeConfig& config) {
   if (config.udp_rate_limit >= 0) return static_cast<uint32_t>(config.udp_rate_limit);
-  auto listen = net::ParseIpv4Endpoint("handle.listen", config.handle_listen);
+  auto listen = net::ParseEndpoint("handle.listen", config.handle_listen);
   return listen.ok() && listen->loopback() ? 0 : kDefaultUdpRateLimit;
 }
 

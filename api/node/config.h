@@ -28,10 +28,10 @@ struct NodeConfig {
   std::string tls_key_file;
   bool allow_insecure_remote = false;  // plaintext on a non-loopback address
   // [handle]: the Handle protocol front end (RFC 3652) on UDP and TCP, the same port
-  std::string handle_listen = "127.0.0.1:2641";  // IPv4 HOST:PORT; port 0 picks one
-  std::string handle_advertise;  // IPv4 address in HS_SITE; default: the listen address
+  std::string handle_listen = "127.0.0.1:2641";  // HOST:PORT or [IPv6]:PORT; port 0 picks one
+  std::string handle_advertise;  // IPv4 or IPv6 address in HS_SITE; default: the listen address
   std::string site_description;  // HS_SITE "desc" attribute; default: "idnode <node prefix>"
-  // The other servers of this node's site (mirrors holding the same identifiers), IPv4 HOST:PORT
+  // The other servers of this node's site (mirrors holding the same identifiers), HOST:PORT
   // each, answering UDP and TCP on that port. HS_SITE lists this node first, then these in order;
   // a client picks one server per identifier by the Handle hash rule.
   std::vector<std::string> handle_mirrors;
@@ -51,7 +51,7 @@ struct NodeConfig {
   // answers by milliseconds; 0: off (ordinary scheduling). Needs CAP_SYS_NICE or RLIMIT_RTPRIO.
   uint64_t realtime_priority = 0;
   // [http]: /metrics, /api/stats, /healthz and /dashboard (api/node/http_endpoints.h)
-  std::string http_listen = "127.0.0.1:2643";  // IPv4 HOST:PORT; port 0 picks one; "" turns it off
+  std::string http_listen = "127.0.0.1:2643";  // HOST:PORT or [IPv6]:PORT; 0 picks; "" is off
   bool http_allow_remote = false;  // serve a non-loopback address (the pages have no login)
   // [upload]: statistics to the authority (api/node/uploader.h)
   std::string upload_url;             // https://...; empty: off
@@ -73,7 +73,7 @@ struct NodeConfig {
   // Recursion: a Handle request with REC for a handle this node does not host is resolved
   // through the top node on the client's behalf (resolver/recursion/recursor.h) instead of 301.
   bool federation_recursion = false;
-  std::string federation_top_handle;      // the top node's Handle IPv4 HOST:PORT; required for it
+  std::string federation_top_handle;      // the top node's Handle HOST:PORT; required for it
   uint64_t recursion_limit = 4;           // requests whose recursion count reached this get RC 6
   uint64_t recursion_workers = 4;         // walks at once
   uint64_t recursion_max_pending = 1024;  // beyond: RC 3 (server too busy)

@@ -233,8 +233,7 @@ absl::Status Node::StartUploader(const NodeConfig& config) {
 
 absl::Status Node::StartHttp(const NodeConfig& config) {
   if (config.http_listen.empty()) return absl::OkStatus();
-  ASSIGN_OR_RETURN(net::Ipv4Endpoint listen,
-                   net::ParseIpv4Endpoint("http.listen", config.http_listen));
+  ASSIGN_OR_RETURN(net::Endpoint listen, net::ParseEndpoint("http.listen", config.http_listen));
   http_endpoints_ = std::make_unique<HttpEndpoints>(
       *this, *clock_,
       HttpEndpoints::Settings{config.utc_offset_minutes, config.thresholds, env_->node_prefix});
@@ -262,8 +261,7 @@ absl::Status Node::Bootstrap() {
 // retrying if TCP already has it taken), builds this node's HS_SITE from the advertised address
 // and the bound port, and starts both front ends.
 absl::Status Node::StartHandle(const NodeConfig& config) {
-  ASSIGN_OR_RETURN(net::Ipv4Endpoint listen,
-                   net::ParseIpv4Endpoint("handle.listen", config.handle_listen));
+  ASSIGN_OR_RETURN(net::Endpoint listen, net::ParseEndpoint("handle.listen", config.handle_listen));
   resolver::UdpOptions udp;
   udp.listen = listen;
   udp.workers = static_cast<int>(config.udp_workers);
@@ -294,10 +292,15 @@ absl::Status Node::StartHandle(const NodeConfig& config) {
     if (listen.port != 0 || attempt == 20) return bound.status();
   }
 
-  uint32_t advertise = listen.address;
+  net::Endpoint advertise = listen;
   if (!config.handle_advertise.empty()) {
-    ASSIGN_OR_RETURN(advertise, net::ParseIpv4Address("handle.advertise", config.handle_advertise));
+    ASSIGN_OR_RETURN(advertise, net::ParseAddress("handle.advertise", config.handle_advertise));
   }
+  // HS_SITE's 16 bytes: IPv4 in the form the reference library reads (wire::SiteAddress).
+  auto site_address = [](const net::Endpoint& endpoint) {
+    return endpoint.is_v4() ? wire::SiteAddress(endpoint.ipv4())
+                            : std::string(endpoint.address.begin(), endpoint.address.end());
+  };
   const uint32_t port = udp_server_->port();
   site_info_ = wire::SiteInfo{};
   site_info_.attributes.emplace_back("desc", config.site_description.empty()
@@ -305,25 +308,34 @@ absl::Status Node::StartHandle(const NodeConfig& config) {
                                                  : config.site_description);
   wire::SiteServer server;
   server.id = 1;
-  server.address = wire::SiteAddress(advertise);
+  server.address = site_address(advertise);
   server.interfaces = {{wire::site::kQuery, wire::site::kUdp, port},
                        {wire::site::kQuery, wire::site::kTcp, port}};
   site_info_.servers.push_back(std::move(server));
   for (const std::string& text : config.handle_mirrors) {
-    ASSIGN_OR_RETURN(net::Ipv4Endpoint mirror, net::ParseIpv4Endpoint("handle.mirrors", text));
+    ASSIGN_OR_RETURN(net::Endpoint mirror, net::ParseEndpoint("handle.mirrors", text));
     wire::SiteServer& added = site_info_.servers.emplace_back();
     added.id = static_cast<uint32_t>(site_info_.servers.size());
-    added.address = wire::SiteAddress(mirror.address);
+    added.address = site_address(mirror);
     added.interfaces = {{wire::site::kQuery, wire::site::kUdp, mirror.port},
                         {wire::site::kQuery, wire::site::kTcp, mirror.port}};
   }
+  // The serial goes up whenever what the site advertises changes (addresses, ports, mirrors,
+  // description, keys), so that clients holding the old one learn of it.
+  std::string numbered;
+  site_info_.serial = 0;
+  wire::EncodeSiteInfo(site_info_, numbered);
+  ASSIGN_OR_RETURN(site_info_.serial,
+                   SubmitAndWait<absl::StatusOr<uint16_t>>(*writer_, [&](auto done) {
+                     return federation::MakeSiteSerialOp(numbered, std::move(done));
+                   }));
   std::string site_bytes;
   wire::EncodeSiteInfo(site_info_, site_bytes);
 
   resolver::RecursionConfig recursion;
   if (config.federation_recursion) {
-    ASSIGN_OR_RETURN(net::Ipv4Endpoint top,
-                     net::ParseIpv4Endpoint("federation.top_handle", config.federation_top_handle));
+    ASSIGN_OR_RETURN(net::Endpoint top,
+                     net::ParseEndpoint("federation.top_handle", config.federation_top_handle));
     recursion_cache_ = std::make_unique<resolver::RecursionCache>(config.recursion_cache_entries);
     resolver::RecursorOptions options;
     options.top = top;

@@ -14,6 +14,8 @@ namespace {
 constexpr uint8_t kFormat = 1;
 constexpr std::string_view kMetaSite = "federation_site";
 constexpr std::string_view kMetaTop = "federation_top";
+constexpr std::string_view kMetaSiteSerial = "site_serial";
+constexpr std::string_view kMetaSiteNumbered = "site_numbered";
 
 uint32_t Seconds(int64_t ms) { return static_cast<uint32_t>(ms / 1000); }
 
@@ -199,6 +201,29 @@ std::unique_ptr<WriteOp> MakeSyncUpwardOp(std::string node_prefix, std::string s
         RETURN_IF_ERROR(txn.Put(store::Db::kMeta, kMetaSite, site));
         RETURN_IF_ERROR(txn.Put(store::Db::kMeta, kMetaTop, top));
         return spooled;
+      },
+      std::move(done));
+}
+
+std::unique_ptr<WriteOp> MakeSiteSerialOp(std::string site,
+                                          std::function<void(absl::StatusOr<uint16_t>)> done) {
+  return std::make_unique<FunctionOp<uint16_t>>(
+      [site = std::move(site)](WriteContext& context) -> absl::StatusOr<uint16_t> {
+        store::WriteTxn& txn = context.txn();
+        uint16_t serial = 0;
+        if (auto stored = txn.Get(store::Db::kMeta, kMetaSiteSerial)) {
+          if (!ByteReader(*stored).U16(serial)) {
+            return absl::DataLossError("meta site_serial is not a 2-byte serial number");
+          }
+        }
+        auto numbered = txn.Get(store::Db::kMeta, kMetaSiteNumbered);
+        if (serial != 0 && numbered && *numbered == site) return serial;
+        serial = serial >= 0xFFFE ? 1 : static_cast<uint16_t>(serial + 1);
+        std::string bytes;
+        ByteWriter(bytes).U16(serial);
+        RETURN_IF_ERROR(txn.Put(store::Db::kMeta, kMetaSiteSerial, bytes));
+        RETURN_IF_ERROR(txn.Put(store::Db::kMeta, kMetaSiteNumbered, site));
+        return serial;
       },
       std::move(done));
 }

@@ -52,6 +52,17 @@ struct PrefixTarget {
 };
 std::string PrefixTargetValues(const PrefixTarget& target, uint32_t now_seconds);
 
+// ---- Every node: the serial number of its own HS_SITE.
+
+// Clients keep a site and its serial (HS_SITE, and every reply header's site serial) and learn
+// from a higher serial that the site changed. The serial is kept in meta `site_serial` (u16) with
+// the site it numbers (meta `site_numbered`: the HS_SITE data encoded with serial 0): when
+// `site` (encoded with serial 0) differs from that, the serial goes up by one (from 1; after
+// 65534 it starts again at 1, as 0 and 0xFFFF mean "unknown" to clients) and both are stored.
+// Yields the serial for `site`.
+std::unique_ptr<WriteOp> MakeSiteSerialOp(std::string site,
+                                          std::function<void(absl::StatusOr<uint16_t>)> done);
+
 // ---- Top node: write operations on prefix records.
 
 struct PrefixRecordChange {

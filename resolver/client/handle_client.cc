@@ -91,22 +91,24 @@ absl::StatusOr<HandleReply> DecodeReply(std::string_view whole, uint32_t opcode)
 }
 
 absl::StatusOr<HandleConnection> HandleConnection::Open(Transport transport,
-                                                        const net::Ipv4Endpoint& server,
+                                                        const net::Endpoint& server,
                                                         std::chrono::milliseconds timeout,
                                                         uint32_t source) {
   const int type = transport == Transport::kUdp ? SOCK_DGRAM : SOCK_STREAM;
-  int fd = socket(AF_INET, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int fd = socket(server.family(), type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return absl::InternalError(StrCat("socket: ", strerror(errno)));
   HandleConnection connection(transport, fd);
   if (source != 0) {
-    sockaddr_in local = net::Ipv4Endpoint{source, 0}.sockaddr();
-    if (bind(fd, reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0) {
-      return absl::UnavailableError(StrCat(
-          "cannot bind to ", net::Ipv4Endpoint{source, 0}.ToString(), ": ", strerror(errno)));
+    sockaddr_storage local;
+    const socklen_t local_length = net::Endpoint{source, 0}.ToSockaddr(local);
+    if (bind(fd, reinterpret_cast<const sockaddr*>(&local), local_length) != 0) {
+      return absl::UnavailableError(
+          StrCat("cannot bind to ", net::Endpoint{source, 0}.ToString(), ": ", strerror(errno)));
     }
   }
-  sockaddr_in address = server.sockaddr();
-  if (connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0 &&
+  sockaddr_storage address;
+  const socklen_t address_length = server.ToSockaddr(address);
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&address), address_length) != 0 &&
       errno != EINPROGRESS) {
     return absl::UnavailableError(
         StrCat("cannot connect to ", server.ToString(), ": ", strerror(errno)));
@@ -254,7 +256,7 @@ absl::StatusOr<std::string> HandleConnection::Receive(uint32_t request_id,
   return whole;
 }
 
-absl::StatusOr<HandleReply> Query(Transport transport, const net::Ipv4Endpoint& server,
+absl::StatusOr<HandleReply> Query(Transport transport, const net::Endpoint& server,
                                   const HandleRequest& request, std::chrono::milliseconds timeout) {
   static thread_local std::mt19937 random(std::random_device{}());
   const uint32_t request_id = static_cast<uint32_t>(random()) & 0x7fffffff;

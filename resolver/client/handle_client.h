@@ -57,7 +57,7 @@ class HandleConnection {
   // UDP: a connected datagram socket; TCP: a connected stream (UNAVAILABLE naming the server
   // when it refuses or does not answer within `timeout`). From `source` (an IPv4 address in host
   // byte order, e.g. another loopback address) when it is not 0.
-  static absl::StatusOr<HandleConnection> Open(Transport transport, const net::Ipv4Endpoint& server,
+  static absl::StatusOr<HandleConnection> Open(Transport transport, const net::Endpoint& server,
                                                std::chrono::milliseconds timeout,
                                                uint32_t source = 0);
   HandleConnection(HandleConnection&& other) noexcept;
@@ -84,7 +84,7 @@ class HandleConnection {
 
 // Sends `request` and waits for its reply: over UDP it resends every 500 ms (as Handle clients
 // do) until `timeout`; over TCP it opens one connection for the exchange.
-absl::StatusOr<HandleReply> Query(Transport transport, const net::Ipv4Endpoint& server,
+absl::StatusOr<HandleReply> Query(Transport transport, const net::Endpoint& server,
                                   const HandleRequest& request,
                                   std::chrono::milliseconds timeout = std::chrono::seconds(3));
 

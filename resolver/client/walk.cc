@@ -74,33 +74,41 @@ absl::StatusOr<std::vector<wire::SiteInfo>> SitesFromValues(const std::vector<Ha
   return sites;
 }
 
-absl::StatusOr<net::Ipv4Endpoint> ServerEndpoint(const wire::SiteServer& server,
-                                                 Transport transport) {
+absl::StatusOr<net::Endpoint> ServerEndpoint(const wire::SiteServer& server, Transport transport) {
   const std::string& a = server.address;
-  uint32_t ipv4 = 0;
-  if (!wire::SiteAddressIpv4(a, ipv4)) {
+  if (a.size() != 16) {
     return absl::FailedPreconditionError(
-        StrCat("server ", server.id, " at ", wire::AddressText(a), " is not reachable over IPv4"));
+        StrCat("server ", server.id, " has a ", a.size(), "-byte address, not 16"));
+  }
+  uint32_t ipv4 = 0;
+  net::Endpoint endpoint;
+  if (wire::SiteAddressIpv4(a, ipv4)) {
+    endpoint = net::Endpoint(ipv4, 0);
+  } else {
+    std::array<uint8_t, 16> bytes;
+    std::copy(a.begin(), a.end(), bytes.begin());
+    endpoint = net::Endpoint::Ipv6(bytes, 0);
   }
   const uint8_t protocol = transport == Transport::kUdp ? wire::site::kUdp : wire::site::kTcp;
   for (const wire::SiteInterface& interface : server.interfaces) {
     if ((interface.type & wire::site::kQuery) == 0 || interface.protocol != protocol) continue;
     if (interface.port == 0 || interface.port > 65535) continue;
-    return net::Ipv4Endpoint{ipv4, static_cast<uint16_t>(interface.port)};
+    endpoint.port = static_cast<uint16_t>(interface.port);
+    return endpoint;
   }
   return absl::FailedPreconditionError(StrCat("server ", server.id, " at ", wire::AddressText(a),
                                               " has no ", TransportName(transport),
                                               " query interface"));
 }
 
-absl::StatusOr<WalkResult> Walk(const net::Ipv4Endpoint& top, const HandleRequest& request,
+absl::StatusOr<WalkResult> Walk(const net::Endpoint& top, const HandleRequest& request,
                                 const WalkOptions& options, std::vector<WalkStep>* trace_out) {
   WalkResult result;
   std::vector<WalkStep>& trace = trace_out != nullptr ? *trace_out : result.trace;
   trace.clear();
   int hops = 0;
   // Asks `server` for `handle` (the request's filters apply to the identifier only).
-  auto ask = [&](const net::Ipv4Endpoint& server, const std::string& handle,
+  auto ask = [&](const net::Endpoint& server, const std::string& handle,
                  bool identifier) -> absl::StatusOr<HandleReply> {
     if (++hops > options.max_hops) {
       return absl::ResourceExhaustedError(StrCat("gave up after ", options.max_hops,
@@ -126,7 +134,7 @@ absl::StatusOr<WalkResult> Walk(const net::Ipv4Endpoint& top, const HandleReques
   // The next server: from the sites in `values` of the preferred type (falling back to HS_SITE),
   // the one SelectServer picks for `handle`.
   auto next_server = [&](const HandleReply& reply, std::string_view type,
-                         const std::string& handle) -> absl::StatusOr<net::Ipv4Endpoint> {
+                         const std::string& handle) -> absl::StatusOr<net::Endpoint> {
     auto sites = SitesFromValues(reply.values, type);
     if (sites.ok() && sites->empty() && type != kSiteType) {
       sites = SitesFromValues(reply.values, kSiteType);
@@ -166,7 +174,7 @@ absl::StatusOr<WalkResult> Walk(const net::Ipv4Endpoint& top, const HandleReques
     return endpoint;
   };
 
-  net::Ipv4Endpoint server = top;
+  net::Endpoint server = top;
   const size_t slash = request.handle.find('/');
   if (!IsPrefixHandle(request.handle) && slash != std::string::npos) {
     // 1. Where is the prefix served? Ask the top node for its prefix record.

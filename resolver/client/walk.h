@@ -34,12 +34,11 @@ absl::StatusOr<std::vector<wire::SiteInfo>> SitesFromValues(const std::vector<Ha
                                                             std::string_view type);
 
 // The address of the chosen server's query interface over `transport`. FAILED_PRECONDITION
-// when the server has no such interface or is not reachable over IPv4.
-absl::StatusOr<net::Ipv4Endpoint> ServerEndpoint(const wire::SiteServer& server,
-                                                 Transport transport);
+// when the server has no such interface (IPv4 or IPv6 alike).
+absl::StatusOr<net::Endpoint> ServerEndpoint(const wire::SiteServer& server, Transport transport);
 
 struct WalkStep {
-  net::Ipv4Endpoint server;
+  net::Endpoint server;
   std::string handle;      // what was asked
   uint32_t response_code;  // what came back
   std::string detail;      // e.g. "referred to site of 0.NA/88.123 (2 servers), chose server 2"
@@ -60,7 +59,7 @@ struct WalkResult {
 
 // Walks from `top` to the answer for request.handle. An error status for a failed query, a
 // malformed referral, or the hop limit (RESOURCE_EXHAUSTED); the trace so far is in `trace`.
-absl::StatusOr<WalkResult> Walk(const net::Ipv4Endpoint& top, const HandleRequest& request,
+absl::StatusOr<WalkResult> Walk(const net::Endpoint& top, const HandleRequest& request,
                                 const WalkOptions& options, std::vector<WalkStep>* trace = nullptr);
 
 }  // namespace idnode::resolver

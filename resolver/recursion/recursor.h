@@ -29,8 +29,8 @@
 namespace idnode::resolver {
 
 struct RecursorOptions {
-  net::Ipv4Endpoint top;  // the top node's Handle endpoint (UDP)
-  int workers = 4;        // walks run at once; each blocks on the network
+  net::Endpoint top;  // the top node's Handle endpoint (UDP)
+  int workers = 4;    // walks run at once; each blocks on the network
   size_t max_pending = 1024;
   int max_hops = 8;                                // queries per walk
   std::chrono::milliseconds timeout{2000};         // per query

@@ -12,6 +12,7 @@
 
 #include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
+#include "resolver/net/asio_endpoint.h"
 #include "resolver/net/worker_thread.h"
 
 namespace idnode::resolver {
@@ -559,14 +560,8 @@ absl::StatusOr<std::unique_ptr<TcpServer>> TcpServer::Bind(const TcpOptions& opt
   impl->max_per_source =
       std::max<size_t>(1, options.max_connections * options.max_per_source_percent / 100);
   for (int i = 0; i < options.workers; ++i) impl->workers.push_back(std::make_unique<Worker>());
-  tcp::endpoint endpoint(asio::ip::address_v4(options.listen.address), options.listen.port);
-  boost::system::error_code error;
   impl->acceptor.emplace(impl->workers[0]->io);
-  impl->acceptor->open(endpoint.protocol(), error);
-  if (!error) impl->acceptor->set_option(tcp::acceptor::reuse_address(true), error);
-  if (!error) impl->acceptor->bind(endpoint, error);
-  if (!error) impl->acceptor->listen(asio::socket_base::max_listen_connections, error);
-  if (error) {
+  if (boost::system::error_code error = net::Listen(*impl->acceptor, options.listen)) {
     return absl::UnavailableError(StrCat("handle.listen: cannot listen on TCP ",
                                          options.listen.ToString(), ": ", error.message()));
   }

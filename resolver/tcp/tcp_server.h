@@ -53,7 +53,7 @@
 namespace idnode::resolver {
 
 struct TcpOptions {
-  net::Ipv4Endpoint listen{0x7f000001, 2641};  // port 0 picks one
+  net::Endpoint listen{0x7f000001, 2641};  // port 0 picks one
   int workers = 2;
   size_t max_connections = 1024;
   size_t max_per_source_percent = 25;    // of max_connections, at least 1 connection

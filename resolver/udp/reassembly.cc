@@ -11,7 +11,7 @@ RequestReassembler::RequestReassembler(uint64_t timeout_ms)
   for (Slot& slot : slots_) slot.buffer.resize(wire::kEnvelopeBytes + kMaxBytes);
 }
 
-RequestReassembler::Result RequestReassembler::Feed(const sockaddr_in& source,
+RequestReassembler::Result RequestReassembler::Feed(const sockaddr_in6& source,
                                                     std::string_view datagram, uint64_t now_ms,
                                                     std::string_view& whole) {
   static_assert((kMaxBytes + wire::kUdpPieceBytes - 1) / wire::kUdpPieceBytes <= 64,
@@ -29,8 +29,17 @@ RequestReassembler::Result RequestReassembler::Feed(const sockaddr_in& source,
                                                 : length - size_t{sequence} * wire::kUdpPieceBytes;
   if (slice.size() != expected) return Result::kRejected;
 
-  const uint32_t address = source.sin_addr.s_addr;
-  const uint16_t port = source.sin_port;
+  // Both families keep the port at the same offset; the address is compared as 16 bytes.
+  std::array<uint8_t, 16> address{};
+  uint16_t port = 0;
+  if (source.sin6_family == AF_INET) {
+    const auto& v4 = reinterpret_cast<const sockaddr_in&>(source);
+    std::memcpy(address.data(), &v4.sin_addr, 4);
+    port = v4.sin_port;
+  } else {
+    std::memcpy(address.data(), source.sin6_addr.s6_addr, 16);
+    port = source.sin6_port;
+  }
   Slot* slot = nullptr;
   Slot* free_slot = nullptr;
   for (Slot& candidate : slots_) {

@@ -11,6 +11,7 @@
 
 #include <netinet/in.h>
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -32,7 +33,8 @@ class RequestReassembler {
   explicit RequestReassembler(uint64_t timeout_ms = 2000);
 
   // Takes one datagram whose envelope has the truncated flag. `now_ms` is a monotonic clock.
-  Result Feed(const sockaddr_in& source, std::string_view datagram, uint64_t now_ms,
+  // `source` is the sender's sockaddr_in or sockaddr_in6.
+  Result Feed(const sockaddr_in6& source, std::string_view datagram, uint64_t now_ms,
               std::string_view& whole);
   // Frees the slots of requests whose first piece came more than the timeout before `now_ms`;
   // returns how many were given up.
@@ -42,7 +44,7 @@ class RequestReassembler {
  private:
   struct Slot {
     bool used = false;
-    uint32_t address = 0;
+    std::array<uint8_t, 16> address{};
     uint16_t port = 0;
     uint32_t request_id = 0;
     uint32_t length = 0;  // message bytes

@@ -21,22 +21,48 @@ namespace {
 
 constexpr size_t kRequestSlotBytes = 4096;
 
-absl::StatusOr<int> BindSocket(const sockaddr_in& address) {
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+// A peer's address as recvmmsg fills it in: room for IPv4 and IPv6.
+using PeerAddress = sockaddr_in6;
+
+absl::StatusOr<int> BindSocket(const net::Endpoint& endpoint) {
+  int fd = socket(endpoint.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return absl::InternalError(StrCat("handle.listen: socket: ", strerror(errno)));
   int one = 1;
   int buffer = 4 << 20;
   setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
-  if (bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+  if (endpoint.family() == AF_INET6) {
+    // [::] serves IPv4 clients too (as mapped addresses); any other address only itself.
+    int v6_only = endpoint.wildcard() ? 0 : 1;
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6_only, sizeof v6_only);
+  }
+  sockaddr_storage address;
+  const socklen_t length = endpoint.ToSockaddr(address);
+  if (bind(fd, reinterpret_cast<const sockaddr*>(&address), length) != 0) {
     int error = errno;
     close(fd);
-    return absl::UnavailableError(StrCat("handle.listen: cannot bind UDP ",
-                                         net::FromSockaddr(address).ToString(), ": ",
-                                         strerror(error)));
+    return absl::UnavailableError(
+        StrCat("handle.listen: cannot bind UDP ", endpoint.ToString(), ": ", strerror(error)));
   }
   return fd;
+}
+
+// The rate limiter's key for a peer: its IPv4 address, or for IPv6 a hash of its /64 (one
+// host's share of addresses).
+uint32_t SourceKey(const PeerAddress& peer) {
+  if (peer.sin6_family == AF_INET) {
+    return ntohl(reinterpret_cast<const sockaddr_in*>(&peer)->sin_addr.s_addr);
+  }
+  const uint8_t* bytes = peer.sin6_addr.s6_addr;
+  if (IN6_IS_ADDR_V4MAPPED(&peer.sin6_addr)) {
+    return (uint32_t{bytes[12]} << 24) | (uint32_t{bytes[13]} << 16) | (uint32_t{bytes[14]} << 8) |
+           uint32_t{bytes[15]};
+  }
+  uint64_t prefix = 0;
+  std::memcpy(&prefix, bytes, 8);
+  prefix *= 0x9E3779B97F4A7C15ull;
+  return static_cast<uint32_t>(prefix >> 32);
 }
 
 // Token buckets per source address in a fixed, direct-mapped table: a source hashes to one
@@ -95,14 +121,14 @@ struct SharedSocket {
 };
 
 // Sends one whole reply to `peer` from another thread than the worker's (a recursion answer).
-void SendReply(int fd, const sockaddr_in& peer, std::string_view reply) {
+void SendReply(int fd, const PeerAddress& peer, socklen_t peer_length, std::string_view reply) {
   std::string envelope_scratch;
   wire::SplitForUdp(reply, envelope_scratch, [&](std::string_view head, std::string_view slice) {
     iovec pieces[2] = {{const_cast<char*>(head.data()), head.size()},
                        {const_cast<char*>(slice.data()), slice.size()}};
     msghdr message{};
-    message.msg_name = const_cast<sockaddr_in*>(&peer);
-    message.msg_namelen = sizeof peer;
+    message.msg_name = const_cast<PeerAddress*>(&peer);
+    message.msg_namelen = peer_length;
     message.msg_iov = pieces;
     message.msg_iovlen = 2;
     (void)sendmsg(fd, &message, MSG_DONTWAIT);  // a datagram lost here is retried by the client
@@ -122,21 +148,21 @@ absl::StatusOr<std::unique_ptr<UdpServer>> UdpServer::Bind(const UdpOptions& opt
   if (options.workers < 1 || options.batch < 1 || options.batch > 1024) {
     return absl::InvalidArgumentError("handle: udp workers must be >= 1 and batch 1..1024");
   }
-  sockaddr_in address = options.listen.sockaddr();
+  net::Endpoint endpoint = options.listen;
   std::unique_ptr<UdpServer> server(new UdpServer());
   server->options_ = options;
   for (int i = 0; i < options.workers; ++i) {
-    auto fd = BindSocket(address);
+    auto fd = BindSocket(endpoint);
     if (!fd.ok()) return fd.status();
     auto worker = std::make_unique<Worker>();
     worker->socket = std::make_shared<SharedSocket>(*fd);
     server->workers_.push_back(std::move(worker));
     if (i == 0) {
-      sockaddr_in bound{};
+      sockaddr_storage bound{};
       socklen_t length = sizeof bound;
       getsockname(*fd, reinterpret_cast<sockaddr*>(&bound), &length);
-      server->port_ = ntohs(bound.sin_port);
-      address.sin_port = bound.sin_port;  // the others join the same port
+      server->port_ = net::FromSockaddr(reinterpret_cast<const sockaddr*>(&bound)).port;
+      endpoint.port = server->port_;  // the others join the same port
     }
   }
   return server;
@@ -183,7 +209,7 @@ void UdpServer::Run(Worker& worker) {
       (options_.max_reply_bytes + wire::kUdpPieceBytes - 1) / wire::kUdpPieceBytes + 1;
   // Everything the loop touches is allocated here, once.
   std::vector<char> requests(batch * kRequestSlotBytes);
-  std::vector<sockaddr_in> peers(batch);
+  std::vector<PeerAddress> peers(batch);
   std::vector<iovec> request_iov(batch);
   std::vector<mmsghdr> incoming(batch);
   std::vector<std::string> replies(batch);
@@ -209,7 +235,7 @@ void UdpServer::Run(Worker& worker) {
       incoming[i].msg_hdr.msg_iov = &request_iov[i];
       incoming[i].msg_hdr.msg_iovlen = 1;
       incoming[i].msg_hdr.msg_name = &peers[i];
-      incoming[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+      incoming[i].msg_hdr.msg_namelen = sizeof(PeerAddress);
     }
     int received =
         recvmmsg(fd, incoming.data(), static_cast<unsigned>(batch), MSG_WAITFORONE, nullptr);
@@ -230,8 +256,7 @@ void UdpServer::Run(Worker& worker) {
         ++counters[QueryOutcome::kDropped];  // a datagram larger than the request slot
         continue;
       }
-      if (limiter.enabled() &&
-          !limiter.Allow(ntohl(peers[static_cast<size_t>(i)].sin_addr.s_addr), now_ms)) {
+      if (limiter.enabled() && !limiter.Allow(SourceKey(peers[static_cast<size_t>(i)]), now_ms)) {
         ++counters[QueryOutcome::kRateLimited];
         continue;
       }
@@ -251,8 +276,10 @@ void UdpServer::Run(Worker& worker) {
       }
       QueryOutcome outcome = processor_->Process(packet, *txn, scratch, options_.max_reply_bytes);
       if (scratch.deferred) {
-        auto reply = [socket = worker.socket, peer = peers[static_cast<size_t>(i)]](
-                         std::string_view whole) { SendReply(socket->fd, peer, whole); };
+        auto reply = [socket = worker.socket, peer = peers[static_cast<size_t>(i)],
+                      length = in.msg_hdr.msg_namelen](std::string_view whole) {
+          SendReply(socket->fd, peer, length, whole);
+        };
         if (processor_->Defer(DeferredRequest{std::string(packet), scratch.question,
                                               options_.max_reply_bytes, std::move(reply)})) {
           ++counters[outcome];
@@ -275,7 +302,7 @@ void UdpServer::Run(Worker& worker) {
             outgoing[pieces].msg_hdr.msg_iov = &reply_iov[pieces * 2];
             outgoing[pieces].msg_hdr.msg_iovlen = 2;
             outgoing[pieces].msg_hdr.msg_name =
-                const_cast<sockaddr_in*>(&peers[static_cast<size_t>(i)]);
+                const_cast<PeerAddress*>(&peers[static_cast<size_t>(i)]);
             outgoing[pieces].msg_hdr.msg_namelen = in.msg_hdr.msg_namelen;
             ++pieces;
           });

@@ -12,10 +12,11 @@
 // per worker, 2 s); pieces that cannot be used, and requests whose pieces do not all arrive in
 // time, are dropped and counted.
 //
-// Per-source rate limit (rate_limit > 0): a token bucket per source IPv4 address, `rate_limit`
-// requests a second with bursts of `rate_burst`, kept in a fixed table per worker (no allocation,
-// a new source may evict an old one, which only makes the limit more lenient). Requests over the
-// limit are dropped without a reply, so a spoofed flood is not reflected, and counted. The kernel
+// Per-source rate limit (rate_limit > 0): a token bucket per source IPv4 address (per /64 for
+// IPv6), `rate_limit` requests a second with bursts of `rate_burst`, kept in a fixed table per
+// worker (no allocation, a new source may evict an old one, which only makes the limit more
+// lenient). Requests over the limit are dropped without a reply, so a spoofed flood is not
+// reflected, and counted. The kernel
 // spreads one source's ports over the workers, so a source using many ports can get up to
 // workers x rate_limit.
 //
@@ -38,7 +39,7 @@
 namespace idnode::resolver {
 
 struct UdpOptions {
-  net::Ipv4Endpoint listen{0x7f000001, 2641};  // port 0 picks one
+  net::Endpoint listen{0x7f000001, 2641};  // port 0 picks one
   int workers = 2;
   int batch = 32;                      // datagrams per recvmmsg
   size_t max_reply_bytes = 16 * 1024;  // larger replies are refused with an error

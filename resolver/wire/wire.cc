@@ -262,6 +262,7 @@ bool SiteAddressIpv4(std::string_view address16, uint32_t& ipv4) {
   if (address16.size() != 16) return false;
   const std::string_view head = address16.substr(0, 12);
   if (head != kZero && head != kMapped) return false;
+  if (head == kZero && address16[12] == 0) return false;  // ::/104, e.g. ::1: IPv6
   ByteReader(address16.substr(12)).U32(ipv4);
   return true;
 }
@@ -272,6 +273,7 @@ std::string AddressText(std::string_view address16) {
     return fmt::format("{}.{}.{}.{}", ipv4 >> 24, (ipv4 >> 16) & 0xff, (ipv4 >> 8) & 0xff,
                        ipv4 & 0xff);
   }
+  if (address16 == std::string_view("\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16)) return "0.0.0.0";
   char text[INET6_ADDRSTRLEN] = {};
   if (address16.size() == 16 && inet_ntop(AF_INET6, address16.data(), text, sizeof text)) {
     return text;

@@ -241,9 +241,11 @@ struct SiteInfo {
 // IPv4 address as 12 zero bytes followed by its 4 bytes and take an address as IPv4 exactly when
 // its first 12 bytes are zero (an IPv4-mapped ::ffff:a.b.c.d they take for IPv6, and then find
 // no usable interface on a host without IPv6). So this node writes the zero form, and reads both.
-// `ipv4` is in host byte order.
+// The zero form overlaps IPv6's ::/96; an address there whose IPv4 part is in 0.0.0.0/8 (not an
+// IPv4 destination), such as ::1, is read as IPv6. `ipv4` is in host byte order.
 std::string SiteAddress(uint32_t ipv4);
-// The IPv4 address of `address16` when it is in the zero form or the mapped form.
+// The IPv4 address of `address16` when it is in the zero form (outside 0.0.0.0/8) or the
+// mapped form.
 bool SiteAddressIpv4(std::string_view address16, uint32_t& ipv4);
 // "a.b.c.d" for an IPv4 address in either form, RFC 5952 text for IPv6, hex for anything else.
 std::string AddressText(std::string_view address16);

@@ -81,7 +81,7 @@ class NodeTest : public ::testing::Test {
 
   testing::TempDir dir_;
   testing::FakeClock clock_{testing::LocalMillis(kToday, 10)};
-  net::Ipv4Endpoint server_;
+  net::Endpoint server_;
 };
 
 TEST_F(NodeTest, CountsResolutionsByTransportAndOutcome) {

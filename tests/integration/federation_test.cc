@@ -34,8 +34,8 @@ std::string WriteFile(const std::string& path, const std::string& text) {
   return path;
 }
 
-net::Ipv4Endpoint HandleEndpoint(const testing::NodeProcess& node) {
-  return net::Ipv4Endpoint{kLoopback, static_cast<uint16_t>(node.handle_port())};
+net::Endpoint HandleEndpoint(const testing::NodeProcess& node) {
+  return net::Endpoint{kLoopback, static_cast<uint16_t>(node.handle_port())};
 }
 
 absl::StatusOr<resolver::HandleReply> Ask(const testing::NodeProcess& node,

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -31,6 +32,7 @@ struct NodeOptions {
   std::string tls_ca_file;              // clients connect with TLS trusting this CA
   int grpc_port = 0;                    // 0: the kernel picks; else FreePort() to restart on it
   int handle_port = 0;                  // likewise for the Handle port (UDP and TCP)
+  std::string host = "127.0.0.1";       // where gRPC, Handle and HTTP listen: or "::1"
 };
 
 // A TCP port on 127.0.0.1 that was free a moment ago (for a node that must restart on the same
@@ -65,6 +67,8 @@ class NodeProcess {
     std::filesystem::remove(ready);
     pid_ = fork();
     if (pid_ == 0) {
+      // The node goes with the test, even one that ends without running its destructors.
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
       std::string log = data_dir_ + ".log";
       FILE* out = freopen(log.c_str(), "a", stdout);
       FILE* err = freopen(log.c_str(), "a", stderr);
@@ -74,11 +78,11 @@ class NodeProcess {
                                        "--data-dir",
                                        data_dir_,
                                        "--listen",
-                                       "127.0.0.1:" + std::to_string(options_.grpc_port),
+                                       HostPort(options_.grpc_port),
                                        "--handle-listen",
-                                       "127.0.0.1:" + std::to_string(options_.handle_port),
+                                       HostPort(options_.handle_port),
                                        "--http-listen",
-                                       "127.0.0.1:0",
+                                       HostPort(0),
                                        "--ready-file",
                                        ready,
                                        "--admin-token-file",
@@ -148,7 +152,7 @@ class NodeProcess {
   int http_port() const { return http_port_; }
   // The value of the /metrics sample `sample` (name and labels), or -1 when it is absent.
   int64_t Metric(const std::string& sample) const {
-    const std::string body = HttpRequest(http_port_, "/metrics").body;
+    const std::string body = HttpRequest(http_port_, "/metrics", "GET", "", options_.host).body;
     const size_t at = body.find("\n" + sample + " ");
     if (at == std::string::npos) return -1;
     return std::stoll(body.substr(at + sample.size() + 2));
@@ -162,7 +166,13 @@ class NodeProcess {
     }
     return -1;
   }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string address() const { return HostPort(port_); }
+  // `host:port`, with brackets for IPv6.
+  std::string HostPort(int port) const {
+    const std::string& host = options_.host;
+    return (host.find(':') == std::string::npos ? host : "[" + host + "]") + ":" +
+           std::to_string(port);
+  }
   std::shared_ptr<grpc::Channel> Channel() const {
     return client::Connect(client::ConnectOptions{address(), options_.tls_ca_file});
   }

@@ -34,7 +34,7 @@ class StatsProcessTest : public ::testing::Test {
   static void Resolve(const testing::NodeProcess& node, int n, const std::string& id) {
     resolver::HandleRequest request;
     request.handle = id;
-    net::Ipv4Endpoint server{0x7f000001, static_cast<uint16_t>(node.handle_port())};
+    net::Endpoint server{0x7f000001, static_cast<uint16_t>(node.handle_port())};
     for (int i = 0; i < n; ++i) {
       auto reply = resolver::Query(Transport::kTcp, server, request);
       ASSERT_TRUE(reply.ok()) << reply.status();
@@ -116,7 +116,7 @@ TEST_F(StatsProcessTest, SigkillDuringFrequentFlushesNeverCountsTwice) {
   std::thread client([&] {
     resolver::HandleRequest request;
     request.handle = id;
-    net::Ipv4Endpoint server{0x7f000001, static_cast<uint16_t>(node->handle_port())};
+    net::Endpoint server{0x7f000001, static_cast<uint16_t>(node->handle_port())};
     while (!stop.load()) {
       auto reply = resolver::Query(Transport::kTcp, server, request, std::chrono::seconds(1));
       if (!reply.ok()) break;  // the node is gone

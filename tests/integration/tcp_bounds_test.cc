@@ -58,10 +58,11 @@ void OpenHostile(Hostile& hostile, uint32_t source, uint16_t port) {
     int small = 4096;  // a small window, so the node's replies back up quickly
     setsockopt(hostile.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
   }
-  sockaddr_in local = net::Ipv4Endpoint{source, 0}.sockaddr();
-  sockaddr_in server = net::Ipv4Endpoint{0x7f000001, port}.sockaddr();
-  if (bind(hostile.fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0 ||
-      (connect(hostile.fd, reinterpret_cast<sockaddr*>(&server), sizeof server) != 0 &&
+  sockaddr_storage local, server;
+  const socklen_t local_length = net::Endpoint{source, 0}.ToSockaddr(local);
+  const socklen_t server_length = net::Endpoint{0x7f000001, port}.ToSockaddr(server);
+  if (bind(hostile.fd, reinterpret_cast<sockaddr*>(&local), local_length) != 0 ||
+      (connect(hostile.fd, reinterpret_cast<sockaddr*>(&server), server_length) != 0 &&
        errno != EINPROGRESS)) {
     close(hostile.fd);
     hostile.fd = -1;
@@ -175,11 +176,20 @@ TEST(TcpBoundsTest, HostileConnectionsNeitherLockClientsOutNorExhaustMemory) {
   const int64_t rss_before = node.RssKib();
 
   const uint16_t port = static_cast<uint16_t>(node.handle_port());
-  const net::Ipv4Endpoint server{0x7f000001, port};
+  const net::Endpoint server{0x7f000001, port};
   std::atomic<bool> all{false};
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> reopened{0};
   std::thread attacker(Attack, port, std::cref(all), std::cref(stop), std::ref(reopened));
+  // Stopped and joined however the test ends (a failed ASSERT returns early).
+  struct Join {
+    std::atomic<bool>& stop;
+    std::thread& thread;
+    ~Join() {
+      stop = true;
+      if (thread.joinable()) thread.join();
+    }
+  } join{stop, attacker};
 
   auto persistent = HandleConnection::Open(Transport::kTcp, server, kTimeout);
   ASSERT_TRUE(persistent.ok()) << persistent.status();

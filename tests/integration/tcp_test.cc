@@ -96,7 +96,7 @@ class TcpTest : public ::testing::Test {
     delete dir_;
   }
 
-  static net::Ipv4Endpoint Server() {
+  static net::Endpoint Server() {
     return {0x7f000001, static_cast<uint16_t>(node_->handle_port())};
   }
   // A connection from `source` (127.0.0.1 when 0; any 127.x.y.z is this host's).
@@ -270,13 +270,47 @@ TEST_F(TcpTest, GetSiteInfoAnswersThisNodesAddressAndPortOverBothTransports) {
     ASSERT_EQ(site.servers.size(), 1u);
     EXPECT_EQ(wire::AddressText(site.servers[0].address), "127.0.0.1");
     // In the form the reference library and the SDKs take for IPv4: 12 zero bytes, then 4.
-    EXPECT_EQ(site.servers[0].address,
-              std::string(12, '\0') + std::string("\x7f\x00\x00\x01", 4));
+    EXPECT_EQ(site.servers[0].address, std::string(12, '\0') + std::string("\x7f\x00\x00\x01", 4));
     const uint32_t port = static_cast<uint32_t>(node_->handle_port());
     EXPECT_EQ(site.servers[0].interfaces,
               (std::vector<wire::SiteInterface>{{wire::site::kQuery, wire::site::kUdp, port},
                                                 {wire::site::kQuery, wire::site::kTcp, port}}));
   }
+}
+
+// The serial of this node's site, from get-site-info over UDP to `node`; the reply header's site
+// serial must agree with the record's.
+int SiteSerial(const testing::NodeProcess& node) {
+  HandleRequest request;
+  request.opcode = wire::opcode::kGetSiteInfo;
+  auto reply = resolver::Query(
+      Transport::kUdp, {0x7f000001, static_cast<uint16_t>(node.handle_port())}, request, kTimeout);
+  EXPECT_TRUE(reply.ok()) << reply.status();
+  if (!reply.ok()) return -1;
+  EXPECT_EQ(reply->header.site_serial, reply->site.serial);
+  return reply->site.serial;
+}
+
+TEST(SiteSerialTest, GoesUpWhenTheAdvertisedSiteChangesAndOnlyThen) {
+  testing::TempDir dir;
+  testing::NodeOptions options;
+  options.handle_port = testing::FreePort();
+  auto serial_of_a_run = [&](testing::NodeOptions run) {
+    testing::NodeProcess node(dir.Sub("node"), run);
+    EXPECT_TRUE(node.Start());
+    return SiteSerial(node);
+  };
+  const int first = serial_of_a_run(options);
+  EXPECT_EQ(first, 1);                         // a new store
+  EXPECT_EQ(serial_of_a_run(options), first);  // restarted with the same site
+  testing::NodeOptions moved = options;
+  moved.handle_port = testing::FreePort();  // clients must learn of the new port
+  EXPECT_EQ(serial_of_a_run(moved), first + 1);
+  std::string config = dir.Sub("mirror.toml");
+  std::ofstream(config) << "[handle]\nmirrors = [\"127.0.0.2:2641\"]\n";
+  moved.extra_args = {"--config", config};
+  EXPECT_EQ(serial_of_a_run(moved), first + 2);
+  EXPECT_EQ(serial_of_a_run(moved), first + 2);
 }
 
 }  // namespace

@@ -25,19 +25,21 @@ struct HttpReply {
   std::string body;
 };
 
-// One request on a fresh connection to 127.0.0.1:`port`. `extra_header` ("Name: value") is added
-// as is, so a test can send oversized or odd headers.
+// One request on a fresh connection to `host` (127.0.0.1 or ::1):`port`. `extra_header` ("Name:
+// value") is added as is, so a test can send oversized or odd headers.
 inline HttpReply HttpRequest(int port, const std::string& target, const std::string& method = "GET",
-                             const std::string& extra_header = "") {
+                             const std::string& extra_header = "",
+                             const std::string& host = "127.0.0.1") {
   namespace asio = boost::asio;
   namespace http = boost::beast::http;
   HttpReply reply;
   asio::io_context io;
   asio::ip::tcp::socket socket(io);
   boost::system::error_code ec;
-  socket.connect({asio::ip::make_address_v4("127.0.0.1"), static_cast<uint16_t>(port)}, ec);
+  socket.connect({asio::ip::make_address(host), static_cast<uint16_t>(port)}, ec);
   if (ec) return reply;
-  std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+  const std::string host_header = host.find(':') == std::string::npos ? host : "[" + host + "]";
+  std::string request = method + " " + target + " HTTP/1.1\r\nHost: " + host_header + "\r\n" +
                         (extra_header.empty() ? "" : extra_header + "\r\n") +
                         "Connection: close\r\n\r\n";
   asio::write(socket, asio::buffer(request), ec);

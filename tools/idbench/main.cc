@@ -155,10 +155,11 @@ size_t WholeMessage(const Options& o, std::string_view bytes) {
   return bytes.size() >= length ? length : 0;
 }
 
-int ConnectedSocket(int type, const net::Ipv4Endpoint& server) {
-  int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
-  sockaddr_in address = server.sockaddr();
-  if (connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+int ConnectedSocket(int type, const net::Endpoint& server) {
+  int fd = socket(server.family(), type | SOCK_CLOEXEC, 0);
+  sockaddr_storage address;
+  const socklen_t length = server.ToSockaddr(address);
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&address), length) != 0) {
     std::perror("idbench: connect");
     std::exit(1);
   }
@@ -194,7 +195,7 @@ int ReceiveBatch(int fd, std::vector<std::array<char, 2048>>& buffers, std::vect
 }
 
 // UDP closed loop: `window` requests in flight; every answer sends the next.
-void RunUdpClosed(const Options& o, const net::Ipv4Endpoint& server, uint64_t seed,
+void RunUdpClosed(const Options& o, const net::Endpoint& server, uint64_t seed,
                   Clock::time_point end, Result& result) {
   int fd = ConnectedSocket(SOCK_DGRAM, server);
   Names names(o, seed);
@@ -256,7 +257,7 @@ void RunUdpClosed(const Options& o, const net::Ipv4Endpoint& server, uint64_t se
 }
 
 // UDP open loop: `rate` requests a second leave on schedule; latency counts from the due time.
-void RunUdpOpen(const Options& o, const net::Ipv4Endpoint& server, uint64_t seed, double rate,
+void RunUdpOpen(const Options& o, const net::Endpoint& server, uint64_t seed, double rate,
                 Clock::time_point end, Result& result) {
   int fd = ConnectedSocket(SOCK_DGRAM, server);
   Names names(o, seed);
@@ -332,7 +333,7 @@ void RunUdpOpen(const Options& o, const net::Ipv4Endpoint& server, uint64_t seed
 }
 
 // TCP: one keep-alive connection with `window` pipelined requests; each answer sends the next.
-void RunTcp(const Options& o, const net::Ipv4Endpoint& server, uint64_t seed, Clock::time_point end,
+void RunTcp(const Options& o, const net::Endpoint& server, uint64_t seed, Clock::time_point end,
             Result& result) {
   int fd = ConnectedSocket(SOCK_STREAM, server);
   int one = 1;
@@ -470,9 +471,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "idbench: --rate (open loop) is for --udp\n");
     return 2;
   }
-  net::Ipv4Endpoint server;
+  net::Endpoint server;
   if (mode != "grpc") {
-    auto parsed = net::ParseIpv4Endpoint("--" + mode, mode == "udp" ? o.udp : o.tcp);
+    auto parsed = net::ParseEndpoint("--" + mode, mode == "udp" ? o.udp : o.tcp);
     if (!parsed.ok()) {
       std::fprintf(stderr, "idbench: %s\n", std::string(parsed.status().message()).c_str());
       return 2;

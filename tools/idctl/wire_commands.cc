@@ -13,13 +13,13 @@ using resolver::Transport;
 
 struct Resolved {
   Transport transport;
-  net::Ipv4Endpoint server;
+  net::Endpoint server;
 };
 
 // Parses the --udp/--tcp address; prints the error naming the flag and returns nullopt.
 std::optional<Resolved> ParseTarget(const WireTarget& target) {
   const bool udp = !target.udp.empty();
-  auto server = net::ParseIpv4Endpoint(udp ? "--udp" : "--tcp", udp ? target.udp : target.tcp);
+  auto server = net::ParseEndpoint(udp ? "--udp" : "--tcp", udp ? target.udp : target.tcp);
   if (!server.ok()) {
     std::cerr << "idctl: " << server.status().message() << "\n";
     return std::nullopt;
@@ -121,7 +121,7 @@ void PrintTrace(const std::vector<resolver::WalkStep>& trace) {
 }
 
 int Walk(const WireTarget& target, resolver::HandleRequest request, const Cli& cli) {
-  auto top = net::ParseIpv4Endpoint("--via", target.via);
+  auto top = net::ParseEndpoint("--via", target.via);
   if (!top.ok()) return ReportStatus(top.status());
   resolver::WalkOptions options;
   options.transport = target.over == "tcp" ? Transport::kTcp : Transport::kUdp;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "registry/accounts/accounts.h"
+#include "registry/base/status_macros.h"
 #include "registry/federation/federation.h"
 #include "registry/identifier/record.h"
 #include "registry/writer/admin_ops.h"
@@ -217,6 +218,40 @@ TEST(UpwardEntryTest, RoundTripsAndRefusesMalformedBytes) {
   }
   bytes[1] = 9;  // no such operation
   EXPECT_FALSE(DecodeUpwardEntry("p", bytes).ok());
+}
+
+TEST_F(FederationStoreTest, TheSiteSerialGoesUpOnlyWhenTheSiteChangesAndSkipsUnknown) {
+  auto serial = [&](const std::string& site) {
+    auto got = Run<uint16_t>([&](auto done) { return MakeSiteSerialOp(site, done); });
+    EXPECT_TRUE(got.ok()) << got.status();
+    return got.ok() ? *got : uint16_t{0};
+  };
+  EXPECT_EQ(serial("site A"), 1);  // a new store
+  EXPECT_EQ(serial("site A"), 1);  // unchanged: kept
+  EXPECT_EQ(serial("site B"), 2);
+  EXPECT_EQ(serial("site A"), 3);  // back to an earlier site is still a change
+  // Kept across a restart of the store.
+  writer_.reset();
+  store_.reset();
+  auto reopened = store::Store::Open({dir_.path(), size_t{1} << 20});
+  ASSERT_TRUE(reopened.ok());
+  store_ = *std::move(reopened);
+  auto writer = Writer::Start(*store_, clock_, WriterOptions{});
+  ASSERT_TRUE(writer.ok());
+  writer_ = *std::move(writer);
+  EXPECT_EQ(serial("site A"), 3);
+  // After 65534 it starts again at 1: 0 and 0xFFFF mean "unknown" to clients.
+  ASSERT_TRUE(Run<bool>([](auto done) {
+                return std::make_unique<FunctionOp<bool>>(
+                    [](WriteContext& context) -> absl::StatusOr<bool> {
+                      RETURN_IF_ERROR(context.txn().Put(store::Db::kMeta, "site_serial",
+                                                        std::string("\xff\xfe", 2)));
+                      return true;
+                    },
+                    done);
+              }).ok());
+  EXPECT_EQ(serial("site A"), 0xFFFE);
+  EXPECT_EQ(serial("site C"), 1);
 }
 
 }  // namespace

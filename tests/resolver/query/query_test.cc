@@ -426,11 +426,21 @@ std::vector<std::string> Pieces(const std::string& request) {
   return pieces;
 }
 
-sockaddr_in Source(uint16_t port) {
-  sockaddr_in source{};
+// A sender's address as the UDP worker receives it (room for either family).
+sockaddr_in6 Source(uint16_t port) {
+  sockaddr_in6 storage{};
+  auto& source = reinterpret_cast<sockaddr_in&>(storage);
   source.sin_family = AF_INET;
   source.sin_addr.s_addr = htonl(0x7f000001);
   source.sin_port = htons(port);
+  return storage;
+}
+
+sockaddr_in6 Ipv6Source(uint16_t port) {
+  sockaddr_in6 source{};
+  source.sin6_family = AF_INET6;
+  source.sin6_addr = in6addr_loopback;
+  source.sin6_port = htons(port);
   return source;
 }
 
@@ -460,12 +470,15 @@ TEST_F(QueryTest, ReassemblesMultiPacketRequestsAndGivesUpOnMissingPieces) {
     EXPECT_EQ(reassembler.Feed(Source(1001), pieces[i], 100, whole),
               RequestReassembler::Result::kIncomplete);
   }
-  // The same request id from another source port is another request.
+  // The same request id from another source port is another request, and so is one from the
+  // same port over IPv6.
   EXPECT_EQ(reassembler.Feed(Source(1002), pieces[2], 100, whole),
             RequestReassembler::Result::kIncomplete);
-  EXPECT_EQ(reassembler.pending(), 2u);
+  EXPECT_EQ(reassembler.Feed(Ipv6Source(1002), pieces[2], 100, whole),
+            RequestReassembler::Result::kIncomplete);
+  EXPECT_EQ(reassembler.pending(), 3u);
   EXPECT_EQ(reassembler.Expire(2100), 0u);
-  EXPECT_EQ(reassembler.Expire(2101), 2u);
+  EXPECT_EQ(reassembler.Expire(2101), 3u);
   EXPECT_EQ(reassembler.pending(), 0u);
   // A lone piece fed to the processor is incomplete: dropped, as before.
   EXPECT_EQ(Process(pieces[0]), QueryOutcome::kDropped);

@@ -253,6 +253,9 @@ TEST(WireTest, SiteAddressesAreWrittenInTheZeroFormAndReadInBoth) {
   EXPECT_EQ(ipv4, 0x0a000001u);
   EXPECT_FALSE(SiteAddressIpv4(std::string("\x20\x01", 2) + std::string(14, '\0'), ipv4));
   EXPECT_FALSE(SiteAddressIpv4("short", ipv4));
+  // ::1 has 12 zero bytes too, but 0.0.0.1 is no IPv4 destination: it is IPv6.
+  EXPECT_FALSE(SiteAddressIpv4(std::string(15, '\0') + '\1', ipv4));
+  EXPECT_EQ(AddressText(std::string(15, '\0') + '\1'), "::1");
   // 0.0.0.0 in either form is unspecified: a site naming it cannot be used.
   SiteInfo site = ExampleSite();
   site.servers[1].address = SiteAddress(0);
