@@ -77,10 +77,12 @@ TEST(Ipv6Test, ServesResolvesPublishesAndWalksOverIpv6) {
     EXPECT_EQ(walked->trace[1].server, server);
   }
 
-  // A second node on [::1] resolves the first's identifier for its client by recursion.
+  // A second node on [::1], with an IPv6 mirror, resolves the first's identifier for its client
+  // by recursion.
   std::string config = dir.Sub("b.toml");
-  std::ofstream(config) << "[node]\nprefix = \"88.200\"\n[federation]\nrecursion = true\n"
-                           "top_handle = \"[::1]:"
+  std::ofstream(config) << "[node]\nprefix = \"88.200\"\n"
+                           "[handle]\nmirrors = [\"[2001:db8::2]:2641\"]\n"
+                           "[federation]\nrecursion = true\ntop_handle = \"[::1]:"
                         << node.handle_port() << "\"\n";
   testing::NodeOptions recursive = options;
   recursive.extra_args = {"--config", config};
@@ -93,6 +95,11 @@ TEST(Ipv6Test, ServesResolvesPublishesAndWalksOverIpv6) {
   ASSERT_EQ(recursed->values.size(), 1u);
   EXPECT_EQ(recursed->values[0].data, "https://example.com/v6/1");
   EXPECT_EQ(recursed->header.flags & wire::op_flag::kAuthoritative, 0u);
+  auto b_site = resolver::Query(Transport::kUdp, Loopback6(b.handle_port()), site, kTimeout);
+  ASSERT_TRUE(b_site.ok()) << b_site.status();
+  ASSERT_EQ(b_site->site.servers.size(), 2u);
+  EXPECT_EQ(wire::AddressText(b_site->site.servers[1].address), "2001:db8::2");
+  EXPECT_EQ(b_site->site.servers[1].interfaces[0].port, 2641u);
 }
 
 }  // namespace
