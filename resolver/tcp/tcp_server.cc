@@ -1,5 +1,7 @@
 #include "resolver/tcp/tcp_server.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <cstring>
@@ -69,9 +71,24 @@ using tcp_internal::ConnectionList;
 using tcp_internal::Worker;
 
 // A connection accepted at the cap, on its way to a worker that makes room for it.
+// It holds the accepted descriptor rather than a socket, so that one stranded in a queue at
+// shutdown closes it without the io_context the socket would belong to.
 struct Admission {
+  Admission(Worker* to, int descriptor, tcp protocol_of, std::string from,
+            const std::atomic<size_t>* count)
+      : target(to),
+        fd(descriptor),
+        protocol(protocol_of),
+        source(std::move(from)),
+        source_count(count) {}
+  ~Admission() {
+    if (fd >= 0) ::close(fd);
+  }
+  Admission(const Admission&) = delete;
+  Admission& operator=(const Admission&) = delete;
   Worker* target;
-  tcp::socket socket;
+  int fd;  // -1 once a connection owns it
+  tcp protocol;
   std::string source;
   const std::atomic<size_t>* source_count;
   size_t asked = 0;  // workers asked so far
@@ -82,10 +99,9 @@ struct TcpServer::Impl {
   size_t max_per_source = 1;
   store::Store* store = nullptr;
   const QueryProcessor* processor = nullptr;
-  // Declared before the acceptor: its io_context must outlive it.
-  std::vector<std::unique_ptr<Worker>> workers;
-  std::optional<tcp::acceptor> acceptor;
   uint16_t port = 0;
+  // Everything a connection touches when it goes is declared before the workers, so that it
+  // outlives connections destroyed with their worker's io_context.
   std::atomic<bool> stopping{false};
   std::atomic<uint64_t> open{0};
   std::atomic<uint64_t> accepted{0};
@@ -101,10 +117,14 @@ struct TcpServer::Impl {
   // source's count (the map's nodes do not move) and reads it without the lock.
   std::mutex sources_mutex;
   std::unordered_map<std::string, std::atomic<size_t>> sources;
+  // Declared before the acceptor: its io_context must outlive it.
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::optional<tcp::acceptor> acceptor;
+  std::optional<asio::steady_timer> accept_retry;  // on workers[0]; after accept errors
 
   void Accept();
-  // Admits a connection accepted for `target`, or closes it and counts why.
-  void Admit(Worker& target, tcp::socket socket);
+  // Admits an accepted connection (to the least loaded worker), or closes it and counts why.
+  void Admit(tcp::socket socket);
   // At the cap: asks worker `index` (then the others in turn) for a connection that gives way to
   // `admission`, which is then started, or closed when none does.
   void Displace(std::shared_ptr<Admission> admission, size_t index);
@@ -166,6 +186,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Closes the socket: pending operations end with operation_aborted and drop their references,
   // and the connection leaves its worker's list at once, so that it is not chosen again.
   void Close() {
+    closed_ = true;
     Unlist();
     boost::system::error_code ignored;
     socket_.close(ignored);
@@ -208,13 +229,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void OnRead(boost::system::error_code error, size_t n) {
-    if (error) return;
+    if (error || closed_) return Close();
     filled_ += n;
     Continue();
   }
 
   // Answers what is buffered, then writes, waits for a deferred reply, reads more or finishes.
   void Continue() {
+    if (closed_) return;  // closed meanwhile (evicted, timed out): nothing more is answered
     AnswerBuffered();
     if (!out_.empty()) {
       Write();
@@ -322,6 +344,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // The recursor's reply to the request this connection waits on (this worker's thread).
   void OnRecursed(std::string reply) {
+    if (closed_) return;  // closed while it waited: the reply has nowhere to go
     recursed_ = std::move(reply);
     if (!writing_) Resume();
   }
@@ -338,7 +361,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Write() {
     boost::system::error_code status;
     size_t written = socket_.write_some(asio::buffer(out_), status);
-    if (status && status != asio::error::would_block) return;
+    if (status && status != asio::error::would_block) return Close();
     if (written == out_.size()) {
       OnWrite({});
       return;
@@ -354,7 +377,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void OnWrite(boost::system::error_code error) {
-    if (error) return;
+    if (error || closed_) return Close();
     out_.clear();
     if (out_.capacity() > 4 * server_.options.max_pending_reply_bytes) std::string().swap(out_);
     if (awaiting_) {
@@ -382,6 +405,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t filled_ = 0;
   std::string out_;
   bool close_after_write_ = false;
+  bool closed_ = false;             // Close() ran: the socket is gone, whatever handler runs next
   bool writing_ = false;            // an async write of out_ is in flight: out_ must not change
   bool awaiting_ = false;           // a request was deferred for recursion; its reply comes first
   std::string recursed_;            // its reply, once the recursor posted it
@@ -439,23 +463,31 @@ Worker& TcpServer::Impl::LeastLoadedWorker() {
 }
 
 void TcpServer::Impl::Accept() {
-  // The socket is opened on the worker's io_context, where its connection will live.
-  Worker& target = LeastLoadedWorker();
-  acceptor->async_accept(target.io,
-                         [this, &target](boost::system::error_code error, tcp::socket socket) {
-                           if (error == asio::error::operation_aborted || stopping.load()) return;
-                           if (!error) Admit(target, std::move(socket));
-                           Accept();  // errors such as EMFILE are transient: keep accepting
-                         });
+  acceptor->async_accept([this](boost::system::error_code error, tcp::socket socket) {
+    if (error == asio::error::operation_aborted || stopping.load()) return;
+    if (!error) {
+      Admit(std::move(socket));
+      return Accept();
+    }
+    // EMFILE, ENFILE, ENOBUFS: transient, but accepting again at once would only spin.
+    accept_retry->expires_after(std::chrono::milliseconds(50));
+    accept_retry->async_wait([this](boost::system::error_code waited) {
+      if (!waited && !stopping.load()) Accept();
+    });
+  });
 }
 
-void TcpServer::Impl::Admit(Worker& target, tcp::socket socket) {
+void TcpServer::Impl::Admit(tcp::socket socket) {
   accepted.fetch_add(1, std::memory_order_relaxed);
   boost::system::error_code ignored;
   const asio::ip::address peer = socket.remote_endpoint(ignored).address();
-  const asio::ip::address_v6::bytes_type bytes =
+  asio::ip::address_v6::bytes_type bytes =
       peer.is_v4() ? asio::ip::make_address_v6(asio::ip::v4_mapped, peer.to_v4()).to_bytes()
                    : peer.to_v6().to_bytes();
+  if (!peer.is_v4() && !peer.to_v6().is_v4_mapped()) {
+    // One IPv6 host has a /64 of addresses: that is its source for the share and the weight.
+    std::fill(bytes.begin() + 8, bytes.end(), 0);
+  }
   std::string source(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   const std::atomic<size_t>* source_count = AdmitSource(source);
   if (source_count == nullptr) {
@@ -463,9 +495,11 @@ void TcpServer::Impl::Admit(Worker& target, tcp::socket socket) {
     socket.close(ignored);
     return;
   }
+  Worker& target = LeastLoadedWorker();
   target.open.fetch_add(1, std::memory_order_relaxed);
-  auto admission = std::make_shared<Admission>(
-      Admission{&target, std::move(socket), std::move(source), source_count});
+  const tcp protocol = socket.local_endpoint(ignored).protocol();
+  auto admission = std::make_shared<Admission>(&target, socket.release(ignored), protocol,
+                                               std::move(source), source_count);
   if (open.fetch_add(1, std::memory_order_relaxed) < options.max_connections) {
     return Place(std::move(admission));
   }
@@ -488,6 +522,7 @@ void TcpServer::Impl::Admit(Worker& target, tcp::socket socket) {
 void TcpServer::Impl::Displace(std::shared_ptr<Admission> admission, size_t index) {
   Worker& worker = *workers[index];
   asio::post(worker.io, [this, &worker, index, admission = std::move(admission)]() mutable {
+    if (stopping.load()) return Refuse(std::move(admission));
     if (Connection* gives_way = GiveWay(worker, *admission->source_count)) {
       evicted.fetch_add(1, std::memory_order_relaxed);
       gives_way->Close();  // its destructor gives back its place
@@ -502,23 +537,23 @@ void TcpServer::Impl::Place(std::shared_ptr<Admission> admission) {
   Worker& target = *admission->target;
   asio::post(target.io, [this, &target, admission = std::move(admission)]() mutable {
     if (stopping.load()) return Refuse(std::move(admission));
-    std::make_shared<Connection>(*this, target, std::move(admission->socket),
-                                 std::move(admission->source), admission->source_count)
+    tcp::socket socket(target.io);
+    boost::system::error_code error;
+    socket.assign(admission->protocol, admission->fd, error);
+    if (error) return Refuse(std::move(admission));
+    admission->fd = -1;  // the socket has it now
+    std::make_shared<Connection>(*this, target, std::move(socket), std::move(admission->source),
+                                 admission->source_count)
         ->Start();
   });
 }
 
+// Gives back the admission's place; its descriptor closes with it.
 void TcpServer::Impl::Refuse(std::shared_ptr<Admission> admission) {
-  Worker& target = *admission->target;
   if (!stopping.load()) rejected.fetch_add(1, std::memory_order_relaxed);
   ReleaseSource(admission->source);
-  target.open.fetch_sub(1, std::memory_order_relaxed);
+  admission->target->open.fetch_sub(1, std::memory_order_relaxed);
   open.fetch_sub(1, std::memory_order_relaxed);
-  // The socket belongs to the target's io_context: closed there.
-  asio::post(target.io, [admission = std::move(admission)] {
-    boost::system::error_code ignored;
-    admission->socket.close(ignored);
-  });
 }
 
 void TcpServer::Impl::Sweep(Worker& worker) {
@@ -561,6 +596,7 @@ absl::StatusOr<std::unique_ptr<TcpServer>> TcpServer::Bind(const TcpOptions& opt
       std::max<size_t>(1, options.max_connections * options.max_per_source_percent / 100);
   for (int i = 0; i < options.workers; ++i) impl->workers.push_back(std::make_unique<Worker>());
   impl->acceptor.emplace(impl->workers[0]->io);
+  impl->accept_retry.emplace(impl->workers[0]->io);
   if (boost::system::error_code error = net::Listen(*impl->acceptor, options.listen)) {
     return absl::UnavailableError(StrCat("handle.listen: cannot listen on TCP ",
                                          options.listen.ToString(), ": ", error.message()));
@@ -600,6 +636,7 @@ void TcpServer::Stop() {
   asio::post(impl.workers[0]->io, [&impl] {
     boost::system::error_code ignored;
     impl.acceptor->close(ignored);
+    impl.accept_retry->cancel();
   });
   for (auto& worker_ptr : impl.workers) {
     Worker* worker = worker_ptr.get();
@@ -621,6 +658,7 @@ void TcpServer::Stop() {
 
 TcpServer::~TcpServer() {
   Stop();
+  impl_->accept_retry.reset();
   impl_->acceptor.reset();
 }
 

@@ -48,9 +48,10 @@ absl::StatusOr<int> BindSocket(const net::Endpoint& endpoint) {
   return fd;
 }
 
-// The rate limiter's key for a peer: its IPv4 address, or for IPv6 a hash of its /64 (one
-// host's share of addresses).
-uint32_t SourceKey(const PeerAddress& peer) {
+// The rate limiter's key for a peer: its IPv4 address, or for IPv6 its /64 (one host's share
+// of addresses) with the top bit set, so that no IPv6 source can share an IPv4 source's bucket
+// key (two /64s differing only in that bit do share one, which only makes the limit stricter).
+uint64_t SourceKey(const PeerAddress& peer) {
   if (peer.sin6_family == AF_INET) {
     return ntohl(reinterpret_cast<const sockaddr_in*>(&peer)->sin_addr.s_addr);
   }
@@ -60,9 +61,8 @@ uint32_t SourceKey(const PeerAddress& peer) {
            uint32_t{bytes[15]};
   }
   uint64_t prefix = 0;
-  std::memcpy(&prefix, bytes, 8);
-  prefix *= 0x9E3779B97F4A7C15ull;
-  return static_cast<uint32_t>(prefix >> 32);
+  for (int i = 0; i < 8; ++i) prefix = (prefix << 8) | bytes[i];
+  return prefix | (uint64_t{1} << 63);
 }
 
 // Token buckets per source address in a fixed, direct-mapped table: a source hashes to one
@@ -77,8 +77,8 @@ class SourceLimiter {
   bool enabled() const { return !slots_.empty(); }
 
   // True when the source may send one more request at `now_ms`.
-  bool Allow(uint32_t source, uint64_t now_ms) {
-    Slot& slot = slots_[(source * 2654435761u) >> (32 - kSlotBits)];
+  bool Allow(uint64_t source, uint64_t now_ms) {
+    Slot& slot = slots_[(source * 0x9E3779B97F4A7C15ull) >> (64 - kSlotBits)];
     if (slot.source != source || !slot.used) {
       slot = Slot{source, true, burst_, now_ms};
     } else if (now_ms > slot.last_ms) {
@@ -94,7 +94,7 @@ class SourceLimiter {
   static constexpr int kSlotBits = 14;
   static constexpr size_t kSlots = size_t{1} << kSlotBits;
   struct Slot {
-    uint32_t source = 0;
+    uint64_t source = 0;
     bool used = false;
     double tokens = 0;
     uint64_t last_ms = 0;
