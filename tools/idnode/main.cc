@@ -15,6 +15,7 @@
 
 #include "api/node/node.h"
 #include "registry/base/strings.h"
+#include "resolver/net/endpoint.h"
 
 namespace {
 
@@ -31,16 +32,31 @@ bool WriteFileAtomically(const std::string& path, const std::string& contents, m
   return std::rename(temporary.c_str(), path.c_str()) == 0;
 }
 
+// Where a client on this machine reaches the listener configured as `listen`, now on `port`:
+// "127.0.0.1:P", "[::1]:P" or the configured address.
+std::string Reach(const std::string& listen, int port) {
+  auto endpoint = idnode::net::ParseEndpoint("listen", listen);
+  if (!endpoint.ok()) return idnode::StrCat("127.0.0.1:", port);
+  if (endpoint->wildcard()) {
+    std::array<uint8_t, 16> one{};
+    one[15] = 1;
+    *endpoint = endpoint->is_v4() ? idnode::net::Endpoint(0x7f000001, 0)
+                                  : idnode::net::Endpoint::Ipv6(one, 0);
+  }
+  endpoint->port = static_cast<uint16_t>(port);
+  return endpoint->ToString();
+}
+
 void PrintWelcome(const idnode::Node& node, const idnode::NodeConfig& config) {
-  std::string server = idnode::StrCat("127.0.0.1:", node.grpc_port());
+  std::string server = Reach(config.grpc_listen, node.grpc_port());
+  const std::string handle = Reach(config.handle_listen, node.handle_port());
   if (!node.bootstrap_token().empty()) {
     std::cout << "\nidnode created the admin account on this new store. Its token is shown once,\n"
                  "keep it (the node stores only a hash):\n\n"
               << "  export IDNODE_TOKEN=" << node.bootstrap_token() << "\n";
   }
   std::cout << "\nidnode is serving node prefix " << config.node_prefix << " on " << server
-            << " (data in " << config.data_dir
-            << "), Handle protocol on UDP and TCP 127.0.0.1:" << node.handle_port()
+            << " (data in " << config.data_dir << "), Handle protocol on UDP and TCP " << handle
             << ". In another terminal, try:\n\n"
             << "  export IDNODE_SERVER=" << server << "\n"
             << "  export IDNODE_TOKEN=...   # the admin token printed on first start\n"
@@ -53,12 +69,12 @@ void PrintWelcome(const idnode::Node& node, const idnode::NodeConfig& config) {
             << "  build/release/tools/idctl resolve " << config.node_prefix
             << ".45/PUMP-2026-000001\n"
             << "  build/release/tools/idctl resolve " << config.node_prefix
-            << ".45/PUMP-2026-000001 --udp 127.0.0.1:" << node.handle_port()
-            << "   # as Handle clients do\n"
+            << ".45/PUMP-2026-000001 --udp " << handle << "   # as Handle clients do\n"
             << "  build/release/tools/idctl delete " << config.node_prefix
             << ".45/PUMP-2026-000001\n\n";
   if (node.http_port() != 0) {
-    std::cout << "Statistics against the policy thresholds: http://127.0.0.1:" << node.http_port()
+    std::cout << "Statistics against the policy thresholds: http://"
+              << Reach(config.http_listen, node.http_port())
               << "/dashboard (also /api/stats, /metrics, /healthz).\n";
   }
   std::cout << "\n"
