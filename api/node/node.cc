@@ -122,6 +122,9 @@ absl::Status Node::Init(const NodeConfig& config) {
     }
   }
   grpc::ServerBuilder builder;
+  // Without this gRPC binds with SO_REUSEPORT, and a second node could take part of this one's
+  // calls on the same port: a busy port is a start-up error, as for the Handle and HTTP ports.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(config.grpc_listen, credentials, &grpc_port_);
   builder.RegisterService(registry_service_.get());
   builder.RegisterService(resolver_service_.get());

@@ -1,6 +1,9 @@
 #include "registry/store/store.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -229,6 +232,38 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
 
 Store::~Store() {
   if (env_ != nullptr) mdb_env_close(env_);
+  if (lock_fd_ >= 0) close(lock_fd_);  // releases the lock, after the environment is closed
+}
+
+absl::Status Store::Lock() {
+  const std::string lock_path = StrCat(path_, "/idnode.lock");
+  const int fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    return absl::PermissionDeniedError(
+        StrCat("store: cannot open the lock file ", lock_path, ": ", strerror(errno)));
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    char text[32] = {};
+    const ssize_t n = pread(fd, text, sizeof text - 1, 0);
+    close(fd);
+    if (error != EWOULDBLOCK) {
+      return absl::InternalError(StrCat("store: cannot lock ", lock_path, ": ", strerror(error)));
+    }
+    std::string holder = n > 0 ? std::string(text, static_cast<size_t>(n)) : "";
+    holder.erase(holder.find_last_not_of("\n ") + 1);
+    return absl::FailedPreconditionError(
+        StrCat("storage.data_dir: ", path_, " is in use by another process (pid ",
+               holder.empty() ? "unknown" : holder, ", which holds ", lock_path,
+               "): one store is served by one process; stop that one, or give this node its own "
+               "data directory"));
+  }
+  const std::string pid = StrCat(getpid(), "\n");
+  if (ftruncate(fd, 0) != 0 || pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    // The lock holds without the pid; only the message a second process prints is poorer.
+  }
+  lock_fd_ = fd;
+  return absl::OkStatus();
 }
 
 absl::Status Store::Init(const StoreOptions& options) {
@@ -239,6 +274,7 @@ absl::Status Store::Init(const StoreOptions& options) {
     return absl::PermissionDeniedError(
         StrCat("store: cannot create data directory ", path_, ": ", ec.message()));
   }
+  RETURN_IF_ERROR(Lock());
   RETURN_IF_ERROR(LmdbStatus(mdb_env_create(&env_), "creating the environment"));
   RETURN_IF_ERROR(LmdbStatus(mdb_env_set_maxdbs(env_, static_cast<int>(Db::kCount) + 4),
                              "setting max databases"));

@@ -18,6 +18,12 @@
 //
 // Errors: LMDB codes are translated in one place (LmdbStatus); IsMapFull() recognises the status
 // of a full map.
+//
+// One store, one process: Open takes an exclusive lock (flock) on `idnode.lock` in the directory,
+// held until the Store goes (the kernel drops it when the process dies, however it dies), and
+// refuses to open a store another process holds, naming that process. Two writers in separate
+// processes would each keep their own view of the map and of the change log's keys. LMDB's own
+// readers are not affected: mdb_stat and mdb_copy open the store while the node runs.
 
 #include <lmdb.h>
 
@@ -145,7 +151,8 @@ class WriteTxn {
 class Store {
  public:
   // Opens (creating if needed) the store at options.path, checks or records the schema version.
-  // FAILED_PRECONDITION when the store has a newer schema than this build supports.
+  // FAILED_PRECONDITION when the store has a newer schema than this build supports, or another
+  // process holds it (the message names its pid).
   static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
   ~Store();
   Store(const Store&) = delete;
@@ -167,7 +174,9 @@ class Store {
   friend class ReadTxn;
   Store() = default;
   absl::Status Init(const StoreOptions& options);
+  absl::Status Lock();
 
+  int lock_fd_ = -1;  // holds the flock on idnode.lock
   MDB_env* env_ = nullptr;
   MDB_dbi dbis_[static_cast<int>(Db::kCount)] = {};
   size_t map_bytes_ = 0;

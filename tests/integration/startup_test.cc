@@ -8,6 +8,7 @@
 #include <string>
 #include <tuple>
 
+#include "tests/integration/node_process.h"
 #include "tests/support/command.h"
 #include "tests/support/temp_dir.h"
 
@@ -22,7 +23,8 @@ struct Outcome {
 Outcome RunIdnode(const std::string& args, bool loopback_handle = true) {
   Outcome outcome;
   const bool own_http = args.find("--http-listen") != std::string::npos;
-  std::string command = std::string(IDNODE_BINARY) + " --quiet " +
+  // A node that should refuse but starts would run forever: `timeout` turns that into a failure.
+  std::string command = "timeout 30 " + std::string(IDNODE_BINARY) + " --quiet " +
                         (own_http ? "" : "--http-listen 127.0.0.1:0 ") +
                         (loopback_handle ? "--handle-listen 127.0.0.1:0 " : "") + args;
   std::tie(outcome.exit_code, outcome.output) = testing::RunCommand(command);
@@ -151,6 +153,44 @@ TEST(StartupTest, RefusesAnHttpListenerOnTheNetworkUnlessAllowed) {
   EXPECT_EQ(typed.exit_code, 2);
   EXPECT_NE(typed.output.find("http.allow_remote: must be true or false"), std::string::npos)
       << typed.output;
+}
+
+TEST(StartupTest, RefusesADataDirectoryAnotherNodeHoldsNamingIt) {
+  testing::TempDir dir;
+  testing::NodeProcess first(dir.Sub("data"));
+  ASSERT_TRUE(first.Start());
+  Outcome second = RunIdnode("--data-dir " + dir.Sub("data") + " --listen 127.0.0.1:0");
+  EXPECT_NE(second.exit_code, 0);
+  EXPECT_NE(
+      second.output.find("storage.data_dir: " + dir.Sub("data") +
+                         " is in use by another process (pid " + std::to_string(first.pid()) + ","),
+      std::string::npos)
+      << second.output;
+  // LMDB's own read-only tools still open the store while the node runs.
+  auto [code, stat] = testing::RunCommand("mdb_stat -e " + dir.Sub("data") + " 2>&1");
+  EXPECT_EQ(code, 0) << stat;
+  EXPECT_NE(stat.find("Environment Info"), std::string::npos) << stat;
+  // The first node still serves, and once it is gone the directory is free again.
+  EXPECT_FALSE(first.ProvisionRegistrant("acme", "88.123.45").empty());
+  first.Kill(SIGKILL);
+  testing::NodeProcess third(dir.Sub("data"));
+  EXPECT_TRUE(third.Start());
+}
+
+TEST(StartupTest, RefusesAGrpcPortAnotherNodeListensOn) {
+  testing::TempDir dir;
+  testing::NodeOptions options;
+  options.grpc_port = testing::FreePort();
+  testing::NodeProcess first(dir.Sub("a"), options);
+  ASSERT_TRUE(first.Start());
+  // Its own store, the live node's gRPC port: without SO_REUSEPORT the bind fails.
+  Outcome second = RunIdnode("--data-dir " + dir.Sub("b") +
+                             " --listen 127.0.0.1:" + std::to_string(options.grpc_port));
+  EXPECT_NE(second.exit_code, 0);
+  EXPECT_NE(second.output.find("grpc.listen: cannot listen on 127.0.0.1:" +
+                               std::to_string(options.grpc_port)),
+            std::string::npos)
+      << second.output;
 }
 
 }  // namespace
