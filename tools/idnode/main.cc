@@ -156,11 +156,13 @@ int main(int argc, char** argv) {
 
   RaiseDescriptorLimit(config);
 
-  // Block the stop signals before any thread starts so only sigwait() below receives them.
+  // Block the stop signals, and SIGHUP, before any thread starts so only sigwait() below receives
+  // them (SIGHUP's default action would end the node without draining its writes).
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   auto node = idnode::Node::Start(config);
@@ -185,7 +187,13 @@ int main(int argc, char** argv) {
   if (!quiet) PrintWelcome(**node, config);
 
   int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  while (sigwait(&stop_signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    // Nothing is reloaded yet: logs go to standard output and error (nothing to reopen), and a
+    // changed configuration takes effect at the next start.
+    spdlog::warn(
+        "idnode: SIGHUP received: nothing is reloaded (logs go to standard output and error; "
+        "restart to apply configuration changes); still serving");
+  }
   spdlog::info("idnode: signal {} received, draining in-flight writes", signal_number);
   (*node)->Shutdown();
   node->reset();
