@@ -145,8 +145,10 @@ void Writer::Run() {
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      wake_.wait(lock, [&] { return stopping_ || queued_items_ > 0; });
-      if (queued_items_ == 0) return;  // stopping and drained
+      // Ops, not items: an op with no items (an empty batch) is answered like any other.
+      auto has_work = [&] { return !interactive_.empty() || !bulk_.empty(); };
+      wake_.wait(lock, [&] { return stopping_ || has_work(); });
+      if (!has_work()) return;  // stopping and drained
       if (options_.max_wait.count() > 0 && queued_items_ < options_.max_batch_items && !stopping_) {
         wake_.wait_for(lock, options_.max_wait,
                        [&] { return stopping_ || queued_items_ >= options_.max_batch_items; });

@@ -329,6 +329,25 @@ TEST_F(GrpcApiTest, BatchCreateAnswersEveryItem) {
   }
 }
 
+TEST_F(GrpcApiTest, BatchCreateAnswersAnEmptyBatchOnAnIdleNode) {
+  auto stub = v1::Registry::NewStub(node_->Channel());
+  bool sent = false;
+  std::vector<v1::BatchCreateResponse> responses;
+  grpc::Status status = client::StreamBatches(
+      *stub, *acme_,
+      [&](v1::BatchCreateRequest& request) {
+        if (sent) return false;
+        sent = true;
+        request.set_batch_id(42);  // and no items
+        return true;
+      },
+      [&](const v1::BatchCreateResponse& r) { responses.push_back(r); });
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(responses.size(), 1u);
+  EXPECT_EQ(responses[0].batch_id(), 42u);
+  EXPECT_EQ(responses[0].results_size(), 0);
+}
+
 TEST_F(GrpcApiTest, BatchCreateWithoutTokenEndsUnauthenticated) {
   auto stub = v1::Registry::NewStub(node_->Channel());
   grpc::Status status = client::StreamBatches(

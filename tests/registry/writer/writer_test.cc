@@ -326,5 +326,32 @@ TEST_F(WriterTest, DrainsQueuedWorkOnStop) {
             absl::StatusCode::kUnavailable);
 }
 
+TEST_F(WriterTest, AnswersAnOpWithNoItemsAtOnceAndOnStop) {
+  // An empty batch on an idle writer: answered without waiting for some other write.
+  std::promise<size_t> answered;
+  auto future = answered.get_future();
+  ASSERT_TRUE(writer_
+                  ->Submit(std::make_unique<CreateOp>(
+                      acme_, std::vector<absl::StatusOr<PreparedRecord>>{},
+                      [&](const absl::Status& s, std::vector<ItemOutcome>& o) {
+                        EXPECT_TRUE(s.ok()) << s;
+                        answered.set_value(o.size());
+                      }))
+                  .ok());
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(future.get(), 0u);
+  // And one still queued when the writer stops is answered too, not dropped.
+  std::atomic<int> done{0};
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(writer_
+                    ->Submit(std::make_unique<CreateOp>(
+                        acme_, std::vector<absl::StatusOr<PreparedRecord>>{},
+                        [&](const absl::Status&, std::vector<ItemOutcome>&) { ++done; }))
+                    .ok());
+  }
+  writer_->Stop();
+  EXPECT_EQ(done.load(), 3);
+}
+
 }  // namespace
 }  // namespace idnode
