@@ -50,6 +50,17 @@ constexpr FamilyInfo kTcpClosed{
 constexpr FamilyInfo kTcpReadPauses{
     "idnode_tcp_read_pauses_total", MetricType::kCounter,
     "Times the node stopped reading a Handle TCP connection until the client took its replies."};
+constexpr FamilyInfo kWorkerErrors{
+    "idnode_handle_worker_errors_total", MetricType::kCounter,
+    "Failures of the Handle front ends' workers, by transport and kind: renew (a read "
+    "transaction could not be renewed; the requests of that batch or connection were not "
+    "answered) and send (the kernel refused a reply)."};
+constexpr FamilyInfo kWorkersFailing{
+    "idnode_handle_workers_failing", MetricType::kGauge,
+    "Handle front-end workers whose last attempt failed or that have ended (0 when healthy)."};
+constexpr FamilyInfo kMapAdoptions{
+    "idnode_store_map_adoptions_total", MetricType::kCounter,
+    "Times the store adopted a map size another process gave it (MDB_MAP_RESIZED)."};
 constexpr FamilyInfo kTcpOpen{"idnode_tcp_connections_open", MetricType::kGauge,
                               "Handle TCP connections open now."};
 constexpr FamilyInfo kWriterCommits{"idnode_writer_commits_total", MetricType::kCounter,
@@ -211,6 +222,16 @@ http::Response HttpEndpoints::Metrics() const {
   out.Add(kTcpClosed, {{"reason", "write_timeout"}}, tcp.write_timeouts);
   out.Add(kTcpReadPauses, {}, tcp.read_pauses);
   out.Add(kTcpOpen, {}, counters.tcp_connections.open);
+  const std::pair<const char*, net::WorkerHealthStats> handle_health[] = {
+      {"udp", node_.udp_health()}, {"tcp", node_.tcp_health()}};
+  for (const auto& [transport, health] : handle_health) {
+    out.Add(kWorkerErrors, {{"transport", transport}, {"kind", "renew"}}, health.renew_failures);
+    out.Add(kWorkerErrors, {{"transport", transport}, {"kind", "send"}}, health.send_failures);
+  }
+  for (const auto& [transport, health] : handle_health) {
+    out.Add(kWorkersFailing, {{"transport", transport}}, health.failing);
+  }
+  out.Add(kMapAdoptions, {}, node_.store().map_adoptions());
 
   const WriterStats writer = node_.writer_stats();
   out.Add(kWriterCommits, {}, writer.commits);
@@ -279,6 +300,15 @@ http::Response HttpEndpoints::Health() const {
     checks["stats_flush"] = "the last flush of resolution counts failed (it is retried)";
   } else {
     checks["stats_flush"] = "ok";
+  }
+  for (const auto& [check, health] :
+       {std::pair{"handle_udp", node_.udp_health()}, std::pair{"handle_tcp", node_.tcp_health()}}) {
+    if (health.failing > 0) {
+      healthy = false;
+      checks[check] = StrCat(health.failing, " worker(s) failing: ", health.last_error);
+    } else {
+      checks[check] = "ok";
+    }
   }
   nlohmann::json body{{"status", healthy ? "ok" : "failing"}, {"checks", checks}};
   return http::Response::Json(healthy ? 200 : 503, body.dump() + "\n");

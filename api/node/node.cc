@@ -365,6 +365,14 @@ absl::Status Node::StartHandle(const NodeConfig& config) {
   return tcp_server_->Start(*store_, *query_processor_);
 }
 
+net::WorkerHealthStats Node::udp_health() const {
+  return udp_server_ != nullptr ? udp_server_->health() : net::WorkerHealthStats{};
+}
+
+net::WorkerHealthStats Node::tcp_health() const {
+  return tcp_server_ != nullptr ? tcp_server_->health() : net::WorkerHealthStats{};
+}
+
 ResolutionCounters Node::resolution_counters() const {
   ResolutionCounters counters;
   if (resolver_service_ != nullptr) counters.grpc = resolver_service_->counters();

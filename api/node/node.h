@@ -71,6 +71,9 @@ class Node {
   // Recursion (zeros without federation.recursion): walks, their ends, and the cache.
   resolver::RecursorStats recursor_stats() const;
   resolver::RecursionCacheStats recursion_cache_stats() const;
+  // The Handle front ends' own failures, UDP and TCP (zeros before they start).
+  net::WorkerHealthStats udp_health() const;
+  net::WorkerHealthStats tcp_health() const;
   store::Store& store() const { return *store_; }
   // This node's HS_SITE, as get-site-info answers it.
   const wire::SiteInfo& site_info() const { return site_info_; }

@@ -179,10 +179,13 @@ void ReadTxn::Reset() {
 }
 
 absl::Status ReadTxn::Renew() {
-  store_->map_lock_.lock_shared();
-  if (int rc = mdb_txn_renew(txn_); rc != MDB_SUCCESS) {
+  for (int attempt = 0;; ++attempt) {
+    store_->map_lock_.lock_shared();
+    const int rc = mdb_txn_renew(txn_);
+    if (rc == MDB_SUCCESS) break;
     store_->map_lock_.unlock_shared();
-    return LmdbStatus(rc, "renewing a read transaction");
+    if (rc != MDB_MAP_RESIZED || attempt > 0) return LmdbStatus(rc, "renewing a read transaction");
+    RETURN_IF_ERROR(store_->AdoptMapSize());
   }
   active_ = true;
   return absl::OkStatus();
@@ -315,19 +318,39 @@ absl::Status Store::Init(const StoreOptions& options) {
 }
 
 absl::StatusOr<ReadTxn> Store::BeginRead() {
-  map_lock_.lock_shared();
   MDB_txn* txn = nullptr;
-  if (int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn); rc != MDB_SUCCESS) {
+  for (int attempt = 0;; ++attempt) {
+    map_lock_.lock_shared();
+    const int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
+    if (rc == MDB_SUCCESS) break;
     map_lock_.unlock_shared();
-    return LmdbStatus(rc, "beginning a read transaction");
+    if (rc != MDB_MAP_RESIZED || attempt > 0) {
+      return LmdbStatus(rc, "beginning a read transaction");
+    }
+    RETURN_IF_ERROR(AdoptMapSize());
   }
   return ReadTxn(this, txn);
 }
 
 absl::StatusOr<WriteTxn> Store::BeginWrite() {
   MDB_txn* txn = nullptr;
-  RETURN_IF_ERROR(LmdbStatus(mdb_txn_begin(env_, nullptr, 0, &txn), "beginning a write"));
+  int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+  if (rc == MDB_MAP_RESIZED) {
+    RETURN_IF_ERROR(AdoptMapSize());
+    rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+  }
+  RETURN_IF_ERROR(LmdbStatus(rc, "beginning a write"));
   return WriteTxn(this, txn);
+}
+
+absl::Status Store::AdoptMapSize() {
+  std::unique_lock lock(map_lock_);
+  RETURN_IF_ERROR(LmdbStatus(mdb_env_set_mapsize(env_, 0), "adopting the map size"));
+  MDB_envinfo info{};
+  RETURN_IF_ERROR(LmdbStatus(mdb_env_info(env_, &info), "reading the map size"));
+  map_bytes_ = info.me_mapsize;
+  map_adoptions_.fetch_add(1, std::memory_order_relaxed);
+  return absl::OkStatus();
 }
 
 absl::Status Store::GrowMap() {

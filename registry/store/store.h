@@ -27,6 +27,7 @@
 
 #include <lmdb.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -164,6 +165,12 @@ class Store {
   // Doubles the map size. REQUIRES: no write transaction open. Blocks until live read
   // transactions are reset.
   absl::Status GrowMap();
+  // Adopts the map size another process gave the environment (LMDB's MDB_MAP_RESIZED), which
+  // BeginRead, BeginWrite and ReadTxn::Renew do by themselves before retrying once. Blocks until
+  // live read transactions are reset. REQUIRES: the calling thread holds no transaction.
+  absl::Status AdoptMapSize();
+  // How many times the map size was adopted (any thread).
+  uint64_t map_adoptions() const { return map_adoptions_.load(std::memory_order_relaxed); }
   size_t map_bytes() const { return map_bytes_; }
   uint32_t schema_version() const { return schema_version_; }
   const std::string& path() const { return path_; }
@@ -183,6 +190,7 @@ class Store {
   uint32_t schema_version_ = 0;
   std::string path_;
   std::shared_mutex map_lock_;  // shared by live read txns, exclusive for GrowMap()
+  std::atomic<uint64_t> map_adoptions_{0};
 };
 
 }  // namespace idnode::store

@@ -9,8 +9,13 @@
 //
 // Thread-safe: call from the thread that created `thread`, before it is joined.
 
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 
@@ -21,5 +26,53 @@ namespace idnode::net {
 // may not (it needs CAP_SYS_NICE or an RLIMIT_RTPRIO at least that high); INVALID_ARGUMENT for a
 // priority outside 0..99.
 absl::Status SetUpWorkerThread(std::thread& thread, std::string_view name, int realtime_priority);
+
+// What a front end's workers report about their own failures, so that none fails silently: a
+// worker whose read transaction cannot be renewed (after the store's own recovery) drops what it
+// was answering and tries again with the next request, counted and failing until it succeeds;
+// sends the kernel refused are counted.
+struct WorkerHealthStats {
+  uint64_t renew_failures = 0;
+  uint64_t send_failures = 0;
+  uint64_t failing = 0;    // workers whose last attempt failed, or that have ended
+  std::string last_error;  // the last failure, with the worker's name
+};
+
+class WorkerHealth {
+ public:
+  explicit WorkerHealth(size_t workers) : failing_(workers) {}
+  // From worker `index` (its own thread).
+  void Failed(size_t index, std::string_view worker, std::string_view what) {
+    renew_failures_.fetch_add(1, std::memory_order_relaxed);
+    if (!failing_[index].exchange(true, std::memory_order_relaxed)) {
+      std::lock_guard lock(mutex_);
+      last_error_ = std::string(worker) + ": " + std::string(what);
+    }
+  }
+  void Succeeded(size_t index) {
+    if (failing_[index].load(std::memory_order_relaxed)) {
+      failing_[index].store(false, std::memory_order_relaxed);
+    }
+  }
+  void SendFailed(uint64_t count = 1) {
+    send_failures_.fetch_add(count, std::memory_order_relaxed);
+  }
+  WorkerHealthStats stats() const {
+    WorkerHealthStats out;
+    out.renew_failures = renew_failures_.load(std::memory_order_relaxed);
+    out.send_failures = send_failures_.load(std::memory_order_relaxed);
+    for (const auto& failing : failing_) out.failing += failing.load(std::memory_order_relaxed);
+    std::lock_guard lock(mutex_);
+    out.last_error = last_error_;
+    return out;
+  }
+
+ private:
+  std::atomic<uint64_t> renew_failures_{0};
+  std::atomic<uint64_t> send_failures_{0};
+  std::vector<std::atomic<bool>> failing_;
+  mutable std::mutex mutex_;
+  std::string last_error_;
+};
 
 }  // namespace idnode::net

@@ -1,5 +1,6 @@
 #include "resolver/tcp/tcp_server.h"
 
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -46,6 +47,7 @@ struct ConnectionList {
 };
 
 struct Worker {
+  size_t index = 0;  // handle-tcp-<index>
   // Declared before io: destroying io destroys any handler still pending, and the connection it
   // holds then removes itself from this list.
   // The worker's connections: those that have not completed a request yet (by accept time), and
@@ -112,6 +114,7 @@ struct TcpServer::Impl {
   std::atomic<uint64_t> request_timeouts{0};
   std::atomic<uint64_t> write_timeouts{0};
   std::atomic<uint64_t> read_pauses{0};
+  std::unique_ptr<net::WorkerHealth> health;
   // Open connections per source address (16 bytes, IPv4 mapped). The acceptor adds and
   // connections remove themselves under the mutex; each connection keeps a pointer to its
   // source's count (the map's nodes do not move) and reads it without the lock.
@@ -275,10 +278,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
         break;  // answered once the client has taken what is pending
       }
       if (!renewed) {
-        if (!worker_.txn->Renew().ok()) {
+        if (absl::Status status = worker_.txn->Renew(); !status.ok()) {
+          // This connection's requests cannot be answered: it closes, and the next burst, of
+          // any connection, tries again.
+          const std::string name = StrCat("handle-tcp-", worker_.index);
+          if (server_.health->stats().failing == 0) {
+            spdlog::error("{}: cannot renew its read transaction: {}", name, status.ToString());
+          }
+          server_.health->Failed(
+              worker_.index, name,
+              StrCat("cannot renew its read transaction: ", ToStd(status.message())));
           close_after_write_ = true;
           break;
         }
+        server_.health->Succeeded(worker_.index);
         renewed = true;
       }
       std::string_view request(start, wire::kEnvelopeBytes + length);
@@ -361,7 +374,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Write() {
     boost::system::error_code status;
     size_t written = socket_.write_some(asio::buffer(out_), status);
-    if (status && status != asio::error::would_block) return Close();
+    if (status && status != asio::error::would_block) {
+      server_.health->SendFailed();
+      return Close();
+    }
     if (written == out_.size()) {
       OnWrite({});
       return;
@@ -377,6 +393,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void OnWrite(boost::system::error_code error) {
+    if (error && error != asio::error::operation_aborted) server_.health->SendFailed();
     if (error || closed_) return Close();
     out_.clear();
     if (out_.capacity() > 4 * server_.options.max_pending_reply_bytes) std::string().swap(out_);
@@ -594,7 +611,11 @@ absl::StatusOr<std::unique_ptr<TcpServer>> TcpServer::Bind(const TcpOptions& opt
   impl->options = options;
   impl->max_per_source =
       std::max<size_t>(1, options.max_connections * options.max_per_source_percent / 100);
-  for (int i = 0; i < options.workers; ++i) impl->workers.push_back(std::make_unique<Worker>());
+  for (int i = 0; i < options.workers; ++i) {
+    impl->workers.push_back(std::make_unique<Worker>());
+    impl->workers.back()->index = static_cast<size_t>(i);
+  }
+  impl->health = std::make_unique<net::WorkerHealth>(impl->workers.size());
   impl->acceptor.emplace(impl->workers[0]->io);
   impl->accept_retry.emplace(impl->workers[0]->io);
   if (boost::system::error_code error = net::Listen(*impl->acceptor, options.listen)) {
@@ -615,11 +636,24 @@ absl::Status TcpServer::Start(store::Store& store, const QueryProcessor& process
     worker->sweep.emplace(worker->io);
     impl.Sweep(*worker);
     worker->thread = std::thread([&impl, worker] {
+      const std::string name = StrCat("handle-tcp-", worker->index);
       auto txn = impl.store->BeginRead();
-      if (!txn.ok()) return;
+      if (!txn.ok()) {
+        spdlog::error("{}: cannot open a read transaction, not serving: {}", name,
+                      txn.status().ToString());
+        impl.health->Failed(
+            worker->index, name,
+            StrCat("cannot open a read transaction: ", ToStd(txn.status().message())));
+        return;
+      }
       txn->Reset();
       worker->txn.emplace(std::move(*txn));
-      worker->io.run();
+      try {
+        worker->io.run();
+      } catch (const std::exception& e) {
+        spdlog::error("{}: ended by an exception: {}", name, e.what());
+        impl.health->Failed(worker->index, name, StrCat("ended by an exception: ", e.what()));
+      }
       worker->txn.reset();
     });
     RETURN_IF_ERROR(net::SetUpWorkerThread(worker->thread, StrCat("handle-tcp-", i),
@@ -672,6 +706,8 @@ void TcpServer::ForEachPrefix(
     const std::function<void(std::string_view, const QueryCounters&)>& fn) const {
   for (const auto& worker : impl_->workers) worker->prefixes.ForEach(fn);
 }
+
+net::WorkerHealthStats TcpServer::health() const { return impl_->health->stats(); }
 
 TcpStats TcpServer::stats() const {
   const Impl& impl = *impl_;

@@ -47,6 +47,7 @@
 #include "absl/status/statusor.h"
 #include "registry/store/store.h"
 #include "resolver/net/endpoint.h"
+#include "resolver/net/worker_thread.h"
 #include "resolver/query/query.h"
 #include "resolver/query/tally.h"
 
@@ -99,6 +100,8 @@ class TcpServer {
   // the prefix: add them up. Any thread.
   void ForEachPrefix(const std::function<void(std::string_view, const QueryCounters&)>& fn) const;
   TcpStats stats() const;
+  // The workers' own failures (net/worker_thread.h). Any thread.
+  net::WorkerHealthStats health() const;
 
   struct Impl;  // defined in the .cc only, so Asio stays out of this header
 

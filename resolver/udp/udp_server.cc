@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -151,6 +152,7 @@ absl::StatusOr<std::unique_ptr<UdpServer>> UdpServer::Bind(const UdpOptions& opt
   net::Endpoint endpoint = options.listen;
   std::unique_ptr<UdpServer> server(new UdpServer());
   server->options_ = options;
+  server->health_ = std::make_unique<net::WorkerHealth>(static_cast<size_t>(options.workers));
   for (int i = 0; i < options.workers; ++i) {
     auto fd = BindSocket(endpoint);
     if (!fd.ok()) return fd.status();
@@ -173,7 +175,7 @@ absl::Status UdpServer::Start(store::Store& store, const QueryProcessor& process
   processor_ = &processor;
   for (size_t i = 0; i < workers_.size(); ++i) {
     Worker* w = workers_[i].get();
-    w->thread = std::thread([this, w] { Run(*w); });
+    w->thread = std::thread([this, w, i] { Run(*w, i); });
     RETURN_IF_ERROR(
         net::SetUpWorkerThread(w->thread, StrCat("handle-udp-", i), options_.realtime_priority));
   }
@@ -203,7 +205,20 @@ QueryCounters UdpServer::counters() const {
   return sum;
 }
 
-void UdpServer::Run(Worker& worker) {
+// The worker's loop under a catch-all: a worker that ends, by an exception or because it cannot
+// open a read transaction at all, says so, is counted as failing and fails /healthz.
+void UdpServer::Run(Worker& worker, size_t index) {
+  const std::string name = StrCat("handle-udp-", index);
+  try {
+    RunLoop(worker, index);
+  } catch (const std::exception& e) {
+    spdlog::error("{}: ended by an exception: {}", name, e.what());
+    health_->Failed(index, name, StrCat("ended by an exception: ", e.what()));
+  }
+}
+
+void UdpServer::RunLoop(Worker& worker, size_t index) {
+  const std::string name = StrCat("handle-udp-", index);
   const size_t batch = static_cast<size_t>(options_.batch);
   const size_t max_pieces_per_reply =
       (options_.max_reply_bytes + wire::kUdpPieceBytes - 1) / wire::kUdpPieceBytes + 1;
@@ -225,7 +240,13 @@ void UdpServer::Run(Worker& worker) {
 
   const int fd = worker.socket->fd;
   auto txn = store_->BeginRead();
-  if (!txn.ok()) return;
+  if (!txn.ok()) {
+    spdlog::error("{}: cannot open a read transaction, not serving: {}", name,
+                  txn.status().ToString());
+    health_->Failed(index, name,
+                    StrCat("cannot open a read transaction: ", ToStd(txn.status().message())));
+    return;
+  }
   txn->Reset();
 
   while (!stopping_.load(std::memory_order_relaxed)) {
@@ -244,7 +265,18 @@ void UdpServer::Run(Worker& worker) {
       if (stopping_.load()) break;
       continue;
     }
-    if (!txn->Renew().ok()) break;
+    if (absl::Status renewed = txn->Renew(); !renewed.ok()) {
+      // Not served: these requests are dropped (clients retry) and the next batch tries again.
+      if (health_->stats().failing == 0) {
+        spdlog::error("{}: cannot renew its read transaction: {}", name, renewed.ToString());
+      }
+      health_->Failed(index, name,
+                      StrCat("cannot renew its read transaction: ", ToStd(renewed.message())));
+      counters[QueryOutcome::kDropped] += static_cast<uint64_t>(received);
+      worker.published.Publish(counters);
+      continue;
+    }
+    health_->Succeeded(index);
     size_t pieces = 0;
     const uint64_t now_ms = CoarseNowMs();
     counters[QueryOutcome::kDropped] += reassembler.Expire(now_ms);  // pieces never completed
@@ -312,6 +344,7 @@ void UdpServer::Run(Worker& worker) {
       int n = sendmmsg(fd, outgoing.data() + sent, static_cast<unsigned>(pieces - sent), 0);
       if (n <= 0) {
         if (n < 0 && errno == EINTR) continue;
+        health_->SendFailed(pieces - sent);
         break;  // the kernel is out of buffers: drop the rest, clients retry
       }
       sent += static_cast<size_t>(n);

@@ -33,6 +33,7 @@
 #include "absl/status/statusor.h"
 #include "registry/store/store.h"
 #include "resolver/net/endpoint.h"
+#include "resolver/net/worker_thread.h"
 #include "resolver/query/query.h"
 #include "resolver/query/tally.h"
 
@@ -69,11 +70,16 @@ class UdpServer {
   // Calls fn(prefix, counts) with per enterprise prefix totals, once per worker that counted
   // the prefix: add them up. Any thread.
   void ForEachPrefix(const std::function<void(std::string_view, const QueryCounters&)>& fn) const;
+  // The workers' own failures (net/worker_thread.h). Any thread.
+  net::WorkerHealthStats health() const {
+    return health_ ? health_->stats() : net::WorkerHealthStats{};
+  }
 
  private:
   struct Worker;
   UdpServer() = default;
-  void Run(Worker& worker);
+  void Run(Worker& worker, size_t index);
+  void RunLoop(Worker& worker, size_t index);
 
   UdpOptions options_;
   store::Store* store_ = nullptr;
@@ -81,6 +87,7 @@ class UdpServer {
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<net::WorkerHealth> health_;
 };
 
 }  // namespace idnode::resolver

@@ -74,6 +74,8 @@ class TcpTest : public ::testing::Test {
                              "tcp_max_connections = 4\n"
                              "tcp_max_per_source_percent = 50\n"  // 2 connections each
                              "tcp_max_message_bytes = 4096\n"
+                             "tcp_max_pending_reply_bytes = 16384\n"
+                             "tcp_write_timeout_ms = 500\n"
                              "site_description = \"tcp test node\"\n";
     testing::NodeOptions options;
     options.extra_args = {"--config", config};
@@ -188,6 +190,46 @@ TEST_F(TcpTest, ARequestMustArriveWholeWithinTheRequestTimeoutHoweverItTrickles)
   EXPECT_LT(sent, request.size());
   EXPECT_EQ(node_->Metric("idnode_tcp_connections_closed_total{reason=\"request_timeout\"}"),
             before + 1);
+}
+
+TEST_F(TcpTest, AClientThatDoesNotTakeItsRepliesIsPausedThenClosed) {
+  const std::string token = node_->ProvisionRegistrant("bulk", "88.123.46");
+  ASSERT_FALSE(token.empty());
+  v1::CreateRequest big;
+  big.set_identifier("88.123.46/BIG");
+  for (uint32_t index = 1; index <= 40; ++index) {
+    v1::Value* value = big.add_values();
+    value->set_index(index);
+    value->set_type("DESC");
+    value->set_data(std::string(1000, 'b'));
+  }
+  ASSERT_TRUE(node_->Create(token, big).ok());
+  // A small receive window, and 200 pipelined requests for 40 KB each that are never read.
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int small = 4096;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_storage address;
+  const socklen_t length = Server().ToSockaddr(address);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), length), 0);
+  std::string pipelined;
+  for (uint32_t id = 1; id <= 200; ++id) pipelined += Request("88.123.46/BIG", id);
+  ASSERT_EQ(send(fd, pipelined.data(), pipelined.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(pipelined.size()));
+  // The node stops answering once 16 KiB wait unsent, and closes the connection when they are
+  // still not taken after the 500 ms write timeout.
+  const auto deadline = std::chrono::steady_clock::now() + kTimeout;
+  int64_t closed = 0;
+  while (std::chrono::steady_clock::now() < deadline &&
+         (closed = node_->Metric(
+              "idnode_tcp_connections_closed_total{reason=\"write_timeout\"}")) == 0) {
+    std::this_thread::sleep_for(milliseconds(50));  // polling the condition
+  }
+  EXPECT_EQ(closed, 1);
+  EXPECT_GE(node_->Metric("idnode_tcp_read_pauses_total"), 1);
+  close(fd);
+  // Others are served meanwhile and after.
+  HandleConnection other = Connect();
+  ExpectAnswered(other, "88.123.45/TCP-1", 90);
 }
 
 TEST_F(TcpTest, AtTheCapTheConnectionIdleLongestGivesWay) {

@@ -1,9 +1,11 @@
 // The Handle front ends' worker threads in a real idnode process: named for operators
 // (handle-udp-N, handle-tcp-N, like the writer and the other long-lived threads), under ordinary
-// scheduling by default, under SCHED_FIFO when handle.realtime_priority asks for it, and a start-up
-// refusal naming the setting when the process may not use it.
+// scheduling by default, under SCHED_FIFO when handle.realtime_priority asks for it, a start-up
+// refusal naming the setting when the process may not use it, and workers that go on serving
+// when another process grows the store's map under them.
 
 #include <gtest/gtest.h>
+#include <lmdb.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/wait.h>
@@ -153,6 +155,72 @@ TEST(WorkerThreadsTest, RefuseToStartWhenTheProcessMayNotUseFifo) {
                         "priority 7: Operation not permitted"),
             std::string::npos)
       << output;
+}
+
+// Grows the LMDB map of `dir` from this process, as any other LMDB program could (the node's
+// lock only keeps out a second idnode): opens it with a 64 MiB map and commits 8 MiB of data
+// into a database of its own. True when the commit succeeded.
+bool GrowTheMapFromAnotherProcess(const std::string& dir) {
+  MDB_env* env = nullptr;
+  if (mdb_env_create(&env) != 0) return false;
+  mdb_env_set_maxdbs(env, 64);
+  mdb_env_set_mapsize(env, size_t{64} << 20);
+  bool ok = mdb_env_open(env, dir.c_str(), MDB_NOTLS, 0640) == 0;
+  MDB_txn* txn = nullptr;
+  MDB_dbi dbi = 0;
+  ok = ok && mdb_txn_begin(env, nullptr, 0, &txn) == 0;
+  ok = ok && mdb_dbi_open(txn, "outsider_v1", MDB_CREATE, &dbi) == 0;
+  std::string data(4096, 'x');
+  for (int i = 0; ok && i < 2048; ++i) {
+    std::string key = "k" + std::to_string(i);
+    MDB_val k{key.size(), key.data()};
+    MDB_val v{data.size(), data.data()};
+    ok = mdb_put(txn, dbi, &k, &v, 0) == 0;
+  }
+  ok = ok && mdb_txn_commit(txn) == 0;
+  mdb_env_close(env);
+  return ok;
+}
+
+TEST(WorkerThreadsTest, WorkersGoOnServingWhenAnotherProcessGrowsTheMap) {
+  testing::TempDir dir;
+  std::string config = dir.Sub("idnode.toml");
+  std::ofstream(config) << "[storage]\ninitial_map_mib = 1\n";
+  testing::NodeOptions options;
+  options.extra_args = {"--config", config};
+  testing::NodeProcess node(dir.Sub("data"), options);
+  ASSERT_TRUE(node.Start());
+  const std::string token = node.ProvisionRegistrant("acme", "88.123.45");
+  ASSERT_FALSE(token.empty());
+  auto create = [&](const std::string& id) {
+    v1::CreateRequest request;
+    request.set_identifier(id);
+    v1::Value* value = request.add_values();
+    value->set_index(1);
+    value->set_type("URL");
+    value->set_data("https://example.com/" + id);
+    return node.Create(token, request);
+  };
+  ASSERT_TRUE(create("88.123.45/BEFORE").ok());
+  ASSERT_TRUE(GrowTheMapFromAnotherProcess(dir.Sub("data")));
+
+  // Every worker meets MDB_MAP_RESIZED at its next transaction, adopts the new size, and
+  // answers; writes go on too.
+  const net::Endpoint server{0x7f000001, static_cast<uint16_t>(node.handle_port())};
+  for (int round = 0; round < 4; ++round) {
+    for (resolver::Transport transport : {resolver::Transport::kUdp, resolver::Transport::kTcp}) {
+      resolver::HandleRequest request;
+      request.handle = "88.123.45/BEFORE";
+      auto reply = resolver::Query(transport, server, request, std::chrono::seconds(3));
+      ASSERT_TRUE(reply.ok()) << resolver::TransportName(transport) << ": " << reply.status();
+      EXPECT_EQ(reply->header.response_code, wire::rc::kSuccess);
+    }
+  }
+  EXPECT_TRUE(create("88.123.45/AFTER").ok());
+  EXPECT_GE(node.Metric("idnode_store_map_adoptions_total"), 1);
+  EXPECT_EQ(node.Metric("idnode_handle_workers_failing{transport=\"udp\"}"), 0);
+  EXPECT_EQ(node.Metric("idnode_handle_worker_errors_total{transport=\"udp\",kind=\"renew\"}"), 0);
+  EXPECT_EQ(testing::HttpRequest(node.http_port(), "/healthz").status, 200);
 }
 
 }  // namespace
