@@ -32,7 +32,8 @@ RequestReassembler::Result RequestReassembler::Feed(const sockaddr_in6& source,
   // Both families keep the port at the same offset; the address is compared as 16 bytes.
   std::array<uint8_t, 16> address{};
   uint16_t port = 0;
-  if (source.sin6_family == AF_INET) {
+  const bool v6 = source.sin6_family != AF_INET;
+  if (!v6) {
     const auto& v4 = reinterpret_cast<const sockaddr_in&>(source);
     std::memcpy(address.data(), &v4.sin_addr, 4);
     port = v4.sin_port;
@@ -40,22 +41,32 @@ RequestReassembler::Result RequestReassembler::Feed(const sockaddr_in6& source,
     std::memcpy(address.data(), source.sin6_addr.s6_addr, 16);
     port = source.sin6_port;
   }
+  // One source: the same IPv4 address, or the same IPv6 /64.
+  auto same_source = [&](const Slot& other) {
+    if (other.v6 != v6) return false;
+    const size_t compared = v6 ? 8 : 4;
+    return std::memcmp(other.address.data(), address.data(), compared) == 0;
+  };
   Slot* slot = nullptr;
   Slot* free_slot = nullptr;
+  size_t from_source = 0;
   for (Slot& candidate : slots_) {
     if (candidate.used && candidate.address == address && candidate.port == port &&
         candidate.request_id == envelope.request_id) {
       slot = &candidate;
       break;
     }
+    if (candidate.used && same_source(candidate)) ++from_source;
     if (!candidate.used && free_slot == nullptr) free_slot = &candidate;
   }
   if (slot == nullptr) {
-    if (free_slot == nullptr) return Result::kRejected;  // all busy: the client will retry
+    if (free_slot == nullptr) return Result::kRejected;          // all busy: the client will retry
+    if (from_source >= kMaxPerSource) return Result::kRejected;  // this source holds its share
     slot = free_slot;
     slot->used = true;
     ++pending_;
     slot->address = address;
+    slot->v6 = v6;
     slot->port = port;
     slot->request_id = envelope.request_id;
     slot->length = length;

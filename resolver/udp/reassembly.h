@@ -4,8 +4,10 @@
 // pieces 0..n-1, each a datagram with the truncated envelope flag, the same request id and total
 // length, and the next 492 message bytes. Requests are small, so this is rare; it is bounded so
 // that pieces cannot be used to make the node hold memory: a fixed number of pending requests
-// per worker, each at most kMaxBytes, each given up `timeout_ms` after its first piece (and
-// counted by the caller as dropped).
+// per worker, at most kMaxPerSource of them from one source address (one /64 for IPv6) however
+// many ports it uses, so that first pieces that never complete from one source cannot keep
+// everyone else's requests out; each at most kMaxBytes, each given up `timeout_ms` after its
+// first piece (and counted by the caller as dropped).
 //
 // No allocation after construction. Thread-compatible: one per UDP worker.
 
@@ -23,6 +25,7 @@ class RequestReassembler {
  public:
   static constexpr size_t kMaxBytes = 16 * 1024;  // whole message, envelope excluded
   static constexpr size_t kSlots = 32;
+  static constexpr size_t kMaxPerSource = 4;
 
   enum class Result : uint8_t {
     kIncomplete,  // kept; more pieces are needed
@@ -45,6 +48,7 @@ class RequestReassembler {
   struct Slot {
     bool used = false;
     std::array<uint8_t, 16> address{};
+    bool v6 = false;
     uint16_t port = 0;
     uint32_t request_id = 0;
     uint32_t length = 0;  // message bytes

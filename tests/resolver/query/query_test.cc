@@ -427,11 +427,11 @@ std::vector<std::string> Pieces(const std::string& request) {
 }
 
 // A sender's address as the UDP worker receives it (room for either family).
-sockaddr_in6 Source(uint16_t port) {
+sockaddr_in6 Source(uint16_t port, uint32_t address = 0x7f000001) {
   sockaddr_in6 storage{};
   auto& source = reinterpret_cast<sockaddr_in&>(storage);
   source.sin_family = AF_INET;
-  source.sin_addr.s_addr = htonl(0x7f000001);
+  source.sin_addr.s_addr = htonl(address);
   source.sin_port = htons(port);
   return storage;
 }
@@ -507,13 +507,22 @@ TEST_F(QueryTest, ReassemblerRejectsPiecesThatCannotBeUsed) {
   other_length[19] = static_cast<char>(other_length[19] + 1);
   EXPECT_EQ(reassembler.Feed(Source(1), other_length, 0, whole), Result::kRejected);
   EXPECT_EQ(reassembler.pending(), 0u);
-  // At most kSlots requests pending at once: the next is rejected until one expires.
-  for (uint16_t port = 0; port < RequestReassembler::kSlots; ++port) {
+  // One source address holds at most kMaxPerSource pending requests, however many ports it
+  // uses: first pieces that never complete from one source cannot keep the others out.
+  for (uint16_t port = 0; port < RequestReassembler::kMaxPerSource; ++port) {
     EXPECT_EQ(reassembler.Feed(Source(port), pieces[0], 0, whole), Result::kIncomplete);
   }
-  EXPECT_EQ(reassembler.Feed(Source(999), pieces[0], 0, whole), Result::kRejected);
-  EXPECT_EQ(reassembler.Expire(5000), RequestReassembler::kSlots);
-  EXPECT_EQ(reassembler.Feed(Source(999), pieces[0], 5000, whole), Result::kIncomplete);
+  EXPECT_EQ(reassembler.Feed(Source(500), pieces[0], 0, whole), Result::kRejected);
+  EXPECT_EQ(reassembler.Feed(Source(500, 0x7f000002), pieces[0], 0, whole), Result::kIncomplete);
+  EXPECT_EQ(reassembler.Expire(5000), RequestReassembler::kMaxPerSource + 1);
+  // At most kSlots requests pending at once: the next is rejected until one expires.
+  for (uint32_t i = 0; i < RequestReassembler::kSlots; ++i) {
+    EXPECT_EQ(reassembler.Feed(Source(1, 0x0a000000 + i), pieces[0], 5000, whole),
+              Result::kIncomplete);
+  }
+  EXPECT_EQ(reassembler.Feed(Source(999, 0x0b000001), pieces[0], 5000, whole), Result::kRejected);
+  EXPECT_EQ(reassembler.Expire(10000), RequestReassembler::kSlots);
+  EXPECT_EQ(reassembler.Feed(Source(999), pieces[0], 10000, whole), Result::kIncomplete);
 }
 
 }  // namespace
