@@ -70,10 +70,8 @@ class UdpServer {
   // Calls fn(prefix, counts) with per enterprise prefix totals, once per worker that counted
   // the prefix: add them up. Any thread.
   void ForEachPrefix(const std::function<void(std::string_view, const QueryCounters&)>& fn) const;
-  // The workers' own failures (net/worker_thread.h). Any thread.
-  net::WorkerHealthStats health() const {
-    return health_ ? health_->stats() : net::WorkerHealthStats{};
-  }
+  // The workers' own failures (net/worker_thread.h). Any thread, after Bind.
+  net::WorkerHealthStats health() const { return health_->stats(); }
 
  private:
   struct Worker;
