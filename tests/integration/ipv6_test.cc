@@ -39,12 +39,7 @@ TEST(Ipv6Test, ServesResolvesPublishesAndWalksOverIpv6) {
   ASSERT_TRUE(node.Start()) << node.Log();
   const std::string token = node.ProvisionRegistrant("acme", "88.123.45");  // gRPC over [::1]
   ASSERT_FALSE(token.empty());
-  v1::CreateRequest create;
-  create.set_identifier("88.123.45/V6-1");
-  v1::Value* value = create.add_values();
-  value->set_index(1);
-  value->set_type("URL");
-  value->set_data("https://example.com/v6/1");
+  const v1::CreateRequest create = testing::UrlRecord("88.123.45/V6-1", "https://example.com/v6/1");
   ASSERT_TRUE(node.Create(token, create).ok());
   const net::Endpoint server = Loopback6(node.handle_port());
 

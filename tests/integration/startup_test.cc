@@ -201,12 +201,8 @@ TEST(StartupTest, SighupNeitherStopsTheNodeNorLosesItsWrites) {
   // Still serving afterwards (the default action would have ended it at once).
   const std::string token = node.ProvisionRegistrant("acme", "88.123.45");
   ASSERT_FALSE(token.empty()) << node.Log();
-  v1::CreateRequest create;
-  create.set_identifier("88.123.45/AFTER-HUP");
-  v1::Value* value = create.add_values();
-  value->set_index(1);
-  value->set_type("URL");
-  value->set_data("https://example.com/hup");
+  const v1::CreateRequest create =
+      testing::UrlRecord("88.123.45/AFTER-HUP", "https://example.com/hup");
   ASSERT_TRUE(node.Create(token, create).ok());
   const int status = node.Kill(SIGTERM);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;

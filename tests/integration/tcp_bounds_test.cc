@@ -157,21 +157,9 @@ TEST(TcpBoundsTest, HostileConnectionsNeitherLockClientsOutNorExhaustMemory) {
   ASSERT_TRUE(node.Start());
   const std::string token = node.ProvisionRegistrant("acme", "88.123.45");
   ASSERT_FALSE(token.empty());
-  v1::CreateRequest large;
-  large.set_identifier("88.123.45/LARGE");
-  for (uint32_t index = 1; index <= 40; ++index) {
-    v1::Value* value = large.add_values();
-    value->set_index(index);
-    value->set_type("DESC");
-    value->set_data(std::string(1000, static_cast<char>('a' + index % 26)));
-  }
-  ASSERT_TRUE(node.Create(token, large).ok());
-  v1::CreateRequest small;
-  small.set_identifier("88.123.45/SMALL");
-  v1::Value* value = small.add_values();
-  value->set_index(1);
-  value->set_type("URL");
-  value->set_data("https://example.com/small");
+  ASSERT_TRUE(node.Create(token, testing::LargeRecord("88.123.45/LARGE", 40, 1000)).ok());
+  const v1::CreateRequest small =
+      testing::UrlRecord("88.123.45/SMALL", "https://example.com/small");
   ASSERT_TRUE(node.Create(token, small).ok());
   const int64_t rss_before = node.RssKib();
 

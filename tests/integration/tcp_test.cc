@@ -195,15 +195,7 @@ TEST_F(TcpTest, ARequestMustArriveWholeWithinTheRequestTimeoutHoweverItTrickles)
 TEST_F(TcpTest, AClientThatDoesNotTakeItsRepliesIsPausedThenClosed) {
   const std::string token = node_->ProvisionRegistrant("bulk", "88.123.46");
   ASSERT_FALSE(token.empty());
-  v1::CreateRequest big;
-  big.set_identifier("88.123.46/BIG");
-  for (uint32_t index = 1; index <= 40; ++index) {
-    v1::Value* value = big.add_values();
-    value->set_index(index);
-    value->set_type("DESC");
-    value->set_data(std::string(1000, 'b'));
-  }
-  ASSERT_TRUE(node_->Create(token, big).ok());
+  ASSERT_TRUE(node_->Create(token, testing::LargeRecord("88.123.46/BIG", 40, 1000)).ok());
   // A small receive window, and 200 pipelined requests for 40 KB each that are never read.
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int small = 4096;

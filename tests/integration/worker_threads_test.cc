@@ -193,13 +193,7 @@ TEST(WorkerThreadsTest, WorkersGoOnServingWhenAnotherProcessGrowsTheMap) {
   const std::string token = node.ProvisionRegistrant("acme", "88.123.45");
   ASSERT_FALSE(token.empty());
   auto create = [&](const std::string& id) {
-    v1::CreateRequest request;
-    request.set_identifier(id);
-    v1::Value* value = request.add_values();
-    value->set_index(1);
-    value->set_type("URL");
-    value->set_data("https://example.com/" + id);
-    return node.Create(token, request);
+    return node.Create(token, testing::UrlRecord(id, "https://example.com/" + id));
   };
   ASSERT_TRUE(create("88.123.45/BEFORE").ok());
   ASSERT_TRUE(GrowTheMapFromAnotherProcess(dir.Sub("data")));

@@ -66,6 +66,31 @@ inline std::string ProvisionNode(const std::shared_ptr<grpc::Channel>& channel,
   return issued.token();
 }
 
+// A create request for `identifier` with one value: index 1, type URL, data `url`.
+inline v1::CreateRequest UrlRecord(const std::string& identifier, const std::string& url) {
+  v1::CreateRequest create;
+  create.set_identifier(identifier);
+  v1::Value* value = create.add_values();
+  value->set_index(1);
+  value->set_type("URL");
+  value->set_data(url);
+  return create;
+}
+
+// A create request for `identifier` with `count` values (indexes 1.., type DESC) of `bytes` bytes
+// each: a record whose answer is large.
+inline v1::CreateRequest LargeRecord(const std::string& identifier, uint32_t count, size_t bytes) {
+  v1::CreateRequest create;
+  create.set_identifier(identifier);
+  for (uint32_t index = 1; index <= count; ++index) {
+    v1::Value* value = create.add_values();
+    value->set_index(index);
+    value->set_type("DESC");
+    value->set_data(std::string(bytes, static_cast<char>('a' + index % 26)));
+  }
+  return create;
+}
+
 // Registers `create` with `token`.
 inline grpc::Status Create(const std::shared_ptr<grpc::Channel>& channel, const std::string& token,
                            const v1::CreateRequest& create) {
