@@ -1,8 +1,7 @@
 #pragma once
 
-// Frames captured from a reference Handle server (v9.3.1) on loopback, copied from
-// ../shared/vectors/handle-wire.md so the suite does not need that checkout. Hex of the UDP
-// payload (envelope + message).
+// Frames captured from a reference Handle server (v9.3.1) on loopback, kept here so the suite
+// carries its own vectors. Hex of the UDP payload (envelope + message).
 
 #include <string>
 #include <string_view>

@@ -19,8 +19,8 @@ inline HandleValue MakeValue(uint32_t index, std::string type, std::string data)
   return v;
 }
 
-// The three values of `88.123.45/ABC-0001` in ../shared/vectors/handle-wire.md (captured from a
-// reference Handle server): URL, EMAIL and HS_ADMIN, timestamps 0x65920080.
+// The three values of `88.123.45/ABC-0001` in the reference server's reply of
+// tests/support/handle_vectors.h: URL, EMAIL and HS_ADMIN, timestamps 0x65920080.
 inline std::vector<HandleValue> ReferenceValues() {
   std::vector<HandleValue> values = {MakeValue(100, "HS_ADMIN", ""),
                                      MakeValue(1, "URL", "http://example.com/abc-0001"),

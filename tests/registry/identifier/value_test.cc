@@ -10,8 +10,8 @@ namespace {
 
 using testing::MakeValue;
 
-// The three values of `88.123.45/ABC-0001` in ../shared/vectors/handle-wire.md §2, as the
-// reference server encoded them (value count first).
+// The three values of `88.123.45/ABC-0001` in the reference server's reply of
+// tests/support/handle_vectors.h (kResolutionReplyHex), as it encoded them (value count first).
 constexpr std::string_view kReferenceValuesHex =
     "00000003"
     "000000016592008000000151800e0000000355524c0000001b687474703a2f2f6578616d706c652e636f6d2f"

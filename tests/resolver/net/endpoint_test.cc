@@ -42,9 +42,9 @@ TEST(EndpointTest, ParsesIpv4AndBracketedIpv6) {
 }
 
 TEST(EndpointTest, RefusesMalformedTextNamingTheField) {
-  for (const char* text : {"", "2641", "192.0.2.10", "192.0.2.10:", "192.0.2.10:65536",
-                           "192.0.2.10:-1", "::1:2641", "[::1]", "[::1]2641", "[192.0.2.1]:53",
-                           "[zz::1]:53", "host.example:2641", "1.2.3.4.5:1"}) {
+  for (const char* text :
+       {"", "2641", "192.0.2.10", "192.0.2.10:", "192.0.2.10:65536", "192.0.2.10:-1", "::1:2641",
+        "[::1]", "[::1]2641", "[192.0.2.1]:53", "[zz::1]:53", "host.example:2641", "1.2.3.4.5:1"}) {
     auto parsed = ParseEndpoint("handle.mirrors[0]", text);
     ASSERT_FALSE(parsed.ok()) << text;
     EXPECT_NE(parsed.status().message().find("handle.mirrors[0]: \"" + std::string(text) + "\""),
