@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -19,7 +20,91 @@ absl::Status KeyError(std::string_view key, std::string_view rule) {
   return absl::InvalidArgumentError(StrCat("config ", key, ": ", rule));
 }
 
+// Every unsigned numeric key, where it lives, and the values it may take. LoadConfigFile reads
+// these and ValidateConfig checks them (for configurations built in code as well as read from a
+// file), so a key's range is declared once, here.
+struct NumericKey {
+  std::string_view section;
+  std::string_view key;
+  uint64_t& (*field)(NodeConfig&);
+  uint64_t min;
+  uint64_t max;
+};
+
+#define IDNODE_FIELD(member) [](NodeConfig& c) -> uint64_t& { return c.member; }
+constexpr uint64_t kHour = 3'600'000;
+constexpr uint64_t kDay = 86'400'000;
+constexpr uint64_t kCount = 1'000'000'000'000'000;  // thresholds: any count a node can reach
+constexpr NumericKey kNumericKeys[] = {
+    // 16 TiB: the map is address space reserved at start, and LMDB's size is a size_t of bytes.
+    {"storage", "initial_map_mib", IDNODE_FIELD(initial_map_mib), 1, 16u << 20},
+    {"handle", "udp_workers", IDNODE_FIELD(udp_workers), 1, 64},
+    // Each worker keeps a reply buffer of this size per request of a receive batch.
+    {"handle", "udp_max_reply_bytes", IDNODE_FIELD(udp_max_reply_bytes), 512, 256 * 1024},
+    {"handle", "udp_rate_burst", IDNODE_FIELD(udp_rate_burst), 0, 10'000'000},
+    {"handle", "tcp_workers", IDNODE_FIELD(tcp_workers), 1, 64},
+    {"handle", "tcp_max_connections", IDNODE_FIELD(tcp_max_connections), 1, 1'000'000},
+    {"handle", "tcp_max_message_bytes", IDNODE_FIELD(tcp_max_message_bytes), 1024, 256 * 1024},
+    {"handle", "tcp_max_per_source_percent", IDNODE_FIELD(tcp_max_per_source_percent), 1, 100},
+    {"handle", "tcp_max_pending_reply_bytes", IDNODE_FIELD(tcp_max_pending_reply_bytes), 1024,
+     64 << 20},
+    {"handle", "tcp_idle_timeout_ms", IDNODE_FIELD(tcp_idle_timeout_ms), 1, kHour},
+    {"handle", "tcp_request_timeout_ms", IDNODE_FIELD(tcp_request_timeout_ms), 1, kHour},
+    {"handle", "tcp_write_timeout_ms", IDNODE_FIELD(tcp_write_timeout_ms), 1, kHour},
+    {"handle", "realtime_priority", IDNODE_FIELD(realtime_priority), 0, 99},
+    {"upload", "interval_days", IDNODE_FIELD(upload_interval_days), 1, 31},
+    {"upload", "retry_initial_ms", IDNODE_FIELD(upload_retry_initial_ms), 10, kHour},
+    {"upload", "retry_max_ms", IDNODE_FIELD(upload_retry_max_ms), 10, kDay},
+    {"upload", "timeout_ms", IDNODE_FIELD(upload_timeout_ms), 100, 600'000},
+    {"federation", "retry_initial_ms", IDNODE_FIELD(federation_retry_initial_ms), 10, kHour},
+    {"federation", "retry_max_ms", IDNODE_FIELD(federation_retry_max_ms), 10, kDay},
+    {"federation", "timeout_ms", IDNODE_FIELD(federation_timeout_ms), 100, 600'000},
+    {"federation", "recursion_limit", IDNODE_FIELD(recursion_limit), 1, 32},
+    {"federation", "recursion_workers", IDNODE_FIELD(recursion_workers), 1, 256},
+    {"federation", "recursion_max_pending", IDNODE_FIELD(recursion_max_pending), 1, 1'000'000},
+    {"federation", "recursion_cache_entries", IDNODE_FIELD(recursion_cache_entries), 0, 10'000'000},
+    {"federation", "recursion_timeout_ms", IDNODE_FIELD(recursion_timeout_ms), 10, 60'000},
+    {"federation", "recursion_negative_ttl_ms", IDNODE_FIELD(recursion_negative_ttl_ms), 0, kDay},
+    // One commit (one fsync) holds at most this many items.
+    {"registry", "commit_max_items", IDNODE_FIELD(commit_max_items), 1, 100'000},
+    // How long the writer may hold a batch open for more items: every write, even the only one
+    // on an idle node, can wait this long before its commit, so it is capped at 100 ms.
+    {"registry", "commit_max_wait_us", IDNODE_FIELD(commit_max_wait_us), 0, 100'000},
+    {"registry", "max_queued_items", IDNODE_FIELD(max_queued_items), 1, 10'000'000},
+    {"stats", "flush_interval_ms", IDNODE_FIELD(stats_flush_interval_ms), 10, 600'000},
+    {"stats", "acceptance_registered", IDNODE_FIELD(thresholds.acceptance_registered), 0, kCount},
+    {"stats", "acceptance_daily_resolutions", IDNODE_FIELD(thresholds.acceptance_daily), 0, kCount},
+    {"stats", "bonus_new_in_year", IDNODE_FIELD(thresholds.bonus_new_in_year), 0, kCount},
+    {"stats", "bonus_daily_resolutions", IDNODE_FIELD(thresholds.bonus_daily), 0, kCount},
+};
+#undef IDNODE_FIELD
+
+absl::Status CheckNumericKeys(NodeConfig config) {  // a copy: the accessors give references
+  for (const NumericKey& key : kNumericKeys) {
+    const uint64_t value = key.field(config);
+    if (value < key.min || value > key.max) {
+      return KeyError(StrCat(key.section, ".", key.key),
+                      StrCat("must be ", key.min, "..", key.max, ", not ", value));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+std::vector<NumericRange> NumericKeyRanges() {
+  std::vector<NumericRange> out;
+  for (const NumericKey& key : kNumericKeys) {
+    out.push_back(NumericRange{StrCat(key.section, ".", key.key), key.min, key.max});
+  }
+  return out;
+}
+
+const std::vector<std::string>& LogLevelNames() {
+  static const std::vector<std::string> names = {"trace", "debug",    "info", "warn",
+                                                 "error", "critical", "off"};
+  return names;
+}
 
 absl::StatusOr<int32_t> ParseUtcOffset(std::string_view text) {
   if (text == "Z" || text == "UTC") return 0;
@@ -74,12 +159,12 @@ absl::StatusOr<NodeConfig> LoadConfigFile(const std::string& path, NodeConfig co
       status = KeyError(name, "must be true or false");
     }
   };
-  auto read_uint = [&](const char* section, const char* key, uint64_t& out) {
+  auto read_uint = [&](std::string_view section, std::string_view key, uint64_t& out) {
     std::string name = StrCat(section, ".", key);
     known.insert(name);
     auto node = table[section][key];
     if (!node) return;
-    auto v = node.value<int64_t>();
+    auto v = node.value_exact<int64_t>();
     if (v && *v >= 0) {
       out = static_cast<uint64_t>(*v);
     } else if (status.ok()) {
@@ -104,73 +189,40 @@ absl::StatusOr<NodeConfig> LoadConfigFile(const std::string& path, NodeConfig co
       status = KeyError(name, "must be a list of strings");
     }
   };
+  for (const NumericKey& key : kNumericKeys) read_uint(key.section, key.key, key.field(config));
   read_string("node", "prefix", config.node_prefix);
   read_string("node", "role", config.role);
   read_string("storage", "data_dir", config.data_dir);
-  read_uint("storage", "initial_map_mib", config.initial_map_mib);
   read_string("grpc", "listen", config.grpc_listen);
   read_string("grpc", "tls_cert", config.tls_cert_file);
   read_string("grpc", "tls_key", config.tls_key_file);
   read_bool("grpc", "allow_insecure_remote", config.allow_insecure_remote);
   read_string("handle", "listen", config.handle_listen);
-  read_uint("handle", "udp_workers", config.udp_workers);
-  read_uint("handle", "udp_max_reply_bytes", config.udp_max_reply_bytes);
   read_string("handle", "advertise", config.handle_advertise);
   read_string("handle", "site_description", config.site_description);
   read_strings("handle", "mirrors", config.handle_mirrors);
   uint64_t rate_limit = 0;
   read_uint("handle", "udp_rate_limit", rate_limit);
   if (table["handle"]["udp_rate_limit"]) config.udp_rate_limit = static_cast<int64_t>(rate_limit);
-  read_uint("handle", "udp_rate_burst", config.udp_rate_burst);
-  read_uint("handle", "tcp_workers", config.tcp_workers);
-  read_uint("handle", "tcp_max_connections", config.tcp_max_connections);
-  read_uint("handle", "tcp_max_message_bytes", config.tcp_max_message_bytes);
-  read_uint("handle", "tcp_max_per_source_percent", config.tcp_max_per_source_percent);
-  read_uint("handle", "tcp_max_pending_reply_bytes", config.tcp_max_pending_reply_bytes);
-  read_uint("handle", "tcp_idle_timeout_ms", config.tcp_idle_timeout_ms);
-  read_uint("handle", "tcp_request_timeout_ms", config.tcp_request_timeout_ms);
-  read_uint("handle", "tcp_write_timeout_ms", config.tcp_write_timeout_ms);
-  read_uint("handle", "realtime_priority", config.realtime_priority);
   read_string("http", "listen", config.http_listen);
   read_bool("http", "allow_remote", config.http_allow_remote);
   read_string("upload", "url", config.upload_url);
   read_string("upload", "ca_file", config.upload_ca_file);
   read_string("upload", "token_file", config.upload_token_file);
   read_string("upload", "node_id", config.upload_node_id);
-  read_uint("upload", "interval_days", config.upload_interval_days);
-  read_uint("upload", "retry_initial_ms", config.upload_retry_initial_ms);
-  read_uint("upload", "retry_max_ms", config.upload_retry_max_ms);
-  read_uint("upload", "timeout_ms", config.upload_timeout_ms);
   read_string("federation", "top", config.federation_top);
   read_string("federation", "ca_file", config.federation_ca_file);
   read_string("federation", "credential_file", config.federation_credential_file);
   read_bool("federation", "plaintext", config.federation_plaintext);
-  read_uint("federation", "retry_initial_ms", config.federation_retry_initial_ms);
-  read_uint("federation", "retry_max_ms", config.federation_retry_max_ms);
-  read_uint("federation", "timeout_ms", config.federation_timeout_ms);
   read_bool("federation", "recursion", config.federation_recursion);
   read_string("federation", "top_handle", config.federation_top_handle);
-  read_uint("federation", "recursion_limit", config.recursion_limit);
-  read_uint("federation", "recursion_workers", config.recursion_workers);
-  read_uint("federation", "recursion_max_pending", config.recursion_max_pending);
-  read_uint("federation", "recursion_cache_entries", config.recursion_cache_entries);
-  read_uint("federation", "recursion_timeout_ms", config.recursion_timeout_ms);
-  read_uint("federation", "recursion_negative_ttl_ms", config.recursion_negative_ttl_ms);
   read_bool("registry", "case_sensitive_suffix", config.case_sensitive_suffix);
-  read_uint("registry", "commit_max_items", config.commit_max_items);
-  read_uint("registry", "commit_max_wait_us", config.commit_max_wait_us);
-  read_uint("registry", "max_queued_items", config.max_queued_items);
   std::string offset;
   read_string("stats", "utc_offset", offset);
-  read_uint("stats", "flush_interval_ms", config.stats_flush_interval_ms);
-  read_uint("stats", "acceptance_registered", config.thresholds.acceptance_registered);
-  read_uint("stats", "acceptance_daily_resolutions", config.thresholds.acceptance_daily);
   uint64_t window = config.thresholds.acceptance_window_days;
   read_uint("stats", "acceptance_window_days", window);
   config.thresholds.acceptance_window_days =
       static_cast<uint32_t>(std::min<uint64_t>(window, 1u << 20));
-  read_uint("stats", "bonus_new_in_year", config.thresholds.bonus_new_in_year);
-  read_uint("stats", "bonus_daily_resolutions", config.thresholds.bonus_daily);
   read_string("log", "level", config.log_level);
   if (!status.ok()) return status;
   if (!offset.empty()) {
@@ -191,17 +243,12 @@ absl::StatusOr<NodeConfig> LoadConfigFile(const std::string& path, NodeConfig co
 
 namespace {
 
-// The retry_initial_ms / retry_max_ms / timeout_ms triple of a background sender in [section].
-absl::Status CheckRetrySettings(std::string_view section, uint64_t initial_ms, uint64_t max_ms,
-                                uint64_t timeout_ms) {
-  if (initial_ms < 10 || initial_ms > 3'600'000) {
-    return KeyError(StrCat(section, ".retry_initial_ms"), "must be 10..3600000");
-  }
-  if (max_ms < initial_ms || max_ms > 86'400'000) {
-    return KeyError(StrCat(section, ".retry_max_ms"), "must be retry_initial_ms..86400000");
-  }
-  if (timeout_ms < 100 || timeout_ms > 600'000) {
-    return KeyError(StrCat(section, ".timeout_ms"), "must be 100..600000");
+// The retry_initial_ms / retry_max_ms pair of a background sender in [section] (their ranges are
+// in kNumericKeys).
+absl::Status CheckRetrySettings(std::string_view section, uint64_t initial_ms, uint64_t max_ms) {
+  if (max_ms < initial_ms) {
+    return KeyError(StrCat(section, ".retry_max_ms"),
+                    StrCat("must be at least retry_initial_ms (", initial_ms, "), not ", max_ms));
   }
   return absl::OkStatus();
 }
@@ -251,24 +298,6 @@ absl::Status CheckRecursion(const NodeConfig& config) {
                       "where recursive resolution starts)");
     }
   }
-  if (config.recursion_limit < 1 || config.recursion_limit > 32) {
-    return KeyError("federation.recursion_limit", "must be 1..32");
-  }
-  if (config.recursion_workers < 1 || config.recursion_workers > 256) {
-    return KeyError("federation.recursion_workers", "must be 1..256");
-  }
-  if (config.recursion_max_pending < 1 || config.recursion_max_pending > 1'000'000) {
-    return KeyError("federation.recursion_max_pending", "must be 1..1000000");
-  }
-  if (config.recursion_cache_entries > 10'000'000) {
-    return KeyError("federation.recursion_cache_entries", "must be 0..10000000");
-  }
-  if (config.recursion_timeout_ms < 10 || config.recursion_timeout_ms > 60'000) {
-    return KeyError("federation.recursion_timeout_ms", "must be 10..60000");
-  }
-  if (config.recursion_negative_ttl_ms > 86'400'000) {
-    return KeyError("federation.recursion_negative_ttl_ms", "must be 0..86400000");
-  }
   return absl::OkStatus();
 }
 
@@ -288,19 +317,23 @@ absl::Status ValidateConfig(const NodeConfig& config) {
     return KeyError("node.prefix", ToStd(prefix.status().message()));
   }
   if (config.data_dir.empty()) return KeyError("storage.data_dir", "must not be empty");
-  if (config.initial_map_mib == 0) return KeyError("storage.initial_map_mib", "must be > 0");
+  RETURN_IF_ERROR(CheckNumericKeys(config));
+  if (std::find(LogLevelNames().begin(), LogLevelNames().end(), config.log_level) ==
+      LogLevelNames().end()) {
+    return KeyError("log.level", StrCat("\"", config.log_level,
+                                        "\" is not one of trace, debug, info, warn, error, "
+                                        "critical, off"));
+  }
+  if (config.max_queued_items < config.commit_max_items) {
+    return KeyError("registry.max_queued_items",
+                    StrCat("must be at least registry.commit_max_items (", config.commit_max_items,
+                           "), not ", config.max_queued_items));
+  }
   if (config.grpc_listen.find(':') == std::string::npos) {
     return KeyError("grpc.listen", "must be HOST:PORT");
   }
   if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
     return KeyError("grpc.tls_cert", "tls_cert and tls_key must be given together");
-  }
-  if (config.commit_max_items == 0) return KeyError("registry.commit_max_items", "must be > 0");
-  if (config.udp_workers == 0 || config.udp_workers > 64) {
-    return KeyError("handle.udp_workers", "must be 1..64");
-  }
-  if (config.udp_max_reply_bytes < 512) {
-    return KeyError("handle.udp_max_reply_bytes", "must be at least 512");
   }
   auto listen = net::ParseEndpoint("handle.listen", config.handle_listen);
   if (!listen.ok()) return listen.status();
@@ -320,33 +353,6 @@ absl::Status ValidateConfig(const NodeConfig& config) {
   if (config.udp_rate_limit > 1'000'000) {
     return KeyError("handle.udp_rate_limit", "must be 0 (off) .. 1000000 requests a second");
   }
-  if (config.udp_rate_burst > 10'000'000) {
-    return KeyError("handle.udp_rate_burst", "must be at most 10000000");
-  }
-  if (config.tcp_workers == 0 || config.tcp_workers > 64) {
-    return KeyError("handle.tcp_workers", "must be 1..64");
-  }
-  if (config.tcp_max_connections == 0 || config.tcp_max_connections > 1'000'000) {
-    return KeyError("handle.tcp_max_connections", "must be 1..1000000");
-  }
-  if (config.tcp_max_message_bytes < 1024 || config.tcp_max_message_bytes > 256 * 1024) {
-    return KeyError("handle.tcp_max_message_bytes", "must be 1024..262144");
-  }
-  if (config.tcp_max_per_source_percent == 0 || config.tcp_max_per_source_percent > 100) {
-    return KeyError("handle.tcp_max_per_source_percent", "must be 1..100");
-  }
-  if (config.tcp_max_pending_reply_bytes < 1024 ||
-      config.tcp_max_pending_reply_bytes > 64 * 1024 * 1024) {
-    return KeyError("handle.tcp_max_pending_reply_bytes", "must be 1024..67108864");
-  }
-  for (auto [key, value] : {std::pair{"handle.tcp_idle_timeout_ms", config.tcp_idle_timeout_ms},
-                            {"handle.tcp_request_timeout_ms", config.tcp_request_timeout_ms},
-                            {"handle.tcp_write_timeout_ms", config.tcp_write_timeout_ms}}) {
-    if (value == 0 || value > 3'600'000) return KeyError(key, "must be 1..3600000");
-  }
-  if (config.realtime_priority > 99) {
-    return KeyError("handle.realtime_priority", "must be 0 (off) .. 99");
-  }
   if (!config.http_listen.empty()) {
     auto http = net::ParseEndpoint("http.listen", config.http_listen);
     if (!http.ok()) return http.status();
@@ -360,11 +366,8 @@ absl::Status ValidateConfig(const NodeConfig& config) {
     auto url = http::ParseUrl(config.upload_url, "upload.url");
     if (!url.ok()) return url.status();
   }
-  if (config.upload_interval_days == 0 || config.upload_interval_days > 31) {
-    return KeyError("upload.interval_days", "must be 1..31");
-  }
-  RETURN_IF_ERROR(CheckRetrySettings("upload", config.upload_retry_initial_ms,
-                                     config.upload_retry_max_ms, config.upload_timeout_ms));
+  RETURN_IF_ERROR(
+      CheckRetrySettings("upload", config.upload_retry_initial_ms, config.upload_retry_max_ms));
   if (config.role != "secondary" && config.role != "top") {
     return KeyError("node.role", StrCat("\"", config.role, "\" is not secondary or top"));
   }
@@ -384,11 +387,8 @@ absl::Status ValidateConfig(const NodeConfig& config) {
     }
   }
   RETURN_IF_ERROR(CheckRetrySettings("federation", config.federation_retry_initial_ms,
-                                     config.federation_retry_max_ms, config.federation_timeout_ms));
+                                     config.federation_retry_max_ms));
   RETURN_IF_ERROR(CheckRecursion(config));
-  if (config.stats_flush_interval_ms < 10 || config.stats_flush_interval_ms > 600'000) {
-    return KeyError("stats.flush_interval_ms", "must be 10..600000");
-  }
   if (config.thresholds.acceptance_window_days == 0 ||
       config.thresholds.acceptance_window_days > 366) {
     return KeyError("stats.acceptance_window_days", "must be 1..366");

@@ -110,6 +110,17 @@ absl::Status ValidateConfig(const NodeConfig& config);
 uint32_t EffectiveUdpRateLimit(const NodeConfig& config);
 inline constexpr uint32_t kDefaultUdpRateLimit = 2000;
 
+// Every unsigned numeric key ("section.key") and the range ValidateConfig holds it to.
+struct NumericRange {
+  std::string key;
+  uint64_t min = 0;
+  uint64_t max = 0;
+};
+std::vector<NumericRange> NumericKeyRanges();
+
+// The values log.level may take, spdlog's level names.
+const std::vector<std::string>& LogLevelNames();
+
 // True for 127.0.0.0/8, ::1 and localhost listeners ("host:port").
 bool IsLoopbackListen(std::string_view listen);
 

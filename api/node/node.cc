@@ -54,15 +54,31 @@ absl::Status CheckTlsPair(const std::string& cert_pem, const std::string& key_pe
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
+absl::StatusOr<std::unique_ptr<Node>> Node::Start(const NodeConfig& config,
+                                                  AdminTokenSink admin_token) {
   std::unique_ptr<Node> node(new Node());
-  RETURN_IF_ERROR(node->Init(config));
+  RETURN_IF_ERROR(node->Init(config, admin_token));
   return node;
+}
+
+absl::StatusOr<uint64_t> ResetAdminToken(const NodeConfig& config, const std::string& token) {
+  RETURN_IF_ERROR(ValidateConfig(config));
+  ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store,
+                   store::Store::Open(
+                       store::StoreOptions{config.data_dir, size_t{config.initial_map_mib} << 20}));
+  WriterOptions options;
+  options.utc_offset_minutes = config.utc_offset_minutes;
+  const Clock& clock = config.clock != nullptr ? *config.clock : SystemClock::Get();
+  ASSIGN_OR_RETURN(std::unique_ptr<Writer> writer, Writer::Start(*store, clock, options));
+  auto revoked = SubmitAndWait<absl::StatusOr<uint64_t>>(
+      *writer, [&](auto done) { return MakeResetAdminTokenOp(token, std::move(done)); });
+  writer->Stop();
+  return revoked;
 }
 
 Node::~Node() { Shutdown(std::chrono::seconds(1)); }
 
-absl::Status Node::Init(const NodeConfig& config) {
+absl::Status Node::Init(const NodeConfig& config, const AdminTokenSink& admin_token) {
   RETURN_IF_ERROR(ValidateConfig(config));
   const bool tls = !config.tls_cert_file.empty();
   if (!tls && !IsLoopbackListen(config.grpc_listen) && !config.allow_insecure_remote) {
@@ -80,7 +96,7 @@ absl::Status Node::Init(const NodeConfig& config) {
   writer_options.utc_offset_minutes = config.utc_offset_minutes;
   clock_ = config.clock != nullptr ? config.clock : &SystemClock::Get();
   ASSIGN_OR_RETURN(writer_, Writer::Start(*store_, *clock_, writer_options));
-  RETURN_IF_ERROR(Bootstrap());
+  RETURN_IF_ERROR(Bootstrap(admin_token));
 
   env_ = std::make_unique<api::ServiceEnv>(
       api::ServiceEnv{*store_,
@@ -251,8 +267,17 @@ absl::Status Node::StartHttp(const NodeConfig& config) {
   return absl::OkStatus();
 }
 
-absl::Status Node::Bootstrap() {
+absl::Status Node::Bootstrap(const AdminTokenSink& admin_token) {
+  {
+    ASSIGN_OR_RETURN(store::ReadTxn txn, store_->BeginRead());
+    for (const AccountEntry& account : ListAccounts(txn)) {
+      if (account.record.role == Role::kAdmin) return absl::OkStatus();
+    }
+  }
   ASSIGN_OR_RETURN(std::string token, GenerateToken());
+  // Delivered first: if the operator cannot be given the token, the store stays without an admin
+  // and the next start tries again.
+  if (admin_token) RETURN_IF_ERROR(admin_token(token));
   ASSIGN_OR_RETURN(bool created, SubmitAndWait<absl::StatusOr<bool>>(*writer_, [&](auto done) {
                      return MakeBootstrapAdminOp(token, std::move(done));
                    }));

@@ -8,6 +8,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -40,11 +41,19 @@ struct ResolutionCounters {
   resolver::TcpStats tcp_connections;
 };
 
+// Hands the operator the token of the admin account a new store is about to get: called once,
+// before the account is committed, so that a token nobody received never becomes the only way
+// in. An error stops the start-up with nothing committed.
+using AdminTokenSink = std::function<absl::Status(const std::string& token)>;
+
 class Node {
  public:
   // FAILED_PRECONDITION for a plaintext non-loopback listener without allow_insecure_remote,
-  // store errors as the store reports them, UNAVAILABLE when the port cannot be bound.
-  static absl::StatusOr<std::unique_ptr<Node>> Start(const NodeConfig& config);
+  // store errors as the store reports them, UNAVAILABLE when the port cannot be bound. On a store
+  // without an admin account, `admin_token` receives the new admin's token before it is
+  // committed; without a sink the token is only kept for bootstrap_token() (embedding, tests).
+  static absl::StatusOr<std::unique_ptr<Node>> Start(const NodeConfig& config,
+                                                     AdminTokenSink admin_token = {});
   ~Node();
 
   int grpc_port() const { return grpc_port_; }
@@ -78,6 +87,7 @@ class Node {
   // This node's HS_SITE, as get-site-info answers it.
   const wire::SiteInfo& site_info() const { return site_info_; }
   // The admin token created on the first start of an empty store; empty on later starts.
+  // (Also handed to Start's AdminTokenSink, before the commit.)
   const std::string& bootstrap_token() const { return bootstrap_token_; }
 
   // Stops accepting calls, lets in-flight ones finish (up to `grace`), drains and stops the
@@ -86,8 +96,8 @@ class Node {
 
  private:
   Node() = default;
-  absl::Status Init(const NodeConfig& config);
-  absl::Status Bootstrap();
+  absl::Status Init(const NodeConfig& config, const AdminTokenSink& admin_token);
+  absl::Status Bootstrap(const AdminTokenSink& admin_token);
   absl::Status StartHandle(const NodeConfig& config);
   absl::Status StartHttp(const NodeConfig& config);
   absl::Status StartUploader(const NodeConfig& config);
@@ -119,5 +129,10 @@ class Node {
   int grpc_port_ = 0;
   std::string bootstrap_token_;
 };
+
+// Offline recovery for a stopped node whose admin token is lost: opens the store of `config`
+// (refused while a node holds it), gives account "admin" `token` and revokes its other tokens
+// (MakeResetAdminTokenOp). Yields how many were revoked.
+absl::StatusOr<uint64_t> ResetAdminToken(const NodeConfig& config, const std::string& token);
 
 }  // namespace idnode

@@ -272,7 +272,17 @@ absl::Status Store::Lock() {
 absl::Status Store::Init(const StoreOptions& options) {
   path_ = options.path;
   std::error_code ec;
-  std::filesystem::create_directories(path_, ec);
+  if (!std::filesystem::exists(path_, ec)) {
+    // The parents as the umask makes them; the data directory itself for this user only (it
+    // holds every account's token hashes and the whole registry).
+    std::filesystem::path directory(path_);
+    if (!directory.has_filename()) directory = directory.parent_path();  // "var/"
+    const std::filesystem::path parent = directory.parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    if (!ec && ::mkdir(directory.c_str(), 0700) != 0 && errno != EEXIST) {
+      ec = std::error_code(errno, std::generic_category());
+    }
+  }
   if (ec) {
     return absl::PermissionDeniedError(
         StrCat("store: cannot create data directory ", path_, ": ", ec.message()));

@@ -202,6 +202,46 @@ std::unique_ptr<WriteOp> MakeBootstrapAdminOp(std::string token,
       std::move(done));
 }
 
+std::unique_ptr<WriteOp> MakeResetAdminTokenOp(std::string token,
+                                               std::function<void(absl::StatusOr<uint64_t>)> done) {
+  return Op<uint64_t>(
+      [hash = HashToken(token)](WriteContext& context) -> absl::StatusOr<uint64_t> {
+        const std::string id = "admin";
+        store::WriteTxn& txn = context.txn();
+        if (auto bytes = txn.Get(store::Db::kAccounts, id)) {
+          ASSIGN_OR_RETURN(AccountRecord account, DecodeAccount(*bytes));
+          if (account.role != Role::kAdmin) {
+            return absl::FailedPreconditionError(StrCat("account admin has role ",
+                                                        RoleName(account.role),
+                                                        ", not admin; nothing was changed"));
+          }
+          if (account.disabled) {
+            account.disabled = false;
+            RETURN_IF_ERROR(txn.Put(store::Db::kAccounts, id, EncodeAccount(account)));
+          }
+        } else {
+          RETURN_IF_ERROR(PutAccount(context, "node", id, Role::kAdmin));
+        }
+        std::vector<std::pair<std::string, TokenRecord>> live;
+        store::Cursor cursor = txn.OpenCursor(store::Db::kTokens);
+        for (bool more = cursor.Seek(""); more; more = cursor.Next()) {
+          auto record = DecodeToken(cursor.value());
+          if (record.ok() && record->account == id && record->revoked_ms == 0) {
+            live.emplace_back(std::string(cursor.key()), *std::move(record));
+          }
+        }
+        for (auto& [old_hash, record] : live) {
+          record.revoked_ms = context.now_ms();
+          RETURN_IF_ERROR(txn.Put(store::Db::kTokens, old_hash, EncodeToken(record)));
+          RETURN_IF_ERROR(
+              context.AppendChange(ChangeKind::kTokenRevoke, "node", TokenIdFromHash(old_hash)));
+        }
+        RETURN_IF_ERROR(PutToken(context, "node", id, hash, "reset"));
+        return static_cast<uint64_t>(live.size());
+      },
+      std::move(done));
+}
+
 std::vector<PrefixEntry> ListPrefixes(const store::ReadTxn& txn, std::string_view owner) {
   std::vector<PrefixEntry> out;
   store::Cursor cursor = txn.OpenCursor(store::Db::kPrefixes);

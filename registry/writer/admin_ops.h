@@ -12,6 +12,7 @@
 //  - ReleasePrefix: see below.
 //  - BootstrapAdmin: creates account "admin" with `token` unless an admin account exists;
 //    yields true when it created one.
+//  - ResetAdminToken: see below.
 
 #include <functional>
 #include <memory>
@@ -80,6 +81,12 @@ std::unique_ptr<WriteOp> MakeReleasePrefixOp(std::string actor, std::string pref
                                              std::function<void(absl::StatusOr<bool>)> done);
 std::unique_ptr<WriteOp> MakeBootstrapAdminOp(std::string token,
                                               std::function<void(absl::StatusOr<bool>)> done);
+// Offline recovery of a store whose admin token is lost (`idnode admin-token --reset` on a
+// stopped node): account "admin" gets `token` and every other token it holds is revoked; the
+// account is created (role admin) when missing and enabled when disabled. FAILED_PRECONDITION
+// when "admin" is an account of another role. Yields how many tokens were revoked.
+std::unique_ptr<WriteOp> MakeResetAdminTokenOp(std::string token,
+                                               std::function<void(absl::StatusOr<uint64_t>)> done);
 
 // Read side: allocated prefixes (optionally one owner's), accounts, and an account's tokens.
 struct PrefixEntry {

@@ -736,15 +736,10 @@ TEST_F(FederationTest, ARecursionLoopBetweenMisconfiguredSecondariesEndsAtTheLim
 
 TEST_F(FederationTest, RecursiveRequestsStillWaitingWhenTheNodeStopsGetAnAnswer) {
   // A "top node" that never answers: a UDP socket nobody reads.
-  const int silent = socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  ASSERT_EQ(bind(silent, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  ASSERT_EQ(getsockname(silent, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  const testing::BoundUdpSocket silent;
+  ASSERT_NE(silent.port(), 0);
   WriteFile(dir_.Sub("e.toml"), "[node]\nprefix = \"77.1\"\n[federation]\n" +
-                                    RecursionSettings(ntohs(address.sin_port)) +
+                                    RecursionSettings(silent.port()) +
                                     "recursion_workers = 1\nrecursion_timeout_ms = 1500\n");
   testing::NodeProcess e(dir_.Sub("e"),
                          testing::NodeOptions{{"--config", dir_.Sub("e.toml")}, "", 0, 0});
@@ -767,7 +762,6 @@ TEST_F(FederationTest, RecursiveRequestsStillWaitingWhenTheNodeStopsGetAnAnswer)
   ASSERT_EQ(e.Metric("idnode_recursion_pending"), 1);
   const int status = e.Kill(SIGTERM);  // returns once the node has exited
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-  close(silent);
 
   auto first = connection->Receive(1, std::chrono::seconds(5));
   ASSERT_TRUE(first.ok()) << first.status();

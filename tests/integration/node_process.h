@@ -35,6 +35,30 @@ struct NodeOptions {
   std::string host = "127.0.0.1";       // where gRPC, Handle and HTTP listen: or "::1"
 };
 
+// A UDP socket bound to 127.0.0.1 on a port the kernel picks, that nobody reads (a silent server,
+// or a port kept busy); closed when the object goes.
+class BoundUdpSocket {
+ public:
+  BoundUdpSocket() : fd_(socket(AF_INET, SOCK_DGRAM, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+      port_ = ntohs(address.sin_port);
+    }
+  }
+  ~BoundUdpSocket() { close(fd_); }
+  BoundUdpSocket(const BoundUdpSocket&) = delete;
+  BoundUdpSocket& operator=(const BoundUdpSocket&) = delete;
+  int port() const { return port_; }  // 0 when binding failed
+
+ private:
+  int fd_;
+  int port_ = 0;
+};
+
 // A TCP port on 127.0.0.1 that was free a moment ago (for a node that must restart on the same
 // address). The kernel hands out ephemeral ports round-robin, so it is not reused at once.
 inline int FreePort() {

@@ -1,11 +1,17 @@
 // idnode refuses unsafe or broken start-ups with a message naming the setting.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <tuple>
 
 #include "tests/integration/node_process.h"
@@ -99,7 +105,7 @@ TEST(StartupTest, RefusesOutOfRangeHandleSettingsNamingThem) {
            std::pair{"advertise = \"0.0.0.0\"", "handle.advertise: must be an address"},
            std::pair{"advertise = \"example.com\"", "handle.advertise: \"example.com\" is not"},
            std::pair{"udp_rate_limit = 5000000", "handle.udp_rate_limit: must be"},
-           std::pair{"realtime_priority = 100", "handle.realtime_priority: must be 0 (off) .. 99"},
+           std::pair{"realtime_priority = 100", "handle.realtime_priority: must be 0..99, not 100"},
            std::pair{"mirrors = \"10.0.0.2:2641\"", "handle.mirrors: must be a list of strings"},
            std::pair{"mirrors = [\"10.0.0.2:2641\", 7]", "handle.mirrors: must be a list"},
            std::pair{"mirrors = [\"mirror.example\"]",
@@ -133,6 +139,92 @@ TEST(StartupTest, RefusesRecursionSettingsThatCannotWorkNamingThem) {
                   "federation.recursion: must be true or false"}}) {
     ExpectConfigRefused(dir, setting, message);
   }
+}
+
+TEST(StartupTest, RefusesNumbersOutsideTheirRangeAndUnknownLogLevelsNamingThem) {
+  testing::TempDir dir;
+  for (auto [setting, message] : {
+           // Each of these used to start (and hang, abort or misbehave later).
+           std::pair{"[registry]\ncommit_max_wait_us = 1000000000000\n",
+                     "registry.commit_max_wait_us: must be 0..100000, not 1000000000000"},
+           std::pair{"[registry]\ncommit_max_wait_us = 2000000\n",
+                     "registry.commit_max_wait_us: must be 0..100000"},
+           std::pair{"[handle]\nudp_max_reply_bytes = 99999999999\n",
+                     "handle.udp_max_reply_bytes: must be 512..262144"},
+           std::pair{"[storage]\ninitial_map_mib = 17592186044416\n",
+                     "storage.initial_map_mib: must be 1..16777216"},
+           std::pair{"[registry]\ncommit_max_items = 1000000000000\n",
+                     "registry.commit_max_items: must be 1..100000"},
+           std::pair{"[registry]\nmax_queued_items = 0\n",
+                     "registry.max_queued_items: must be 1.."},
+           std::pair{
+               "[registry]\ncommit_max_items = 5000\nmax_queued_items = 100\n",
+               "registry.max_queued_items: must be at least registry.commit_max_items (5000)"},
+           std::pair{"[stats]\nflush_interval_ms = 1.5\n",
+                     "stats.flush_interval_ms: must be a non-negative integer"},
+           std::pair{"[log]\nlevel = \"verbose\"\n",
+                     "log.level: \"verbose\" is not one of trace, debug, info, warn, error"},
+           std::pair{"[log]\nlevel = \"warning\"\n", "log.level: \"warning\" is not one of"},
+       }) {
+    ExpectConfigRefused(dir, setting, message);
+  }
+  Outcome flag = RunIdnode("--log-level verbose --data-dir " + dir.Sub("data"));
+  EXPECT_EQ(flag.exit_code, 2);
+  EXPECT_NE(flag.output.find("log.level: \"verbose\" is not one of"), std::string::npos)
+      << flag.output;
+}
+
+// A start-up that blocks (here: reading a TLS certificate from a FIFO nobody writes) still stops
+// on SIGTERM, saying so, instead of ignoring it.
+TEST(StartupTest, StopsOnSigtermDuringStartUp) {
+  testing::TempDir dir;
+  const std::string fifo = dir.Sub("cert.pem");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  std::ofstream(dir.Sub("idnode.toml"))
+      << "[grpc]\ntls_cert = \"" << fifo << "\"\ntls_key = \"" << fifo << "\"\n";
+  const std::string log = dir.Sub("log");
+  const pid_t pid = fork();
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    FILE* out = freopen(log.c_str(), "w", stdout);
+    FILE* err = freopen(log.c_str(), "a", stderr);
+    (void)out;
+    (void)err;
+    execl(IDNODE_BINARY, IDNODE_BINARY, "--quiet", "--config", dir.Sub("idnode.toml").c_str(),
+          "--data-dir", dir.Sub("data").c_str(), "--admin-token-file", dir.Sub("token").c_str(),
+          "--listen", "127.0.0.1:0", "--handle-listen", "127.0.0.1:0", "--http-listen",
+          "127.0.0.1:0", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  // Wait until the node has opened the FIFO for reading (a non-blocking writer can open it only
+  // then); keeping this end open without writing leaves the node blocked in its read.
+  int writer = -1;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (writer < 0 && std::chrono::steady_clock::now() < deadline) {
+    writer = open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+    if (writer < 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling
+  }
+  ASSERT_GE(writer, 0) << "idnode never opened the certificate";
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  int status = 0;
+  pid_t reaped = 0;
+  while (reaped == 0 && std::chrono::steady_clock::now() < deadline + std::chrono::seconds(10)) {
+    reaped = waitpid(pid, &status, WNOHANG);
+    if (reaped == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling
+  }
+  close(writer);
+  if (reaped == 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  ASSERT_EQ(reaped, pid) << "SIGTERM during start-up was ignored";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status;
+  std::ifstream in(log);
+  const std::string output((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(output.find("signal 15 received during start-up; stopping before serving"),
+            std::string::npos)
+      << output;
 }
 
 TEST(StartupTest, RefusesAnHttpListenerOnTheNetworkUnlessAllowed) {
@@ -184,8 +276,9 @@ TEST(StartupTest, RefusesAGrpcPortAnotherNodeListensOn) {
   testing::NodeProcess first(dir.Sub("a"), options);
   ASSERT_TRUE(first.Start());
   // Its own store, the live node's gRPC port: without SO_REUSEPORT the bind fails.
-  Outcome second = RunIdnode("--data-dir " + dir.Sub("b") +
-                             " --listen 127.0.0.1:" + std::to_string(options.grpc_port));
+  Outcome second =
+      RunIdnode("--data-dir " + dir.Sub("b") + " --admin-token-file " + dir.Sub("b.token") +
+                " --listen 127.0.0.1:" + std::to_string(options.grpc_port));
   EXPECT_NE(second.exit_code, 0);
   EXPECT_NE(second.output.find("grpc.listen: cannot listen on 127.0.0.1:" +
                                std::to_string(options.grpc_port)),

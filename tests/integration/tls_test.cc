@@ -78,7 +78,8 @@ TEST(TlsTest, RefusesToStartWithAKeyThatDoesNotMatchTheCertificate) {
     std::string command = std::string(IDNODE_BINARY) +
                           " --quiet --listen 127.0.0.1:0 --handle-listen 127.0.0.1:0 --http-listen "
                           "127.0.0.1:0 --data-dir " +
-                          dir.Sub("data") + " --config " + config;
+                          dir.Sub("data") + " --admin-token-file " + dir.Sub("token") +
+                          " --config " + config;
     auto [exit_code, output] = testing::RunCommand(command);
     EXPECT_GT(exit_code, 0) << output;  // exited, and not successfully
     return output;

@@ -144,7 +144,7 @@ TEST(WorkerThreadsTest, RefuseToStartWhenTheProcessMayNotUseFifo) {
       "ulimit -r 0 && timeout 30 /usr/bin/setpriv --bounding-set -sys_nice --inh-caps -sys_nice "
       "-- " +
       std::string(IDNODE_BINARY) + " --quiet --config " + config + " --data-dir " +
-      dir.Sub("data") +
+      dir.Sub("data") + " --admin-token-file " + dir.Sub("token") +
       " --listen 127.0.0.1:0 --handle-listen 127.0.0.1:0 --http-listen 127.0.0.1:0";
   const auto [exit_code, output] = testing::RunCommand(command);
   if (output.find("setpriv:") != std::string::npos) {

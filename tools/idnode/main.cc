@@ -1,36 +1,29 @@
 // idnode: the secondary node server. Reads a TOML config (--config), applies flags on top,
 // starts the node and runs until SIGTERM or SIGINT, then drains in-flight writes and exits.
+// `idnode admin-token --reset` is the offline recovery of a lost admin token.
 
 #include <absl/synchronization/mutex.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <condition_variable>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
+#include <cstdlib>
 #include <iostream>
+#include <mutex>
+#include <thread>
 
 #include "api/node/node.h"
+#include "registry/accounts/accounts.h"
 #include "registry/base/strings.h"
 #include "resolver/net/endpoint.h"
+#include "tools/idnode/files.h"
 
 namespace {
-
-// Writes `contents` to `path` atomically (temporary file + rename) with `mode`.
-bool WriteFileAtomically(const std::string& path, const std::string& contents, mode_t mode) {
-  std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    if (!out) return false;
-    out << contents;
-    if (!out.flush()) return false;
-  }
-  chmod(temporary.c_str(), mode);
-  return std::rename(temporary.c_str(), path.c_str()) == 0;
-}
 
 // Where a client on this machine reaches the listener configured as `listen`, now on `port`:
 // "127.0.0.1:P", "[::1]:P" or the configured address.
@@ -50,11 +43,6 @@ std::string Reach(const std::string& listen, int port) {
 void PrintWelcome(const idnode::Node& node, const idnode::NodeConfig& config) {
   std::string server = Reach(config.grpc_listen, node.grpc_port());
   const std::string handle = Reach(config.handle_listen, node.handle_port());
-  if (!node.bootstrap_token().empty()) {
-    std::cout << "\nidnode created the admin account on this new store. Its token is shown once,\n"
-                 "keep it (the node stores only a hash):\n\n"
-              << "  export IDNODE_TOKEN=" << node.bootstrap_token() << "\n";
-  }
   std::cout << "\nidnode is serving node prefix " << config.node_prefix << " on " << server
             << " (data in " << config.data_dir << "), Handle protocol on UDP and TCP " << handle
             << ". In another terminal, try:\n\n"
@@ -103,6 +91,120 @@ void RaiseDescriptorLimit(const idnode::NodeConfig& config) {
   }
 }
 
+// Where the token of a new store's admin account goes, before the account is committed: the
+// --admin-token-file, else the terminal. Nowhere else: with --quiet, or output that is not a
+// terminal, and no file, a token would be created that nobody ever sees.
+idnode::AdminTokenSink DeliverAdminToken(const std::string& token_file, bool quiet) {
+  return [token_file, quiet](const std::string& token) -> absl::Status {
+    if (!token_file.empty()) {
+      return idnode::WritePrivateFile("--admin-token-file", token_file, token + "\n", 0600);
+    }
+    if (quiet || isatty(STDOUT_FILENO) != 1) {
+      return absl::FailedPreconditionError(
+          "this store has no admin account yet, and its token would be shown to nobody (--quiet, "
+          "or standard output is not a terminal): pass --admin-token-file PATH to have it written "
+          "there (mode 0600), or start once on a terminal without --quiet");
+    }
+    std::cout << "\nidnode is creating the admin account of this new store. Its token is shown "
+                 "once,\nkeep it (the node stores only a hash):\n\n"
+              << "  export IDNODE_TOKEN=" << token << "\n"
+              << std::flush;
+    return absl::OkStatus();
+  };
+}
+
+// `idnode admin-token --reset`: a new token for account "admin", the old ones revoked, on a
+// stopped node. The token goes to --admin-token-file when given, else to standard output.
+int RunAdminTokenReset(const idnode::NodeConfig& config, const std::string& token_file) {
+  auto token = idnode::GenerateToken();
+  if (!token.ok()) {
+    std::cerr << "idnode: " << token.status().message() << "\n";
+    return 1;
+  }
+  auto revoked = idnode::ResetAdminToken(config, *token);
+  if (!revoked.ok()) {
+    std::cerr << "idnode: admin-token --reset: " << revoked.status().message() << "\n";
+    return 1;
+  }
+  if (!token_file.empty()) {
+    absl::Status written =
+        idnode::WritePrivateFile("--admin-token-file", token_file, *token + "\n", 0600);
+    if (!written.ok()) {
+      // The old tokens are revoked and the new one reached nobody: another reset recovers.
+      std::cerr << "idnode: " << written.message()
+                << "\nidnode: the new token could not be saved; run admin-token --reset again\n";
+      return 1;
+    }
+  }
+  std::cerr << "idnode: account admin of " << config.data_dir << " has a new token; " << *revoked
+            << " earlier token(s) revoked\n";
+  if (token_file.empty()) {
+    std::cout << "export IDNODE_TOKEN=" << *token << "\n";
+  } else {
+    std::cerr << "idnode: the token is in " << token_file << "\n";
+  }
+  return 0;
+}
+
+// Receives SIGTERM, SIGINT and SIGHUP (blocked in every thread) from the start of the start-up:
+// SIGHUP is logged; a stop signal before the node serves ends the process at once (nothing has
+// been acknowledged that is not already durable), and once it serves is handed to main(), which
+// drains.
+class SignalWatcher {
+ public:
+  SignalWatcher() {
+    sigemptyset(&signals_);
+    sigaddset(&signals_, SIGTERM);
+    sigaddset(&signals_, SIGINT);
+    sigaddset(&signals_, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~SignalWatcher() { thread_.detach(); }  // it may still wait in sigwait at exit
+
+  void Serving() {
+    std::lock_guard lock(mutex_);
+    serving_ = true;
+  }
+  // Blocks until a stop signal arrives once serving; its number.
+  int WaitForStop() {
+    std::unique_lock lock(mutex_);
+    stopped_.wait(lock, [this] { return stop_signal_ != 0; });
+    return stop_signal_;
+  }
+
+ private:
+  void Run() {
+    int number = 0;
+    while (sigwait(&signals_, &number) == 0) {
+      if (number == SIGHUP) {
+        // Nothing is reloaded yet: logs go to standard output and error (nothing to reopen), and
+        // a changed configuration takes effect at the next start.
+        spdlog::warn(
+            "idnode: SIGHUP received: nothing is reloaded (logs go to standard output and error; "
+            "restart to apply configuration changes); still serving");
+        continue;
+      }
+      std::lock_guard lock(mutex_);
+      if (!serving_) {
+        spdlog::warn("idnode: signal {} received during start-up; stopping before serving", number);
+        std::fflush(nullptr);
+        std::_Exit(1);
+      }
+      stop_signal_ = number;
+      stopped_.notify_all();
+      return;
+    }
+  }
+
+  sigset_t signals_;
+  std::mutex mutex_;
+  std::condition_variable stopped_;
+  bool serving_ = false;
+  int stop_signal_ = 0;
+  std::thread thread_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -131,6 +233,13 @@ int main(int argc, char** argv) {
                  "write {\"grpc_port\":N,\"handle_port\":M,\"http_port\":H} here once serving "
                  "(for scripts and tests)");
   app.add_flag("-q,--quiet", quiet, "do not print the welcome text");
+  bool reset = false;
+  CLI::App* admin_token =
+      app.add_subcommand("admin-token",
+                         "offline, on a stopped node: --reset gives account admin a new token "
+                         "(to --admin-token-file, else printed) and revokes its old ones");
+  admin_token->add_flag("--reset", reset, "issue the new token and revoke the old")->required();
+  admin_token->fallthrough();  // --data-dir, --config and --admin-token-file after it as well
   CLI11_PARSE(app, argc, argv);
 
   idnode::NodeConfig config;
@@ -148,52 +257,40 @@ int main(int argc, char** argv) {
   if (!http_listen.empty()) config.http_listen = http_listen;
   if (!prefix.empty()) config.node_prefix = prefix;
   if (!log_level.empty()) config.log_level = log_level;
-  spdlog::set_level(spdlog::level::from_str(config.log_level));
   if (absl::Status valid = idnode::ValidateConfig(config); !valid.ok()) {
     std::cerr << "idnode: " << valid.message() << "\n";
     return 2;
   }
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  if (admin_token->parsed()) return RunAdminTokenReset(config, admin_token_file);
 
   RaiseDescriptorLimit(config);
 
-  // Block the stop signals, and SIGHUP, before any thread starts so only sigwait() below receives
-  // them (SIGHUP's default action would end the node without draining its writes).
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Before any other thread starts, so that the signals reach only the watcher (SIGHUP's default
+  // action would end the node without draining its writes), during start-up as well.
+  SignalWatcher signals;
 
-  auto node = idnode::Node::Start(config);
+  auto node = idnode::Node::Start(config, DeliverAdminToken(admin_token_file, quiet));
   if (!node.ok()) {
     std::cerr << "idnode: " << node.status().message() << "\n";
     return 1;
   }
-  if (!admin_token_file.empty() && !(*node)->bootstrap_token().empty() &&
-      !WriteFileAtomically(admin_token_file, (*node)->bootstrap_token() + "\n", 0600)) {
-    std::cerr << "idnode: cannot write --admin-token-file " << admin_token_file << "\n";
-    return 1;
-  }
-  if (!ready_file.empty() &&
-      !WriteFileAtomically(ready_file,
-                           idnode::StrCat("{\"grpc_port\":", (*node)->grpc_port(),
-                                          ",\"handle_port\":", (*node)->handle_port(),
-                                          ",\"http_port\":", (*node)->http_port(), "}\n"),
-                           0644)) {
-    std::cerr << "idnode: cannot write --ready-file " << ready_file << "\n";
-    return 1;
+  signals.Serving();
+  if (!ready_file.empty()) {
+    absl::Status written =
+        idnode::WritePrivateFile("--ready-file", ready_file,
+                                 idnode::StrCat("{\"grpc_port\":", (*node)->grpc_port(),
+                                                ",\"handle_port\":", (*node)->handle_port(),
+                                                ",\"http_port\":", (*node)->http_port(), "}\n"),
+                                 0644);
+    if (!written.ok()) {
+      std::cerr << "idnode: " << written.message() << "\n";
+      return 1;
+    }
   }
   if (!quiet) PrintWelcome(**node, config);
 
-  int signal_number = 0;
-  while (sigwait(&stop_signals, &signal_number) == 0 && signal_number == SIGHUP) {
-    // Nothing is reloaded yet: logs go to standard output and error (nothing to reopen), and a
-    // changed configuration takes effect at the next start.
-    spdlog::warn(
-        "idnode: SIGHUP received: nothing is reloaded (logs go to standard output and error; "
-        "restart to apply configuration changes); still serving");
-  }
+  const int signal_number = signals.WaitForStop();
   spdlog::info("idnode: signal {} received, draining in-flight writes", signal_number);
   (*node)->Shutdown();
   node->reset();
