@@ -1,12 +1,15 @@
 #include "api/grpc/auth.h"
 
+#include "api/grpc/services.h"
 #include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
 
 namespace idnode::api {
 
-absl::StatusOr<Principal> AuthenticateCall(store::Store& store, const Clock& clock,
-                                           const grpc::CallbackServerContext& context) {
+namespace {
+
+absl::StatusOr<Principal> CheckToken(const ServiceEnv& env,
+                                     const grpc::CallbackServerContext& context, int64_t now_ms) {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
   std::string_view token;
@@ -18,8 +21,23 @@ absl::StatusOr<Principal> AuthenticateCall(store::Store& store, const Clock& clo
     }
     token = header.substr(kBearer.size());
   }
-  ASSIGN_OR_RETURN(store::ReadTxn txn, store.BeginRead());
-  return Authenticate(txn, token, clock.NowMillis());
+  ASSIGN_OR_RETURN(store::ReadTxn txn, env.store.BeginRead());
+  return Authenticate(txn, token, now_ms);
+}
+
+}  // namespace
+
+absl::StatusOr<Principal> AuthenticateCall(const ServiceEnv& env,
+                                           const grpc::CallbackServerContext& context,
+                                           const char* method) {
+  const int64_t now_ms = env.clock.NowMillis();
+  const std::string peer = context.peer();
+  RETURN_IF_ERROR(env.auth_guard->Admit(peer, now_ms));
+  auto principal = CheckToken(env, context, now_ms);
+  if (!principal.ok() && principal.status().code() == absl::StatusCode::kUnauthenticated) {
+    env.auth_guard->Failed(peer, method, ToStd(principal.status().message()), now_ms);
+  }
+  return principal;
 }
 
 absl::Status RequireRole(const Principal& principal, Role role) {

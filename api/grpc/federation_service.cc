@@ -52,8 +52,8 @@ absl::Status CheckService(const v1::RegisterPrefixRequest& request,
 
 absl::StatusOr<Principal> FederationService::CheckCaller(const grpc::CallbackServerContext& context,
                                                          const std::string& prefix_text,
-                                                         std::string& prefix) {
-  auto principal = AuthenticateCall(env_.store, env_.clock, context);
+                                                         std::string& prefix, const char* method) {
+  auto principal = AuthenticateCall(env_, context, method);
   if (!principal.ok()) {
     rejected_credential_.fetch_add(1, std::memory_order_relaxed);
     return principal.status();
@@ -91,12 +91,12 @@ void FederationService::CountOutcome(const absl::Status& status) {
 template <typename MakeOp>
 grpc::ServerUnaryReactor* FederationService::RunRecordWrite(grpc::CallbackServerContext* context,
                                                             const std::string& prefix_text,
-                                                            MakeOp make_op) {
+                                                            MakeOp make_op, const char* method) {
   auto* reactor = context->DefaultReactor();
   absl::Status status = [&]() -> absl::Status {
     if (!settings_.top) return NotTop();
     std::string prefix;
-    auto principal = CheckCaller(*context, prefix_text, prefix);
+    auto principal = CheckCaller(*context, prefix_text, prefix, method);
     if (!principal.ok()) return principal.status();
     auto op = make_op(principal->account, prefix, [this, reactor](const absl::Status& result) {
       CountOutcome(result);

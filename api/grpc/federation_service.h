@@ -64,15 +64,17 @@ class FederationService final : public v1::Federation::CallbackService {
 
  private:
   // Authenticates a node and checks `prefix_text` against its grants; counts refusals. On success
-  // `prefix` holds the normalised prefix.
+  // `prefix` holds the normalised prefix. `method` names the call in the log of failures.
   absl::StatusOr<Principal> CheckCaller(const grpc::CallbackServerContext& context,
-                                        const std::string& prefix_text, std::string& prefix);
+                                        const std::string& prefix_text, std::string& prefix,
+                                        const char* method);
   void CountOutcome(const absl::Status& status);
   // The shape both writes share: top node only, the caller checked, then the op `make_op(account,
   // prefix, finish)` builds (or a refusal), whose completion calls finish(status).
   template <typename MakeOp>
   grpc::ServerUnaryReactor* RunRecordWrite(grpc::CallbackServerContext* context,
-                                           const std::string& prefix_text, MakeOp make_op);
+                                           const std::string& prefix_text, MakeOp make_op,
+                                           const char* method = __builtin_FUNCTION());
 
   const ServiceEnv& env_;
   const FederationSettings settings_;

@@ -24,8 +24,9 @@ absl::StatusOr<PreparedRecord> Prepare(const v1::CreateRequest& request,
 }
 
 absl::StatusOr<Principal> AuthenticateRegistrant(const ServiceEnv& env,
-                                                 const grpc::CallbackServerContext& context) {
-  auto principal = AuthenticateCall(env.store, env.clock, context);
+                                                 const grpc::CallbackServerContext& context,
+                                                 const char* method = __builtin_FUNCTION()) {
+  auto principal = AuthenticateCall(env, context, method);
   if (!principal.ok()) return principal;
   if (absl::Status s = RequireRole(*principal, Role::kRegistrant); !s.ok()) return s;
   return principal;
@@ -54,7 +55,7 @@ class BatchCreateReactor final
  public:
   BatchCreateReactor(const ServiceEnv& env, grpc::CallbackServerContext* context)
       : env_(env), context_(context) {
-    auto principal = AuthenticateRegistrant(env_, *context);
+    auto principal = AuthenticateRegistrant(env_, *context, "BatchCreate");
     if (!principal.ok()) {
       Finish(ToGrpc(principal.status()));
       return;
@@ -75,7 +76,7 @@ class BatchCreateReactor final
     }
     // Each batch is checked again, so a token revoked while a stream is open (or its account
     // disabled) stops the stream at its next batch.
-    if (auto again = AuthenticateRegistrant(env_, *context_); !again.ok()) {
+    if (auto again = AuthenticateRegistrant(env_, *context_, "BatchCreate"); !again.ok()) {
       Fail(again.status());
       return;
     }
@@ -226,7 +227,7 @@ grpc::ServerUnaryReactor* RegistryService::Get(grpc::CallbackServerContext* cont
                                                v1::Record* response) {
   auto* reactor = context->DefaultReactor();
   reactor->Finish(ToGrpc([&]() -> absl::Status {
-    auto principal = AuthenticateCall(env_.store, env_.clock, *context);
+    auto principal = AuthenticateCall(env_, *context, "Get");
     if (!principal.ok()) return principal.status();
     auto id = Identifier::Parse(request->identifier(), env_.identifier_options);
     if (!id.ok()) return id.status();
@@ -323,7 +324,7 @@ grpc::ServerUnaryReactor* RegistryService::List(grpc::CallbackServerContext* con
                                                 v1::ListResponse* response) {
   auto* reactor = context->DefaultReactor();
   reactor->Finish(ToGrpc([&]() -> absl::Status {
-    auto principal = AuthenticateCall(env_.store, env_.clock, *context);
+    auto principal = AuthenticateCall(env_, *context, "List");
     if (!principal.ok()) return principal.status();
     auto prefix = NormalizePrefix(request->prefix(), "prefix");
     if (!prefix.ok()) return prefix.status();

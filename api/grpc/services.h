@@ -12,8 +12,10 @@
 #include <grpcpp/grpcpp.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 
+#include "api/grpc/auth_guard.h"
 #include "idnode/v1/idnode.grpc.pb.h"
 #include "registry/base/clock.h"
 #include "registry/identifier/identifier.h"
@@ -35,6 +37,8 @@ struct ServiceEnv {
   const Clock& clock;       // token expiry
   PrefixHook prefix_hook;   // runs with every prefix allocation and release; may be empty
   std::function<void()> prefix_committed;  // after such a change is durable; may be empty
+  // Failed authentications: logged, counted, and slowed per source (api/grpc/auth_guard.h).
+  std::shared_ptr<AuthGuard> auth_guard = std::make_shared<AuthGuard>();
 };
 
 class RegistryService final : public v1::Registry::CallbackService {

@@ -1,12 +1,19 @@
+#include <charconv>
+
 #include "api/grpc/internal/unary.h"
 #include "api/grpc/services.h"
 #include "registry/base/strings.h"
+#include "registry/base/utf8.h"
 #include "registry/identifier/identifier.h"
 #include "registry/templates/template_store.h"
 #include "registry/writer/template_ops.h"
 
 namespace idnode::api {
 namespace {
+
+// A version holds up to 512 attributes (tens of kilobytes): pages keep a reply small.
+constexpr uint32_t kDefaultTemplatePageSize = 10;
+constexpr uint32_t kMaxTemplatePageSize = 50;
 
 absl::StatusOr<DataTemplate> FromProto(const v1::PublishTemplateRequest& request) {
   DataTemplate t;
@@ -85,9 +92,25 @@ grpc::ServerUnaryReactor* TemplatesService::ListTemplates(grpc::CallbackServerCo
   return internal::RunPublicRead(env_, context, [&](const store::ReadTxn& txn) -> absl::Status {
     auto prefix = NormalizePrefix(request->prefix(), "prefix");
     if (!prefix.ok()) return prefix.status();
-    auto versions = ListTemplateVersions(txn, *prefix);
+    if (request->page_size() > kMaxTemplatePageSize) {
+      return absl::InvalidArgumentError(StrCat("page_size: ", request->page_size(),
+                                               " is above the limit of ", kMaxTemplatePageSize));
+    }
+    const uint32_t page_size =
+        request->page_size() == 0 ? kDefaultTemplatePageSize : request->page_size();
+    uint32_t after = 0;
+    if (const std::string& token = request->page_token(); !token.empty()) {
+      const auto [end, error] = std::from_chars(token.data(), token.data() + token.size(), after);
+      if (error != std::errc() || end != token.data() + token.size() || after == 0) {
+        return absl::InvalidArgumentError(
+            StrCat("page_token: \"", EscapeForLog(token, 32), "\" is not a template version"));
+      }
+    }
+    bool more = false;
+    auto versions = ListTemplateVersions(txn, *prefix, after, page_size, more);
     if (!versions.ok()) return versions.status();
     for (const DataTemplate& t : *versions) ToProto(*prefix, t, response->add_templates());
+    if (more) response->set_next_page_token(std::to_string(versions->back().version));
     return absl::OkStatus();
   });
 }

@@ -8,11 +8,16 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <exception>
+#include <list>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 
+#include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
 #include "registry/base/thread_name.h"
+#include "registry/base/utf8.h"
+#include "registry/identifier/identifier.h"
 #include "resolver/net/asio_endpoint.h"
 
 namespace idnode::http {
@@ -40,7 +45,7 @@ absl::StatusOr<std::string> PercentDecode(std::string_view text, bool plus_is_sp
       const int low = whole ? HexDigit(text[i + 2]) : -1;
       if (high < 0 || low < 0) {
         return absl::InvalidArgumentError(
-            StrCat("malformed percent escape at offset ", i, " of \"", text, "\""));
+            StrCat("malformed percent escape at offset ", i, " of \"", EscapeForLog(text), "\""));
       }
       out += static_cast<char>(high * 16 + low);
       i += 2;
@@ -74,6 +79,7 @@ absl::StatusOr<Request> ParseTarget(std::string_view method, std::string_view ta
   const size_t question = target.find('?');
   auto path = PercentDecode(target.substr(0, question), false);
   if (!path.ok()) return path.status();
+  RETURN_IF_ERROR(ValidatePrintableUtf8(*path, "path"));
   request.path = *std::move(path);
   if (question == std::string_view::npos) return request;
   std::string_view rest = target.substr(question + 1);
@@ -88,11 +94,19 @@ absl::StatusOr<Request> ParseTarget(std::string_view method, std::string_view ta
     auto value = PercentDecode(
         equals == std::string_view::npos ? std::string_view() : pair.substr(equals + 1), true);
     if (!value.ok()) return value.status();
+    RETURN_IF_ERROR(ValidatePrintableUtf8(*key, "query parameter name"));
+    RETURN_IF_ERROR(ValidatePrintableUtf8(*value, StrCat("query parameter ", *key)));
     request.query[*std::move(key)] = *std::move(value);
   }
   return request;
 }
 
+namespace {
+class Session;
+}
+
+// Everything below runs on the server's one thread (the io_context's), so the connection list and
+// the per-source counts need no lock; the counters are atomic for stats() from other threads.
 struct HttpServer::Impl {
   HttpOptions options;
   Handler handler;
@@ -100,34 +114,74 @@ struct HttpServer::Impl {
   std::optional<tcp::acceptor> acceptor;
   std::thread thread;
   int port = 0;
-  std::atomic<size_t> open{0};
-  std::atomic<uint64_t> requests{0}, refused{0}, rejected{0};
+  // Connections that hold a place, least recently active first (accepted, or a request answered);
+  // those closing (lingering for the client's last bytes) are moved to the front.
+  std::list<Session*> sessions;
+  std::unordered_map<std::string, size_t> sources;  // places held per source (net::SourceKey)
+  std::atomic<uint64_t> requests{0}, refused{0}, rejected{0}, evicted{0}, timeouts{0};
+  std::atomic<uint64_t> open{0};  // sessions.size(), for stats()
 
   void Accept();
+  void Admit(tcp::socket socket);
+  // The least recently active connection from `source` (or, with an empty `source`, from any
+  // source holding at least `weight` places), or null.
+  Session* GiveWay(const std::string& source, size_t weight);
 };
 
 namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, HttpServer::Impl& server)
-      : stream_(std::move(socket)), server_(server) {}
-  ~Session() { server_.open.fetch_sub(1, std::memory_order_relaxed); }
+  Session(tcp::socket socket, std::string source, HttpServer::Impl& server)
+      : stream_(std::move(socket)), source_(std::move(source)), server_(server) {
+    ++server_.sources[source_];
+    place_ = server_.sessions.insert(server_.sessions.end(), this);
+    server_.open.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~Session() { Unlist(); }
+
+  const std::string& source() const { return source_; }
 
   void Read() {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(server_.options.max_header_bytes));
     parser_->body_limit(0);
+    // One deadline for the whole request, however slowly its bytes come.
     stream_.expires_after(server_.options.timeout);
     bhttp::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
+  // Gives this connection's place to a newcomer: closed at once, its pending operations end.
+  void Evict() {
+    Unlist();
+    beast::error_code ignored;
+    stream_.socket().close(ignored);
+  }
+
  private:
+  // Gives up the place (once).
+  void Unlist() {
+    if (!listed_) return;
+    listed_ = false;
+    server_.sessions.erase(place_);
+    server_.open.fetch_sub(1, std::memory_order_relaxed);
+    auto it = server_.sources.find(source_);
+    if (it != server_.sources.end() && --it->second == 0) server_.sources.erase(it);
+  }
+
+  void Touch() {
+    if (listed_) server_.sessions.splice(server_.sessions.end(), server_.sessions, place_);
+  }
+
   void OnRead(beast::error_code ec) {
+    if (ec == beast::error::timeout && parser_->got_some()) {
+      server_.timeouts.fetch_add(1, std::memory_order_relaxed);
+    }
     if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
-        ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        !stream_.socket().is_open()) {
       return Close();
     }
     if (ec) {
@@ -154,10 +208,12 @@ class Session : public std::enable_shared_from_this<Session> {
     try {
       response = server_.handler(*request);
     } catch (const std::exception& e) {
-      spdlog::error("http: {} {}: {}", request->method, request->path, e.what());
+      spdlog::error("http: {} {}: {}", request->method, EscapeForLog(request->path),
+                    EscapeForLog(e.what()));
       response = Response::Text(500, "internal error\n");
     }
     server_.requests.fetch_add(1, std::memory_order_relaxed);
+    Touch();
     Reply(std::move(response), head, message.keep_alive());
   }
 
@@ -185,6 +241,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // sends until it closes (or the timeout), so that a reply to a refused request is not lost to a
   // reset caused by unread bytes.
   void Close() {
+    // Lingering: the first to give way.
+    if (listed_) server_.sessions.splice(server_.sessions.begin(), server_.sessions, place_);
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream_.expires_after(kLinger);
@@ -203,7 +261,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::array<char, 4096> discard_;
 
   beast::tcp_stream stream_;
+  std::string source_;
   HttpServer::Impl& server_;
+  std::list<Session*>::iterator place_;
+  bool listed_ = true;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::empty_body>> parser_;
   std::optional<bhttp::response<bhttp::string_body>> response_;
@@ -211,19 +272,42 @@ class Session : public std::enable_shared_from_this<Session> {
 
 }  // namespace
 
+Session* HttpServer::Impl::GiveWay(const std::string& source, size_t weight) {
+  for (Session* session : sessions) {
+    if (source.empty() ? sources[session->source()] >= weight : session->source() == source) {
+      return session;
+    }
+  }
+  return nullptr;
+}
+
+void HttpServer::Impl::Admit(tcp::socket socket) {
+  beast::error_code ignored;
+  std::string source = net::SourceKey(socket.remote_endpoint(ignored).address());
+  auto held = sources.find(source);
+  const size_t weight = (held == sources.end() ? 0 : held->second) + 1;  // with the newcomer
+  Session* victim = nullptr;
+  if (weight > options.max_per_source) {
+    victim = GiveWay(source, 0);
+  } else if (sessions.size() >= options.max_connections) {
+    victim = GiveWay("", weight);
+    if (victim == nullptr) {
+      rejected.fetch_add(1, std::memory_order_relaxed);
+      socket.close(ignored);
+      return;
+    }
+  }
+  if (victim != nullptr) {
+    evicted.fetch_add(1, std::memory_order_relaxed);
+    victim->Evict();
+  }
+  std::make_shared<Session>(std::move(socket), std::move(source), *this)->Read();
+}
+
 void HttpServer::Impl::Accept() {
   acceptor->async_accept([this](beast::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted) return;
-    if (!ec) {
-      if (open.load(std::memory_order_relaxed) >= options.max_connections) {
-        rejected.fetch_add(1, std::memory_order_relaxed);
-        beast::error_code ignored;
-        socket.close(ignored);
-      } else {
-        open.fetch_add(1, std::memory_order_relaxed);
-        std::make_shared<Session>(std::move(socket), *this)->Read();
-      }
-    }
+    if (!ec) Admit(std::move(socket));
     Accept();
   });
 }
@@ -265,7 +349,10 @@ int HttpServer::port() const { return impl_->port; }
 HttpStats HttpServer::stats() const {
   return HttpStats{impl_->requests.load(std::memory_order_relaxed),
                    impl_->refused.load(std::memory_order_relaxed),
-                   impl_->rejected.load(std::memory_order_relaxed)};
+                   impl_->rejected.load(std::memory_order_relaxed),
+                   impl_->evicted.load(std::memory_order_relaxed),
+                   impl_->timeouts.load(std::memory_order_relaxed),
+                   impl_->open.load(std::memory_order_relaxed)};
 }
 
 }  // namespace idnode::http

@@ -6,9 +6,15 @@
 // the resolution path.
 //
 // Only GET and HEAD are served (others get 405); a request has at most `max_header_bytes` of
-// header and no body; a connection that does not deliver a whole request within `timeout`, or
-// stays idle that long between keep-alive requests, is closed; at most `max_connections` are
-// open at once (more are accepted and closed at once). A handler that throws answers 500.
+// header and no body; a path or parameter that is not printable UTF-8 gets 400. A connection
+// that does not deliver a whole request within `timeout` of its first byte (however it trickles),
+// or stays idle that long between keep-alive requests, is closed. At most `max_connections` are
+// open at once and at most `max_per_source` from one source (an IPv4 address, an IPv6 /64): a
+// newcomer from a source at its share takes the place of that source's least recently active
+// connection; at the cap, of the least recently active connection of a source holding at least as
+// many as the newcomer's would; with none, the newcomer is closed. So clients that open
+// connections and trickle cannot keep a monitor out of /healthz. A handler that throws answers
+// 500; nothing a client sent reaches the log unescaped.
 //
 // Thread-safe: Bind/Start/Stop from one thread; port() and stats() from any.
 
@@ -49,6 +55,7 @@ using Handler = std::function<Response(const Request&)>;
 struct HttpOptions {
   net::Endpoint listen{0x7f000001, 2643};  // port 0 picks one
   size_t max_connections = 64;
+  size_t max_per_source = 16;
   size_t max_header_bytes = 8 * 1024;
   std::chrono::milliseconds timeout{10'000};
 };
@@ -56,11 +63,15 @@ struct HttpOptions {
 struct HttpStats {
   uint64_t requests = 0;  // answered by the handler
   uint64_t refused = 0;   // malformed or oversized requests, methods other than GET/HEAD
-  uint64_t rejected = 0;  // connections over max_connections
+  uint64_t rejected = 0;  // connections closed at accept: at the cap, none could give way
+  uint64_t evicted = 0;   // connections closed to make room for a newcomer
+  uint64_t timeouts = 0;  // connections closed because a request did not arrive whole in time
+  uint64_t open = 0;      // connections holding a place now
 };
 
 // Splits "/a%20b?x=1&y=%2F" into path and decoded parameters ('+' is a space in the query).
-// INVALID_ARGUMENT for a malformed percent escape.
+// INVALID_ARGUMENT for a malformed percent escape, or a decoded path, name or value that is not
+// printable UTF-8.
 absl::StatusOr<Request> ParseTarget(std::string_view method, std::string_view target);
 
 class HttpServer {

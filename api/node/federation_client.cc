@@ -9,6 +9,7 @@
 #include "idnode/v1/idnode.grpc.pb.h"
 #include "registry/base/strings.h"
 #include "registry/base/thread_name.h"
+#include "registry/base/utf8.h"
 #include "registry/writer/submit.h"
 
 namespace idnode {
@@ -141,7 +142,7 @@ bool FederationClient::SendPending() {
     if (!sent.ok()) {
       std::string error = StrCat(federation::UpwardOpName(entry.op), " ", entry.prefix, ": ",
                                  ToStd(sent.message()));
-      spdlog::warn("federation: {} (kept, retried)", error);
+      spdlog::warn("federation: {} (kept, retried)", EscapeForLog(error, 512));
       std::lock_guard lock(mu_);
       ++stats_.failures;
       stats_.last_error = std::move(error);

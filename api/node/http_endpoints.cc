@@ -121,9 +121,24 @@ constexpr FamilyInfo kRecursionCacheEntries{"idnode_recursion_cache_entries", Me
                                             "Answers the recursion cache holds."};
 constexpr FamilyInfo kHttpRequests{"idnode_http_requests_total", MetricType::kCounter,
                                    "Requests answered on this HTTP port."};
+constexpr FamilyInfo kAuthFailures{
+    "idnode_auth_failures_total", MetricType::kCounter,
+    "gRPC calls refused at authentication, by result: refused (a missing, unknown, revoked or "
+    "expired token; each is logged) and throttled (refused without a look at the token because "
+    "the source had failed too often)."};
+constexpr FamilyInfo kHttpClosed{
+    "idnode_http_connections_closed_total", MetricType::kCounter,
+    "HTTP connections the node closed to keep its bounds, by reason: evicted (gave way to a "
+    "newcomer), rejected (a newcomer at the cap for which none could give way), request_timeout "
+    "(a request did not arrive whole in time)."};
 
 http::Response Error(unsigned status, std::string_view message) {
-  return http::Response::Json(status, nlohmann::json{{"error", message}}.dump() + "\n");
+  // Replacing what is not UTF-8 (the server refuses such paths and parameters; this is the last
+  // line of defence) rather than throwing.
+  return http::Response::Json(
+      status, nlohmann::json{{"error", message}}.dump(-1, ' ', false,
+                                                      nlohmann::json::error_handler_t::replace) +
+                  "\n");
 }
 
 absl::StatusOr<bool> ParseBool(const std::string& text, std::string_view field) {
@@ -281,7 +296,14 @@ http::Response HttpEndpoints::Metrics() const {
   out.Add(kRecursionCache, {{"result", "hit"}}, cache.hits);
   out.Add(kRecursionCache, {{"result", "miss"}}, cache.misses);
   out.Add(kRecursionCacheEntries, {}, cache.entries);
-  out.Add(kHttpRequests, {}, node_.http_stats().requests);
+  const api::AuthGuardStats auth = node_.auth_stats();
+  out.Add(kAuthFailures, {{"result", "refused"}}, auth.failures);
+  out.Add(kAuthFailures, {{"result", "throttled"}}, auth.throttled);
+  const http::HttpStats http_stats = node_.http_stats();
+  out.Add(kHttpRequests, {}, http_stats.requests);
+  out.Add(kHttpClosed, {{"reason", "evicted"}}, http_stats.evicted);
+  out.Add(kHttpClosed, {{"reason", "rejected"}}, http_stats.rejected);
+  out.Add(kHttpClosed, {{"reason", "request_timeout"}}, http_stats.timeouts);
   return http::Response{200, std::string(http::kExpositionContentType), out.Render()};
 }
 

@@ -428,6 +428,10 @@ stats::ResolutionTotals Node::resolution_totals() const {
   return totals;
 }
 
+api::AuthGuardStats Node::auth_stats() const {
+  return env_ != nullptr ? env_->auth_guard->stats() : api::AuthGuardStats{};
+}
+
 http::HttpStats Node::http_stats() const {
   return http_server_ != nullptr ? http_server_->stats() : http::HttpStats{};
 }

@@ -68,6 +68,8 @@ class Node {
   // The HTTP port (/metrics, /api/stats, /healthz, /dashboard); 0 when http.listen is off.
   int http_port() const { return http_server_ ? http_server_->port() : 0; }
   http::HttpStats http_stats() const;
+  // gRPC calls refused for their token, and for their source's failing too often.
+  api::AuthGuardStats auth_stats() const;
   stats::FlushStats flush_stats() const;
   WriterStats writer_stats() const;
   // The statistics upload (zeros when upload.url is not set), and a round of it now.

@@ -4,6 +4,7 @@
 
 #include "registry/base/strings.h"
 #include "registry/base/thread_name.h"
+#include "registry/base/utf8.h"
 #include "registry/stats/report.h"
 #include "registry/writer/submit.h"
 
@@ -138,7 +139,9 @@ bool Uploader::DeliverPending() {
       error = StrCat("the receiver answered ", reply->status, ": ", reply->body.substr(0, 200));
     }
     if (!error.empty()) {
-      spdlog::warn("upload: report {} not delivered (kept, retried): {}", report.report_id, error);
+      // The receiver's words are not ours: escaped, so that its reply cannot write log lines.
+      spdlog::warn("upload: report {} not delivered (kept, retried): {}", report.report_id,
+                   EscapeForLog(error, 512));
       std::lock_guard lock(mu_);
       ++stats_.failures;
       stats_.last_error = StrCat(report.report_id, ": ", error);

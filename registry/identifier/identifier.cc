@@ -1,40 +1,10 @@
 #include "registry/identifier/identifier.h"
 
 #include "registry/base/strings.h"
+#include "registry/base/utf8.h"
 
 namespace idnode {
 namespace {
-
-// Returns the length of the UTF-8 sequence starting at text[i] and its code point, or 0 when the
-// sequence is malformed (truncated, overlong, surrogate, above U+10FFFF).
-size_t DecodeUtf8(std::string_view text, size_t i, uint32_t& code_point) {
-  auto byte = [&](size_t k) { return static_cast<uint8_t>(text[k]); };
-  uint8_t b0 = byte(i);
-  if (b0 < 0x80) {
-    code_point = b0;
-    return 1;
-  }
-  size_t len = 0;
-  uint32_t min = 0;
-  if ((b0 & 0xE0) == 0xC0) {
-    len = 2, code_point = b0 & 0x1F, min = 0x80;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    len = 3, code_point = b0 & 0x0F, min = 0x800;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    len = 4, code_point = b0 & 0x07, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (text.size() - i < len) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    uint8_t b = byte(i + k);
-    if ((b & 0xC0) != 0x80) return 0;
-    code_point = (code_point << 6) | (b & 0x3F);
-  }
-  if (code_point < min || code_point > 0x10FFFF) return 0;
-  if (code_point >= 0xD800 && code_point <= 0xDFFF) return 0;
-  return len;
-}
 
 bool IsPrefixSegmentChar(char c) {
   return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '-' ||

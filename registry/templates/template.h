@@ -38,6 +38,9 @@ inline constexpr uint32_t kFirstAttributeIndex = 2000;
 inline constexpr size_t kMaxTemplateAttributes = 512;
 inline constexpr size_t kMaxAttributeNameBytes = 64;
 inline constexpr size_t kMaxTemplateDescriptionBytes = 1024;
+// Versions one prefix may publish: a version is never deleted, so this bounds what a prefix keeps
+// in the store and what a reader of its history has to page through.
+inline constexpr uint32_t kMaxTemplateVersions = 1000;
 
 enum class AttributeType : uint8_t { kString = 1, kNumber = 2, kDate = 3 };
 

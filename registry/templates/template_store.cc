@@ -39,11 +39,18 @@ absl::StatusOr<std::optional<DataTemplate>> FindTemplate(const store::WriteTxn& 
 }
 
 absl::StatusOr<std::vector<DataTemplate>> ListTemplateVersions(const store::ReadTxn& txn,
-                                                               std::string_view prefix) {
+                                                               std::string_view prefix,
+                                                               uint32_t after, size_t limit,
+                                                               bool& more) {
   std::vector<DataTemplate> versions;
   store::Cursor cursor = txn.OpenCursor(store::Db::kTemplates);
-  for (bool more = cursor.Seek(TemplateKeyRange(prefix));
-       more && TemplateKeyVersion(cursor.key(), prefix).has_value(); more = cursor.Next()) {
+  more = false;
+  for (bool found = cursor.Seek(TemplateKey(prefix, after + 1));
+       found && TemplateKeyVersion(cursor.key(), prefix).has_value(); found = cursor.Next()) {
+    if (versions.size() == limit) {
+      more = true;
+      break;
+    }
     auto decoded = DecodeTemplate(cursor.value());
     if (!decoded.ok()) return decoded.status();
     versions.push_back(*std::move(decoded));

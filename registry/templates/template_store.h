@@ -22,8 +22,11 @@ absl::StatusOr<std::optional<DataTemplate>> FindTemplate(const store::ReadTxn& t
 absl::StatusOr<std::optional<DataTemplate>> FindTemplate(const store::WriteTxn& txn,
                                                          std::string_view prefix, uint32_t version);
 
-// Every version of `prefix`'s template, oldest first.
+// Up to `limit` versions of `prefix`'s template after version `after` (0: from the first),
+// oldest first; `more` says whether later versions exist.
 absl::StatusOr<std::vector<DataTemplate>> ListTemplateVersions(const store::ReadTxn& txn,
-                                                               std::string_view prefix);
+                                                               std::string_view prefix,
+                                                               uint32_t after, size_t limit,
+                                                               bool& more);
 
 }  // namespace idnode

@@ -24,6 +24,11 @@ std::unique_ptr<WriteOp> MakePublishTemplateOp(
               StrCat("base_version: the template of ", prefix, " is at version ", latest_version,
                      ", not ", base_version, "; publish on top of version ", latest_version));
         }
+        if (latest_version >= kMaxTemplateVersions) {
+          return absl::ResourceExhaustedError(
+              StrCat("prefix ", prefix, " has published ", latest_version,
+                     " template versions, the most one prefix may"));
+        }
         DataTemplate published = candidate;
         RETURN_IF_ERROR(ValidateTemplate(published, latest ? &*latest : nullptr));
         published.version = latest_version + 1;

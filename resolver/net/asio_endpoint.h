@@ -6,6 +6,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <string>
 
 #include "resolver/net/endpoint.h"
 
@@ -18,6 +19,17 @@ inline boost::asio::ip::tcp::endpoint ToAsio(const Endpoint& endpoint) {
   boost::asio::ip::address_v6::bytes_type bytes;
   std::copy(endpoint.address.begin(), endpoint.address.end(), bytes.begin());
   return {boost::asio::ip::address_v6(bytes), endpoint.port};
+}
+
+// The source a connection from `peer` counts against for per-source bounds, as 16 bytes: an IPv4
+// address (mapped), or an IPv6 address's /64 (one host has a /64 of addresses).
+inline std::string SourceKey(const boost::asio::ip::address& peer) {
+  boost::asio::ip::address_v6::bytes_type bytes =
+      peer.is_v4()
+          ? boost::asio::ip::make_address_v6(boost::asio::ip::v4_mapped, peer.to_v4()).to_bytes()
+          : peer.to_v6().to_bytes();
+  if (!peer.is_v4() && !peer.to_v6().is_v4_mapped()) std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
 }
 
 // Opens, binds and listens `acceptor` on `endpoint`: [::] serves IPv4 clients too (as mapped

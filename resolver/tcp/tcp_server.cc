@@ -62,15 +62,7 @@ void TcpServer::Impl::Accept() {
 void TcpServer::Impl::Admit(tcp::socket socket) {
   accepted.fetch_add(1, std::memory_order_relaxed);
   boost::system::error_code ignored;
-  const asio::ip::address peer = socket.remote_endpoint(ignored).address();
-  asio::ip::address_v6::bytes_type bytes =
-      peer.is_v4() ? asio::ip::make_address_v6(asio::ip::v4_mapped, peer.to_v4()).to_bytes()
-                   : peer.to_v6().to_bytes();
-  if (!peer.is_v4() && !peer.to_v6().is_v4_mapped()) {
-    // One IPv6 host has a /64 of addresses: that is its source for the share and the weight.
-    std::fill(bytes.begin() + 8, bytes.end(), 0);
-  }
-  std::string source(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  std::string source = net::SourceKey(socket.remote_endpoint(ignored).address());
   const std::atomic<size_t>* source_count = AdmitSource(source);
   if (source_count == nullptr) {
     source_rejected.fetch_add(1, std::memory_order_relaxed);

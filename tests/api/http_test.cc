@@ -199,6 +199,11 @@ TEST_F(HttpEndpointTest, RefusesBadRequestsWithAMessageAndKeepsServing) {
       {"/metrics?x=1", 400, "/metrics takes no parameters"},
       {"/api/stats?from=%zz", 400, "malformed percent escape"},
       {"/nope", 404, "no such page: /nope"},
+      // Not UTF-8, or a control character: refused before any page sees it (a JSON error body
+      // naming such a path used to throw, answering 500 and logging the raw path).
+      {"/%FF%FE", 400, "path: invalid UTF-8 at byte offset 1"},
+      {"/%0A%5Binfo%5D%20idnode:%20FORGED", 400, "path: control character"},
+      {"/api/stats?from=%C3", 400, "query parameter from: invalid UTF-8"},
   };
   for (const Case& c : cases) {
     testing::HttpReply reply = testing::HttpRequest(port_, c.target);
@@ -220,7 +225,8 @@ TEST_F(HttpEndpointTest, RefusesBadRequestsWithAMessageAndKeepsServing) {
   testing::HttpReply health = testing::HttpRequest(port_, "/healthz");
   ASSERT_EQ(health.status, 200);
   EXPECT_EQ(json::parse(health.body)["status"], "ok");
-  EXPECT_EQ(node_->http_stats().refused, 3u);  // the bad escape, POST and the huge header
+  // The bad escape, the three that are not printable UTF-8, POST and the huge header.
+  EXPECT_EQ(node_->http_stats().refused, 6u);
 }
 
 // The dashboard as an operator's browser shows it: the page's script fetches /api/stats and

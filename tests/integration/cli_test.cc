@@ -154,6 +154,31 @@ TEST_F(CliTest, PublishesATemplateAndChecksRegistrationsAgainstIt) {
   ASSERT_EQ(versions.size(), 2u);
   EXPECT_EQ(versions[1]["attributes"][2]["disabled"], true);
   EXPECT_EQ(versions[0]["attributes"][2].value("disabled", false), false);
+
+  // Page by page: one version a page, and the token of the next.
+  CommandResult page = Idctl({"--json", "template", "list", "88.123.45", "--page-size", "1"}, "");
+  ASSERT_EQ(page.exit_code, 0) << page.output;
+  const std::string first_page = page.output.substr(0, page.output.find('\n'));
+  auto one = nlohmann::json::parse(first_page);
+  ASSERT_EQ(one["templates"].size(), 1u);
+  EXPECT_EQ(one["templates"][0]["version"], 1);
+  EXPECT_EQ(one["next_page_token"], "1");
+  CommandResult rest = Idctl(
+      {"--json", "template", "list", "88.123.45", "--page-size", "1", "--page-token", "1"}, "");
+  ASSERT_EQ(rest.exit_code, 0) << rest.output;
+  auto last = nlohmann::json::parse(rest.output);
+  ASSERT_EQ(last["templates"].size(), 1u);
+  EXPECT_EQ(last["templates"][0]["version"], 2);
+  EXPECT_EQ(last.value("next_page_token", ""), "");
+  CommandResult too_big = Idctl({"template", "list", "88.123.45", "--page-size", "51"}, "");
+  EXPECT_NE(too_big.exit_code, 0);
+  CommandResult bad_token =
+      Idctl({"template", "list", "88.123.45", "--page-token", "x\n-forged"}, "");
+  EXPECT_EQ(bad_token.exit_code, 1);
+  EXPECT_NE(bad_token.output.find("INVALID_ARGUMENT: page_token: \"x\\x0a-forged\" is not a "
+                                  "template version"),
+            std::string::npos)
+      << bad_token.output;
 }
 
 TEST_F(CliTest, RefusesTemplatesWithReasons) {

@@ -17,6 +17,9 @@ struct TemplateArgs {
   uint32_t version = 0;
   std::optional<uint32_t> base;
   std::vector<uint32_t> disable;
+  uint32_t page_size = 10;
+  std::string page_token;
+  bool all_pages = false;
 };
 
 void PrintTemplate(const v1::DataTemplate& t) {
@@ -132,20 +135,32 @@ void AddTemplateCommands(CLI::App& app, Cli& cli, int& rc) {
     });
   });
 
-  auto* list = command->add_subcommand("list", "show every version of a prefix's template");
+  auto* list =
+      command->add_subcommand("list", "show the versions of a prefix's template, oldest first");
   list->add_option("prefix", args->prefix)->required();
+  list->add_option("--page-size", args->page_size, "1..50 (default 10)")->check(CLI::Range(1, 50));
+  list->add_option("--page-token", args->page_token, "continue from a previous page");
+  list->add_flag("--all", args->all_pages, "follow every page");
   list->callback([&cli, &rc, args] {
-    rc = cli.Call([&](auto channel, grpc::ClientContext& context) {
-      v1::ListTemplatesRequest request;
-      request.set_prefix(args->prefix);
-      v1::ListTemplatesResponse response;
-      auto status = v1::Templates::NewStub(channel)->ListTemplates(&context, request, &response);
-      if (!status.ok()) return Report(status);
-      return cli.Print(response, [&] {
-        if (response.templates().empty()) std::cout << "no template\n";
-        for (const v1::DataTemplate& t : response.templates()) PrintTemplate(t);
+    do {
+      rc = cli.Call([&](auto channel, grpc::ClientContext& context) {
+        v1::ListTemplatesRequest request;
+        request.set_prefix(args->prefix);
+        request.set_page_size(args->page_size);
+        request.set_page_token(args->page_token);
+        v1::ListTemplatesResponse response;
+        auto status = v1::Templates::NewStub(channel)->ListTemplates(&context, request, &response);
+        if (!status.ok()) return Report(status);
+        args->page_token = response.next_page_token();
+        return cli.Print(response, [&] {
+          if (response.templates().empty()) std::cout << "no template\n";
+          for (const v1::DataTemplate& t : response.templates()) PrintTemplate(t);
+          if (!args->all_pages && !response.next_page_token().empty()) {
+            std::cerr << "more: --page-token '" << response.next_page_token() << "'\n";
+          }
+        });
       });
-    });
+    } while (rc == 0 && args->all_pages && !args->page_token.empty());
   });
 
   auto* disable = command->add_subcommand(

@@ -21,9 +21,10 @@ using OpOrError = absl::StatusOr<std::unique_ptr<WriteOp>>;
 // must finish `reactor`.
 template <typename MakeOp>
 grpc::ServerUnaryReactor* RunWrite(const ServiceEnv& env, grpc::CallbackServerContext* context,
-                                   Role role, MakeOp make_op) {
+                                   Role role, MakeOp make_op,
+                                   const char* method = __builtin_FUNCTION()) {
   auto* reactor = context->DefaultReactor();
-  auto principal = AuthenticateCall(env.store, env.clock, *context);
+  auto principal = AuthenticateCall(env, *context, method);
   absl::Status status = principal.ok() ? RequireRole(*principal, role) : principal.status();
   if (status.ok()) {
     OpOrError op = make_op(*principal, reactor);
@@ -50,8 +51,8 @@ grpc::ServerUnaryReactor* RunPublicRead(const ServiceEnv& env, grpc::CallbackSer
 // `fn(principal, txn) -> Status`.
 template <typename Fn>
 grpc::ServerUnaryReactor* RunRead(const ServiceEnv& env, grpc::CallbackServerContext* context,
-                                  Role role, Fn fn) {
-  auto principal = AuthenticateCall(env.store, env.clock, *context);
+                                  Role role, Fn fn, const char* method = __builtin_FUNCTION()) {
+  auto principal = AuthenticateCall(env, *context, method);
   absl::Status status = principal.ok() ? RequireRole(*principal, role) : principal.status();
   if (!status.ok()) {
     auto* reactor = context->DefaultReactor();

@@ -269,12 +269,46 @@ TEST_F(WriterTest, PublishesTemplateVersionsOnTopOfTheLatest) {
   ASSERT_TRUE(latest.ok() && latest->has_value());
   EXPECT_EQ((*latest)->version, 2u);
   EXPECT_TRUE((*latest)->attributes[1].disabled);
-  auto versions = ListTemplateVersions(*txn, "88.123.45");
+  bool more = true;
+  auto versions = ListTemplateVersions(*txn, "88.123.45", 0, 10, more);
   ASSERT_TRUE(versions.ok());
   EXPECT_EQ(versions->size(), 2u);
+  EXPECT_FALSE(more);
+  auto first = ListTemplateVersions(*txn, "88.123.45", 0, 1, more);  // one page of one
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->size(), 1u);
+  EXPECT_EQ((*first)[0].version, 1u);
+  EXPECT_TRUE(more);
+  auto second = ListTemplateVersions(*txn, "88.123.45", 1, 1, more);
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->size(), 1u);
+  EXPECT_EQ((*second)[0].version, 2u);
+  EXPECT_FALSE(more);
   auto none = FindTemplate(*txn, "88.123.4", 0);  // a shorter prefix shares no keys
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());
+}
+
+TEST_F(WriterTest, APrefixPublishesAtMostTheTemplateVersionLimit) {
+  // All submitted at once, each on top of the one before: the writer applies them in order.
+  std::vector<std::future<absl::StatusOr<DataTemplate>>> results;
+  for (uint32_t base = 0; base <= kMaxTemplateVersions; ++base) {
+    auto promise = std::make_shared<std::promise<absl::StatusOr<DataTemplate>>>();
+    results.push_back(promise->get_future());
+    ASSERT_TRUE(writer_
+                    ->Submit(MakePublishTemplateOp(
+                        acme_, "88.123.45", base, ModelTemplate(),
+                        [promise](absl::StatusOr<DataTemplate> r) { promise->set_value(r); }))
+                    .ok());
+  }
+  for (uint32_t base = 0; base < kMaxTemplateVersions; ++base) {
+    ASSERT_TRUE(results[base].get().ok()) << base;
+  }
+  auto refused = results.back().get();
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(refused.status().message().find("has published 1000 template versions"),
+            std::string::npos)
+      << refused.status();
 }
 
 TEST_F(WriterTest, ChecksRegistrationsThatNameATemplate) {
