@@ -8,7 +8,24 @@ JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release -DIDNODE_WERROR=ON
 RUN_FLAGS ?=
 
-.PHONY: all deps configure build run test bench bench-compare fuzz format clean
+# The sanitizer builds `make test` runs after the Release suite, each in its own directory:
+# AddressSanitizer + UndefinedBehaviorSanitizer over the whole suite, and ThreadSanitizer over the
+# tests of the threaded components (CTest label `threaded`), built with clang so that
+# -Wthread-safety -Werror also checks every lock annotation. tests/sanitizers/ holds the
+# suppressions, each explained. SANITIZERS=0 skips both (a quicker local loop).
+SANITIZERS ?= 1
+SANITIZER_CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=Release -DIDNODE_WERROR=ON -DIDNODE_LIBFUZZER=OFF
+ASAN_DIR ?= build/asan
+TSAN_DIR ?= build/tsan
+SUPPRESSIONS = $(CURDIR)/tests/sanitizers
+ASAN_ENV = ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
+  LSAN_OPTIONS=suppressions=$(SUPPRESSIONS)/lsan.supp:print_suppressions=0 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$(SUPPRESSIONS)/ubsan.supp
+TSAN_ENV = TSAN_OPTIONS=suppressions=$(SUPPRESSIONS)/tsan.supp:halt_on_error=1:second_deadlock_stack=1
+# What the ThreadSanitizer run builds: the threaded components' tests (and the programs they run).
+TSAN_TARGETS = writer_test stats_test recursion_test node_test upload_test http_server_test
+
+.PHONY: all deps configure build run test test-asan test-tsan bench bench-compare fuzz format clean
 
 all: build
 
@@ -27,6 +44,20 @@ run: build
 
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
+ifneq ($(SANITIZERS),0)
+	@$(MAKE) test-asan test-tsan
+endif
+
+test-asan: deps
+	@cmake -S . -B $(ASAN_DIR) $(SANITIZER_CMAKE_FLAGS) -DIDNODE_SANITIZE=address,undefined > /dev/null
+	@cmake --build $(ASAN_DIR) -j$(JOBS)
+	@cd $(ASAN_DIR) && $(ASAN_ENV) ctest --output-on-failure -j$(JOBS)
+
+test-tsan: deps
+	@cmake -S . -B $(TSAN_DIR) $(SANITIZER_CMAKE_FLAGS) -DIDNODE_SANITIZE=thread \
+	  -DCMAKE_CXX_COMPILER=clang++ > /dev/null
+	@cmake --build $(TSAN_DIR) -j$(JOBS) --target $(TSAN_TARGETS)
+	@cd $(TSAN_DIR) && $(TSAN_ENV) ctest --output-on-failure -j$(JOBS) -L threaded
 
 bench: build
 	@./tools/bench/registration.sh $(BUILD_DIR)

@@ -13,7 +13,11 @@ endfunction()
 # Our own code builds with a strict warning set; CI turns warnings into errors.
 function(idnode_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor)
-  if(IDNODE_SANITIZE)
+  if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    # Checks the ABSL_GUARDED_BY / ABSL_EXCLUSIVE_LOCKS_REQUIRED annotations on absl::Mutex.
+    target_compile_options(${target} PRIVATE -Wthread-safety)
+  endif()
+  if(IDNODE_SANITIZE AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
     # GCC's sanitizer instrumentation makes -Wmaybe-uninitialized fire inside Boost.Beast; the
     # Release build keeps the warning.
     target_compile_options(${target} PRIVATE -Wno-maybe-uninitialized)
@@ -29,5 +33,6 @@ function(idnode_test)
   add_executable(${ARG_NAME} ${ARG_SOURCES})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main)
   idnode_warnings(${ARG_NAME})
+  # One label per test target: gtest_discover_tests passes properties on as a flat list.
   gtest_discover_tests(${ARG_NAME} DISCOVERY_MODE PRE_TEST PROPERTIES LABELS "${ARG_LABELS}")
 endfunction()

@@ -13,8 +13,10 @@ namespace {
 
 constexpr uint32_t kDefaultPageSize = 100;
 constexpr uint32_t kMaxPageSize = 1000;
-// Batches one stream may have queued for commit before it stops reading (back-pressure).
+// Batches, and bytes of records, one stream may have queued for commit before it stops reading
+// (back-pressure): a stream of large values waits for its commits instead of filling memory.
 constexpr int kMaxBatchesInFlight = 4;
+constexpr size_t kMaxBytesInFlight = size_t{32} << 20;
 
 absl::StatusOr<PreparedRecord> Prepare(const v1::CreateRequest& request,
                                        const IdentifierOptions& options) {
@@ -86,16 +88,20 @@ class BatchCreateReactor final
       items.push_back(Prepare(item, env_.identifier_options));
     }
     uint64_t batch_id = request_.batch_id();
+    const size_t bytes = CreateOp::BytesOf(items);
     ++in_flight_;
+    in_flight_bytes_ += bytes;
     lock.unlock();
-    absl::Status submitted = env_.writer.Submit(std::make_unique<CreateOp>(
-        principal_, std::move(items),
-        [this, batch_id](const absl::Status& store_status, std::vector<ItemOutcome>& outcomes) {
-          OnCommitted(batch_id, store_status, outcomes);
-        }));
+    absl::Status submitted = env_.writer.Submit(
+        std::make_unique<CreateOp>(principal_, std::move(items),
+                                   [this, batch_id, bytes](const absl::Status& store_status,
+                                                           std::vector<ItemOutcome>& outcomes) {
+                                     OnCommitted(batch_id, bytes, store_status, outcomes);
+                                   }));
     lock.lock();
     if (!submitted.ok()) {
       --in_flight_;
+      in_flight_bytes_ -= bytes;
       Fail(submitted);
       return;
     }
@@ -126,10 +132,11 @@ class BatchCreateReactor final
   void OnDone() override { delete this; }
 
  private:
-  void OnCommitted(uint64_t batch_id, const absl::Status& store_status,
+  void OnCommitted(uint64_t batch_id, size_t bytes, const absl::Status& store_status,
                    const std::vector<ItemOutcome>& outcomes) {
     std::lock_guard lock(mu_);
     --in_flight_;
+    in_flight_bytes_ -= bytes;
     if (!store_status.ok()) {
       Fail(store_status);
       return;
@@ -157,6 +164,7 @@ class BatchCreateReactor final
   void ReadMoreLocked() {
     if (reading_ || reads_done_ || failed_) return;
     if (in_flight_ + static_cast<int>(outbox_.size()) >= kMaxBatchesInFlight) return;
+    if (in_flight_bytes_ >= kMaxBytesInFlight) return;
     reading_ = true;
     StartRead(&request_);
   }
@@ -183,6 +191,7 @@ class BatchCreateReactor final
   v1::BatchCreateRequest request_;
   std::deque<v1::BatchCreateResponse> outbox_;
   int in_flight_ = 0;
+  size_t in_flight_bytes_ = 0;
   bool reading_ = false;
   bool reads_done_ = false;
   bool writing_ = false;

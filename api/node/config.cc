@@ -71,6 +71,8 @@ constexpr NumericKey kNumericKeys[] = {
     // on an idle node, can wait this long before its commit, so it is capped at 100 ms.
     {"registry", "commit_max_wait_us", IDNODE_FIELD(commit_max_wait_us), 0, 100'000},
     {"registry", "max_queued_items", IDNODE_FIELD(max_queued_items), 1, 10'000'000},
+    // What queued records may hold in memory, MiB; one write larger than this is refused.
+    {"registry", "max_queued_mib", IDNODE_FIELD(max_queued_mib), 16, 65'536},
     {"stats", "flush_interval_ms", IDNODE_FIELD(stats_flush_interval_ms), 10, 600'000},
     {"stats", "acceptance_registered", IDNODE_FIELD(thresholds.acceptance_registered), 0, kCount},
     {"stats", "acceptance_daily_resolutions", IDNODE_FIELD(thresholds.acceptance_daily), 0, kCount},

@@ -85,6 +85,7 @@ struct NodeConfig {
   uint64_t commit_max_items = 1000;
   uint64_t commit_max_wait_us = 0;
   uint64_t max_queued_items = 200'000;
+  uint64_t max_queued_mib = 256;  // bytes of records queued for commit
   // [stats]
   int32_t utc_offset_minutes = 8 * 60;      // reporting day: UTC+08:00
   uint64_t stats_flush_interval_ms = 5000;  // resolution counts reach the disk this often

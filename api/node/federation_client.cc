@@ -99,23 +99,21 @@ void FederationClient::Start() {
 
 void FederationClient::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
-  wake_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
 void FederationClient::Wake() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     woken_ = true;
   }
-  wake_.notify_all();
 }
 
 api::UpwardStats FederationClient::stats() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return stats_;
 }
 
@@ -133,7 +131,7 @@ bool FederationClient::SendPending() {
   }
   for (federation::PendingUpward& item : pending) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       if (stopping_) return false;
     }
     const federation::UpwardEntry& entry = item.entry;
@@ -143,7 +141,7 @@ bool FederationClient::SendPending() {
       std::string error = StrCat(federation::UpwardOpName(entry.op), " ", entry.prefix, ": ",
                                  ToStd(sent.message()));
       spdlog::warn("federation: {} (kept, retried)", EscapeForLog(error, 512));
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       ++stats_.failures;
       stats_.last_error = std::move(error);
       return false;
@@ -159,7 +157,7 @@ bool FederationClient::SendPending() {
     spdlog::info("federation: {} {} acknowledged by the top node",
                  federation::UpwardOpName(entry.op), entry.prefix);
     backoff_.Reset();
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ++stats_.delivered;
     stats_.last_error.clear();
     stats_.last_success_ms = clock_.NowMillis();
@@ -168,19 +166,21 @@ bool FederationClient::SendPending() {
 }
 
 void FederationClient::Run() {
-  std::unique_lock lock(mu_);
-  while (!stopping_) {
-    woken_ = false;
-    lock.unlock();
+  for (;;) {
+    {
+      MutexLock lock(&mu_);
+      if (stopping_) return;
+      woken_ = false;
+    }
     const bool empty = SendPending();
-    lock.lock();
     std::chrono::milliseconds wait = options_.idle_poll;
     if (empty) {
       backoff_.Reset();
     } else {
       wait = backoff_.Next();
     }
-    wake_.wait_for(lock, wait, [this] { return stopping_ || woken_; });
+    MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(this, &FederationClient::StoppingOrWoken, wait);
   }
 }
 

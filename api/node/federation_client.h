@@ -17,7 +17,6 @@
 // Thread-safe: Start/Stop from one thread; Wake() and stats() from any.
 
 #include <chrono>
-#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -28,6 +27,7 @@
 #include "api/grpc/federation_service.h"
 #include "registry/base/backoff.h"
 #include "registry/base/clock.h"
+#include "registry/base/mutex.h"
 #include "registry/federation/federation.h"
 #include "registry/store/store.h"
 #include "registry/writer/writer.h"
@@ -82,10 +82,10 @@ class FederationClient {
   const std::unique_ptr<UpstreamRegistrar> upstream_;
   const FederationClientOptions options_;
 
-  mutable std::mutex mu_;
-  std::condition_variable wake_;
+  mutable Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
+  bool StoppingOrWoken() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || woken_; }
   api::UpwardStats stats_ ABSL_GUARDED_BY(mu_);
   Backoff backoff_;  // thread only
   std::thread thread_;

@@ -69,6 +69,12 @@ constexpr FamilyInfo kWriterItems{"idnode_writer_items_total", MetricType::kCoun
                                   "Write operations committed."};
 constexpr FamilyInfo kWriterFailed{"idnode_writer_failed_commits_total", MetricType::kCounter,
                                    "Write transactions that failed to commit."};
+constexpr FamilyInfo kWriterQueuedBytes{
+    "idnode_writer_queued_bytes", MetricType::kGauge,
+    "Bytes of records queued for commit (bounded by registry.max_queued_mib)."};
+constexpr FamilyInfo kWriterHeapTrims{
+    "idnode_writer_heap_trims_total", MetricType::kCounter,
+    "Times the writer returned freed memory to the system after a load drained."};
 constexpr FamilyInfo kWriterGrowths{"idnode_writer_map_growths_total", MetricType::kCounter,
                                     "Times the store's memory map was grown."};
 constexpr FamilyInfo kFlushes{"idnode_stats_flushes_total", MetricType::kCounter,
@@ -253,6 +259,8 @@ http::Response HttpEndpoints::Metrics() const {
   out.Add(kWriterItems, {}, writer.items);
   out.Add(kWriterFailed, {}, writer.failed_commits);
   out.Add(kWriterGrowths, {}, writer.map_growths);
+  out.Add(kWriterQueuedBytes, {}, writer.queued_bytes);
+  out.Add(kWriterHeapTrims, {}, writer.heap_trims);
 
   const stats::FlushStats flush = node_.flush_stats();
   out.Add(kFlushes, {}, flush.flushes);

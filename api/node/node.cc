@@ -93,6 +93,7 @@ absl::Status Node::Init(const NodeConfig& config, const AdminTokenSink& admin_to
   writer_options.max_batch_items = config.commit_max_items;
   writer_options.max_wait = std::chrono::microseconds(config.commit_max_wait_us);
   writer_options.max_queued_items = config.max_queued_items;
+  writer_options.max_queued_bytes = size_t{config.max_queued_mib} << 20;
   writer_options.utc_offset_minutes = config.utc_offset_minutes;
   clock_ = config.clock != nullptr ? config.clock : &SystemClock::Get();
   ASSIGN_OR_RETURN(writer_, Writer::Start(*store_, *clock_, writer_options));

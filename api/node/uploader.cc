@@ -42,23 +42,21 @@ absl::Status Uploader::Start() {
 
 void Uploader::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
-  wake_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
 void Uploader::Wake() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     woken_ = true;
   }
-  wake_.notify_all();
 }
 
 UploadStats Uploader::stats() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return stats_;
 }
 
@@ -102,7 +100,7 @@ bool Uploader::MakeDueReports() {
       return false;
     }
     if (spooled.ok()) {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       ++stats_.spooled;
     }
   }
@@ -122,7 +120,7 @@ bool Uploader::DeliverPending() {
   }
   for (stats::PendingUpload& report : pending) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       if (stopping_) return false;
     }
     http::PostOptions post;
@@ -142,7 +140,7 @@ bool Uploader::DeliverPending() {
       // The receiver's words are not ours: escaped, so that its reply cannot write log lines.
       spdlog::warn("upload: report {} not delivered (kept, retried): {}", report.report_id,
                    EscapeForLog(error, 512));
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       ++stats_.failures;
       stats_.last_error = StrCat(report.report_id, ": ", error);
       return false;
@@ -156,7 +154,7 @@ bool Uploader::DeliverPending() {
       return false;
     }
     backoff_.Reset();
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ++stats_.delivered;
     stats_.last_error.clear();
   }
@@ -164,14 +162,14 @@ bool Uploader::DeliverPending() {
 }
 
 void Uploader::Run() {
-  std::unique_lock lock(mu_);
-  while (!stopping_) {
-    woken_ = false;
-    lock.unlock();
+  for (;;) {
+    {
+      MutexLock lock(&mu_);
+      if (stopping_) return;
+      woken_ = false;
+    }
     const bool made = MakeDueReports();
     const bool empty = made && DeliverPending();
-    lock.lock();
-    ++stats_.rounds;
     std::chrono::milliseconds wait;
     if (empty) {
       backoff_.Reset();
@@ -183,7 +181,9 @@ void Uploader::Run() {
     } else {
       wait = backoff_.Next();
     }
-    wake_.wait_for(lock, wait, [this] { return stopping_ || woken_; });
+    MutexLock lock(&mu_);
+    ++stats_.rounds;
+    mu_.AwaitWithTimeout(this, &Uploader::StoppingOrWoken, wait);
   }
 }
 

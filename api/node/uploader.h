@@ -15,7 +15,6 @@
 // Thread-safe: Start/Stop from one thread; Wake() and stats() from any.
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -27,6 +26,7 @@
 #include "api/http/https_client.h"
 #include "registry/base/backoff.h"
 #include "registry/base/clock.h"
+#include "registry/base/mutex.h"
 #include "registry/stats/upload.h"
 #include "registry/store/store.h"
 #include "registry/writer/writer.h"
@@ -82,10 +82,10 @@ class Uploader {
   const UploadOptions options_;
   const std::function<absl::Status()> flush_;
 
-  mutable std::mutex mu_;
-  std::condition_variable wake_;
+  mutable Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
+  bool StoppingOrWoken() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || woken_; }
   UploadStats stats_ ABSL_GUARDED_BY(mu_);
   Backoff backoff_;  // thread only
   std::thread thread_;

@@ -60,7 +60,7 @@ ResolutionFlusher::ResolutionFlusher(Writer& writer, const Clock& clock, FlushOp
 ResolutionFlusher::~ResolutionFlusher() { (void)Stop(); }
 
 absl::Status ResolutionFlusher::Flush() {
-  std::lock_guard flush_lock(flush_mu_);
+  MutexLock flush_lock(&flush_mu_);
   const int64_t began_ms = clock_.NowMillis();
   ResolutionTotals now = source_();
   std::vector<CounterDelta> deltas;
@@ -81,7 +81,7 @@ absl::Status ResolutionFlusher::Flush() {
     status = writer_.Submit(std::move(op));
     if (status.ok()) status = done.get();
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (!status.ok()) {
     ++stats_.failures;
     stats_.last_failed = true;
@@ -105,32 +105,31 @@ void ResolutionFlusher::Start() {
 void ResolutionFlusher::Run() {
   constexpr int64_t kDayMs = 86'400'000;
   const int64_t offset_ms = int64_t{options_.utc_offset_minutes} * 60'000;
-  std::unique_lock lock(mu_);
-  while (!stopping_) {
+  for (;;) {
     const int64_t now_ms = clock_.NowMillis();
     const int64_t next_day_ms =
         (int64_t{ReportingDay(now_ms, options_.utc_offset_minutes)} + 1) * kDayMs - offset_ms;
     auto wait = std::min<std::chrono::milliseconds>(
         options_.interval, std::chrono::milliseconds(std::max<int64_t>(next_day_ms - now_ms, 1)));
-    if (wake_.wait_for(lock, wait, [this] { return stopping_; })) break;
-    lock.unlock();
+    {
+      MutexLock lock(&mu_);
+      if (mu_.AwaitWithTimeout(this, &ResolutionFlusher::Stopping, wait)) return;
+    }
     (void)Flush();  // a failure is counted and logged; the next flush retries
-    lock.lock();
   }
 }
 
 absl::Status ResolutionFlusher::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
-  wake_.notify_all();
   if (thread_.joinable()) thread_.join();
   return Flush();
 }
 
 FlushStats ResolutionFlusher::stats() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return stats_;
 }
 

@@ -19,7 +19,6 @@
 
 #include <array>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -31,6 +30,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "registry/base/clock.h"
+#include "registry/base/mutex.h"
 #include "registry/stats/metrics.h"
 #include "registry/writer/writer.h"
 
@@ -83,13 +83,13 @@ class ResolutionFlusher {
   const FlushOptions options_;
   const Source source_;
 
-  std::mutex flush_mu_;  // serialises Flush()
+  Mutex flush_mu_;  // serialises Flush()
   ResolutionTotals flushed_ ABSL_GUARDED_BY(flush_mu_);
   int64_t interval_start_ms_ ABSL_GUARDED_BY(flush_mu_);
 
-  mutable std::mutex mu_;
-  std::condition_variable wake_;
+  mutable Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool Stopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; }
   FlushStats stats_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };

@@ -53,7 +53,20 @@ absl::Status AuthorizePrefixWrite(const store::WriteTxn& txn, const Principal& p
 
 CreateOp::CreateOp(Principal principal, std::vector<absl::StatusOr<PreparedRecord>> items,
                    DoneFn done)
-    : principal_(std::move(principal)), items_(std::move(items)), done_(std::move(done)) {}
+    : principal_(std::move(principal)),
+      items_(std::move(items)),
+      bytes_(BytesOf(items_)),
+      done_(std::move(done)) {}
+
+size_t CreateOp::BytesOf(const std::vector<absl::StatusOr<PreparedRecord>>& items) {
+  size_t bytes = sizeof(CreateOp) + items.capacity() * sizeof(items[0]);
+  for (const auto& item : items) {
+    if (item.ok()) {
+      bytes += item->id.original().capacity() + item->id.key().capacity() + item->values.capacity();
+    }
+  }
+  return bytes;
+}
 
 absl::Status CreateOp::Apply(WriteContext& context) {
   outcomes_.assign(items_.size(), ItemOutcome{});

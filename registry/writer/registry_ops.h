@@ -53,12 +53,16 @@ class CreateOp final : public WriteOp {
   CreateOp(Principal principal, std::vector<absl::StatusOr<PreparedRecord>> items, DoneFn done);
 
   size_t items() const override { return items_.size(); }
+  size_t bytes() const override { return bytes_; }
+  // What an op of `items` holds in memory (its bytes()), for callers that bound what they queue.
+  static size_t BytesOf(const std::vector<absl::StatusOr<PreparedRecord>>& items);
   absl::Status Apply(WriteContext& context) override;
   void Done(const absl::Status& store_status) override { done_(store_status, outcomes_); }
 
  private:
   Principal principal_;
   std::vector<absl::StatusOr<PreparedRecord>> items_;
+  size_t bytes_ = 0;
   std::vector<ItemOutcome> outcomes_;
   DoneFn done_;
 };

@@ -1,5 +1,6 @@
 #include "registry/writer/writer.h"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include "registry/base/bytes.h"
@@ -111,63 +112,102 @@ absl::Status Writer::Init() {
 Writer::~Writer() { Stop(); }
 
 absl::Status Writer::Submit(std::unique_ptr<WriteOp> op) {
-  size_t items = op->items();
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_) return absl::UnavailableError("writer: the node is shutting down");
-    if (queued_items_ + items > options_.max_queued_items && queued_items_ > 0) {
-      return absl::ResourceExhaustedError(
-          StrCat("writer: ", queued_items_, " items are queued for commit; retry shortly"));
-    }
-    queued_items_ += items;
-    (items <= 1 ? interactive_ : bulk_).push_back(std::move(op));
+  const size_t items = op->items();
+  const size_t bytes = op->bytes();
+  // One operation larger than a bound would never fit: refused whatever is queued, naming it.
+  if (items > options_.max_queued_items) {
+    return absl::ResourceExhaustedError(
+        StrCat("writer: one write of ", items, " items is above registry.max_queued_items (",
+               options_.max_queued_items, "); send at most that many at a time"));
   }
-  wake_.notify_one();
+  if (bytes > options_.max_queued_bytes) {
+    return absl::ResourceExhaustedError(
+        StrCat("writer: one write of ", bytes >> 10, " KiB is above registry.max_queued_mib (",
+               options_.max_queued_bytes >> 20, "); send smaller batches"));
+  }
+  MutexLock lock(&mu_);
+  if (stopping_) return absl::UnavailableError("writer: the node is shutting down");
+  if (queued_items_ + items > options_.max_queued_items ||
+      queued_bytes_ + bytes > options_.max_queued_bytes) {
+    return absl::ResourceExhaustedError(StrCat("writer: ", queued_items_, " items (",
+                                               queued_bytes_ >> 20,
+                                               " MiB) are queued for commit; retry shortly"));
+  }
+  queued_items_ += items;
+  queued_bytes_ += bytes;
+  (items <= 1 ? interactive_ : bulk_).push_back(std::move(op));
   return absl::OkStatus();
 }
 
 void Writer::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
-  wake_.notify_one();
   if (thread_.joinable()) thread_.join();
 }
 
 WriterStats Writer::stats() const {
-  std::lock_guard lock(mu_);
-  return stats_;
+  MutexLock lock(&mu_);
+  WriterStats stats = stats_;
+  stats.queued_bytes = queued_bytes_;
+  return stats;
+}
+
+bool Writer::TakeBatch(std::deque<std::unique_ptr<WriteOp>>& batch) {
+  MutexLock lock(&mu_);
+  // Ops, not items: an op with no items (an empty batch) is answered like any other.
+  mu_.Await(this, &Writer::HasWorkOrStopping);
+  if (!HasWork()) return false;  // stopping and drained
+  if (options_.max_wait.count() > 0 && queued_items_ < options_.max_batch_items && !stopping_) {
+    mu_.AwaitWithTimeout(this, &Writer::FullBatchOrStopping, options_.max_wait);
+  }
+  size_t taken = 0;
+  size_t bytes = 0;
+  for (auto* queue : {&interactive_, &bulk_}) {
+    while (!queue->empty() &&
+           (taken == 0 || taken + queue->front()->items() <= options_.max_batch_items)) {
+      taken += queue->front()->items();
+      bytes += queue->front()->bytes();
+      batch.push_back(std::move(queue->front()));
+      queue->pop_front();
+    }
+  }
+  queued_items_ -= taken;
+  queued_bytes_ -= bytes;
+  stats_.items += taken;
+  return true;
+}
+
+void Writer::MaybeTrim(size_t bytes) {
+  done_bytes_since_trim_ += bytes;
+  if (options_.trim_after_bytes == 0 || done_bytes_since_trim_ < options_.trim_after_bytes) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_trim_ < std::chrono::seconds(1)) return;
+  {
+    MutexLock lock(&mu_);
+    if (HasWork()) return;  // still loading: trim once it has drained
+  }
+  // The queued records were allocated on gRPC's threads, in their malloc arenas; freed, glibc
+  // keeps the pages. This returns them (every arena), so the node shrinks back after a load.
+  malloc_trim(0);
+  done_bytes_since_trim_ = 0;
+  last_trim_ = now;
+  MutexLock lock(&mu_);
+  ++stats_.heap_trims;
 }
 
 void Writer::Run() {
   std::deque<std::unique_ptr<WriteOp>> batch;
-  for (;;) {
-    {
-      std::unique_lock lock(mu_);
-      // Ops, not items: an op with no items (an empty batch) is answered like any other.
-      auto has_work = [&] { return !interactive_.empty() || !bulk_.empty(); };
-      wake_.wait(lock, [&] { return stopping_ || has_work(); });
-      if (!has_work()) return;  // stopping and drained
-      if (options_.max_wait.count() > 0 && queued_items_ < options_.max_batch_items && !stopping_) {
-        wake_.wait_for(lock, options_.max_wait,
-                       [&] { return stopping_ || queued_items_ >= options_.max_batch_items; });
-      }
-      size_t taken = 0;
-      for (auto* queue : {&interactive_, &bulk_}) {
-        while (!queue->empty() &&
-               (taken == 0 || taken + queue->front()->items() <= options_.max_batch_items)) {
-          taken += queue->front()->items();
-          batch.push_back(std::move(queue->front()));
-          queue->pop_front();
-        }
-      }
-      queued_items_ -= taken;
-      stats_.items += taken;
-    }
+  while (TakeBatch(batch)) {
     absl::Status status = CommitBatch(batch);
-    for (auto& op : batch) op->Done(status);
-    batch.clear();
+    size_t bytes = 0;
+    for (auto& op : batch) {
+      bytes += op->bytes();
+      op->Done(status);
+    }
+    batch.clear();  // the records' memory goes here
+    MaybeTrim(bytes);
   }
 }
 
@@ -185,7 +225,7 @@ absl::Status Writer::CommitBatch(std::deque<std::unique_ptr<WriteOp>>& batch) {
       return absl::OkStatus();
     }();
     if (status.ok()) {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       ++stats_.commits;
       return status;
     }
@@ -194,13 +234,13 @@ absl::Status Writer::CommitBatch(std::deque<std::unique_ptr<WriteOp>>& batch) {
         status = grown;
       } else {
         spdlog::info("store: map grown to {} MiB", store_.map_bytes() >> 20);
-        std::lock_guard lock(mu_);
+        MutexLock lock(&mu_);
         ++stats_.map_growths;
         continue;
       }
     }
     spdlog::error("writer: commit of {} operations failed: {}", batch.size(), status.ToString());
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ++stats_.failed_commits;
     return status;
   }

@@ -10,15 +10,20 @@
 // Interactive operations (one item) are taken before bulk ones, so a single create is never
 // queued behind a long batch stream.
 //
+// The queue is bounded in items and in bytes (what the queued operations hold in memory): an
+// operation that would go over either is refused with RESOURCE_EXHAUSTED, and one that is larger
+// than a bound on its own is refused even on an empty queue. Once a load that queued many bytes
+// has drained, the writer hands the freed memory back to the system (malloc_trim), so the node's
+// size returns after a burst of large batches.
+//
 // Threads: Submit() from any thread. Apply() and Done() run on the writer thread; Done() must not
 // block (hand the result to a gRPC reactor, a promise, ...).
 
-#include <condition_variable>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -27,6 +32,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "registry/base/clock.h"
+#include "registry/base/mutex.h"
 #include "registry/stats/metrics.h"
 #include "registry/store/store.h"
 
@@ -84,6 +90,8 @@ class WriteOp {
   virtual ~WriteOp() = default;
   // Items this operation writes; bounds batch size. 1 marks an interactive operation.
   virtual size_t items() const { return 1; }
+  // About how much memory the operation holds while queued (its records' bytes); bounds the queue.
+  virtual size_t bytes() const { return 0; }
   // Applies the operation. Per-item outcomes (ALREADY_EXISTS, PERMISSION_DENIED, ...) are kept
   // by the operation, which must check before it writes. A non-OK return is a store failure
   // that aborts the whole transaction. May run more than once (after map growth): reset
@@ -98,8 +106,12 @@ struct WriterOptions {
   // How long the writer waits for more operations after the first when fewer than
   // max_batch_items are queued. 0: commit what is there (the fsync itself gathers the next batch).
   std::chrono::microseconds max_wait{0};
-  // Submit() refuses with RESOURCE_EXHAUSTED beyond this many queued items.
+  // Submit() refuses with RESOURCE_EXHAUSTED beyond this many queued items, or bytes.
   size_t max_queued_items = 200'000;
+  size_t max_queued_bytes = size_t{256} << 20;
+  // After this many bytes of operations were done, the writer trims the heap once the queue is
+  // empty (at most once a second). 0: never.
+  size_t trim_after_bytes = size_t{64} << 20;
   int32_t utc_offset_minutes = 8 * 60;
 };
 
@@ -108,6 +120,8 @@ struct WriterStats {
   uint64_t items = 0;
   uint64_t map_growths = 0;
   uint64_t failed_commits = 0;
+  uint64_t queued_bytes = 0;  // now
+  uint64_t heap_trims = 0;
 };
 
 class Writer {
@@ -117,8 +131,9 @@ class Writer {
                                                        const WriterOptions& options);
   ~Writer();  // Stop()
 
-  // Queues `op`. UNAVAILABLE after Stop(); RESOURCE_EXHAUSTED when the queue is full. On error
-  // the op is dropped without Done().
+  // Queues `op`. UNAVAILABLE after Stop(); RESOURCE_EXHAUSTED when the queue is full (retry), or
+  // when `op` alone is over a bound (the message names it and says what to send instead). On
+  // error the op is dropped without Done().
   absl::Status Submit(std::unique_ptr<WriteOp> op);
 
   // Refuses new work, commits everything already queued, joins the thread. Idempotent.
@@ -132,17 +147,33 @@ class Writer {
   void Run();
   // Applies and commits `batch`, growing the map as needed. Returns the final store status.
   absl::Status CommitBatch(std::deque<std::unique_ptr<WriteOp>>& batch);
+  // Takes the next batch off the queues (blocks until there is one); false once stopping and
+  // drained.
+  bool TakeBatch(std::deque<std::unique_ptr<WriteOp>>& batch);
+  // After a batch of `bytes` is done: trims the heap when a load has drained.
+  void MaybeTrim(size_t bytes);
+  bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !interactive_.empty() || !bulk_.empty();
+  }
+  bool HasWorkOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopping_ || HasWork();
+  }
+  bool FullBatchOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopping_ || queued_items_ >= options_.max_batch_items;
+  }
 
   store::Store& store_;
   const Clock& clock_;
   const WriterOptions options_;
-  uint64_t next_sequence_ = 1;  // writer thread only
+  uint64_t next_sequence_ = 1;                       // writer thread only
+  size_t done_bytes_since_trim_ = 0;                 // writer thread only
+  std::chrono::steady_clock::time_point last_trim_;  // writer thread only
 
-  mutable std::mutex mu_;
-  std::condition_variable wake_;
+  mutable Mutex mu_;
   std::deque<std::unique_ptr<WriteOp>> interactive_ ABSL_GUARDED_BY(mu_);
   std::deque<std::unique_ptr<WriteOp>> bulk_ ABSL_GUARDED_BY(mu_);
   size_t queued_items_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   WriterStats stats_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;

@@ -133,11 +133,12 @@ class StatsTest : public ::testing::Test {
 
   idnode::testing::TempDir dir_;
   FakeClock clock_{LocalMillis(Day("2026-11-21"), 9)};
+  // Before the flusher: its last flush, as it is destroyed, still reads them.
+  std::mutex mu_;
+  ResolutionTotals totals_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Writer> writer_;
   std::unique_ptr<ResolutionFlusher> flusher_;
-  std::mutex mu_;
-  ResolutionTotals totals_;
   int next_id_ = 0;
 };
 

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <future>
+#include <thread>
 
 #include "registry/base/bytes.h"
 #include "registry/identifier/record.h"
@@ -287,6 +289,57 @@ TEST_F(WriterTest, PublishesTemplateVersionsOnTopOfTheLatest) {
   auto none = FindTemplate(*txn, "88.123.4", 0);  // a shorter prefix shares no keys
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());
+}
+
+TEST_F(WriterTest, OneWriteOverAQueueBoundIsRefusedEvenOnAnEmptyQueue) {
+  writer_.reset();
+  WriterOptions options;
+  options.max_queued_items = 100;
+  options.max_queued_bytes = size_t{1} << 20;
+  auto writer = Writer::Start(*store_, clock_, options);
+  ASSERT_TRUE(writer.ok());
+  writer_ = *std::move(writer);
+  auto submit = [&](size_t count, size_t value_bytes) {
+    std::vector<absl::StatusOr<PreparedRecord>> items;
+    for (size_t i = 0; i < count; ++i) {
+      items.push_back(Record("88.123.45/Q" + std::to_string(i), std::string(value_bytes, 'u')));
+    }
+    return writer_->Submit(std::make_unique<CreateOp>(
+        acme_, std::move(items), [](const absl::Status&, std::vector<ItemOutcome>&) {}));
+  };
+  absl::Status too_many = submit(101, 10);
+  EXPECT_EQ(too_many.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(too_many.message().find("one write of 101 items is above registry.max_queued_items "
+                                    "(100); send at most that many at a time"),
+            std::string::npos)
+      << too_many;
+  absl::Status too_large = submit(20, 60'000);  // 1.2 MB of values
+  EXPECT_EQ(too_large.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(too_large.message().find("KiB is above registry.max_queued_mib (1)"), std::string::npos)
+      << too_large;
+  EXPECT_TRUE(submit(100, 10).ok());  // at the bounds, it fits
+  writer_->Stop();
+  EXPECT_EQ(writer_->stats().queued_bytes, 0u);
+}
+
+TEST_F(WriterTest, TheHeapIsTrimmedOnceALoadHasDrained) {
+  writer_.reset();
+  WriterOptions options;
+  options.trim_after_bytes = size_t{1} << 20;
+  auto writer = Writer::Start(*store_, clock_, options);
+  ASSERT_TRUE(writer.ok());
+  writer_ = *std::move(writer);
+  std::vector<absl::StatusOr<PreparedRecord>> items;
+  for (int i = 0; i < 30; ++i) {
+    items.push_back(Record("88.123.45/BIG" + std::to_string(i), std::string(60'000, 'v')));
+  }
+  for (const auto& o : Create(acme_, std::move(items))) ASSERT_TRUE(o.status.ok()) << o.status;
+  // Done() ran before the trim: wait for the writer to get there.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (writer_->stats().heap_trims == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // polling the condition
+  }
+  EXPECT_EQ(writer_->stats().heap_trims, 1u);
 }
 
 TEST_F(WriterTest, APrefixPublishesAtMostTheTemplateVersionLimit) {

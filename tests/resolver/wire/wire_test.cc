@@ -120,7 +120,8 @@ TEST(WireTest, HeaderChecksBodyAndCredential) {
   std::string signed_message = message.substr(0, message.size() - 4);
   signed_message += std::string("\x00\x00\x00\x05", 4);
   EXPECT_EQ(DecodeHeader(signed_message + "abcd", header, body), WireError::kCredentialPastEnd);
-  EXPECT_EQ(DecodeHeader(signed_message + "abcdef", header, body, &credential), WireError::kOk);
+  const std::string with_credential = signed_message + "abcdef";  // outlives the view into it
+  EXPECT_EQ(DecodeHeader(with_credential, header, body, &credential), WireError::kOk);
   EXPECT_EQ(credential, "abcde");
   Envelope envelope;
   EXPECT_EQ(DecodeEnvelope(std::string(19, '\0'), envelope), WireError::kShortEnvelope);
