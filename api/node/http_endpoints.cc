@@ -75,6 +75,9 @@ constexpr FamilyInfo kWriterQueuedBytes{
 constexpr FamilyInfo kWriterHeapTrims{
     "idnode_writer_heap_trims_total", MetricType::kCounter,
     "Times the writer returned freed memory to the system after a load drained."};
+constexpr FamilyInfo kThreadExceptions{
+    "idnode_thread_exceptions_total", MetricType::kCounter,
+    "Exceptions a long-lived thread caught and survived, by thread (each is logged)."};
 constexpr FamilyInfo kWriterGrowths{"idnode_writer_map_growths_total", MetricType::kCounter,
                                     "Times the store's memory map was grown."};
 constexpr FamilyInfo kFlushes{"idnode_stats_flushes_total", MetricType::kCounter,
@@ -261,6 +264,8 @@ http::Response HttpEndpoints::Metrics() const {
   out.Add(kWriterGrowths, {}, writer.map_growths);
   out.Add(kWriterQueuedBytes, {}, writer.queued_bytes);
   out.Add(kWriterHeapTrims, {}, writer.heap_trims);
+  out.Add(kThreadExceptions, {{"thread", "writer"}}, writer.exceptions);
+  out.Add(kThreadExceptions, {{"thread", "stats-flush"}}, node_.flush_stats().exceptions);
 
   const stats::FlushStats flush = node_.flush_stats();
   out.Add(kFlushes, {}, flush.flushes);
@@ -331,6 +336,13 @@ http::Response HttpEndpoints::Health() const {
   } else {
     checks["stats_flush"] = "ok";
   }
+  const WriterStats writer = node_.writer_stats();
+  if (writer.last_commit_failed) {
+    healthy = false;
+    checks["writes"] = StrCat("the last commit failed: ", writer.last_error);
+  } else {
+    checks["writes"] = "ok";
+  }
   for (const auto& [check, health] :
        {std::pair{"handle_udp", node_.udp_health()}, std::pair{"handle_tcp", node_.tcp_health()}}) {
     if (health.failing > 0) {
@@ -341,7 +353,9 @@ http::Response HttpEndpoints::Health() const {
     }
   }
   nlohmann::json body{{"status", healthy ? "ok" : "failing"}, {"checks", checks}};
-  return http::Response::Json(healthy ? 200 : 503, body.dump() + "\n");
+  return http::Response::Json(
+      healthy ? 200 : 503,
+      body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
 }  // namespace idnode

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "registry/base/thread_name.h"
+#include "registry/base/utf8.h"
 
 namespace idnode::stats {
 namespace {
@@ -115,7 +116,15 @@ void ResolutionFlusher::Run() {
       MutexLock lock(&mu_);
       if (mu_.AwaitWithTimeout(this, &ResolutionFlusher::Stopping, wait)) return;
     }
-    (void)Flush();  // a failure is counted and logged; the next flush retries
+    // A failure is counted and logged; the next flush retries. So is an exception (from the
+    // source of the counts, say): the thread goes on.
+    try {
+      (void)Flush();
+    } catch (const std::exception& e) {
+      Caught(e.what());
+    } catch (...) {
+      Caught("not a std::exception");
+    }
   }
 }
 
@@ -126,6 +135,15 @@ absl::Status ResolutionFlusher::Stop() {
   }
   if (thread_.joinable()) thread_.join();
   return Flush();
+}
+
+void ResolutionFlusher::Caught(std::string_view what) {
+  spdlog::error("stats: exception while flushing resolution counts (the next flush retries): {}",
+                EscapeForLog(what));
+  MutexLock lock(&mu_);
+  ++stats_.failures;
+  ++stats_.exceptions;
+  stats_.last_failed = true;
 }
 
 FlushStats ResolutionFlusher::stats() const {

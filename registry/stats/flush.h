@@ -24,6 +24,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 
@@ -53,6 +54,7 @@ struct FlushStats {
   uint64_t failures = 0;      // flushes that did not reach the disk (retried by the next)
   int64_t last_flush_ms = 0;  // when the last successful flush began (0: none yet)
   bool last_failed = false;   // the latest flush did not reach the disk
+  uint64_t exceptions = 0;    // caught on the flusher's thread (counted in failures too)
 };
 
 class ResolutionFlusher {
@@ -89,6 +91,7 @@ class ResolutionFlusher {
 
   mutable Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  void Caught(std::string_view what);
   bool Stopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; }
   FlushStats stats_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;

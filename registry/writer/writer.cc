@@ -7,6 +7,7 @@
 #include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
 #include "registry/base/thread_name.h"
+#include "registry/base/utf8.h"
 
 namespace idnode {
 namespace {
@@ -197,14 +198,40 @@ void Writer::MaybeTrim(size_t bytes) {
   ++stats_.heap_trims;
 }
 
+void Writer::Caught(std::string_view where, std::string_view what) {
+  spdlog::error("writer: exception {}: {}", where, EscapeForLog(what));
+  MutexLock lock(&mu_);
+  ++stats_.exceptions;
+}
+
 void Writer::Run() {
   std::deque<std::unique_ptr<WriteOp>> batch;
   while (TakeBatch(batch)) {
-    absl::Status status = CommitBatch(batch);
+    absl::Status status;
+    try {
+      status = CommitBatch(batch);
+    } catch (const std::exception& e) {
+      Caught("applying a batch", e.what());
+      status = absl::InternalError(StrCat("writer: exception applying the batch: ", e.what()));
+    } catch (...) {
+      Caught("applying a batch", "not a std::exception");
+      status = absl::InternalError("writer: exception applying the batch");
+    }
+    if (!status.ok()) {
+      MutexLock lock(&mu_);
+      stats_.last_commit_failed = true;
+      stats_.last_error = std::string(ToStd(status.message()));
+    }
     size_t bytes = 0;
     for (auto& op : batch) {
       bytes += op->bytes();
-      op->Done(status);
+      try {
+        op->Done(status);
+      } catch (const std::exception& e) {
+        Caught("in an operation's completion", e.what());
+      } catch (...) {
+        Caught("in an operation's completion", "not a std::exception");
+      }
     }
     batch.clear();  // the records' memory goes here
     MaybeTrim(bytes);
@@ -227,6 +254,8 @@ absl::Status Writer::CommitBatch(std::deque<std::unique_ptr<WriteOp>>& batch) {
     if (status.ok()) {
       MutexLock lock(&mu_);
       ++stats_.commits;
+      stats_.last_commit_failed = false;
+      stats_.last_error.clear();
       return status;
     }
     if (store::IsMapFull(status) && attempt < 16) {

@@ -7,6 +7,9 @@
 // (which fsyncs) and only then calls each operation's Done(). A transaction that fills the map is
 // aborted, the map grown, and the same operations applied again; nothing acknowledged is lost.
 //
+// The writer thread never ends on an exception: one thrown while a batch is applied fails that
+// batch (INTERNAL, naming it) and is counted; one thrown by a Done() is counted and logged.
+//
 // Interactive operations (one item) are taken before bulk ones, so a single create is never
 // queued behind a long batch stream.
 //
@@ -25,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <tuple>
 
@@ -122,6 +126,13 @@ struct WriterStats {
   uint64_t failed_commits = 0;
   uint64_t queued_bytes = 0;  // now
   uint64_t heap_trims = 0;
+  // Exceptions the writer thread caught (from an operation's Apply or Done); the batch they hit
+  // failed with INTERNAL and the writer went on.
+  uint64_t exceptions = 0;
+  // The latest commit failed (a store error, a full disk, an exception), with why; cleared by the
+  // next commit that succeeds. /healthz fails meanwhile.
+  bool last_commit_failed = false;
+  std::string last_error;
 };
 
 class Writer {
@@ -152,6 +163,8 @@ class Writer {
   bool TakeBatch(std::deque<std::unique_ptr<WriteOp>>& batch);
   // After a batch of `bytes` is done: trims the heap when a load has drained.
   void MaybeTrim(size_t bytes);
+  // Logs and counts an exception caught on the writer thread.
+  void Caught(std::string_view where, std::string_view what);
   bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return !interactive_.empty() || !bulk_.empty();
   }

@@ -5,8 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <future>
 #include <mutex>
+#include <stdexcept>
+#include <thread>
 
 #include "registry/base/bytes.h"
 #include "registry/stats/flush.h"
@@ -182,6 +186,28 @@ TEST_F(StatsTest, FlushThatCannotReachTheDiskIsCountedAndWritesNothing) {
   EXPECT_EQ(flusher_->stats().failures, 1u);
   EXPECT_EQ(flusher_->stats().flushes, 0u);
   EXPECT_EQ(Stored(ResolutionMetric(Transport::kGrpc, Outcome::kFound), Day("2026-11-21"), ""), 0u);
+}
+
+TEST_F(StatsTest, AnExceptionInAFlushIsCountedAndTheFlusherGoesOn) {
+  std::atomic<int> calls{0};
+  FlushOptions options;
+  options.interval = std::chrono::milliseconds(5);
+  ResolutionFlusher flusher(*writer_, clock_, options, [&] {
+    if (calls.fetch_add(1) < 3) throw std::runtime_error("no counts\nforged");
+    return Totals();
+  });
+  flusher.Start();
+  // Three flushes throw; the thread survives them and the fourth goes through.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (flusher.stats().flushes + flusher.stats().failures < 4 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // polling the condition
+  }
+  EXPECT_TRUE(flusher.Stop().ok());
+  EXPECT_EQ(flusher.stats().exceptions, 3u);
+  EXPECT_EQ(flusher.stats().failures, 3u);
+  EXPECT_GE(flusher.stats().flushes, 1u);
+  EXPECT_FALSE(flusher.stats().last_failed);
 }
 
 TEST_F(StatsTest, RegistrationsCountInTheCalendarYearOfUtc8) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <future>
+#include <stdexcept>
 #include <thread>
 
 #include "registry/base/bytes.h"
@@ -340,6 +341,38 @@ TEST_F(WriterTest, TheHeapIsTrimmedOnceALoadHasDrained) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));  // polling the condition
   }
   EXPECT_EQ(writer_->stats().heap_trims, 1u);
+}
+
+// An operation that throws: its batch fails INTERNAL, the writer thread goes on, and its stats
+// say so until a commit succeeds again.
+class ThrowingOp final : public WriteOp {
+ public:
+  explicit ThrowingOp(std::promise<absl::Status>& done) : done_(done) {}
+  absl::Status Apply(WriteContext&) override { throw std::runtime_error("boom\nforged line"); }
+  void Done(const absl::Status& status) override { done_.set_value(status); }
+
+ private:
+  std::promise<absl::Status>& done_;
+};
+
+TEST_F(WriterTest, AnExceptionFailsItsBatchAndTheWriterGoesOn) {
+  std::promise<absl::Status> done;
+  ASSERT_TRUE(writer_->Submit(std::make_unique<ThrowingOp>(done)).ok());
+  const absl::Status failed = done.get_future().get();
+  EXPECT_EQ(failed.code(), absl::StatusCode::kInternal);
+  EXPECT_NE(failed.message().find("exception applying the batch: boom"), std::string::npos)
+      << failed;
+  WriterStats stats = writer_->stats();
+  EXPECT_EQ(stats.exceptions, 1u);
+  EXPECT_TRUE(stats.last_commit_failed);
+  EXPECT_NE(stats.last_error.find("boom"), std::string::npos);
+  // Still committing.
+  std::vector<absl::StatusOr<PreparedRecord>> items;
+  items.push_back(Record("88.123.45/AFTER", "u"));
+  EXPECT_TRUE(Create(acme_, std::move(items))[0].status.ok());
+  stats = writer_->stats();
+  EXPECT_FALSE(stats.last_commit_failed);
+  EXPECT_EQ(stats.last_error, "");
 }
 
 TEST_F(WriterTest, APrefixPublishesAtMostTheTemplateVersionLimit) {
