@@ -273,9 +273,16 @@ class Session : public std::enable_shared_from_this<Session> {
 }  // namespace
 
 Session* HttpServer::Impl::GiveWay(const std::string& source, size_t weight) {
-  for (Session* session : sessions) {
-    if (source.empty() ? sources[session->source()] >= weight : session->source() == source) {
-      return session;
+  if (!source.empty()) {
+    for (Session* session : sessions) {
+      if (session->source() == source) return session;
+    }
+    return nullptr;
+  }
+  // Sources strictly heavier than the newcomer's first, as the Handle TCP front end does.
+  for (const size_t need : {weight + 1, weight}) {
+    for (Session* session : sessions) {
+      if (sources[session->source()] >= need) return session;
     }
   }
   return nullptr;

@@ -11,10 +11,10 @@
 // or stays idle that long between keep-alive requests, is closed. At most `max_connections` are
 // open at once and at most `max_per_source` from one source (an IPv4 address, an IPv6 /64): a
 // newcomer from a source at its share takes the place of that source's least recently active
-// connection; at the cap, of the least recently active connection of a source holding at least as
-// many as the newcomer's would; with none, the newcomer is closed. So clients that open
-// connections and trickle cannot keep a monitor out of /healthz. A handler that throws answers
-// 500; nothing a client sent reaches the log unescaped.
+// connection; at the cap, of the least recently active connection of a source holding more than
+// the newcomer's would, else of one holding as many; with none, the newcomer is closed. So clients
+// that open connections and trickle cannot keep a monitor out of /healthz. A handler that throws
+// answers 500; nothing a client sent reaches the log unescaped.
 //
 // Thread-safe: Bind/Start/Stop from one thread; port() and stats() from any.
 

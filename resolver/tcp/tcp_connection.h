@@ -309,14 +309,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
 // displaces itself, not the clients of others. Among those: the oldest that has not completed
 // a request yet (a trickle, a connection opened and left), else the one idle longest (oldest
 // last complete request). So a connection that has had requests answered gives way only once
-// no silent one is left. This worker's thread.
+// no silent one is left. Sources strictly heavier than the newcomer's are asked first, so that a
+// client opening a second connection displaces a flood's before its own first one. This
+// worker's thread.
 inline Connection* GiveWay(Worker& worker, size_t weight) {
-  auto heavy = [weight](const Connection* c) { return c->source_connections() >= weight; };
-  for (Connection* connection : worker.fresh.list) {  // in accept order, oldest first
-    if (heavy(connection)) return connection;
-  }
-  for (Connection* connection : worker.active.list) {
-    if (heavy(connection)) return connection;
+  for (const size_t need : {weight + 1, weight}) {
+    auto heavy = [need](const Connection* c) { return c->source_connections() >= need; };
+    for (Connection* connection : worker.fresh.list) {  // in accept order, oldest first
+      if (heavy(connection)) return connection;
+    }
+    for (Connection* connection : worker.active.list) {
+      if (heavy(connection)) return connection;
+    }
   }
   return nullptr;
 }
