@@ -43,7 +43,7 @@ run: build
 	@$(BUILD_DIR)/tools/idnode --data-dir ./var $(RUN_FLAGS)
 
 test: build
-	@cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
+	@cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300 -j$(JOBS)
 ifneq ($(SANITIZERS),0)
 	@$(MAKE) test-asan test-tsan
 endif
@@ -51,13 +51,13 @@ endif
 test-asan: deps
 	@cmake -S . -B $(ASAN_DIR) $(SANITIZER_CMAKE_FLAGS) -DIDNODE_SANITIZE=address,undefined > /dev/null
 	@cmake --build $(ASAN_DIR) -j$(JOBS)
-	@cd $(ASAN_DIR) && $(ASAN_ENV) ctest --output-on-failure -j$(JOBS)
+	@cd $(ASAN_DIR) && $(ASAN_ENV) ctest --output-on-failure --timeout 300 -j$(JOBS)
 
 test-tsan: deps
 	@cmake -S . -B $(TSAN_DIR) $(SANITIZER_CMAKE_FLAGS) -DIDNODE_SANITIZE=thread \
 	  -DCMAKE_CXX_COMPILER=clang++ > /dev/null
 	@cmake --build $(TSAN_DIR) -j$(JOBS) --target $(TSAN_TARGETS)
-	@cd $(TSAN_DIR) && $(TSAN_ENV) ctest --output-on-failure -j$(JOBS) -L threaded
+	@cd $(TSAN_DIR) && $(TSAN_ENV) ctest --output-on-failure --timeout 300 -j$(JOBS) -L threaded
 
 bench: build
 	@./tools/bench/registration.sh $(BUILD_DIR)

@@ -160,7 +160,16 @@ class SignalWatcher {
     pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
     thread_ = std::thread([this] { Run(); });
   }
-  ~SignalWatcher() { thread_.detach(); }  // it may still wait in sigwait at exit
+  // Ends the thread (a signal wakes it from sigwait if it still waits) and joins it, so that it
+  // never outlives this object.
+  ~SignalWatcher() {
+    {
+      std::lock_guard lock(mutex_);
+      exiting_ = true;
+      if (!returned_) pthread_kill(thread_.native_handle(), SIGTERM);
+    }
+    thread_.join();
+  }
 
   void Serving() {
     std::lock_guard lock(mutex_);
@@ -177,6 +186,10 @@ class SignalWatcher {
   void Run() {
     int number = 0;
     while (sigwait(&signals_, &number) == 0) {
+      {
+        std::lock_guard lock(mutex_);
+        if (exiting_) break;
+      }
       if (number == SIGHUP) {
         // Nothing is reloaded yet: logs go to standard output and error (nothing to reopen), and
         // a changed configuration takes effect at the next start.
@@ -193,14 +206,19 @@ class SignalWatcher {
       }
       stop_signal_ = number;
       stopped_.notify_all();
+      returned_ = true;
       return;
     }
+    std::lock_guard lock(mutex_);
+    returned_ = true;
   }
 
   sigset_t signals_;
   std::mutex mutex_;
   std::condition_variable stopped_;
   bool serving_ = false;
+  bool exiting_ = false;   // the object is going: the thread returns
+  bool returned_ = false;  // the thread has returned (no signal must be sent to it then)
   int stop_signal_ = 0;
   std::thread thread_;
 };
