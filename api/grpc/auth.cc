@@ -31,11 +31,10 @@ absl::StatusOr<Principal> AuthenticateCall(const ServiceEnv& env,
                                            const grpc::CallbackServerContext& context,
                                            const char* method) {
   const int64_t now_ms = env.clock.NowMillis();
-  const std::string peer = context.peer();
-  RETURN_IF_ERROR(env.auth_guard->Admit(peer, now_ms));
+  if (env.auth_guard->Tracking()) RETURN_IF_ERROR(env.auth_guard->Admit(context.peer(), now_ms));
   auto principal = CheckToken(env, context, now_ms);
   if (!principal.ok() && principal.status().code() == absl::StatusCode::kUnauthenticated) {
-    env.auth_guard->Failed(peer, method, ToStd(principal.status().message()), now_ms);
+    env.auth_guard->Failed(context.peer(), method, ToStd(principal.status().message()), now_ms);
   }
   return principal;
 }

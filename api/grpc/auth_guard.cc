@@ -47,7 +47,7 @@ AuthGuard::Budget& AuthGuard::Refilled(std::string_view source, int64_t now_ms) 
 }
 
 absl::Status AuthGuard::Admit(std::string_view peer, int64_t now_ms) {
-  if (tracked_.load(std::memory_order_relaxed) == 0) return absl::OkStatus();
+  if (!Tracking()) return absl::OkStatus();
   const std::string_view source = SourceOf(peer);
   std::lock_guard lock(mutex_);
   auto it = budgets_.find(std::string(source));

@@ -43,6 +43,9 @@ class AuthGuard {
   void Failed(std::string_view peer, std::string_view method, std::string_view reason,
               int64_t now_ms);
   AuthGuardStats stats() const;
+  // False while no source has failed lately: Admit would pass anyone, so a caller need not even
+  // look up its peer.
+  bool Tracking() const { return tracked_.load(std::memory_order_relaxed) != 0; }
 
   // The source a gRPC peer ("ipv4:1.2.3.4:5678", "ipv6:[::1]:5678") counts as: without the port.
   static std::string_view SourceOf(std::string_view peer);

@@ -322,9 +322,9 @@ absl::Status ValidateConfig(const NodeConfig& config) {
   RETURN_IF_ERROR(CheckNumericKeys(config));
   if (std::find(LogLevelNames().begin(), LogLevelNames().end(), config.log_level) ==
       LogLevelNames().end()) {
-    return KeyError("log.level", StrCat("\"", config.log_level,
-                                        "\" is not one of trace, debug, info, warn, error, "
-                                        "critical, off"));
+    std::string names;
+    for (const std::string& name : LogLevelNames()) names += (names.empty() ? "" : ", ") + name;
+    return KeyError("log.level", StrCat("\"", config.log_level, "\" is not one of ", names));
   }
   if (config.max_queued_items < config.commit_max_items) {
     return KeyError("registry.max_queued_items",

@@ -155,7 +155,7 @@ WriterStats Writer::stats() const {
   return stats;
 }
 
-bool Writer::TakeBatch(std::deque<std::unique_ptr<WriteOp>>& batch) {
+bool Writer::TakeBatch(std::deque<std::unique_ptr<WriteOp>>& batch, size_t& bytes) {
   MutexLock lock(&mu_);
   // Ops, not items: an op with no items (an empty batch) is answered like any other.
   mu_.Await(this, &Writer::HasWorkOrStopping);
@@ -164,7 +164,7 @@ bool Writer::TakeBatch(std::deque<std::unique_ptr<WriteOp>>& batch) {
     mu_.AwaitWithTimeout(this, &Writer::FullBatchOrStopping, options_.max_wait);
   }
   size_t taken = 0;
-  size_t bytes = 0;
+  bytes = 0;
   for (auto* queue : {&interactive_, &bulk_}) {
     while (!queue->empty() &&
            (taken == 0 || taken + queue->front()->items() <= options_.max_batch_items)) {
@@ -206,7 +206,8 @@ void Writer::Caught(std::string_view where, std::string_view what) {
 
 void Writer::Run() {
   std::deque<std::unique_ptr<WriteOp>> batch;
-  while (TakeBatch(batch)) {
+  size_t bytes = 0;
+  while (TakeBatch(batch, bytes)) {
     absl::Status status;
     try {
       status = CommitBatch(batch);
@@ -222,9 +223,7 @@ void Writer::Run() {
       stats_.last_commit_failed = true;
       stats_.last_error = std::string(ToStd(status.message()));
     }
-    size_t bytes = 0;
     for (auto& op : batch) {
-      bytes += op->bytes();
       try {
         op->Done(status);
       } catch (const std::exception& e) {

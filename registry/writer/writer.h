@@ -160,7 +160,8 @@ class Writer {
   absl::Status CommitBatch(std::deque<std::unique_ptr<WriteOp>>& batch);
   // Takes the next batch off the queues (blocks until there is one); false once stopping and
   // drained.
-  bool TakeBatch(std::deque<std::unique_ptr<WriteOp>>& batch);
+  // `bytes` is what the batch's operations hold.
+  bool TakeBatch(std::deque<std::unique_ptr<WriteOp>>& batch, size_t& bytes);
   // After a batch of `bytes` is done: trims the heap when a load has drained.
   void MaybeTrim(size_t bytes);
   // Logs and counts an exception caught on the writer thread.
