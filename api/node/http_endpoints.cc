@@ -75,6 +75,9 @@ constexpr FamilyInfo kWriterQueuedBytes{
 constexpr FamilyInfo kWriterHeapTrims{
     "idnode_writer_heap_trims_total", MetricType::kCounter,
     "Times the writer returned freed memory to the system after a load drained."};
+constexpr FamilyInfo kWriterUntrimmedBytes{
+    "idnode_writer_untrimmed_bytes", MetricType::kGauge,
+    "Bytes of records committed since the last heap trim (trimmed once idle past 16 MiB)."};
 constexpr FamilyInfo kThreadExceptions{
     "idnode_thread_exceptions_total", MetricType::kCounter,
     "Exceptions a long-lived thread caught and survived, by thread (each is logged)."};
@@ -264,6 +267,7 @@ http::Response HttpEndpoints::Metrics() const {
   out.Add(kWriterGrowths, {}, writer.map_growths);
   out.Add(kWriterQueuedBytes, {}, writer.queued_bytes);
   out.Add(kWriterHeapTrims, {}, writer.heap_trims);
+  out.Add(kWriterUntrimmedBytes, {}, writer.untrimmed_bytes);
   out.Add(kThreadExceptions, {{"thread", "writer"}}, writer.exceptions);
   out.Add(kThreadExceptions, {{"thread", "stats-flush"}}, node_.flush_stats().exceptions);
 

@@ -152,12 +152,23 @@ WriterStats Writer::stats() const {
   MutexLock lock(&mu_);
   WriterStats stats = stats_;
   stats.queued_bytes = queued_bytes_;
+  stats.untrimmed_bytes = untrimmed_bytes_;
   return stats;
 }
 
 bool Writer::TakeBatch(std::deque<std::unique_ptr<WriteOp>>& batch, size_t& bytes) {
   MutexLock lock(&mu_);
-  // Ops, not items: an op with no items (an empty batch) is answered like any other.
+  untrimmed_bytes_ += bytes;  // the previous batch's, now freed
+  // Ops, not items: an op with no items (an empty batch) is answered like any other. Idle after a
+  // load: trim once the queue has stayed empty for a while.
+  while (TrimDue() && !HasWorkOrStopping() &&
+         !mu_.AwaitWithTimeout(this, &Writer::HasWorkOrStopping, options_.trim_when_idle_for)) {
+    untrimmed_bytes_ = 0;
+    mu_.Unlock();
+    TrimHeap();
+    mu_.Lock();
+    ++stats_.heap_trims;
+  }
   mu_.Await(this, &Writer::HasWorkOrStopping);
   if (!HasWork()) return false;  // stopping and drained
   if (options_.max_wait.count() > 0 && queued_items_ < options_.max_batch_items && !stopping_) {
@@ -180,22 +191,10 @@ bool Writer::TakeBatch(std::deque<std::unique_ptr<WriteOp>>& batch, size_t& byte
   return true;
 }
 
-void Writer::MaybeTrim(size_t bytes) {
-  done_bytes_since_trim_ += bytes;
-  if (options_.trim_after_bytes == 0 || done_bytes_since_trim_ < options_.trim_after_bytes) return;
-  const auto now = std::chrono::steady_clock::now();
-  if (now - last_trim_ < std::chrono::seconds(1)) return;
-  {
-    MutexLock lock(&mu_);
-    if (HasWork()) return;  // still loading: trim once it has drained
-  }
+void Writer::TrimHeap() {
   // The queued records were allocated on gRPC's threads, in their malloc arenas; freed, glibc
   // keeps the pages. This returns them (every arena), so the node shrinks back after a load.
   malloc_trim(0);
-  done_bytes_since_trim_ = 0;
-  last_trim_ = now;
-  MutexLock lock(&mu_);
-  ++stats_.heap_trims;
 }
 
 void Writer::Caught(std::string_view where, std::string_view what) {
@@ -232,8 +231,7 @@ void Writer::Run() {
         Caught("in an operation's completion", "not a std::exception");
       }
     }
-    batch.clear();  // the records' memory goes here
-    MaybeTrim(bytes);
+    batch.clear();  // the records' memory goes here (TakeBatch counts it towards a trim)
   }
 }
 

@@ -113,9 +113,11 @@ struct WriterOptions {
   // Submit() refuses with RESOURCE_EXHAUSTED beyond this many queued items, or bytes.
   size_t max_queued_items = 200'000;
   size_t max_queued_bytes = size_t{256} << 20;
-  // After this many bytes of operations were done, the writer trims the heap once the queue is
-  // empty (at most once a second). 0: never.
-  size_t trim_after_bytes = size_t{64} << 20;
+  // Once this many bytes of operations are done and the queue has then stayed empty for
+  // trim_when_idle_for, the writer trims the heap (a load is over; a pause inside a load that
+  // long also counts). 0: never.
+  size_t trim_after_bytes = size_t{16} << 20;
+  std::chrono::milliseconds trim_when_idle_for{200};
   int32_t utc_offset_minutes = 8 * 60;
 };
 
@@ -126,6 +128,7 @@ struct WriterStats {
   uint64_t failed_commits = 0;
   uint64_t queued_bytes = 0;  // now
   uint64_t heap_trims = 0;
+  uint64_t untrimmed_bytes = 0;  // done since the last trim
   // Exceptions the writer thread caught (from an operation's Apply or Done); the batch they hit
   // failed with INTERNAL and the writer went on.
   uint64_t exceptions = 0;
@@ -159,11 +162,11 @@ class Writer {
   // Applies and commits `batch`, growing the map as needed. Returns the final store status.
   absl::Status CommitBatch(std::deque<std::unique_ptr<WriteOp>>& batch);
   // Takes the next batch off the queues (blocks until there is one); false once stopping and
-  // drained.
-  // `bytes` is what the batch's operations hold.
+  // drained. `bytes`: on entry what the previous batch held (now freed, it counts towards a
+  // trim); on return what this batch's operations hold.
   bool TakeBatch(std::deque<std::unique_ptr<WriteOp>>& batch, size_t& bytes);
-  // After a batch of `bytes` is done: trims the heap when a load has drained.
-  void MaybeTrim(size_t bytes);
+  // Returns the heap's free pages to the system (writer thread, without the lock).
+  void TrimHeap();
   // Logs and counts an exception caught on the writer thread.
   void Caught(std::string_view where, std::string_view what);
   bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -172,6 +175,9 @@ class Writer {
   bool HasWorkOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return stopping_ || HasWork();
   }
+  bool TrimDue() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return options_.trim_after_bytes != 0 && untrimmed_bytes_ >= options_.trim_after_bytes;
+  }
   bool FullBatchOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return stopping_ || queued_items_ >= options_.max_batch_items;
   }
@@ -179,15 +185,14 @@ class Writer {
   store::Store& store_;
   const Clock& clock_;
   const WriterOptions options_;
-  uint64_t next_sequence_ = 1;                       // writer thread only
-  size_t done_bytes_since_trim_ = 0;                 // writer thread only
-  std::chrono::steady_clock::time_point last_trim_;  // writer thread only
+  uint64_t next_sequence_ = 1;  // writer thread only
 
   mutable Mutex mu_;
   std::deque<std::unique_ptr<WriteOp>> interactive_ ABSL_GUARDED_BY(mu_);
   std::deque<std::unique_ptr<WriteOp>> bulk_ ABSL_GUARDED_BY(mu_);
   size_t queued_items_ ABSL_GUARDED_BY(mu_) = 0;
   size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t untrimmed_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // done since the last trim
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   WriterStats stats_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;

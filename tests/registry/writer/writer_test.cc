@@ -343,6 +343,32 @@ TEST_F(WriterTest, TheHeapIsTrimmedOnceALoadHasDrained) {
   EXPECT_EQ(writer_->stats().heap_trims, 1u);
 }
 
+// The trim waits for the queue to stay empty: a drained queue alone (a gap inside a load) is not
+// the end of the load.
+TEST_F(WriterTest, TheHeapIsNotTrimmedUntilTheQueueHasStayedEmpty) {
+  writer_.reset();
+  WriterOptions options;
+  options.trim_after_bytes = size_t{1} << 20;
+  options.trim_when_idle_for = std::chrono::hours(1);
+  auto writer = Writer::Start(*store_, clock_, options);
+  ASSERT_TRUE(writer.ok());
+  writer_ = *std::move(writer);
+  std::vector<absl::StatusOr<PreparedRecord>> items;
+  for (int i = 0; i < 30; ++i) {
+    items.push_back(Record("88.123.45/BIG" + std::to_string(i), std::string(60'000, 'v')));
+  }
+  for (const auto& o : Create(acme_, std::move(items))) ASSERT_TRUE(o.status.ok()) << o.status;
+  // The batch counts towards a trim once the writer is back for the next: wait for that.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (writer_->stats().untrimmed_bytes < 30 * 60'000 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // polling the condition
+  }
+  EXPECT_GE(writer_->stats().untrimmed_bytes, 30u * 60'000);
+  EXPECT_EQ(writer_->stats().heap_trims, 0u);
+  writer_->Stop();  // does not wait out the idle period
+}
+
 // An operation that throws: its batch fails INTERNAL, the writer thread goes on, and its stats
 // say so until a commit succeeds again.
 class ThrowingOp final : public WriteOp {
