@@ -83,6 +83,22 @@ class WriterTest : public ::testing::Test {
     return future.get();
   }
 
+  // Restarts the writer to trim after 1 MiB and `idle`, and commits 30 records of 60 KB.
+  void CommitBigRecords(std::chrono::milliseconds idle) {
+    writer_.reset();
+    WriterOptions options;
+    options.trim_after_bytes = size_t{1} << 20;
+    options.trim_when_idle_for = idle;
+    auto writer = Writer::Start(*store_, clock_, options);
+    ASSERT_TRUE(writer.ok());
+    writer_ = *std::move(writer);
+    std::vector<absl::StatusOr<PreparedRecord>> items;
+    for (int i = 0; i < 30; ++i) {
+      items.push_back(Record("88.123.45/BIG" + std::to_string(i), std::string(60'000, 'v')));
+    }
+    for (const auto& o : Create(acme_, std::move(items))) ASSERT_TRUE(o.status.ok()) << o.status;
+  }
+
   uint64_t Counter(stats::Metric metric, uint32_t day, std::string_view scope) {
     auto txn = store_->BeginRead();
     EXPECT_TRUE(txn.ok());
@@ -324,17 +340,7 @@ TEST_F(WriterTest, OneWriteOverAQueueBoundIsRefusedEvenOnAnEmptyQueue) {
 }
 
 TEST_F(WriterTest, TheHeapIsTrimmedOnceALoadHasDrained) {
-  writer_.reset();
-  WriterOptions options;
-  options.trim_after_bytes = size_t{1} << 20;
-  auto writer = Writer::Start(*store_, clock_, options);
-  ASSERT_TRUE(writer.ok());
-  writer_ = *std::move(writer);
-  std::vector<absl::StatusOr<PreparedRecord>> items;
-  for (int i = 0; i < 30; ++i) {
-    items.push_back(Record("88.123.45/BIG" + std::to_string(i), std::string(60'000, 'v')));
-  }
-  for (const auto& o : Create(acme_, std::move(items))) ASSERT_TRUE(o.status.ok()) << o.status;
+  ASSERT_NO_FATAL_FAILURE(CommitBigRecords(std::chrono::milliseconds(200)));
   // Done() ran before the trim: wait for the writer to get there.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (writer_->stats().heap_trims == 0 && std::chrono::steady_clock::now() < deadline) {
@@ -346,18 +352,7 @@ TEST_F(WriterTest, TheHeapIsTrimmedOnceALoadHasDrained) {
 // The trim waits for the queue to stay empty: a drained queue alone (a gap inside a load) is not
 // the end of the load.
 TEST_F(WriterTest, TheHeapIsNotTrimmedUntilTheQueueHasStayedEmpty) {
-  writer_.reset();
-  WriterOptions options;
-  options.trim_after_bytes = size_t{1} << 20;
-  options.trim_when_idle_for = std::chrono::hours(1);
-  auto writer = Writer::Start(*store_, clock_, options);
-  ASSERT_TRUE(writer.ok());
-  writer_ = *std::move(writer);
-  std::vector<absl::StatusOr<PreparedRecord>> items;
-  for (int i = 0; i < 30; ++i) {
-    items.push_back(Record("88.123.45/BIG" + std::to_string(i), std::string(60'000, 'v')));
-  }
-  for (const auto& o : Create(acme_, std::move(items))) ASSERT_TRUE(o.status.ok()) << o.status;
+  ASSERT_NO_FATAL_FAILURE(CommitBigRecords(std::chrono::hours(1)));
   // The batch counts towards a trim once the writer is back for the next: wait for that.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (writer_->stats().untrimmed_bytes < 30 * 60'000 &&
