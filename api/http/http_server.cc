@@ -13,6 +13,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "registry/base/exception_guard.h"
 #include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
 #include "registry/base/thread_name.h"
@@ -120,6 +121,7 @@ struct HttpServer::Impl {
   std::unordered_map<std::string, size_t> sources;  // places held per source (net::SourceKey)
   std::atomic<uint64_t> requests{0}, refused{0}, rejected{0}, evicted{0}, timeouts{0};
   std::atomic<uint64_t> open{0};  // sessions.size(), for stats()
+  ExceptionGuard guard{"http"};
 
   void Accept();
   void Admit(tcp::socket socket);
@@ -208,8 +210,11 @@ class Session : public std::enable_shared_from_this<Session> {
     try {
       response = server_.handler(*request);
     } catch (const std::exception& e) {
-      spdlog::error("http: {} {}: {}", request->method, EscapeForLog(request->path),
-                    EscapeForLog(e.what()));
+      server_.guard.Record(StrCat("answering ", request->method, " ", request->path), e.what());
+      response = Response::Text(500, "internal error\n");
+    } catch (...) {
+      server_.guard.Record(StrCat("answering ", request->method, " ", request->path),
+                           ExceptionGuard::kNotStd);
       response = Response::Text(500, "internal error\n");
     }
     server_.requests.fetch_add(1, std::memory_order_relaxed);
@@ -339,7 +344,11 @@ HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Start() {
   impl_->Accept();
-  impl_->thread = std::thread([impl = impl_.get()] { impl->io->run(); });
+  impl_->thread = std::thread([impl = impl_.get()] {
+    // An exception out of a handler unwinds run(); the server goes on with the next one.
+    while (!impl->guard.Run("serving", [impl] { impl->io->run(); })) {
+    }
+  });
   NameThread(impl_->thread, "http");
 }
 
@@ -352,6 +361,8 @@ void HttpServer::Stop() {
 }
 
 int HttpServer::port() const { return impl_->port; }
+
+const ExceptionGuard& HttpServer::guard() const { return impl_->guard; }
 
 HttpStats HttpServer::stats() const {
   return HttpStats{impl_->requests.load(std::memory_order_relaxed),

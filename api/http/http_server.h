@@ -28,6 +28,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "registry/base/exception_guard.h"
 #include "resolver/net/endpoint.h"
 
 namespace idnode::http {
@@ -88,6 +89,8 @@ class HttpServer {
 
   int port() const;
   HttpStats stats() const;
+  // The server thread's catch-all: a handler that throws gets 500 and is counted here.
+  const ExceptionGuard& guard() const;
 
   struct Impl;
 

@@ -172,7 +172,9 @@ void FederationClient::Run() {
       if (stopping_) return;
       woken_ = false;
     }
-    const bool empty = SendPending();
+    // An exception is a failed round: counted, and retried after the back-off.
+    bool empty = false;
+    guard_.Run("sending upward registrations", [this, &empty] { empty = SendPending(); });
     std::chrono::milliseconds wait = options_.idle_poll;
     if (empty) {
       backoff_.Reset();

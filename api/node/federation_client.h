@@ -27,6 +27,7 @@
 #include "api/grpc/federation_service.h"
 #include "registry/base/backoff.h"
 #include "registry/base/clock.h"
+#include "registry/base/exception_guard.h"
 #include "registry/base/mutex.h"
 #include "registry/federation/federation.h"
 #include "registry/store/store.h"
@@ -70,6 +71,8 @@ class FederationClient {
   void Stop();
   void Wake();
   api::UpwardStats stats() const;
+  // The thread's catch-all: an exception in a round is counted and the round retried.
+  const ExceptionGuard& guard() const { return guard_; }
 
  private:
   void Run();
@@ -88,6 +91,7 @@ class FederationClient {
   bool StoppingOrWoken() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || woken_; }
   api::UpwardStats stats_ ABSL_GUARDED_BY(mu_);
   Backoff backoff_;  // thread only
+  ExceptionGuard guard_{"federation"};
   std::thread thread_;
 };
 

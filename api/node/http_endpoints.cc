@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "api/grpc/convert.h"
@@ -20,6 +21,9 @@
 
 namespace idnode {
 namespace {
+
+// How long /healthz fails after a thread's catch-all caught an exception.
+constexpr std::chrono::seconds kRecentException{60};
 
 using http::FamilyInfo;
 using http::MetricType;
@@ -52,12 +56,13 @@ constexpr FamilyInfo kTcpReadPauses{
     "Times the node stopped reading a Handle TCP connection until the client took its replies."};
 constexpr FamilyInfo kWorkerErrors{
     "idnode_handle_worker_errors_total", MetricType::kCounter,
-    "Failures of the Handle front ends' workers, by transport and kind: renew (a read "
-    "transaction could not be renewed; the requests of that batch or connection were not "
-    "answered) and send (the kernel refused a reply)."};
+    "Failures of the Handle front ends' workers, by transport and kind: open (a worker could "
+    "not open its read transaction; it tries again), renew (a read transaction could not be "
+    "renewed; the requests of that batch or connection were not answered) and send (the kernel "
+    "refused a reply). Exceptions: idnode_thread_exceptions_total."};
 constexpr FamilyInfo kWorkersFailing{
     "idnode_handle_workers_failing", MetricType::kGauge,
-    "Handle front-end workers whose last attempt failed or that have ended (0 when healthy)."};
+    "Handle front-end workers whose last attempt failed (0 when healthy)."};
 constexpr FamilyInfo kMapAdoptions{
     "idnode_store_map_adoptions_total", MetricType::kCounter,
     "Times the store adopted a map size another process gave it (MDB_MAP_RESIZED)."};
@@ -252,6 +257,7 @@ http::Response HttpEndpoints::Metrics() const {
   const std::pair<const char*, net::WorkerHealthStats> handle_health[] = {
       {"udp", node_.udp_health()}, {"tcp", node_.tcp_health()}};
   for (const auto& [transport, health] : handle_health) {
+    out.Add(kWorkerErrors, {{"transport", transport}, {"kind", "open"}}, health.open_failures);
     out.Add(kWorkerErrors, {{"transport", transport}, {"kind", "renew"}}, health.renew_failures);
     out.Add(kWorkerErrors, {{"transport", transport}, {"kind", "send"}}, health.send_failures);
   }
@@ -270,6 +276,9 @@ http::Response HttpEndpoints::Metrics() const {
   out.Add(kWriterUntrimmedBytes, {}, writer.untrimmed_bytes);
   out.Add(kThreadExceptions, {{"thread", "writer"}}, writer.exceptions);
   out.Add(kThreadExceptions, {{"thread", "stats-flush"}}, node_.flush_stats().exceptions);
+  for (const auto& [thread, caught] : node_.caught()) {
+    out.Add(kThreadExceptions, {{"thread", thread}}, caught.exceptions);
+  }
 
   const stats::FlushStats flush = node_.flush_stats();
   out.Add(kFlushes, {}, flush.flushes);
@@ -356,6 +365,19 @@ http::Response HttpEndpoints::Health() const {
       checks[check] = "ok";
     }
   }
+  // A thread's catch-all that caught an exception in the last minute: the thread went on, but
+  // something is wrong that an operator should look at.
+  std::string threads;
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& [thread, caught] : node_.caught()) {
+    if (caught.exceptions == 0 || now - caught.last > kRecentException) continue;
+    const auto ago = std::chrono::duration_cast<std::chrono::seconds>(now - caught.last);
+    if (!threads.empty()) threads += "; ";
+    threads += StrCat(thread, ": ", caught.exceptions, " exception(s), the last ", ago.count(),
+                      " s ago: ", caught.last_error);
+  }
+  if (!threads.empty()) healthy = false;
+  checks["threads"] = threads.empty() ? "ok" : threads;
   nlohmann::json body{{"status", healthy ? "ok" : "failing"}, {"checks", checks}};
   return http::Response::Json(
       healthy ? 200 : 503,

@@ -399,6 +399,20 @@ net::WorkerHealthStats Node::tcp_health() const {
   return tcp_server_ != nullptr ? tcp_server_->health() : net::WorkerHealthStats{};
 }
 
+std::vector<std::pair<std::string, CaughtStats>> Node::caught() const {
+  std::vector<std::pair<std::string, CaughtStats>> out;
+  const auto add = [&out](const auto& part) {
+    if (part != nullptr) out.emplace_back(part->guard().thread(), part->guard().stats());
+  };
+  add(udp_server_);
+  add(tcp_server_);
+  add(recursor_);
+  add(uploader_);
+  add(federation_client_);
+  add(http_server_);
+  return out;
+}
+
 ResolutionCounters Node::resolution_counters() const {
   ResolutionCounters counters;
   if (resolver_service_ != nullptr) counters.grpc = resolver_service_->counters();

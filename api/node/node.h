@@ -85,6 +85,9 @@ class Node {
   // The Handle front ends' own failures, UDP and TCP (zeros before they start).
   net::WorkerHealthStats udp_health() const;
   net::WorkerHealthStats tcp_health() const;
+  // What the catch-alls of the long-lived threads caught (those with an ExceptionGuard: the
+  // Handle workers, recursor, uploader, federation client, HTTP server), by thread name.
+  std::vector<std::pair<std::string, CaughtStats>> caught() const;
   store::Store& store() const { return *store_; }
   // This node's HS_SITE, as get-site-info answers it.
   const wire::SiteInfo& site_info() const { return site_info_; }

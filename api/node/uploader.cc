@@ -168,8 +168,10 @@ void Uploader::Run() {
       if (stopping_) return;
       woken_ = false;
     }
-    const bool made = MakeDueReports();
-    const bool empty = made && DeliverPending();
+    // An exception is a failed round: counted, and retried after the back-off.
+    bool empty = false;
+    guard_.Run("making or delivering reports",
+               [this, &empty] { empty = MakeDueReports() && DeliverPending(); });
     std::chrono::milliseconds wait;
     if (empty) {
       backoff_.Reset();

@@ -26,6 +26,7 @@
 #include "api/http/https_client.h"
 #include "registry/base/backoff.h"
 #include "registry/base/clock.h"
+#include "registry/base/exception_guard.h"
 #include "registry/base/mutex.h"
 #include "registry/stats/upload.h"
 #include "registry/store/store.h"
@@ -66,6 +67,8 @@ class Uploader {
   void Wake();
 
   UploadStats stats() const;
+  // The thread's catch-all: an exception in a round is counted and the round retried.
+  const ExceptionGuard& guard() const { return guard_; }
 
  private:
   void Run();
@@ -88,6 +91,7 @@ class Uploader {
   bool StoppingOrWoken() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || woken_; }
   UploadStats stats_ ABSL_GUARDED_BY(mu_);
   Backoff backoff_;  // thread only
+  ExceptionGuard guard_{"uploader"};
   std::thread thread_;
 };
 

@@ -90,20 +90,33 @@ void Recursor::Run() {
       job = std::move(queue_.front());
       queue_.pop_front();
     }
-    RecursionAnswer answer;
-    if (stopping) {
-      // Every deferred request gets its reply, on this thread: the front ends' callbacks hold
-      // what they need to send it (a TCP connection among them) until they are called.
-      answer = RecursionAnswer{wire::rc::kServerTooBusy, "", "the node is shutting down"};
-    } else {
-      uint64_t expires_ms = 0;
-      answer = Resolve(job.question, expires_ms);
-      if (cache_ != nullptr && expires_ms > SteadyMillis()) {
-        cache_->Put(job.question.cache_key, answer, expires_ms);
-      }
+    bool replied = false;
+    if (guard_.Run("answering a deferred request", [&] {
+          RecursionAnswer answer;
+          if (stopping) {
+            // Every deferred request gets its reply, on this thread: the front ends' callbacks
+            // hold what they need to send it (a TCP connection among them) until they are called.
+            answer = RecursionAnswer{wire::rc::kServerTooBusy, "", "the node is shutting down"};
+          } else {
+            uint64_t expires_ms = 0;
+            answer = Resolve(job.question, expires_ms);
+            if (cache_ != nullptr && expires_ms > SteadyMillis()) {
+              cache_->Put(job.question.cache_key, answer, expires_ms);
+            }
+          }
+          processor_->AnswerRecursion(job.request, answer, scratch, job.max_reply_bytes);
+          replied = true;
+          job.reply(scratch.reply);
+        })) {
+      continue;
     }
-    processor_->AnswerRecursion(job.request, answer, scratch, job.max_reply_bytes);
-    job.reply(scratch.reply);
+    if (replied) continue;  // the reply itself threw: not sent twice
+    guard_.Run("answering a deferred request after an exception", [&] {
+      processor_->AnswerRecursion(
+          job.request, RecursionAnswer{wire::rc::kError, "", "internal error in recursion"},
+          scratch, job.max_reply_bytes);
+      job.reply(scratch.reply);
+    });
   }
 }
 

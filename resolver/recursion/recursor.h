@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "registry/base/exception_guard.h"
 #include "resolver/net/endpoint.h"
 #include "resolver/query/query.h"
 
@@ -63,6 +64,9 @@ class Recursor : public RequestDeferrer {
 
   bool Submit(DeferredRequest request) override;
   RecursorStats stats() const;
+  // What the workers' catch-all caught: a request whose walk or reply threw gets SERVER_ERROR
+  // (RC 2) when its reply was not sent yet, and the worker goes on.
+  const ExceptionGuard& guard() const { return guard_; }
 
   // What the walk from `options.top` finds for `question` (the caller's thread). Public for tests.
   RecursionAnswer Resolve(const RecursionQuestion& question, uint64_t& expires_ms);
@@ -78,6 +82,7 @@ class Recursor : public RequestDeferrer {
   std::deque<DeferredRequest> queue_;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
+  ExceptionGuard guard_{"recursor"};
   std::atomic<uint64_t> walks_{0}, found_{0}, not_found_{0}, limit_{0}, failed_{0}, refused_{0};
 };
 

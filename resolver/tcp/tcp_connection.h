@@ -154,11 +154,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
           // This connection's requests cannot be answered: it closes, and the next burst, of
           // any connection, tries again.
           const std::string name = StrCat("handle-tcp-", worker_.index);
-          if (server_.health->stats().failing == 0) {
-            spdlog::error("{}: cannot renew its read transaction: {}", name, status.ToString());
-          }
           server_.health->Failed(
-              worker_.index, name,
+              worker_.index, name, net::WorkerHealth::Failure::kRenew,
               StrCat("cannot renew its read transaction: ", ToStd(status.message())));
           close_after_write_ = true;
           break;

@@ -141,6 +141,9 @@ struct TcpServer::Impl {
   void ReleaseSource(const std::string& source);
   Worker& LeastLoadedWorker();
   void Sweep(Worker& worker);
+  // A worker thread: runs its io_context until the server stops. Without a read transaction it
+  // tries again after a pause; an exception out of a handler is counted and the loop goes on.
+  void Serve(Worker& worker);
 };
 
 }  // namespace idnode::resolver

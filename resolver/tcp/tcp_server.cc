@@ -130,6 +130,27 @@ void TcpServer::Impl::Refuse(std::shared_ptr<Admission> admission) {
   open.fetch_sub(1, std::memory_order_relaxed);
 }
 
+void TcpServer::Impl::Serve(Worker& worker) {
+  const std::string name = StrCat("handle-tcp-", worker.index);
+  while (!worker.txn) {
+    auto txn = store->BeginRead();
+    if (txn.ok()) {
+      txn->Reset();
+      worker.txn.emplace(std::move(*txn));
+      break;
+    }
+    health->Failed(worker.index, name, net::WorkerHealth::Failure::kOpen,
+                   StrCat("cannot open a read transaction: ", ToStd(txn.status().message())));
+    if (stopping.load()) return;
+    std::this_thread::sleep_for(net::kWorkerRestartPause);  // a back-off, not a wait for a state
+  }
+  // run() returns once the server has stopped (no work is left); after an exception it goes on
+  // with the handlers still queued.
+  while (!health->Run(worker.index, name, [&worker] { worker.io.run(); })) {
+  }
+  worker.txn.reset();
+}
+
 void TcpServer::Impl::Sweep(Worker& worker) {
   const Clock::duration shortest =
       std::min({options.idle_timeout, options.request_timeout, options.write_timeout});
@@ -172,7 +193,7 @@ absl::StatusOr<std::unique_ptr<TcpServer>> TcpServer::Bind(const TcpOptions& opt
     impl->workers.push_back(std::make_unique<Worker>());
     impl->workers.back()->index = static_cast<size_t>(i);
   }
-  impl->health = std::make_unique<net::WorkerHealth>(impl->workers.size());
+  impl->health = std::make_unique<net::WorkerHealth>("handle-tcp", impl->workers.size());
   impl->acceptor.emplace(impl->workers[0]->io);
   impl->accept_retry.emplace(impl->workers[0]->io);
   if (boost::system::error_code error = net::Listen(*impl->acceptor, options.listen)) {
@@ -192,27 +213,7 @@ absl::Status TcpServer::Start(store::Store& store, const QueryProcessor& process
     Worker* worker = impl.workers[i].get();
     worker->sweep.emplace(worker->io);
     impl.Sweep(*worker);
-    worker->thread = std::thread([&impl, worker] {
-      const std::string name = StrCat("handle-tcp-", worker->index);
-      auto txn = impl.store->BeginRead();
-      if (!txn.ok()) {
-        spdlog::error("{}: cannot open a read transaction, not serving: {}", name,
-                      txn.status().ToString());
-        impl.health->Failed(
-            worker->index, name,
-            StrCat("cannot open a read transaction: ", ToStd(txn.status().message())));
-        return;
-      }
-      txn->Reset();
-      worker->txn.emplace(std::move(*txn));
-      try {
-        worker->io.run();
-      } catch (const std::exception& e) {
-        spdlog::error("{}: ended by an exception: {}", name, e.what());
-        impl.health->Failed(worker->index, name, StrCat("ended by an exception: ", e.what()));
-      }
-      worker->txn.reset();
-    });
+    worker->thread = std::thread([&impl, worker] { impl.Serve(*worker); });
     RETURN_IF_ERROR(net::SetUpWorkerThread(worker->thread, StrCat("handle-tcp-", i),
                                            impl.options.realtime_priority));
   }
@@ -265,6 +266,8 @@ void TcpServer::ForEachPrefix(
 }
 
 net::WorkerHealthStats TcpServer::health() const { return impl_->health->stats(); }
+
+const ExceptionGuard& TcpServer::guard() const { return impl_->health->guard(); }
 
 TcpStats TcpServer::stats() const {
   const Impl& impl = *impl_;

@@ -102,6 +102,7 @@ class TcpServer {
   TcpStats stats() const;
   // The workers' own failures (net/worker_thread.h). Any thread.
   net::WorkerHealthStats health() const;
+  const ExceptionGuard& guard() const;
 
   struct Impl;  // defined in the .cc only, so Asio stays out of this header
 

@@ -121,8 +121,10 @@ struct SharedSocket {
   const int fd;
 };
 
-// Sends one whole reply to `peer` from another thread than the worker's (a recursion answer).
-void SendReply(int fd, const PeerAddress& peer, socklen_t peer_length, std::string_view reply) {
+// Sends one whole reply to `peer` from another thread than the worker's (a recursion answer),
+// counting the pieces the kernel refused in `health`.
+void SendReply(int fd, const PeerAddress& peer, socklen_t peer_length, std::string_view reply,
+               net::WorkerHealth& health) {
   std::string envelope_scratch;
   wire::SplitForUdp(reply, envelope_scratch, [&](std::string_view head, std::string_view slice) {
     iovec pieces[2] = {{const_cast<char*>(head.data()), head.size()},
@@ -132,7 +134,8 @@ void SendReply(int fd, const PeerAddress& peer, socklen_t peer_length, std::stri
     message.msg_namelen = peer_length;
     message.msg_iov = pieces;
     message.msg_iovlen = 2;
-    (void)sendmsg(fd, &message, MSG_DONTWAIT);  // a datagram lost here is retried by the client
+    // A datagram lost here is retried by the client.
+    if (sendmsg(fd, &message, MSG_DONTWAIT) < 0) health.SendFailed();
   });
 }
 
@@ -152,7 +155,8 @@ absl::StatusOr<std::unique_ptr<UdpServer>> UdpServer::Bind(const UdpOptions& opt
   net::Endpoint endpoint = options.listen;
   std::unique_ptr<UdpServer> server(new UdpServer());
   server->options_ = options;
-  server->health_ = std::make_unique<net::WorkerHealth>(static_cast<size_t>(options.workers));
+  server->health_ =
+      std::make_shared<net::WorkerHealth>("handle-udp", static_cast<size_t>(options.workers));
   for (int i = 0; i < options.workers; ++i) {
     auto fd = BindSocket(endpoint);
     if (!fd.ok()) return fd.status();
@@ -209,11 +213,12 @@ QueryCounters UdpServer::counters() const {
 // open a read transaction at all, says so, is counted as failing and fails /healthz.
 void UdpServer::Run(Worker& worker, size_t index) {
   const std::string name = StrCat("handle-udp-", index);
-  try {
-    RunLoop(worker, index);
-  } catch (const std::exception& e) {
-    spdlog::error("{}: ended by an exception: {}", name, e.what());
-    health_->Failed(index, name, StrCat("ended by an exception: ", e.what()));
+  // The loop ends by itself only when the server stops; when it ends otherwise (no read
+  // transaction, an exception) it starts again after a pause, failing meanwhile.
+  while (!stopping_.load()) {
+    health_->Run(index, name, [&] { RunLoop(worker, index); });
+    if (stopping_.load()) break;
+    std::this_thread::sleep_for(net::kWorkerRestartPause);  // a back-off, not a wait for a state
   }
 }
 
@@ -234,6 +239,7 @@ void UdpServer::RunLoop(Worker& worker, size_t index) {
   std::string envelope_scratch;
   QueryScratch scratch;
   QueryCounters counters;
+  worker.published.AddTo(counters);  // a loop started again goes on from the published totals
   SourceLimiter limiter(options_.rate_limit, options_.rate_burst);
   RequestReassembler reassembler;
   for (std::string& reply : replies) reply.reserve(options_.max_reply_bytes + 1024);
@@ -241,9 +247,7 @@ void UdpServer::RunLoop(Worker& worker, size_t index) {
   const int fd = worker.socket->fd;
   auto txn = store_->BeginRead();
   if (!txn.ok()) {
-    spdlog::error("{}: cannot open a read transaction, not serving: {}", name,
-                  txn.status().ToString());
-    health_->Failed(index, name,
+    health_->Failed(index, name, net::WorkerHealth::Failure::kOpen,
                     StrCat("cannot open a read transaction: ", ToStd(txn.status().message())));
     return;
   }
@@ -267,10 +271,7 @@ void UdpServer::RunLoop(Worker& worker, size_t index) {
     }
     if (absl::Status renewed = txn->Renew(); !renewed.ok()) {
       // Not served: these requests are dropped (clients retry) and the next batch tries again.
-      if (health_->stats().failing == 0) {
-        spdlog::error("{}: cannot renew its read transaction: {}", name, renewed.ToString());
-      }
-      health_->Failed(index, name,
+      health_->Failed(index, name, net::WorkerHealth::Failure::kRenew,
                       StrCat("cannot renew its read transaction: ", ToStd(renewed.message())));
       counters[QueryOutcome::kDropped] += static_cast<uint64_t>(received);
       worker.published.Publish(counters);
@@ -309,8 +310,8 @@ void UdpServer::RunLoop(Worker& worker, size_t index) {
       QueryOutcome outcome = processor_->Process(packet, *txn, scratch, options_.max_reply_bytes);
       if (scratch.deferred) {
         auto reply = [socket = worker.socket, peer = peers[static_cast<size_t>(i)],
-                      length = in.msg_hdr.msg_namelen](std::string_view whole) {
-          SendReply(socket->fd, peer, length, whole);
+                      length = in.msg_hdr.msg_namelen, health = health_](std::string_view whole) {
+          SendReply(socket->fd, peer, length, whole, *health);
         };
         if (processor_->Defer(DeferredRequest{std::string(packet), scratch.question,
                                               options_.max_reply_bytes, std::move(reply)})) {

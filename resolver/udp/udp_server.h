@@ -72,6 +72,7 @@ class UdpServer {
   void ForEachPrefix(const std::function<void(std::string_view, const QueryCounters&)>& fn) const;
   // The workers' own failures (net/worker_thread.h). Any thread, after Bind.
   net::WorkerHealthStats health() const { return health_->stats(); }
+  const ExceptionGuard& guard() const { return health_->guard(); }
 
  private:
   struct Worker;
@@ -85,7 +86,8 @@ class UdpServer {
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::unique_ptr<net::WorkerHealth> health_;
+  // Shared with the recursion replies in flight, which count their failed sends here.
+  std::shared_ptr<net::WorkerHealth> health_;
 };
 
 }  // namespace idnode::resolver

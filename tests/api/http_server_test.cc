@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -72,6 +73,8 @@ class HttpServerTest : public ::testing::Test {
     options.timeout = timeout;
     options.listen = net::Endpoint(0x7f000001, 0);
     auto server = HttpServer::Bind(options, [](const Request& request) {
+      if (request.path == "/throw-int") throw 42;  // not a std::exception
+      if (request.path == "/throw") throw std::runtime_error("the handler failed");
       return Response::Text(200, "ok " + request.path + "\n");
     });
     ASSERT_TRUE(server.ok()) << server.status();
@@ -152,6 +155,20 @@ TEST_F(HttpServerTest, OneSourceHoldsAtMostItsShareAndTheHeaviestGivesWay) {
   EXPECT_FALSE(other->ClosedWithin(200ms));
   EXPECT_TRUE(WaitForOpen(4));
   EXPECT_EQ(server_->stats().evicted, 2u);
+}
+
+// A handler that throws (anything) gets 500, is counted, and the server goes on; before, an
+// exception that was not a std::exception ended the process.
+TEST_F(HttpServerTest, AHandlerThatThrowsGets500AndIsCounted) {
+  StartServer(8, 8, 60s);
+  EXPECT_EQ(testing::HttpRequest(server_->port(), "/throw-int").status, 500);
+  EXPECT_EQ(testing::HttpRequest(server_->port(), "/throw").status, 500);
+  const testing::HttpReply reply = testing::HttpRequest(server_->port(), "/after");
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.body, "ok /after\n");
+  const CaughtStats caught = server_->guard().stats();
+  EXPECT_EQ(caught.exceptions, 2u);
+  EXPECT_EQ(caught.last_error, "answering GET /throw: the handler failed");
 }
 
 TEST(HttpTargetUtf8Test, RefusesPathsAndParametersThatAreNotPrintableUtf8) {

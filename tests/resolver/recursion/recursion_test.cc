@@ -2,7 +2,14 @@
 // side of it (the limit, cache hits, deferral and the busy answer) fed raw request bytes over a
 // real LMDB store. The walks themselves run between real processes in federation_test.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <future>
+#include <stdexcept>
 
 #include "registry/base/bytes.h"
 #include "resolver/client/handle_client.h"
@@ -174,6 +181,49 @@ TEST_F(RecursionQueryTest, CachedAnswersAreFilteredAndNotAuthoritativeUnlessAtBy
   // An answer above the transport's bound becomes the error naming it.
   EXPECT_EQ(processor_.AnswerRecursion(request, Found(std::string(600, 'x')), scratch_, 512),
             QueryOutcome::kReplyTooLarge);
+}
+
+// A reply callback that throws does not end the recursor's worker (before, std::terminate ended
+// the process): the exception is counted and the next request is answered.
+TEST_F(RecursionQueryTest, AnExceptionInAReplyIsCountedAndTheWorkerGoesOn) {
+  // The "top node": a loopback UDP socket that never answers, so each walk times out quickly.
+  const int silent = socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(silent, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(silent, reinterpret_cast<const sockaddr*>(&address), sizeof address), 0);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(getsockname(silent, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  RecursorOptions options;
+  options.top = net::Endpoint(INADDR_LOOPBACK, ntohs(address.sin_port));
+  options.workers = 1;
+  options.max_hops = 1;
+  options.timeout = std::chrono::milliseconds(50);
+  Recursor recursor(options, nullptr);
+  recursor.Start(processor_);
+
+  ASSERT_EQ(Process(BuildRequest("88.200.7/VALVE-9", kResolve)), QueryOutcome::kRecursed);
+  ASSERT_TRUE(scratch_.deferred);
+  const std::string request = BuildRequest("88.200.7/VALVE-9", kResolve, 11);
+  ASSERT_TRUE(recursor.Submit(DeferredRequest{request, scratch_.question, 0, [](std::string_view) {
+                                                throw std::runtime_error(
+                                                    "the reply's socket broke");
+                                              }}));
+  std::promise<std::string> answered;
+  ASSERT_TRUE(recursor.Submit(DeferredRequest{
+      request, scratch_.question, 0,
+      [&answered](std::string_view reply) { answered.set_value(std::string(reply)); }}));
+  std::future<std::string> reply = answered.get_future();
+  ASSERT_EQ(reply.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  scratch_.reply = reply.get();
+  EXPECT_EQ(Reply().header.response_code, wire::rc::kError);  // the top node did not answer
+  const CaughtStats caught = recursor.guard().stats();
+  EXPECT_EQ(caught.exceptions, 1u);
+  EXPECT_NE(caught.last_error.find("the reply's socket broke"), std::string::npos)
+      << caught.last_error;
+  recursor.Stop();
+  close(silent);
 }
 
 }  // namespace
