@@ -38,6 +38,7 @@ constexpr uint64_t kCount = 1'000'000'000'000'000;  // thresholds: any count a n
 constexpr NumericKey kNumericKeys[] = {
     // 16 TiB: the map is address space reserved at start, and LMDB's size is a size_t of bytes.
     {"storage", "initial_map_mib", IDNODE_FIELD(initial_map_mib), 1, 16u << 20},
+    {"storage", "reserve_mib", IDNODE_FIELD(reserve_mib), 0, 65536},
     {"handle", "udp_workers", IDNODE_FIELD(udp_workers), 1, 64},
     // Each worker keeps a reply buffer of this size per request of a receive batch.
     {"handle", "udp_max_reply_bytes", IDNODE_FIELD(udp_max_reply_bytes), 512, 256 * 1024},

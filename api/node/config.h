@@ -22,6 +22,7 @@ struct NodeConfig {
   // [storage]
   std::string data_dir = "./var";
   uint64_t initial_map_mib = 1024;  // the map grows on demand
+  uint64_t reserve_mib = 64;        // released when the disk fills, so that deletions can commit
   // [grpc]
   std::string grpc_listen = "127.0.0.1:2642";
   std::string tls_cert_file;

@@ -83,6 +83,15 @@ constexpr FamilyInfo kWriterHeapTrims{
 constexpr FamilyInfo kWriterUntrimmedBytes{
     "idnode_writer_untrimmed_bytes", MetricType::kGauge,
     "Bytes of records committed since the last heap trim (trimmed once idle past 16 MiB)."};
+constexpr FamilyInfo kDiskFull{
+    "idnode_store_disk_full", MetricType::kGauge,
+    "1 while the disk holding the store is full and only deletions are accepted."};
+constexpr FamilyInfo kDiskFullRefused{
+    "idnode_store_disk_full_refused_total", MetricType::kCounter,
+    "Writes refused (RESOURCE_EXHAUSTED) because the disk holding the store was full."};
+constexpr FamilyInfo kReserveHeld{
+    "idnode_store_reserve_held", MetricType::kGauge,
+    "1 while the node holds its disk reserve (storage.reserve_mib; 0 once released)."};
 constexpr FamilyInfo kThreadExceptions{
     "idnode_thread_exceptions_total", MetricType::kCounter,
     "Exceptions a long-lived thread caught and survived, by thread (each is logged)."};
@@ -274,6 +283,9 @@ http::Response HttpEndpoints::Metrics() const {
   out.Add(kWriterQueuedBytes, {}, writer.queued_bytes);
   out.Add(kWriterHeapTrims, {}, writer.heap_trims);
   out.Add(kWriterUntrimmedBytes, {}, writer.untrimmed_bytes);
+  out.Add(kDiskFull, {}, uint64_t{writer.disk_full ? 1u : 0u});
+  out.Add(kDiskFullRefused, {}, writer.disk_full_refused);
+  out.Add(kReserveHeld, {}, uint64_t{writer.reserve_held ? 1u : 0u});
   out.Add(kThreadExceptions, {{"thread", "writer"}}, writer.exceptions);
   out.Add(kThreadExceptions, {{"thread", "stats-flush"}}, node_.flush_stats().exceptions);
   for (const auto& [thread, caught] : node_.caught()) {
@@ -350,7 +362,12 @@ http::Response HttpEndpoints::Health() const {
     checks["stats_flush"] = "ok";
   }
   const WriterStats writer = node_.writer_stats();
-  if (writer.last_commit_failed) {
+  if (writer.disk_full) {
+    healthy = false;
+    checks["writes"] =
+        StrCat("disk full: only deletions are accepted until there are ", writer.room_needed >> 20,
+               " MiB of room (now ", writer.room_bytes >> 20, " MiB): ", writer.disk_full_reason);
+  } else if (writer.last_commit_failed) {
     healthy = false;
     checks["writes"] = StrCat("the last commit failed: ", writer.last_error);
   } else {

@@ -95,6 +95,12 @@ absl::Status Node::Init(const NodeConfig& config, const AdminTokenSink& admin_to
   writer_options.max_queued_items = config.max_queued_items;
   writer_options.max_queued_bytes = size_t{config.max_queued_mib} << 20;
   writer_options.utc_offset_minutes = config.utc_offset_minutes;
+  reserve_ = std::make_unique<store::DiskReserve>(config.data_dir, config.reserve_mib << 20);
+  if (absl::Status reserved = reserve_->Acquire(); !reserved.ok()) {
+    spdlog::warn("{}; starting without it (deletions may fail if the disk fills)",
+                 std::string(reserved.message()));
+  }
+  writer_options.reserve = reserve_.get();
   clock_ = config.clock != nullptr ? config.clock : &SystemClock::Get();
   ASSIGN_OR_RETURN(writer_, Writer::Start(*store_, *clock_, writer_options));
   RETURN_IF_ERROR(Bootstrap(admin_token));

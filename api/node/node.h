@@ -109,6 +109,7 @@ class Node {
   absl::Status StartFederation(const NodeConfig& config);
 
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<store::DiskReserve> reserve_;  // used by the writer thread
   std::unique_ptr<Writer> writer_;
   std::unique_ptr<api::ServiceEnv> env_;
   std::unique_ptr<api::RegistryService> registry_service_;

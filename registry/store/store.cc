@@ -14,11 +14,15 @@
 #include "registry/base/bytes.h"
 #include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
+#include "registry/store/space.h"
 
 namespace idnode::store {
 namespace {
 
 constexpr char kLmdbPayloadUrl[] = "idnode/lmdb-rc";
+constexpr char kDiskFullPayloadUrl[] = "idnode/disk-full";
+// Below this much free space, an I/O error from a write is taken for a full disk.
+constexpr uint64_t kAlmostFullBytes = uint64_t{16} << 20;
 constexpr std::string_view kSchemaKey = "schema_version";
 
 MDB_val ToVal(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
@@ -92,6 +96,10 @@ absl::Status LmdbStatus(int rc, std::string_view what) {
 bool IsMapFull(const absl::Status& status) {
   auto payload = status.GetPayload(kLmdbPayloadUrl);
   return payload.has_value() && std::string(*payload) == std::to_string(MDB_MAP_FULL);
+}
+
+bool IsDiskFull(const absl::Status& status) {
+  return status.GetPayload(kDiskFullPayloadUrl).has_value();
 }
 
 bool IsStoreError(const absl::Status& status) {
@@ -210,19 +218,33 @@ absl::Status WriteTxn::Put(Db db, std::string_view key, std::string_view value, 
   MDB_val k = ToVal(key), v = ToVal(value);
   int rc = mdb_put(txn_, store_->dbi(db), &k, &v, flags);
   if (rc == MDB_SUCCESS) return absl::OkStatus();
-  return LmdbStatus(rc, StrCat("writing to ", DbName(db)));
+  return WriteStatus(rc, StrCat("writing to ", DbName(db)));
 }
 
 absl::Status WriteTxn::Delete(Db db, std::string_view key) {
   MDB_val k = ToVal(key);
   int rc = mdb_del(txn_, store_->dbi(db), &k, nullptr);
   if (rc == MDB_SUCCESS) return absl::OkStatus();
-  return LmdbStatus(rc, StrCat("deleting from ", DbName(db)));
+  return WriteStatus(rc, StrCat("deleting from ", DbName(db)));
 }
 
 absl::Status WriteTxn::Commit() {
   int rc = mdb_txn_commit(std::exchange(txn_, nullptr));
-  return LmdbStatus(rc, "committing");
+  return WriteStatus(rc, "committing");
+}
+
+absl::Status WriteTxn::WriteStatus(int rc, std::string_view what) const {
+  if (rc != ENOSPC && rc != EDQUOT && rc != EIO) return LmdbStatus(rc, what);
+  const uint64_t free = FilesystemFreeBytes(store_->path());
+  // LMDB turns a short write into EIO: on a disk that is all but full, that is the disk.
+  if (rc == EIO && free >= kAlmostFullBytes) return LmdbStatus(rc, what);
+  absl::Status status = absl::ResourceExhaustedError(
+      StrCat("store: ", what, ": the disk holding ", store_->path(), " is full (",
+             free == UINT64_MAX ? 0 : free >> 10, " KiB free: ", mdb_strerror(rc),
+             "); free space on it or grow it"));
+  status.SetPayload(kLmdbPayloadUrl, absl::Cord(std::to_string(rc)));
+  status.SetPayload(kDiskFullPayloadUrl, absl::Cord("1"));
+  return status;
 }
 
 // ---- Store ----
@@ -361,6 +383,30 @@ absl::Status Store::AdoptMapSize() {
   map_bytes_ = info.me_mapsize;
   map_adoptions_.fetch_add(1, std::memory_order_relaxed);
   return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> Store::FreeBytesInside() {
+  ASSIGN_OR_RETURN(ReadTxn txn, BeginRead());
+  MDB_stat stat{};
+  MDB_envinfo info{};
+  RETURN_IF_ERROR(LmdbStatus(mdb_env_stat(env_, &stat), "reading the page size"));
+  RETURN_IF_ERROR(LmdbStatus(mdb_env_info(env_, &info), "reading the last page"));
+  // The free list (database 0): each record is a list of page numbers, its count first.
+  uint64_t pages = 0;
+  MDB_cursor* cursor = nullptr;
+  RETURN_IF_ERROR(LmdbStatus(mdb_cursor_open(txn.txn_, 0, &cursor), "reading the free list"));
+  MDB_val key{0, nullptr}, value{0, nullptr};
+  while (mdb_cursor_get(cursor, &key, &value, MDB_NEXT) == MDB_SUCCESS) {
+    if (value.mv_size >= sizeof(size_t)) pages += *static_cast<const size_t*>(value.mv_data);
+  }
+  mdb_cursor_close(cursor);
+  struct stat file {};
+  const std::string data = path_ + "/data.mdb";
+  if (::stat(data.c_str(), &file) == 0) {
+    const uint64_t in_file = static_cast<uint64_t>(file.st_size) / stat.ms_psize;
+    if (in_file > info.me_last_pgno + 1) pages += in_file - (info.me_last_pgno + 1);
+  }
+  return pages * stat.ms_psize;
 }
 
 absl::Status Store::GrowMap() {

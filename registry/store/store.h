@@ -69,6 +69,10 @@ struct StoreOptions {
 // Translates an LMDB return code into a Status naming `what` was being done.
 absl::Status LmdbStatus(int rc, std::string_view what);
 bool IsMapFull(const absl::Status& status);
+// True when a write failed because the disk holding the store is full (ENOSPC, EDQUOT, or an I/O
+// error, which is how LMDB reports a short write, while the filesystem has almost no room left).
+// Such statuses are RESOURCE_EXHAUSTED and say so.
+bool IsDiskFull(const absl::Status& status);
 // True for any status produced by LmdbStatus (a store failure rather than a caller's error).
 bool IsStoreError(const absl::Status& status);
 
@@ -144,6 +148,8 @@ class WriteTxn {
  private:
   friend class Store;
   WriteTxn(Store* store, MDB_txn* txn) : store_(store), txn_(txn) {}
+  // LmdbStatus, except that a failure from a full disk says so (RESOURCE_EXHAUSTED).
+  absl::Status WriteStatus(int rc, std::string_view what) const;
 
   Store* store_;
   MDB_txn* txn_;
@@ -172,6 +178,9 @@ class Store {
   // How many times the map size was adopted (any thread).
   uint64_t map_adoptions() const { return map_adoptions_.load(std::memory_order_relaxed); }
   size_t map_bytes() const { return map_bytes_; }
+  // Bytes of free pages inside the store, which later writes reuse before the file grows: LMDB's
+  // free list (as of the latest commit) and the file's pages past the last one in use.
+  absl::StatusOr<uint64_t> FreeBytesInside();
   uint32_t schema_version() const { return schema_version_; }
   const std::string& path() const { return path_; }
 

@@ -104,6 +104,7 @@ class DeleteOp final : public WriteOp {
 
   absl::Status Apply(WriteContext& context) override;
   void Done(const absl::Status& store_status) override { done_(store_status, outcome_); }
+  bool allowed_when_disk_full() const override { return true; }  // it makes room
 
  private:
   Principal principal_;

@@ -86,7 +86,15 @@ absl::Status WriteContext::FlushCounters() {
 // ---- Writer ----
 
 Writer::Writer(store::Store& store, const Clock& clock, const WriterOptions& options)
-    : store_(store), clock_(clock), options_(options) {}
+    : store_(store), clock_(clock), options_(options) {
+  stats_.reserve_held = options_.reserve != nullptr && options_.reserve->held();
+  stats_.room_needed = RoomNeeded();
+}
+
+uint64_t Writer::RoomNeeded() const {
+  const uint64_t reserve = options_.reserve != nullptr ? options_.reserve->bytes() : 0;
+  return reserve != 0 ? 2 * reserve : uint64_t{16} << 20;
+}
 
 absl::StatusOr<std::unique_ptr<Writer>> Writer::Start(store::Store& store, const Clock& clock,
                                                       const WriterOptions& options) {
@@ -128,6 +136,14 @@ absl::Status Writer::Submit(std::unique_ptr<WriteOp> op) {
   }
   MutexLock lock(&mu_);
   if (stopping_) return absl::UnavailableError("writer: the node is shutting down");
+  if (stats_.disk_full && !op->allowed_when_disk_full()) {
+    ++stats_.disk_full_refused;
+    return absl::ResourceExhaustedError(StrCat(
+        "writer: the disk holding the data directory is full (", stats_.room_bytes >> 20,
+        " MiB of room, ", stats_.room_needed >> 20,
+        " MiB needed): only deletions are accepted until there is room; free space on the disk, "
+        "grow it, or delete identifiers"));
+  }
   if (queued_items_ + items > options_.max_queued_items ||
       queued_bytes_ + bytes > options_.max_queued_bytes) {
     return absl::ResourceExhaustedError(StrCat("writer: ", queued_items_, " items (",
@@ -169,6 +185,13 @@ bool Writer::TakeBatch(std::deque<std::unique_ptr<WriteOp>>& batch, size_t& byte
     mu_.Lock();
     ++stats_.heap_trims;
   }
+  // While the disk is full (or the reserve is out), the room is measured while idle too.
+  while (WatchingRoom() && !HasWorkOrStopping() &&
+         !mu_.AwaitWithTimeout(this, &Writer::HasWorkOrStopping, std::chrono::seconds(1))) {
+    mu_.Unlock();
+    CheckRoom();
+    mu_.Lock();
+  }
   mu_.Await(this, &Writer::HasWorkOrStopping);
   if (!HasWork()) return false;  // stopping and drained
   if (options_.max_wait.count() > 0 && queued_items_ < options_.max_batch_items && !stopping_) {
@@ -197,6 +220,71 @@ void Writer::TrimHeap() {
   malloc_trim(0);
 }
 
+void Writer::Finish(WriteOp& op, const absl::Status& status) {
+  try {
+    op.Done(status);
+  } catch (const std::exception& e) {
+    Caught("in an operation's completion", e.what());
+  } catch (...) {
+    Caught("in an operation's completion", "not a std::exception");
+  }
+}
+
+bool Writer::EnterDiskFull(const absl::Status& status) {
+  const bool released = options_.reserve != nullptr && options_.reserve->Release();
+  const uint64_t room = store::RoomBytes(store_);
+  last_room_check_ = std::chrono::steady_clock::now();
+  MutexLock lock(&mu_);
+  if (!stats_.disk_full) {
+    spdlog::error(
+        "writer: the disk is full ({}); {}only deletions are accepted until there are {} MiB "
+        "of room (now {} MiB)",
+        ToStd(status.message()),
+        released ? StrCat("the reserve of ", options_.reserve->bytes() >> 20,
+                          " MiB (storage.reserve_mib) was released so that they can commit; ")
+                 : "",
+        stats_.room_needed >> 20, room >> 20);
+  }
+  stats_.disk_full = true;
+  stats_.disk_full_reason = std::string(ToStd(status.message()));
+  stats_.room_bytes = room;
+  stats_.reserve_held = options_.reserve != nullptr && options_.reserve->held();
+  return released;
+}
+
+void Writer::CheckRoom() {
+  {
+    MutexLock lock(&mu_);
+    if (!WatchingRoom()) return;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_room_check_ < std::chrono::seconds(1)) return;
+  last_room_check_ = now;
+  store::DiskReserve* reserve = options_.reserve;
+  if (reserve != nullptr && !reserve->held() && reserve->bytes() != 0 &&
+      store::FilesystemFreeBytes(store_.path()) >= 2 * reserve->bytes()) {
+    if (absl::Status acquired = reserve->Acquire(); acquired.ok()) {
+      spdlog::info("writer: the reserve of {} MiB is allocated again", reserve->bytes() >> 20);
+    }
+  }
+  const uint64_t room = store::RoomBytes(store_);
+  MutexLock lock(&mu_);
+  stats_.room_bytes = room;
+  stats_.reserve_held = reserve != nullptr && reserve->held();
+  if (stats_.disk_full && room >= stats_.room_needed) {
+    spdlog::info("writer: {} MiB of room again: all writes are accepted", room >> 20);
+    stats_.disk_full = false;
+    stats_.disk_full_reason.clear();
+  } else if (!stats_.disk_full && reserve != nullptr && !stats_.reserve_held &&
+             room < reserve->bytes()) {
+    // Without its reserve, the node keeps that much room for deletions itself.
+    spdlog::error("writer: {} MiB of room left and no reserve: only deletions are accepted now",
+                  room >> 20);
+    stats_.disk_full = true;
+    stats_.disk_full_reason = StrCat("only ", room >> 20, " MiB of room left on the disk");
+  }
+}
+
 void Writer::Caught(std::string_view where, std::string_view what) {
   spdlog::error("writer: exception {}: {}", where, EscapeForLog(what));
   MutexLock lock(&mu_);
@@ -222,16 +310,9 @@ void Writer::Run() {
       stats_.last_commit_failed = true;
       stats_.last_error = std::string(ToStd(status.message()));
     }
-    for (auto& op : batch) {
-      try {
-        op->Done(status);
-      } catch (const std::exception& e) {
-        Caught("in an operation's completion", e.what());
-      } catch (...) {
-        Caught("in an operation's completion", "not a std::exception");
-      }
-    }
+    for (auto& op : batch) Finish(*op, status);
     batch.clear();  // the records' memory goes here (TakeBatch counts it towards a trim)
+    CheckRoom();
   }
 }
 
@@ -264,6 +345,20 @@ absl::Status Writer::CommitBatch(std::deque<std::unique_ptr<WriteOp>>& batch) {
         ++stats_.map_growths;
         continue;
       }
+    }
+    if (store::IsDiskFull(status) && EnterDiskFull(status) && attempt < 16) {
+      // The reserve is released: what is allowed on a full disk (deletions) is committed with
+      // its room, the rest fails now.
+      std::deque<std::unique_ptr<WriteOp>> allowed;
+      for (auto& op : batch) {
+        if (op->allowed_when_disk_full()) {
+          allowed.push_back(std::move(op));
+        } else {
+          Finish(*op, status);
+        }
+      }
+      batch.swap(allowed);
+      if (!batch.empty()) continue;
     }
     spdlog::error("writer: commit of {} operations failed: {}", batch.size(), status.ToString());
     MutexLock lock(&mu_);

@@ -38,6 +38,7 @@
 #include "registry/base/clock.h"
 #include "registry/base/mutex.h"
 #include "registry/stats/metrics.h"
+#include "registry/store/space.h"
 #include "registry/store/store.h"
 
 namespace idnode {
@@ -96,6 +97,9 @@ class WriteOp {
   virtual size_t items() const { return 1; }
   // About how much memory the operation holds while queued (its records' bytes); bounds the queue.
   virtual size_t bytes() const { return 0; }
+  // Accepted while the disk is full (see WriterOptions::reserve): deletions, which make room, and
+  // the node's own counter flushes.
+  virtual bool allowed_when_disk_full() const { return false; }
   // Applies the operation. Per-item outcomes (ALREADY_EXISTS, PERMISSION_DENIED, ...) are kept
   // by the operation, which must check before it writes. A non-OK return is a store failure
   // that aborts the whole transaction. May run more than once (after map growth): reset
@@ -118,6 +122,12 @@ struct WriterOptions {
   // long also counts). 0: never.
   size_t trim_after_bytes = size_t{16} << 20;
   std::chrono::milliseconds trim_when_idle_for{200};
+  // The reserve on the store's disk (store/space.h), or null. When a commit fails because the
+  // disk is full, the writer releases it and accepts only operations allowed_when_disk_full()
+  // until the room (free space on the disk plus free pages in the store) is twice the reserve
+  // again (16 MiB without one); it allocates the reserve again once the disk has room for it
+  // twice over. Owned by the caller, used on the writer thread only.
+  store::DiskReserve* reserve = nullptr;
   int32_t utc_offset_minutes = 8 * 60;
 };
 
@@ -136,6 +146,13 @@ struct WriterStats {
   // next commit that succeeds. /healthz fails meanwhile.
   bool last_commit_failed = false;
   std::string last_error;
+  // The disk is full: only deletions are accepted until room_bytes reaches room_needed.
+  bool disk_full = false;
+  std::string disk_full_reason;
+  uint64_t disk_full_refused = 0;  // operations refused meanwhile
+  uint64_t room_bytes = 0;         // as last measured (while full, or while the reserve is out)
+  uint64_t room_needed = 0;
+  bool reserve_held = false;
 };
 
 class Writer {
@@ -167,6 +184,19 @@ class Writer {
   bool TakeBatch(std::deque<std::unique_ptr<WriteOp>>& batch, size_t& bytes);
   // Returns the heap's free pages to the system (writer thread, without the lock).
   void TrimHeap();
+  // Calls op.Done(status), catching what it throws.
+  void Finish(WriteOp& op, const absl::Status& status);
+  // After a commit failed for a full disk: releases the reserve (true when it was held) and
+  // accepts only what is allowed on a full disk.
+  bool EnterDiskFull(const absl::Status& status);
+  // While the disk is full or the reserve is released: measures the room (at most once a second)
+  // and leaves the full state, allocates the reserve again, or enters the full state as due.
+  void CheckRoom();
+  bool WatchingRoom() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stats_.disk_full ||
+           (options_.reserve != nullptr && options_.reserve->bytes() != 0 && !stats_.reserve_held);
+  }
+  uint64_t RoomNeeded() const;
   // Logs and counts an exception caught on the writer thread.
   void Caught(std::string_view where, std::string_view what);
   bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -185,7 +215,8 @@ class Writer {
   store::Store& store_;
   const Clock& clock_;
   const WriterOptions options_;
-  uint64_t next_sequence_ = 1;  // writer thread only
+  uint64_t next_sequence_ = 1;                             // writer thread only
+  std::chrono::steady_clock::time_point last_room_check_;  // writer thread only
 
   mutable Mutex mu_;
   std::deque<std::unique_ptr<WriteOp>> interactive_ ABSL_GUARDED_BY(mu_);

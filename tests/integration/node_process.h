@@ -5,14 +5,19 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -33,7 +38,59 @@ struct NodeOptions {
   int grpc_port = 0;                    // 0: the kernel picks; else FreePort() to restart on it
   int handle_port = 0;                  // likewise for the Handle port (UDP and TCP)
   std::string host = "127.0.0.1";       // where gRPC, Handle and HTTP listen: or "::1"
+  // > 0: the data directory is a tmpfs of this many bytes, mounted in the node's own mount
+  // namespace (a small disk that fills; it goes with the process). See MountPrivateTmpfs.
+  uint64_t tmpfs_bytes = 0;
 };
+
+// In a new mount namespace for this process (and a user namespace first, for a user without
+// CAP_SYS_ADMIN), mounts a tmpfs of `bytes` at `dir`. Call in a single-threaded process (a
+// forked child). False, with why in `error`, when the system does not allow it.
+inline bool MountPrivateTmpfs(const std::string& dir, uint64_t bytes, std::string& error) {
+  const auto fail = [&error](const char* what) {
+    error = std::string(what) + ": " + std::strerror(errno);
+    return false;
+  };
+  if (geteuid() != 0) {
+    const uid_t uid = getuid();
+    const gid_t gid = getgid();
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return fail("unshare(CLONE_NEWUSER)");
+    std::ofstream("/proc/self/setgroups") << "deny";
+    std::ofstream("/proc/self/uid_map") << "0 " << uid << " 1";
+    std::ofstream("/proc/self/gid_map") << "0 " << gid << " 1";
+  } else if (unshare(CLONE_NEWNS) != 0) {
+    return fail("unshare(CLONE_NEWNS)");
+  }
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    return fail("making mounts private");
+  }
+  std::filesystem::create_directories(dir);
+  const std::string options = "size=" + std::to_string(bytes) + ",mode=0700";
+  if (mount("tmpfs", dir.c_str(), "tmpfs", 0, options.c_str()) != 0) return fail("mount tmpfs");
+  return true;
+}
+
+// Whether MountPrivateTmpfs works here (tried in a child); why not in `error`.
+inline bool CanMountPrivateTmpfs(const std::string& dir, std::string& error) {
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) return false;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(pipe_fds[0]);
+    std::string why;
+    const bool ok = MountPrivateTmpfs(dir, 1 << 20, why);
+    (void)!write(pipe_fds[1], why.data(), why.size());
+    _exit(ok ? 0 : 1);
+  }
+  close(pipe_fds[1]);
+  char buffer[256];
+  const ssize_t n = read(pipe_fds[0], buffer, sizeof buffer);
+  close(pipe_fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  error = n > 0 ? std::string(buffer, static_cast<size_t>(n)) : "";
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
 
 // True in the AddressSanitizer build (make test-asan): its allocator keeps freed memory in
 // quarantine and never hands it back, so tests that bound a node's memory skip there.
@@ -112,6 +169,11 @@ class NodeProcess {
       FILE* err = freopen(log.c_str(), "a", stderr);
       (void)out;
       (void)err;
+      if (std::string why;
+          options_.tmpfs_bytes > 0 && !MountPrivateTmpfs(data_dir_, options_.tmpfs_bytes, why)) {
+        std::fprintf(stderr, "node_process: %s\n", why.c_str());
+        _exit(126);
+      }
       std::vector<std::string> args = {IDNODE_BINARY,
                                        "--data-dir",
                                        data_dir_,
