@@ -1,6 +1,6 @@
 #pragma once
 
-// The Federation gRPC service (DESIGN §6, §9).
+// The Federation gRPC service (docs/architecture.md §6, §9).
 //
 // On a top node (node.role = "top"): RegisterPrefix / RemovePrefix store and remove prefix
 // records 0.NA/<prefix> (registry/federation) for the nodes below. Callers authenticate with a

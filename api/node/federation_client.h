@@ -1,7 +1,7 @@
 #pragma once
 
-// The upward half of federation on a secondary node (DESIGN §6, §9): it tells the top node which
-// prefixes this node serves.
+// The upward half of federation on a secondary node (docs/architecture.md §6, §9): it tells the top
+// node which prefixes this node serves.
 //
 // What to send lives in the store's upward spool (registry/federation), written in the same
 // transaction as the change that caused it. One thread sends it, prefix by prefix in key order,

@@ -6,8 +6,10 @@
 //                every policy threshold (measured, target, met); each family declared once below
 //   /api/stats   the statistics report as JSON, the same document as `idctl report --format
 //                json`; parameters from, to (YYYY-MM-DD) and by_prefix (true/false)
-//   /healthz     200 when the store can be read and the last statistics flush succeeded, 503
-//                otherwise; a JSON body names each check
+//   /healthz     200 when the store can be read, writes commit and the disk is not full, the
+//                last statistics flush succeeded, no Handle worker is failing and no thread
+//                caught an exception in the last minute; 503 otherwise; a JSON body names each
+//                check
 //   /dashboard   a page that draws daily resolutions and registered identifiers against their
 //                threshold lines, with each threshold met or not met; self-contained (no network
 //                beyond this port), it refreshes itself every 30 seconds

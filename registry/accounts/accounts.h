@@ -1,7 +1,7 @@
 #pragma once
 
-// Accounts, bearer tokens and enterprise prefixes (DESIGN §5, §8): their stored forms, token
-// generation and hashing, and authentication of a bearer token against the store.
+// Accounts, bearer tokens and enterprise prefixes (docs/architecture.md §5, §8): their stored
+// forms, token generation and hashing, and authentication of a bearer token against the store.
 //
 // - accounts_v1: account id -> AccountRecord. Roles: admin (allocates prefixes, manages
 //   accounts), registrant (writes under its own prefixes), operator (reads statistics), node (a

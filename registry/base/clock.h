@@ -27,7 +27,8 @@ class SystemClock final : public Clock {
   }
 };
 
-// Reporting day: days since 1970-01-01 in a fixed UTC offset (DESIGN §7; default UTC+08:00).
+// Reporting day: days since 1970-01-01 in a fixed UTC offset (docs/architecture.md §7; default
+// UTC+08:00).
 inline uint32_t ReportingDay(int64_t unix_millis, int32_t utc_offset_minutes) {
   int64_t local_ms = unix_millis + int64_t{utc_offset_minutes} * 60'000;
   int64_t day = local_ms >= 0 ? local_ms / 86'400'000 : (local_ms - 86'399'999) / 86'400'000;

@@ -1,7 +1,7 @@
 #pragma once
 
-// Federation state in the store (DESIGN §6, §9): what a top node keeps for the nodes below it, and
-// what a secondary node still has to tell its top node.
+// Federation state in the store (docs/architecture.md §6, §9): what a top node keeps for the nodes
+// below it, and what a secondary node still has to tell its top node.
 //
 // Top node: prefix records `0.NA/<prefix>` in ids_v1, in the ordinary record format so that the
 // resolver serves them like any identifier. Values: index 1 HS_SITE (the serving site) and, for a

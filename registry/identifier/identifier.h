@@ -1,6 +1,6 @@
 #pragma once
 
-// The identifier model (DESIGN §2): `prefix/suffix`, split at the first '/'.
+// The identifier model (docs/architecture.md §2): `prefix/suffix`, split at the first '/'.
 //
 // Limits: whole identifier <= 255 bytes, prefix <= 64 bytes, valid UTF-8, no control characters.
 // Prefix: dot-separated segments of ASCII letters, digits, '-' and '_' (e.g. `88.123.45`).
@@ -21,7 +21,7 @@
 namespace idnode {
 
 inline constexpr size_t kMaxIdentifierBytes = 255;
-// The prefix under which prefix records live: 0.NA/<prefix> (DESIGN §6).
+// The prefix under which prefix records live: 0.NA/<prefix> (docs/architecture.md §6).
 inline constexpr std::string_view kNaPrefix = "0.NA";
 inline constexpr size_t kMaxPrefixBytes = 64;
 

@@ -1,6 +1,6 @@
 #pragma once
 
-// The stored form of one identifier (the `ids_v1` value, DESIGN §5):
+// The stored form of one identifier (the `ids_v1` value, docs/architecture.md §5):
 //   format u8 (1) | created ms u64 | updated ms u64 | version u32 | original spelling (u16 len)
 //   | owner account (u16 len) | value list (`u32 count + values`, see value.h) to the end.
 // The value list is last so a resolution can hand its bytes straight to the wire encoder.

@@ -1,6 +1,7 @@
 #pragma once
 
-// Handle values (DESIGN §3) and their wire encoding (DESIGN §6, RFC 3651 §3.1):
+// Handle values (docs/architecture.md §3) and their wire encoding (docs/architecture.md §6, RFC
+// 3651 §3.1):
 //   index u32, timestamp u32, ttl type u8, ttl u32, permissions u8, type (u32 len + UTF-8),
 //   data (u32 len + bytes), reference count u32 + (handle u32 len + bytes, index u32) each.
 // A value list is `u32 count` followed by the values, sorted by index. The store keeps value lists
@@ -28,8 +29,8 @@ inline constexpr size_t kMaxReferences = 64;
 inline constexpr size_t kMaxEncodedValuesBytes = 200 * 1024;
 inline constexpr uint32_t kDefaultTtlSeconds = 86400;
 
-// Value types of the Handle system that federation reads and writes (DESIGN §6): the site serving
-// a prefix, the site serving the prefixes below it, and a service handle.
+// Value types of the Handle system that federation reads and writes (docs/architecture.md §6): the
+// site serving a prefix, the site serving the prefixes below it, and a service handle.
 inline constexpr std::string_view kSiteType = "HS_SITE";
 inline constexpr std::string_view kPrefixSiteType = "HS_SITE.PREFIX";
 inline constexpr std::string_view kServiceType = "HS_SERV";

@@ -1,8 +1,8 @@
 #pragma once
 
-// Makes the resolver's hot-path counters durable (DESIGN §7). The front ends count per thread
-// without locks; every few seconds, at each reporting-day boundary and at shutdown, the flusher
-// reads their running totals, subtracts what it already wrote, and writes the difference to
+// Makes the resolver's hot-path counters durable (docs/architecture.md §7). The front ends count
+// per thread without locks; every few seconds, at each reporting-day boundary and at shutdown, the
+// flusher reads their running totals, subtracts what it already wrote, and writes the difference to
 // counters_v1 in one writer transaction, returning once that is on disk.
 //
 // What a crash can lose: the resolutions counted since the last flush that reached the disk, at

@@ -1,9 +1,11 @@
 #pragma once
 
-// Every durable statistic, declared once (STYLE rule 8): /metrics, reports and tests read this
-// table. Values live in counters_v1 under the key `metric u16 | day u32 | scope`, where day is the
-// reporting day (days since 1970-01-01 in the reporting offset, registry/base/clock.h) or
-// kAllTime, and scope is "" for the whole node or a normalised enterprise prefix.
+// Every durable statistic's id, fixed for good (docs/contributing.md, rule 8; stored counters
+// outlive the build). The names in kMetrics are not read yet: /metrics declares its own families
+// in api/node/http_endpoints.cc. Values live in counters_v1 under the key `metric u16 | day u32 |
+// scope`, where day is the reporting day (days since 1970-01-01 in the reporting offset,
+// registry/base/clock.h) or kAllTime, and scope is "" for the whole node or a normalised enterprise
+// prefix.
 //
 // Registrations are counted in the write transaction that makes them (exact). Resolutions are
 // counted per thread on the hot path and flushed here every few seconds (registry/stats/flush.h):

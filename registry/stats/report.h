@@ -1,9 +1,9 @@
 #pragma once
 
-// The numbers the authorities judge a node by (DESIGN §7), read from counters_v1: per threshold
-// the measured value, the target, met or not and, at the current rate, the day it would be met;
-// a per-day series; and a per enterprise prefix breakdown. `idctl report`, the Stats gRPC service
-// and the HTTP endpoints all show this one structure.
+// The numbers the authorities judge a node by (docs/architecture.md §7), read from counters_v1: per
+// threshold the measured value, the target, met or not and, at the current rate, the day it would
+// be met; a per-day series; and a per enterprise prefix breakdown. `idctl report`, the Stats gRPC
+// service and the HTTP endpoints all show this one structure.
 //
 // Definitions (all days are reporting days in the configured UTC offset):
 //   registered          identifiers currently registered (exact: counted in the write

@@ -1,6 +1,7 @@
 #pragma once
 
-// The statistics the node owes the authority, kept in the store until delivered (DESIGN §7).
+// The statistics the node owes the authority, kept in the store until delivered
+// (docs/architecture.md §7).
 //
 // A report covers a period of whole reporting days (`interval_days`, from the day uploads were
 // first enabled on), and is made once the period has ended. It is desensitised: the node's id and

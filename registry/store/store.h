@@ -1,7 +1,7 @@
 #pragma once
 
-// The LMDB store (DESIGN §5): one environment, named databases with a version in their name, a
-// `meta` database holding `schema_version` from the first commit on.
+// The LMDB store (docs/architecture.md §5): one environment, named databases with a version in
+// their name, a `meta` database holding `schema_version` from the first commit on.
 //
 // Ownership: Store owns the MDB_env. ReadTxn, WriteTxn and Cursor are move-only RAII handles
 // that must not outlive the Store (or, for Cursor, its transaction). A WriteTxn aborts in its
@@ -9,7 +9,8 @@
 //
 // Threads: any thread may open read transactions (the env uses MDB_NOTLS, so a ReadTxn may be
 // reset and renewed by its owning thread across batches). Only one write transaction exists at a
-// time; in idnode only the registry writer thread opens them (STYLE rule 7).
+// time; in idnode only the registry writer thread opens them (the one-writer rule,
+// docs/contributing.md).
 //
 // Map growth: when a write fails with MDB_MAP_FULL the writer aborts, calls GrowMap() and redoes
 // the transaction. Remapping is unsafe while any read transaction is live, so every live ReadTxn

@@ -1,7 +1,7 @@
 #pragma once
 
-// Data templates (数据模板, DESIGN §4): the attribute schema an enterprise prefix publishes for
-// its identifiers, and the check of a value list against it.
+// Data templates (数据模板, docs/architecture.md §4): the attribute schema an enterprise prefix
+// publishes for its identifiers, and the check of a value list against it.
 //
 // - A template belongs to one enterprise prefix and is versioned 1, 2, 3, ...; a published
 //   version never changes. A new version keeps every attribute of the one before it (same

@@ -1,11 +1,12 @@
 #pragma once
 
-// The single writer (DESIGN §5, STYLE rule 7): the only thread that opens LMDB write
-// transactions. Callers Submit() operations; the writer takes what is queued (bounded by
-// max_batch_items and, when configured, a short wait for more), applies it in one transaction
-// together with the change records and registration counters those operations produce, commits
-// (which fsyncs) and only then calls each operation's Done(). A transaction that fills the map is
-// aborted, the map grown, and the same operations applied again; nothing acknowledged is lost.
+// The single writer (docs/architecture.md §5; the one-writer rule, docs/contributing.md): the only
+// thread that opens LMDB write transactions. Callers Submit() operations; the writer takes what is
+// queued (bounded by max_batch_items and, when configured, a short wait for more), applies it in
+// one transaction together with the change records and registration counters those operations
+// produce, commits (which fsyncs) and only then calls each operation's Done(). A transaction that
+// fills the map is aborted, the map grown, and the same operations applied again; nothing
+// acknowledged is lost.
 //
 // The writer thread never ends on an exception: one thrown while a batch is applied fails that
 // batch (INTERNAL, naming it) and is counted; one thrown by a Done() is counted and logged.

@@ -1,9 +1,9 @@
 #pragma once
 
-// The client walk (DESIGN §6): how a Handle client that knows only a top node finds the server
-// that holds an identifier. For `P/S` it resolves 0.NA/P at the top node, following prefix
-// referrals (303) to the site of a parent prefix; it takes the HS_SITE values of the answer (or,
-// when the record names a service handle with HS_SERV instead, resolves that handle at the top
+// The client walk (docs/architecture.md §6): how a Handle client that knows only a top node finds
+// the server that holds an identifier. For `P/S` it resolves 0.NA/P at the top node, following
+// prefix referrals (303) to the site of a parent prefix; it takes the HS_SITE values of the answer
+// (or, when the record names a service handle with HS_SERV instead, resolves that handle at the top
 // node for its HS_SITE), chooses the server within the site by the Handle rule (SelectServer)
 // and asks it for `P/S`, following service (302) and prefix (303) referrals. Every hop counts
 // toward a limit, so a referral loop between misconfigured nodes ends with an error, never a

@@ -1,13 +1,14 @@
 #pragma once
 
-// The lookup core: every front end (gRPC now; UDP and TCP 2641 later) resolves through it.
+// The lookup core: every front end (gRPC Resolve, and the Handle query processor for UDP and TCP)
+// resolves through it.
 // It reads the record in the caller's read transaction and walks the stored, pre-encoded value
 // list without copying or allocating; callers copy the matching values' bytes into their reply.
 //
-// Filters (DESIGN §6): an index list and a type list, both "all" when empty; a value passes when
-// it matches either list. A type compares ASCII case-insensitively; a type ending in '.' matches
-// the type itself and every type below it ("URL." matches "URL" and "URL.backup", not "URLX";
-// "HS_" is an ordinary type), as the reference server filters. public_only keeps values
+// Filters (docs/architecture.md §6): an index list and a type list, both "all" when empty; a value
+// passes when it matches either list. A type compares ASCII case-insensitively; a type ending in
+// '.' matches the type itself and every type below it ("URL." matches "URL" and "URL.backup", not
+// "URLX"; "HS_" is an ordinary type), as the reference server filters. public_only keeps values
 // whose permissions include public read.
 //
 // Thread-safe: stateless; the transaction belongs to the calling thread.

@@ -4,7 +4,7 @@
 // no sockets, so it can be fed raw bytes in tests. The UDP and TCP front ends call it from their
 // worker threads, each with its own scratch space, read transaction and counters.
 //
-// What it answers (DESIGN §6):
+// What it answers (docs/architecture.md §6):
 //   resolution (opcode 1): 1 with the matching values (index and type filters, TYPE. hierarchies;
 //     publicly readable values only, PO or not, as resolvers are not authenticated), 100 handle not
 //     found, 200 values not found, 102 invalid handle, 301 not responsible for a handle outside the

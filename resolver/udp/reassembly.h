@@ -1,11 +1,11 @@
 #pragma once
 
-// Reassembly of multi-packet UDP requests (DESIGN §6): a request above 512 bytes arrives as
-// pieces 0..n-1, each a datagram with the truncated envelope flag, the same request id and total
-// length, and the next 492 message bytes. Requests are small, so this is rare; it is bounded so
-// that pieces cannot be used to make the node hold memory: a fixed number of pending requests
-// per worker, at most kMaxPerSource of them from one source address (one /64 for IPv6) however
-// many ports it uses, so that first pieces that never complete from one source cannot keep
+// Reassembly of multi-packet UDP requests (docs/architecture.md §6): a request above 512 bytes
+// arrives as pieces 0..n-1, each a datagram with the truncated envelope flag, the same request id
+// and total length, and the next 492 message bytes. Requests are small, so this is rare; it is
+// bounded so that pieces cannot be used to make the node hold memory: a fixed number of pending
+// requests per worker, at most kMaxPerSource of them from one source address (one /64 for IPv6)
+// however many ports it uses, so that first pieces that never complete from one source cannot keep
 // everyone else's requests out; each at most kMaxBytes, each given up `timeout_ms` after its
 // first piece (and counted by the caller as dropped).
 //

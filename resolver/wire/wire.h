@@ -1,6 +1,6 @@
 #pragma once
 
-// The Handle protocol wire codec (RFC 3652, DESIGN §6): pure functions over bytes.
+// The Handle protocol wire codec (RFC 3652, docs/architecture.md §6): pure functions over bytes.
 //
 // A message on the wire is a 20-byte envelope followed by the message proper: a 24-byte header,
 // the body (header.body_length bytes) and a credential section (u32 length + bytes, 0 when
@@ -191,8 +191,8 @@ class ReplyWriter {
   size_t body_start_;
 };
 
-// ---- HS_SITE (DESIGN §6): the site-info record a get-site-info reply carries, and the data of
-// HS_SITE values. Built once at start-up and by clients, so it owns its bytes.
+// ---- HS_SITE (docs/architecture.md §6): the site-info record a get-site-info reply carries, and
+// the data of HS_SITE values. Built once at start-up and by clients, so it owns its bytes.
 
 namespace site {
 inline constexpr uint8_t kPrimary = 0x80;
