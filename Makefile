@@ -24,7 +24,7 @@ ASAN_ENV = ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_a
 TSAN_ENV = TSAN_OPTIONS=suppressions=$(SUPPRESSIONS)/tsan.supp:halt_on_error=1:second_deadlock_stack=1
 # What the ThreadSanitizer run builds: the threaded components' tests (and the programs they run).
 TSAN_TARGETS = writer_test stats_test recursion_test node_test upload_test http_server_test \
-  federation_client_test
+  federation_client_test round_loop_test
 
 .PHONY: all deps configure build run test test-asan test-tsan bench bench-compare fuzz format clean
 

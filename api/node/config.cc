@@ -7,6 +7,7 @@
 #include <set>
 
 #include "api/http/https_client.h"
+#include "registry/base/clock.h"
 #include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
 #include "registry/identifier/identifier.h"
@@ -33,7 +34,7 @@ struct NumericKey {
 
 #define IDNODE_FIELD(member) [](NodeConfig& c) -> uint64_t& { return c.member; }
 constexpr uint64_t kHour = 3'600'000;
-constexpr uint64_t kDay = 86'400'000;
+constexpr uint64_t kDay = kDayMs;
 constexpr uint64_t kCount = 1'000'000'000'000'000;  // thresholds: any count a node can reach
 constexpr NumericKey kNumericKeys[] = {
     // 16 TiB: the map is address space reserved at start, and LMDB's size is a size_t of bytes.

@@ -88,29 +88,22 @@ FederationClient::FederationClient(store::Store& store, Writer& writer, const Cl
       clock_(clock),
       upstream_(std::move(upstream)),
       options_(options),
-      backoff_(options.retry_initial, options.retry_max) {}
+      loop_("federation", "sending upward registrations", options.retry_initial,
+            options.retry_max) {}
 
 FederationClient::~FederationClient() { Stop(); }
 
 void FederationClient::Start() {
-  thread_ = std::thread([this] { Run(); });
-  NameThread(thread_, "federation");
+  // Once the spool is empty, it is looked at again every idle_poll (or at Wake()).
+  loop_.Start([this]() -> std::optional<std::chrono::milliseconds> {
+    if (!SendPending()) return std::nullopt;
+    return options_.idle_poll;
+  });
 }
 
-void FederationClient::Stop() {
-  {
-    MutexLock lock(&mu_);
-    stopping_ = true;
-  }
-  if (thread_.joinable()) thread_.join();
-}
+void FederationClient::Stop() { loop_.Stop(); }
 
-void FederationClient::Wake() {
-  {
-    MutexLock lock(&mu_);
-    woken_ = true;
-  }
-}
+void FederationClient::Wake() { loop_.Wake(); }
 
 api::UpwardStats FederationClient::stats() const {
   MutexLock lock(&mu_);
@@ -130,10 +123,7 @@ bool FederationClient::SendPending() {
     pending = *std::move(listed);
   }
   for (federation::PendingUpward& item : pending) {
-    {
-      MutexLock lock(&mu_);
-      if (stopping_) return false;
-    }
+    if (loop_.stopping()) return false;
     const federation::UpwardEntry& entry = item.entry;
     absl::Status sent = entry.op == federation::UpwardOp::kRegister ? upstream_->Register(entry)
                                                                     : upstream_->Remove(entry);
@@ -156,34 +146,13 @@ bool FederationClient::SendPending() {
     }
     spdlog::info("federation: {} {} acknowledged by the top node",
                  federation::UpwardOpName(entry.op), entry.prefix);
-    backoff_.Reset();
+    loop_.ResetBackoff();
     MutexLock lock(&mu_);
     ++stats_.delivered;
     stats_.last_error.clear();
     stats_.last_success_ms = clock_.NowMillis();
   }
   return true;
-}
-
-void FederationClient::Run() {
-  for (;;) {
-    {
-      MutexLock lock(&mu_);
-      if (stopping_) return;
-      woken_ = false;
-    }
-    // An exception is a failed round: counted, and retried after the back-off.
-    bool empty = false;
-    guard_.Run("sending upward registrations", [this, &empty] { empty = SendPending(); });
-    std::chrono::milliseconds wait = options_.idle_poll;
-    if (empty) {
-      backoff_.Reset();
-    } else {
-      wait = backoff_.Next();
-    }
-    MutexLock lock(&mu_);
-    mu_.AwaitWithTimeout(this, &FederationClient::StoppingOrWoken, wait);
-  }
 }
 
 }  // namespace idnode

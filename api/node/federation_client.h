@@ -19,16 +19,16 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "api/grpc/federation_service.h"
-#include "registry/base/backoff.h"
 #include "registry/base/clock.h"
-#include "registry/base/exception_guard.h"
 #include "registry/base/mutex.h"
+#include "registry/base/round_loop.h"
 #include "registry/federation/federation.h"
 #include "registry/store/store.h"
 #include "registry/writer/writer.h"
@@ -72,10 +72,9 @@ class FederationClient {
   void Wake();
   api::UpwardStats stats() const;
   // The thread's catch-all: an exception in a round is counted and the round retried.
-  const ExceptionGuard& guard() const { return guard_; }
+  const ExceptionGuard& guard() const { return loop_.guard(); }
 
  private:
-  void Run();
   // Sends the spool until it is empty (true) or an attempt fails (false).
   bool SendPending();
 
@@ -86,13 +85,8 @@ class FederationClient {
   const FederationClientOptions options_;
 
   mutable Mutex mu_;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  bool woken_ ABSL_GUARDED_BY(mu_) = false;
-  bool StoppingOrWoken() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || woken_; }
   api::UpwardStats stats_ ABSL_GUARDED_BY(mu_);
-  Backoff backoff_;  // thread only
-  ExceptionGuard guard_{"federation"};
-  std::thread thread_;
+  RoundLoop loop_;  // last: its thread uses everything above
 };
 
 }  // namespace idnode

@@ -9,11 +9,7 @@
 #include "registry/writer/submit.h"
 
 namespace idnode {
-namespace {
-
-constexpr int64_t kDayMs = 86'400'000;
-
-}  // namespace
+namespace {}  // namespace
 
 Uploader::Uploader(store::Store& store, Writer& writer, const Clock& clock,
                    stats::UploadIdentity who, http::Url url, UploadOptions options,
@@ -25,7 +21,8 @@ Uploader::Uploader(store::Store& store, Writer& writer, const Clock& clock,
       url_(std::move(url)),
       options_(std::move(options)),
       flush_(std::move(flush)),
-      backoff_(options_.retry_initial, options_.retry_max) {}
+      loop_("uploader", "making or delivering reports", options_.retry_initial,
+            options_.retry_max) {}
 
 Uploader::~Uploader() { Stop(); }
 
@@ -35,29 +32,22 @@ absl::Status Uploader::Start() {
     return stats::MakeStartUploadsOp(today, std::move(done));
   });
   if (!started.ok()) return started;
-  thread_ = std::thread([this] { Run(); });
-  NameThread(thread_, "uploader");
+  loop_.Start([this] { return Round(); });
   return absl::OkStatus();
 }
 
-void Uploader::Stop() {
-  {
-    MutexLock lock(&mu_);
-    stopping_ = true;
-  }
-  if (thread_.joinable()) thread_.join();
-}
+void Uploader::Stop() { loop_.Stop(); }
 
-void Uploader::Wake() {
-  {
-    MutexLock lock(&mu_);
-    woken_ = true;
-  }
-}
+void Uploader::Wake() { loop_.Wake(); }
 
 UploadStats Uploader::stats() const {
-  MutexLock lock(&mu_);
-  return stats_;
+  UploadStats stats;
+  {
+    MutexLock lock(&mu_);
+    stats = stats_;
+  }
+  stats.rounds = loop_.rounds();
+  return stats;
 }
 
 bool Uploader::MakeDueReports() {
@@ -119,10 +109,7 @@ bool Uploader::DeliverPending() {
     pending = *std::move(listed);
   }
   for (stats::PendingUpload& report : pending) {
-    {
-      MutexLock lock(&mu_);
-      if (stopping_) return false;
-    }
+    if (loop_.stopping()) return false;
     http::PostOptions post;
     post.ca_file = options_.ca_file;
     post.timeout = options_.timeout;
@@ -153,7 +140,7 @@ bool Uploader::DeliverPending() {
                    report.report_id, removed.ToString());
       return false;
     }
-    backoff_.Reset();
+    loop_.ResetBackoff();
     MutexLock lock(&mu_);
     ++stats_.delivered;
     stats_.last_error.clear();
@@ -161,32 +148,11 @@ bool Uploader::DeliverPending() {
   return true;
 }
 
-void Uploader::Run() {
-  for (;;) {
-    {
-      MutexLock lock(&mu_);
-      if (stopping_) return;
-      woken_ = false;
-    }
-    // An exception is a failed round: counted, and retried after the back-off.
-    bool empty = false;
-    guard_.Run("making or delivering reports",
-               [this, &empty] { empty = MakeDueReports() && DeliverPending(); });
-    std::chrono::milliseconds wait;
-    if (empty) {
-      backoff_.Reset();
-      const int64_t now_ms = clock_.NowMillis();
-      const int64_t offset_ms = int64_t{who_.utc_offset_minutes} * 60'000;
-      const int64_t next_day_ms =
-          (int64_t{ReportingDay(now_ms, who_.utc_offset_minutes)} + 1) * kDayMs - offset_ms;
-      wait = std::chrono::milliseconds(std::max<int64_t>(next_day_ms - now_ms, 0) + 1000);
-    } else {
-      wait = backoff_.Next();
-    }
-    MutexLock lock(&mu_);
-    ++stats_.rounds;
-    mu_.AwaitWithTimeout(this, &Uploader::StoppingOrWoken, wait);
-  }
+std::optional<std::chrono::milliseconds> Uploader::Round() {
+  if (!MakeDueReports() || !DeliverPending()) return std::nullopt;
+  // A second into the next day, so that the day that ended is whole.
+  return std::chrono::milliseconds(
+      MillisToNextReportingDay(clock_.NowMillis(), who_.utc_offset_minutes) + 1000);
 }
 
 }  // namespace idnode

@@ -18,16 +18,16 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "api/http/https_client.h"
-#include "registry/base/backoff.h"
 #include "registry/base/clock.h"
-#include "registry/base/exception_guard.h"
 #include "registry/base/mutex.h"
+#include "registry/base/round_loop.h"
 #include "registry/stats/upload.h"
 #include "registry/store/store.h"
 #include "registry/writer/writer.h"
@@ -68,10 +68,11 @@ class Uploader {
 
   UploadStats stats() const;
   // The thread's catch-all: an exception in a round is counted and the round retried.
-  const ExceptionGuard& guard() const { return guard_; }
+  const ExceptionGuard& guard() const { return loop_.guard(); }
 
  private:
-  void Run();
+  // Makes what is due and sends the spool; until the next reporting day when it is empty.
+  std::optional<std::chrono::milliseconds> Round();
   // Spools every period that has ended. False on a failure (logged).
   bool MakeDueReports();
   // Sends what is spooled, oldest first, until one fails. True when the spool is empty.
@@ -86,13 +87,8 @@ class Uploader {
   const std::function<absl::Status()> flush_;
 
   mutable Mutex mu_;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  bool woken_ ABSL_GUARDED_BY(mu_) = false;
-  bool StoppingOrWoken() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || woken_; }
   UploadStats stats_ ABSL_GUARDED_BY(mu_);
-  Backoff backoff_;  // thread only
-  ExceptionGuard guard_{"uploader"};
-  std::thread thread_;
+  RoundLoop loop_;  // last: its thread uses everything above
 };
 
 }  // namespace idnode

@@ -27,12 +27,22 @@ class SystemClock final : public Clock {
   }
 };
 
+inline constexpr int64_t kDayMs = 86'400'000;
+
 // Reporting day: days since 1970-01-01 in a fixed UTC offset (docs/architecture.md §7; default
 // UTC+08:00).
 inline uint32_t ReportingDay(int64_t unix_millis, int32_t utc_offset_minutes) {
   int64_t local_ms = unix_millis + int64_t{utc_offset_minutes} * 60'000;
-  int64_t day = local_ms >= 0 ? local_ms / 86'400'000 : (local_ms - 86'399'999) / 86'400'000;
+  int64_t day = local_ms >= 0 ? local_ms / kDayMs : (local_ms - (kDayMs - 1)) / kDayMs;
   return static_cast<uint32_t>(day);
+}
+
+// Milliseconds from `unix_millis` until the next reporting day begins (at least 1).
+inline int64_t MillisToNextReportingDay(int64_t unix_millis, int32_t utc_offset_minutes) {
+  const int64_t next_day_ms =
+      (int64_t{ReportingDay(unix_millis, utc_offset_minutes)} + 1) * kDayMs -
+      int64_t{utc_offset_minutes} * 60'000;
+  return next_day_ms - unix_millis > 1 ? next_day_ms - unix_millis : 1;
 }
 
 }  // namespace idnode

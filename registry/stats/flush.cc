@@ -106,14 +106,10 @@ void ResolutionFlusher::Start() {
 }
 
 void ResolutionFlusher::Run() {
-  constexpr int64_t kDayMs = 86'400'000;
-  const int64_t offset_ms = int64_t{options_.utc_offset_minutes} * 60'000;
   for (;;) {
-    const int64_t now_ms = clock_.NowMillis();
-    const int64_t next_day_ms =
-        (int64_t{ReportingDay(now_ms, options_.utc_offset_minutes)} + 1) * kDayMs - offset_ms;
     auto wait = std::min<std::chrono::milliseconds>(
-        options_.interval, std::chrono::milliseconds(std::max<int64_t>(next_day_ms - now_ms, 1)));
+        options_.interval, std::chrono::milliseconds(MillisToNextReportingDay(
+                               clock_.NowMillis(), options_.utc_offset_minutes)));
     {
       MutexLock lock(&mu_);
       if (mu_.AwaitWithTimeout(this, &ResolutionFlusher::Stopping, wait)) return;
