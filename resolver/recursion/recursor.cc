@@ -166,10 +166,12 @@ RecursionAnswer Recursor::Resolve(const RecursionQuestion& question, uint64_t& e
       if (ttl > 0) expires_ms = now + ttl * 1000;
       return RecursionAnswer{wire::rc::kSuccess, *std::move(encoded), ""};
     }
-    case wire::rc::kValuesNotFound:  // no public values at all: an empty list answers 200
+    case wire::rc::kValuesNotFound: {  // no public values at all: an empty list answers 200
       not_found_.fetch_add(1, std::memory_order_relaxed);
       expires_ms = now + static_cast<uint64_t>(options_.negative_ttl.count());
-      return RecursionAnswer{wire::rc::kSuccess, "", ""};
+      auto empty = EncodeValueList({});
+      return RecursionAnswer{wire::rc::kSuccess, empty.ok() ? *std::move(empty) : "", ""};
+    }
     case wire::rc::kHandleNotFound:
       not_found_.fetch_add(1, std::memory_order_relaxed);
       expires_ms = now + static_cast<uint64_t>(options_.negative_ttl.count());

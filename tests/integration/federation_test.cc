@@ -652,7 +652,26 @@ TEST_F(FederationTest, ASecondaryResolvesForItsClientsThroughTheTopNodeWhenAsked
     EXPECT_EQ(reply->handle, ids[i]);
   }
 
-  // Two walks so far. Asked again, A answers from its cache: no walk, even with B gone.
+  // An identifier with no public values: B answers 200 (values not found), and so does A for it
+  // (before, A relayed an empty value list it could not encode: RC 2, "malformed").
+  v1::CreateRequest hidden;
+  hidden.set_identifier("88.200.7/PRIVATE-1");
+  v1::Value* value = hidden.add_values();
+  value->set_index(1);
+  value->set_type("URL");
+  value->set_data("https://b.example/private");
+  value->set_permissions(0x0C);  // admin read and write only
+  ASSERT_TRUE(b->Create(nodes.bolt, hidden).ok());
+  for (int ask = 0; ask < 2; ++ask) {  // the walk, then the cache
+    auto none = Ask(*a, "88.200.7/PRIVATE-1");
+    ASSERT_TRUE(none.ok()) << none.status();
+    EXPECT_EQ(none->header.response_code, wire::rc::kValuesNotFound)
+        << ask << ": " << none->message;
+  }
+  EXPECT_EQ(a->Metric("idnode_recursion_walks_total{result=\"not_found\"}"), 1);
+
+  // Two walks found values so far. Asked again, A answers from its cache: no walk, even with B
+  // gone.
   EXPECT_EQ(a->Metric("idnode_recursion_walks_total{result=\"found\"}"), 2);
   b->Kill(SIGTERM);
   for (Transport transport : {Transport::kUdp, Transport::kTcp}) {
@@ -682,7 +701,7 @@ TEST_F(FederationTest, ASecondaryResolvesForItsClientsThroughTheTopNodeWhenAsked
   EXPECT_EQ(unknown->header.response_code, wire::rc::kHandleNotFound);
   EXPECT_NE(unknown->message.find("prefix 88.999.1 is not registered"), std::string::npos)
       << unknown->message;
-  EXPECT_EQ(a->Metric("idnode_recursion_walks_total{result=\"not_found\"}"), 1);
+  EXPECT_EQ(a->Metric("idnode_recursion_walks_total{result=\"not_found\"}"), 2);
   // A request that arrives with its recursion count at the limit is refused at once.
   resolver::HandleRequest deep;
   deep.handle = "88.200.7/VALVE-11";
