@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "registry/base/thread_name.h"
-#include "registry/base/utf8.h"
 
 namespace idnode::stats {
 namespace {
@@ -116,12 +115,11 @@ void ResolutionFlusher::Run() {
     }
     // A failure is counted and logged; the next flush retries. So is an exception (from the
     // source of the counts, say): the thread goes on.
-    try {
-      (void)Flush();
-    } catch (const std::exception& e) {
-      Caught(e.what());
-    } catch (...) {
-      Caught("not a std::exception");
+    if (!guard_.Run("flushing resolution counts (the next flush retries)",
+                    [this] { (void)Flush(); })) {
+      MutexLock lock(&mu_);
+      ++stats_.failures;
+      stats_.last_failed = true;
     }
   }
 }
@@ -135,18 +133,14 @@ absl::Status ResolutionFlusher::Stop() {
   return Flush();
 }
 
-void ResolutionFlusher::Caught(std::string_view what) {
-  spdlog::error("stats: exception while flushing resolution counts (the next flush retries): {}",
-                EscapeForLog(what));
-  MutexLock lock(&mu_);
-  ++stats_.failures;
-  ++stats_.exceptions;
-  stats_.last_failed = true;
-}
-
 FlushStats ResolutionFlusher::stats() const {
-  MutexLock lock(&mu_);
-  return stats_;
+  FlushStats stats;
+  {
+    MutexLock lock(&mu_);
+    stats = stats_;
+  }
+  stats.exceptions = guard_.stats().exceptions;
+  return stats;
 }
 
 }  // namespace idnode::stats

@@ -31,6 +31,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "registry/base/clock.h"
+#include "registry/base/exception_guard.h"
 #include "registry/base/mutex.h"
 #include "registry/stats/metrics.h"
 #include "registry/writer/writer.h"
@@ -91,9 +92,9 @@ class ResolutionFlusher {
 
   mutable Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  void Caught(std::string_view what);
   bool Stopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; }
   FlushStats stats_ ABSL_GUARDED_BY(mu_);
+  ExceptionGuard guard_{"stats-flush"};  // logs and counts the exceptions the thread catches
   std::thread thread_;
 };
 

@@ -7,7 +7,6 @@
 #include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
 #include "registry/base/thread_name.h"
-#include "registry/base/utf8.h"
 
 namespace idnode {
 namespace {
@@ -169,6 +168,7 @@ WriterStats Writer::stats() const {
   WriterStats stats = stats_;
   stats.queued_bytes = queued_bytes_;
   stats.untrimmed_bytes = untrimmed_bytes_;
+  stats.exceptions = guard_.stats().exceptions;
   return stats;
 }
 
@@ -221,13 +221,7 @@ void Writer::TrimHeap() {
 }
 
 void Writer::Finish(WriteOp& op, const absl::Status& status) {
-  try {
-    op.Done(status);
-  } catch (const std::exception& e) {
-    Caught("in an operation's completion", e.what());
-  } catch (...) {
-    Caught("in an operation's completion", "not a std::exception");
-  }
+  guard_.Run("in an operation's completion", [&op, &status] { op.Done(status); });
 }
 
 bool Writer::EnterDiskFull(const absl::Status& status) {
@@ -285,25 +279,14 @@ void Writer::CheckRoom() {
   }
 }
 
-void Writer::Caught(std::string_view where, std::string_view what) {
-  spdlog::error("writer: exception {}: {}", where, EscapeForLog(what));
-  MutexLock lock(&mu_);
-  ++stats_.exceptions;
-}
-
 void Writer::Run() {
   std::deque<std::unique_ptr<WriteOp>> batch;
   size_t bytes = 0;
   while (TakeBatch(batch, bytes)) {
     absl::Status status;
-    try {
-      status = CommitBatch(batch);
-    } catch (const std::exception& e) {
-      Caught("applying a batch", e.what());
-      status = absl::InternalError(StrCat("writer: exception applying the batch: ", e.what()));
-    } catch (...) {
-      Caught("applying a batch", "not a std::exception");
-      status = absl::InternalError("writer: exception applying the batch");
+    if (!guard_.Run("applying the batch", [&] { status = CommitBatch(batch); })) {
+      status = absl::InternalError(
+          StrCat("writer: exception ", guard_.stats().last_error));  // "applying the batch: WHAT"
     }
     if (!status.ok()) {
       MutexLock lock(&mu_);

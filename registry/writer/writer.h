@@ -37,6 +37,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "registry/base/clock.h"
+#include "registry/base/exception_guard.h"
 #include "registry/base/mutex.h"
 #include "registry/stats/metrics.h"
 #include "registry/store/space.h"
@@ -198,8 +199,6 @@ class Writer {
            (options_.reserve != nullptr && options_.reserve->bytes() != 0 && !stats_.reserve_held);
   }
   uint64_t RoomNeeded() const;
-  // Logs and counts an exception caught on the writer thread.
-  void Caught(std::string_view where, std::string_view what);
   bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return !interactive_.empty() || !bulk_.empty();
   }
@@ -227,6 +226,7 @@ class Writer {
   size_t untrimmed_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // done since the last trim
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   WriterStats stats_ ABSL_GUARDED_BY(mu_);
+  ExceptionGuard guard_{"writer"};  // logs and counts the exceptions the thread catches
   std::thread thread_;
 };
 
