@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "absl/status/status.h"
+#include "registry/base/stats_table.h"
 
 namespace idnode::api {
 
@@ -31,6 +32,16 @@ struct AuthGuardOptions {
 struct AuthGuardStats {
   uint64_t failures = 0;   // calls refused for a missing, unknown, revoked or expired token
   uint64_t throttled = 0;  // calls refused because their source had failed too often
+};
+
+inline constexpr MetricFamily kAuthFailures{
+    "idnode_auth_failures_total", MetricType::kCounter,
+    "gRPC calls refused at authentication, by result: refused (a missing, unknown, revoked or "
+    "expired token; each is logged) and throttled (refused without a look at the token because "
+    "the source had failed too often)."};
+inline constexpr StatRow<AuthGuardStats> kAuthGuardRows[] = {
+    Stat<&AuthGuardStats::failures>(kAuthFailures, {"result", "refused"}),
+    Stat<&AuthGuardStats::throttled>(kAuthFailures, {"result", "throttled"}),
 };
 
 class AuthGuard {

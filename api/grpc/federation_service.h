@@ -21,6 +21,7 @@
 #include <string>
 
 #include "api/grpc/services.h"
+#include "registry/base/stats_table.h"
 
 namespace idnode::api {
 
@@ -32,11 +33,37 @@ struct UpwardStats {
   int64_t last_success_ms = 0;
 };
 
+inline constexpr MetricFamily kUpwardPending{
+    "idnode_federation_pending_registrations", MetricType::kGauge,
+    "Prefix registrations and removals waiting for the top node."};
+inline constexpr MetricFamily kUpwardDelivered{
+    "idnode_federation_acknowledged_total", MetricType::kCounter,
+    "Prefix registrations and removals the top node acknowledged."};
+inline constexpr MetricFamily kUpwardFailures{
+    "idnode_federation_failures_total", MetricType::kCounter,
+    "Attempts to register with the top node that failed."};
+inline constexpr StatRow<UpwardStats> kUpwardStatRows[] = {
+    Stat<&UpwardStats::delivered>(kUpwardDelivered),
+    Stat<&UpwardStats::failures>(kUpwardFailures),
+};
+
 struct FederationServerStats {
   uint64_t accepted = 0;
   uint64_t rejected_credential = 0;
   uint64_t rejected_grant = 0;
   uint64_t rejected_site = 0;
+};
+
+inline constexpr MetricFamily kFederationRequests{
+    "idnode_federation_requests_total", MetricType::kCounter,
+    "Top node: prefix registrations from nodes below, by outcome."};
+inline constexpr StatRow<FederationServerStats> kFederationServerRows[] = {
+    Stat<&FederationServerStats::accepted>(kFederationRequests, {"outcome", "accepted"}),
+    Stat<&FederationServerStats::rejected_credential>(kFederationRequests,
+                                                      {"outcome", "rejected_credential"}),
+    Stat<&FederationServerStats::rejected_grant>(kFederationRequests,
+                                                 {"outcome", "rejected_grant"}),
+    Stat<&FederationServerStats::rejected_site>(kFederationRequests, {"outcome", "rejected_site"}),
 };
 
 struct FederationSettings {

@@ -29,6 +29,7 @@
 
 #include "absl/status/statusor.h"
 #include "registry/base/exception_guard.h"
+#include "registry/base/stats_table.h"
 #include "resolver/net/endpoint.h"
 
 namespace idnode::http {
@@ -68,6 +69,20 @@ struct HttpStats {
   uint64_t evicted = 0;   // connections closed to make room for a newcomer
   uint64_t timeouts = 0;  // connections closed because a request did not arrive whole in time
   uint64_t open = 0;      // connections holding a place now
+};
+
+inline constexpr MetricFamily kHttpRequests{"idnode_http_requests_total", MetricType::kCounter,
+                                            "Requests answered on this HTTP port."};
+inline constexpr MetricFamily kHttpClosed{
+    "idnode_http_connections_closed_total", MetricType::kCounter,
+    "HTTP connections the node closed to keep its bounds, by reason: evicted (gave way to a "
+    "newcomer), rejected (a newcomer at the cap for which none could give way), request_timeout "
+    "(a request did not arrive whole in time)."};
+inline constexpr StatRow<HttpStats> kHttpStatRows[] = {
+    Stat<&HttpStats::requests>(kHttpRequests),
+    Stat<&HttpStats::evicted>(kHttpClosed, {"reason", "evicted"}),
+    Stat<&HttpStats::rejected>(kHttpClosed, {"reason", "rejected"}),
+    Stat<&HttpStats::timeouts>(kHttpClosed, {"reason", "request_timeout"}),
 };
 
 // Splits "/a%20b?x=1&y=%2F" into path and decoded parameters ('+' is a space in the query).

@@ -24,42 +24,40 @@ void AppendEscaped(std::string& out, std::string_view text, bool quotes) {
 
 }  // namespace
 
-std::string& Exposition::Samples(const FamilyInfo& family) {
+std::string& Exposition::Samples(const MetricFamily& family) {
   for (auto& [info, samples] : families_) {
     if (info == &family) return samples;
   }
   return families_.emplace_back(&family, std::string()).second;
 }
 
-void Exposition::Line(const FamilyInfo& family, Labels labels, std::string_view value) {
+void Exposition::Add(const MetricFamily& family, std::span<const Label> labels, MetricValue value) {
   std::string& out = Samples(family);
   out += family.name;
-  if (labels.size() > 0) {
+  if (!labels.empty()) {
     out += '{';
     bool first = true;
-    for (const auto& [name, label_value] : labels) {
+    for (const Label& label : labels) {
       if (!first) out += ',';
       first = false;
-      out += name;
+      out += label.name;
       out += "=\"";
-      AppendEscaped(out, label_value, true);
+      AppendEscaped(out, label.value, true);
       out += '"';
     }
     out += '}';
   }
   out += ' ';
-  out += value;
+  if (const uint64_t* count = std::get_if<uint64_t>(&value)) {
+    out += fmt::format("{}", *count);
+  } else if (const double real = std::get<double>(value); std::isnan(real)) {
+    out += "NaN";
+  } else if (std::isinf(real)) {
+    out += real > 0 ? "+Inf" : "-Inf";
+  } else {
+    out += fmt::format("{}", real);
+  }
   out += '\n';
-}
-
-void Exposition::Add(const FamilyInfo& family, Labels labels, uint64_t value) {
-  Line(family, labels, fmt::format("{}", value));
-}
-
-void Exposition::Add(const FamilyInfo& family, Labels labels, double value) {
-  if (std::isnan(value)) return Line(family, labels, "NaN");
-  if (std::isinf(value)) return Line(family, labels, value > 0 ? "+Inf" : "-Inf");
-  Line(family, labels, fmt::format("{}", value));
 }
 
 std::string Exposition::Render() const {

@@ -339,6 +339,13 @@ absl::Status ValidateConfig(const NodeConfig& config) {
   if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
     return KeyError("grpc.tls_cert", "tls_cert and tls_key must be given together");
   }
+  if (config.tls_cert_file.empty() && !IsLoopbackListen(config.grpc_listen) &&
+      !config.allow_insecure_remote) {
+    return absl::FailedPreconditionError(
+        StrCat("grpc.listen ", config.grpc_listen,
+               " is not a loopback address and no TLS certificate is configured: set "
+               "grpc.tls_cert and grpc.tls_key, or grpc.allow_insecure_remote = true"));
+  }
   auto listen = net::ParseEndpoint("handle.listen", config.handle_listen);
   if (!listen.ok()) return listen.status();
   if (!config.handle_advertise.empty()) {

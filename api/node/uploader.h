@@ -28,6 +28,7 @@
 #include "registry/base/clock.h"
 #include "registry/base/mutex.h"
 #include "registry/base/round_loop.h"
+#include "registry/base/stats_table.h"
 #include "registry/stats/upload.h"
 #include "registry/store/store.h"
 #include "registry/writer/writer.h"
@@ -50,6 +51,19 @@ struct UploadStats {
   uint64_t failures = 0;   // attempts that did not end in a 2xx
   std::string last_error;  // of the latest failed attempt, "" after a success
   uint64_t rounds = 0;     // rounds of making and sending completed
+};
+
+inline constexpr MetricFamily kUploadPending{"idnode_upload_pending_reports", MetricType::kGauge,
+                                             "Statistics reports spooled and not yet delivered."};
+inline constexpr MetricFamily kUploadDelivered{
+    "idnode_upload_delivered_total", MetricType::kCounter,
+    "Statistics reports the authority's receiver accepted."};
+inline constexpr MetricFamily kUploadFailures{
+    "idnode_upload_failures_total", MetricType::kCounter,
+    "Attempts to deliver a statistics report that failed."};
+inline constexpr StatRow<UploadStats> kUploadStatRows[] = {
+    Stat<&UploadStats::delivered>(kUploadDelivered),
+    Stat<&UploadStats::failures>(kUploadFailures),
 };
 
 class Uploader {

@@ -127,7 +127,8 @@ void ResolutionFlusher::Run() {
 absl::Status ResolutionFlusher::Stop() {
   {
     MutexLock lock(&mu_);
-    stopping_ = true;
+    if (stopped_) return absl::OkStatus();
+    stopped_ = stopping_ = true;
   }
   if (thread_.joinable()) thread_.join();
   return Flush();

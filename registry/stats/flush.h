@@ -33,6 +33,7 @@
 #include "registry/base/clock.h"
 #include "registry/base/exception_guard.h"
 #include "registry/base/mutex.h"
+#include "registry/base/stats_table.h"
 #include "registry/stats/metrics.h"
 #include "registry/writer/writer.h"
 
@@ -43,6 +44,15 @@ struct ResolutionTotals {
   std::array<OutcomeCounts, kTransportCount> node{};  // per transport, the whole node
   // Per (transport, enterprise prefix); only prefixes allocated on this node.
   std::map<std::pair<Transport, std::string>, OutcomeCounts> prefixes;
+};
+
+// A front end that counts resolutions (the Handle front ends, gRPC). The node sums every source
+// it runs into the totals the flusher reads.
+class ResolutionSource {
+ public:
+  virtual ~ResolutionSource() = default;
+  // Adds this front end's running totals, node-wide and per prefix. Any thread.
+  virtual void AddResolutions(ResolutionTotals& totals) const = 0;
 };
 
 struct FlushOptions {
@@ -56,6 +66,20 @@ struct FlushStats {
   int64_t last_flush_ms = 0;  // when the last successful flush began (0: none yet)
   bool last_failed = false;   // the latest flush did not reach the disk
   uint64_t exceptions = 0;    // caught on the flusher's thread (counted in failures too)
+};
+
+inline constexpr MetricFamily kFlushes{"idnode_stats_flushes_total", MetricType::kCounter,
+                                       "Resolution counts flushed to the store."};
+inline constexpr MetricFamily kFlushFailures{"idnode_stats_flush_failures_total",
+                                             MetricType::kCounter,
+                                             "Flushes of resolution counts that failed (retried)."};
+inline constexpr MetricFamily kLastFlush{
+    "idnode_stats_last_flush_timestamp_seconds", MetricType::kGauge,
+    "When the last successful flush began; 0 before the first."};
+inline constexpr StatRow<FlushStats> kFlushStatRows[] = {
+    Stat<&FlushStats::flushes>(kFlushes),
+    Stat<&FlushStats::failures>(kFlushFailures),
+    {&kLastFlush, {}, [](const FlushStats& s) -> MetricValue { return s.last_flush_ms / 1000.0; }},
 };
 
 class ResolutionFlusher {
@@ -72,11 +96,12 @@ class ResolutionFlusher {
 
   // Starts the background thread: a flush every interval and at each reporting-day boundary.
   void Start();
-  // Stops the thread and flushes a last time; call it after the front ends have stopped so the
-  // final counts are in. Idempotent; returns the last flush's status.
+  // Stops the thread and flushes a last time, returning that flush's status; call it after the
+  // front ends have stopped so the final counts are in. Later calls return OK and do nothing.
   absl::Status Stop();
 
   FlushStats stats() const;
+  const ExceptionGuard& guard() const { return guard_; }
 
  private:
   void Run();
@@ -93,6 +118,7 @@ class ResolutionFlusher {
   mutable Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool Stopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; }
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;  // Stop() ran: later calls do nothing
   FlushStats stats_ ABSL_GUARDED_BY(mu_);
   ExceptionGuard guard_{"stats-flush"};  // logs and counts the exceptions the thread catches
   std::thread thread_;

@@ -76,4 +76,13 @@ uint64_t OutcomeCounts::Resolutions() const {
   return sum;
 }
 
+void DescribeRequests(MetricSink& sink, Transport transport, const OutcomeCounts& counts) {
+  for (size_t i = 0; i < kOutcomeCount; ++i) {
+    const auto outcome = static_cast<Outcome>(i);
+    sink.Add(kRequests,
+             {{"transport", TransportName(transport)}, {"outcome", OutcomeName(outcome)}},
+             counts[outcome]);
+  }
+}
+
 }  // namespace idnode::stats

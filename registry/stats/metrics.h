@@ -1,8 +1,9 @@
 #pragma once
 
 // Every durable statistic's id, fixed for good (docs/contributing.md, rule 8; stored counters
-// outlive the build). The names in kMetrics are not read yet: /metrics declares its own families
-// in api/node/http_endpoints.cc. Values live in counters_v1 under the key `metric u16 | day u32 |
+// outlive the build). /metrics shows live counters, declared beside the components that keep
+// them (registry/base/stats_table.h); the durable per-day counts are read through the report
+// (registry/stats/report.h). Values live in counters_v1 under the key `metric u16 | day u32 |
 // scope`, where day is the reporting day (days since 1970-01-01 in the reporting offset,
 // registry/base/clock.h) or kAllTime, and scope is "" for the whole node or a normalised enterprise
 // prefix.
@@ -17,6 +18,8 @@
 #include <string>
 #include <string_view>
 
+#include "registry/base/stats_table.h"
+
 namespace idnode::stats {
 
 enum class Metric : uint16_t {
@@ -24,21 +27,6 @@ enum class Metric : uint16_t {
   kIdentifiersDeleted = 2,  // per day: identifiers deleted
   kIdentifiersTotal = 3,    // all time: identifiers currently registered
 };
-
-struct MetricInfo {
-  Metric metric;
-  std::string_view name;
-  std::string_view help;
-  bool per_day;
-};
-
-inline constexpr std::array<MetricInfo, 3> kMetrics = {{
-    {Metric::kIdentifiersCreated, "idnode_identifiers_created",
-     "Identifiers newly registered, per reporting day.", true},
-    {Metric::kIdentifiersDeleted, "idnode_identifiers_deleted",
-     "Identifiers deleted, per reporting day.", true},
-    {Metric::kIdentifiersTotal, "idnode_identifiers", "Identifiers currently registered.", false},
-}};
 
 inline constexpr uint32_t kAllTime = 0;
 
@@ -99,8 +87,11 @@ inline constexpr Metric ResolutionMetric(Transport transport, Outcome outcome) {
   return static_cast<Metric>(kResolutionMetricBase + static_cast<uint16_t>(transport) * 32 +
                              static_cast<uint16_t>(outcome));
 }
-inline constexpr std::string_view kResolutionsName = "idnode_resolutions";
-inline constexpr std::string_view kResolutionsHelp =
-    "Resolution requests per reporting day, by transport and outcome.";
+
+// The live request counters of a front end, as /metrics shows them: one sample per outcome.
+inline constexpr MetricFamily kRequests{
+    "idnode_resolution_requests_total", MetricType::kCounter,
+    "Resolution requests since the process started, by transport and outcome."};
+void DescribeRequests(MetricSink& sink, Transport transport, const OutcomeCounts& counts);
 
 }  // namespace idnode::stats

@@ -39,6 +39,7 @@
 #include "registry/base/clock.h"
 #include "registry/base/exception_guard.h"
 #include "registry/base/mutex.h"
+#include "registry/base/stats_table.h"
 #include "registry/stats/metrics.h"
 #include "registry/store/space.h"
 #include "registry/store/store.h"
@@ -157,6 +158,48 @@ struct WriterStats {
   bool reserve_held = false;
 };
 
+// What /metrics shows of WriterStats (registry/base/stats_table.h).
+inline constexpr MetricFamily kWriterCommits{"idnode_writer_commits_total", MetricType::kCounter,
+                                             "Write transactions committed."};
+inline constexpr MetricFamily kWriterItems{"idnode_writer_items_total", MetricType::kCounter,
+                                           "Write operations committed."};
+inline constexpr MetricFamily kWriterFailed{"idnode_writer_failed_commits_total",
+                                            MetricType::kCounter,
+                                            "Write transactions that failed to commit."};
+inline constexpr MetricFamily kWriterGrowths{"idnode_writer_map_growths_total",
+                                             MetricType::kCounter,
+                                             "Times the store's memory map was grown."};
+inline constexpr MetricFamily kWriterQueuedBytes{
+    "idnode_writer_queued_bytes", MetricType::kGauge,
+    "Bytes of records queued for commit (bounded by registry.max_queued_mib)."};
+inline constexpr MetricFamily kWriterHeapTrims{
+    "idnode_writer_heap_trims_total", MetricType::kCounter,
+    "Times the writer returned freed memory to the system after a load drained."};
+inline constexpr MetricFamily kWriterUntrimmedBytes{
+    "idnode_writer_untrimmed_bytes", MetricType::kGauge,
+    "Bytes of records committed since the last heap trim (trimmed once idle past 16 MiB)."};
+inline constexpr MetricFamily kDiskFull{
+    "idnode_store_disk_full", MetricType::kGauge,
+    "1 while the disk holding the store is full and only deletions are accepted."};
+inline constexpr MetricFamily kDiskFullRefused{
+    "idnode_store_disk_full_refused_total", MetricType::kCounter,
+    "Writes refused (RESOURCE_EXHAUSTED) because the disk holding the store was full."};
+inline constexpr MetricFamily kReserveHeld{
+    "idnode_store_reserve_held", MetricType::kGauge,
+    "1 while the node holds its disk reserve (storage.reserve_mib; 0 once released)."};
+inline constexpr StatRow<WriterStats> kWriterStatRows[] = {
+    Stat<&WriterStats::commits>(kWriterCommits),
+    Stat<&WriterStats::items>(kWriterItems),
+    Stat<&WriterStats::failed_commits>(kWriterFailed),
+    Stat<&WriterStats::map_growths>(kWriterGrowths),
+    Stat<&WriterStats::queued_bytes>(kWriterQueuedBytes),
+    Stat<&WriterStats::heap_trims>(kWriterHeapTrims),
+    Stat<&WriterStats::untrimmed_bytes>(kWriterUntrimmedBytes),
+    Stat<&WriterStats::disk_full>(kDiskFull),
+    Stat<&WriterStats::disk_full_refused>(kDiskFullRefused),
+    Stat<&WriterStats::reserve_held>(kReserveHeld),
+};
+
 class Writer {
  public:
   // Starts the writer thread. `store` and `clock` must outlive the Writer.
@@ -173,6 +216,8 @@ class Writer {
   void Stop();
 
   WriterStats stats() const;
+  // The writer thread's catch-all.
+  const ExceptionGuard& guard() const { return guard_; }
 
  private:
   Writer(store::Store& store, const Clock& clock, const WriterOptions& options);

@@ -23,6 +23,7 @@
 
 #include "absl/status/status.h"
 #include "registry/base/exception_guard.h"
+#include "registry/base/stats_table.h"
 
 namespace idnode::net {
 
@@ -43,6 +44,23 @@ struct WorkerHealthStats {
   uint64_t send_failures = 0;
   uint64_t failing = 0;    // workers whose last attempt failed
   std::string last_error;  // the last failure, with the worker's name
+};
+
+// What /metrics shows of WorkerHealthStats, with the front end's transport label first.
+inline constexpr MetricFamily kWorkerErrors{
+    "idnode_handle_worker_errors_total", MetricType::kCounter,
+    "Failures of the Handle front ends' workers, by transport and kind: open (a worker could "
+    "not open its read transaction; it tries again), renew (a read transaction could not be "
+    "renewed; the requests of that batch or connection were not answered) and send (the kernel "
+    "refused a reply). Exceptions: idnode_thread_exceptions_total."};
+inline constexpr MetricFamily kWorkersFailing{
+    "idnode_handle_workers_failing", MetricType::kGauge,
+    "Handle front-end workers whose last attempt failed (0 when healthy)."};
+inline constexpr StatRow<WorkerHealthStats> kWorkerHealthRows[] = {
+    Stat<&WorkerHealthStats::open_failures>(kWorkerErrors, {"kind", "open"}),
+    Stat<&WorkerHealthStats::renew_failures>(kWorkerErrors, {"kind", "renew"}),
+    Stat<&WorkerHealthStats::send_failures>(kWorkerErrors, {"kind", "send"}),
+    Stat<&WorkerHealthStats::failing>(kWorkersFailing),
 };
 
 class WorkerHealth {

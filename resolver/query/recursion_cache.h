@@ -14,6 +14,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "registry/base/stats_table.h"
+
 namespace idnode::resolver {
 
 // Milliseconds on the steady clock: what cache expiry times are measured in.
@@ -36,6 +38,17 @@ struct RecursionCacheStats {
   uint64_t hits = 0;
   uint64_t misses = 0;
   uint64_t entries = 0;
+};
+
+inline constexpr MetricFamily kRecursionCache{"idnode_recursion_cache_lookups_total",
+                                              MetricType::kCounter,
+                                              "Recursion cache lookups, by result (hit, miss)."};
+inline constexpr MetricFamily kRecursionCacheEntries{
+    "idnode_recursion_cache_entries", MetricType::kGauge, "Answers the recursion cache holds."};
+inline constexpr StatRow<RecursionCacheStats> kRecursionCacheRows[] = {
+    Stat<&RecursionCacheStats::hits>(kRecursionCache, {"result", "hit"}),
+    Stat<&RecursionCacheStats::misses>(kRecursionCache, {"result", "miss"}),
+    Stat<&RecursionCacheStats::entries>(kRecursionCacheEntries),
 };
 
 class RecursionCache {

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "registry/base/exception_guard.h"
+#include "registry/base/stats_table.h"
 #include "resolver/net/endpoint.h"
 #include "resolver/query/query.h"
 
@@ -46,6 +47,23 @@ struct RecursorStats {
   uint64_t failed = 0;     // ... that failed: unreachable, timed out, malformed, other errors
   uint64_t refused = 0;    // requests turned away because max_pending were waiting
   uint64_t pending = 0;
+};
+
+inline constexpr MetricFamily kRecursionWalks{
+    "idnode_recursion_walks_total", MetricType::kCounter,
+    "Recursive requests resolved through the top node (cache misses), by how the walk ended."};
+inline constexpr MetricFamily kRecursionRefused{
+    "idnode_recursion_refused_total", MetricType::kCounter,
+    "Recursive requests answered 'server too busy' because too many were waiting."};
+inline constexpr MetricFamily kRecursionPending{"idnode_recursion_pending", MetricType::kGauge,
+                                                "Recursive requests waiting for a walk."};
+inline constexpr StatRow<RecursorStats> kRecursorStatRows[] = {
+    Stat<&RecursorStats::found>(kRecursionWalks, {"result", "found"}),
+    Stat<&RecursorStats::not_found>(kRecursionWalks, {"result", "not_found"}),
+    Stat<&RecursorStats::limit>(kRecursionWalks, {"result", "recursion_limit"}),
+    Stat<&RecursorStats::failed>(kRecursionWalks, {"result", "failed"}),
+    Stat<&RecursorStats::refused>(kRecursionRefused),
+    Stat<&RecursorStats::pending>(kRecursionPending),
 };
 
 class Recursor : public RequestDeferrer {

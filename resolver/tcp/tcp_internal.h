@@ -108,6 +108,7 @@ struct TcpServer::Impl {
   // Everything a connection touches when it goes is declared before the workers, so that it
   // outlives connections destroyed with their worker's io_context.
   std::atomic<bool> stopping{false};
+  std::atomic<bool> accept_stopped{false};
   std::atomic<uint64_t> open{0};
   std::atomic<uint64_t> accepted{0};
   std::atomic<uint64_t> rejected{0};

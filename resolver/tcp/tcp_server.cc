@@ -222,14 +222,20 @@ absl::Status TcpServer::Start(store::Store& store, const QueryProcessor& process
 
 uint16_t TcpServer::port() const { return impl_->port; }
 
-void TcpServer::Stop() {
+void TcpServer::StopAccepting() {
   Impl& impl = *impl_;
-  if (impl.stopping.exchange(true)) return;
+  if (impl.accept_stopped.exchange(true)) return;
   asio::post(impl.workers[0]->io, [&impl] {
     boost::system::error_code ignored;
     impl.acceptor->close(ignored);
     impl.accept_retry->cancel();
   });
+}
+
+void TcpServer::Stop() {
+  Impl& impl = *impl_;
+  if (impl.stopping.exchange(true)) return;
+  StopAccepting();
   for (auto& worker_ptr : impl.workers) {
     Worker* worker = worker_ptr.get();
     asio::post(worker->io, [worker] {

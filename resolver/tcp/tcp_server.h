@@ -45,6 +45,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "registry/base/stats_table.h"
 #include "registry/store/store.h"
 #include "resolver/net/endpoint.h"
 #include "resolver/net/worker_thread.h"
@@ -78,6 +79,38 @@ struct TcpStats {
   uint64_t open = 0;
 };
 
+inline constexpr MetricFamily kTcpAccepted{"idnode_tcp_connections_accepted_total",
+                                           MetricType::kCounter,
+                                           "Handle TCP connections accepted."};
+inline constexpr MetricFamily kTcpRejected{
+    "idnode_tcp_connections_rejected_total", MetricType::kCounter,
+    "Handle TCP connections closed at once: over the cap with none to give way."};
+inline constexpr MetricFamily kTcpIdleClosed{
+    "idnode_tcp_connections_idle_closed_total", MetricType::kCounter,
+    "Handle TCP connections closed after the idle timeout."};
+inline constexpr MetricFamily kTcpClosed{
+    "idnode_tcp_connections_closed_total", MetricType::kCounter,
+    "Handle TCP connections the node closed to keep its bounds, by reason: evicted (gave way to "
+    "a newcomer at the cap), source_share (its source address held its share), request_timeout "
+    "(a request did not arrive whole in time), write_timeout (the client did not take its "
+    "replies in time)."};
+inline constexpr MetricFamily kTcpReadPauses{
+    "idnode_tcp_read_pauses_total", MetricType::kCounter,
+    "Times the node stopped reading a Handle TCP connection until the client took its replies."};
+inline constexpr MetricFamily kTcpOpen{"idnode_tcp_connections_open", MetricType::kGauge,
+                                       "Handle TCP connections open now."};
+inline constexpr StatRow<TcpStats> kTcpStatRows[] = {
+    Stat<&TcpStats::accepted>(kTcpAccepted),
+    Stat<&TcpStats::rejected>(kTcpRejected),
+    Stat<&TcpStats::idle_closed>(kTcpIdleClosed),
+    Stat<&TcpStats::evicted>(kTcpClosed, {"reason", "evicted"}),
+    Stat<&TcpStats::source_rejected>(kTcpClosed, {"reason", "source_share"}),
+    Stat<&TcpStats::request_timeouts>(kTcpClosed, {"reason", "request_timeout"}),
+    Stat<&TcpStats::write_timeouts>(kTcpClosed, {"reason", "write_timeout"}),
+    Stat<&TcpStats::read_pauses>(kTcpReadPauses),
+    Stat<&TcpStats::open>(kTcpOpen),
+};
+
 class TcpServer {
  public:
   // Binds and listens (UNAVAILABLE naming the address when it cannot). No thread runs until
@@ -92,6 +125,8 @@ class TcpServer {
   // (the workers already started keep running until Stop).
   absl::Status Start(store::Store& store, const QueryProcessor& processor);
   uint16_t port() const;
+  // Closes the listener: no new connections; those open are still served. Idempotent.
+  void StopAccepting();
   // Stops accepting, closes every connection and joins the workers. Idempotent.
   void Stop();
   // The sum of every worker's counters, as last published (after each burst of requests).

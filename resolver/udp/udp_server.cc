@@ -188,12 +188,19 @@ absl::Status UdpServer::Start(store::Store& store, const QueryProcessor& process
 
 UdpServer::~UdpServer() { Stop(); }
 
-void UdpServer::Stop() {
+void UdpServer::StopReading() {
   if (stopping_.exchange(true)) return;
-  // shutdown() wakes a worker blocked in recvmmsg; it then sees stopping_.
-  for (auto& worker : workers_) shutdown(worker->socket->fd, SHUT_RDWR);
+  // Shutting the receiving side wakes a worker blocked in recvmmsg (it returns 0); the worker
+  // then sees stopping_. Sending on the socket still works.
+  for (auto& worker : workers_) shutdown(worker->socket->fd, SHUT_RD);
   for (auto& worker : workers_) {
     if (worker->thread.joinable()) worker->thread.join();
+  }
+}
+
+void UdpServer::Stop() {
+  StopReading();
+  for (auto& worker : workers_) {
     worker->socket.reset();  // closed now, or by the last recursion reply still holding it
   }
 }

@@ -63,7 +63,11 @@ class UdpServer {
   // workers already started keep running until Stop).
   absl::Status Start(store::Store& store, const QueryProcessor& processor);
   uint16_t port() const { return port_; }
-  // Stops the workers and closes the sockets. Idempotent.
+  // Stops the workers and keeps the sockets open, so that replies still owed (recursion) can be
+  // sent. Idempotent.
+  void StopReading();
+  // StopReading, then closes the sockets (a recursion reply still holding one closes it when it
+  // is done). Idempotent.
   void Stop();
   // The sum of every worker's counters, as last published (after each batch).
   QueryCounters counters() const;

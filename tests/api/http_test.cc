@@ -11,6 +11,7 @@
 
 #include "api/http/http_server.h"
 #include "api/http/prometheus.h"
+#include "api/node/http_endpoints.h"
 #include "api/node/node.h"
 #include "registry/base/strings.h"
 #include "tests/support/fake_clock.h"
@@ -40,9 +41,9 @@ TEST(HttpTargetTest, DecodesThePathAndTheQuery) {
   }
 }
 
-constexpr http::FamilyInfo kFirst{"test_first_total", http::MetricType::kCounter,
-                                  "First, with a back\\slash\nand a new line."};
-constexpr http::FamilyInfo kSecond{"test_second", http::MetricType::kGauge, "Second."};
+constexpr MetricFamily kFirst{"test_first_total", MetricType::kCounter,
+                              "First, with a back\\slash\nand a new line."};
+constexpr MetricFamily kSecond{"test_second", MetricType::kGauge, "Second."};
 
 TEST(ExpositionTest, WritesEachFamilyOnceWithItsSamplesTogether) {
   http::Exposition out;
@@ -226,7 +227,7 @@ TEST_F(HttpEndpointTest, RefusesBadRequestsWithAMessageAndKeepsServing) {
   ASSERT_EQ(health.status, 200);
   EXPECT_EQ(json::parse(health.body)["status"], "ok");
   // The bad escape, the three that are not printable UTF-8, POST and the huge header.
-  EXPECT_EQ(node_->http_stats().refused, 6u);
+  EXPECT_EQ(node_->Find<HttpEndpoints>()->stats().refused, 6u);
 }
 
 // The dashboard as an operator's browser shows it: the page's script fetches /api/stats and

@@ -10,9 +10,11 @@
 
 #include "registry/base/strings.h"
 #include "resolver/client/handle_client.h"
+#include "resolver/recursion/recursor.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/handle_vectors.h"
 #include "tests/support/provision.h"
+#include "tests/support/recording_sink.h"
 #include "tests/support/temp_dir.h"
 
 namespace idnode {
@@ -126,6 +128,18 @@ TEST_F(NodeTest, CountsResolutionsByTransportAndOutcome) {
   EXPECT_EQ(counters.tcp[QueryOutcome::kHandleNotFound], 1u);
   EXPECT_EQ(counters.tcp_connections.accepted, 1u);
   EXPECT_EQ(counters.tcp_connections.open, 1u);
+  // The same numbers as the parts' statistics tables give them to /metrics.
+  testing::RecordingSink sink;
+  node->parts().DescribeStats(sink);
+  EXPECT_EQ(sink.Count(stats::kRequests, {{"transport", "udp"}, {"outcome", "found"}}), 3);
+  EXPECT_EQ(sink.Count(stats::kRequests, {{"transport", "udp"}, {"outcome", "dropped"}}), 1);
+  EXPECT_EQ(sink.Count(stats::kRequests, {{"transport", "tcp"}, {"outcome", "found"}}), 2);
+  EXPECT_EQ(sink.Count(resolver::kTcpAccepted), 1);
+  EXPECT_EQ(sink.Count(resolver::kTcpOpen), 1);
+  EXPECT_EQ(sink.Count(net::kWorkersFailing, {{"transport", "udp"}}), 0);
+  EXPECT_GE(sink.Count(kWriterCommits), 1);  // the prefix allocation at least
+  EXPECT_EQ(sink.Count(kThreadExceptions, {{"thread", "writer"}}), 0);
+  EXPECT_FALSE(sink.Get(resolver::kRecursionPending).has_value());  // recursion is off
 
   // Per enterprise prefix: only allocated prefixes, found or not.
   auto channel =

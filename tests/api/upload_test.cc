@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "api/node/node.h"
+#include "api/node/stats_part.h"
 #include "registry/base/strings.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/history.h"
@@ -195,13 +196,13 @@ TEST_F(UploadTest, EveryReportArrivesExactlyOnceAfterTheReceiverComesBack) {
 
   // Past midnight after the third day, the receiver still down: three reports wait in the spool.
   clock_.Set(testing::LocalMillis(kDay + 3, 0, 30));
-  node_->WakeUploader();
+  node_->Find<UploadPart>()->Wake();
   ASSERT_TRUE(WaitFor([&] {
-    UploadStats s = node_->upload_stats();
+    UploadStats s = node_->Find<UploadPart>()->stats();
     return s.spooled == 3 && s.failures >= 2;
-  })) << node_->upload_stats().spooled;
-  EXPECT_NE(node_->upload_stats().last_error.find("connecting"), std::string::npos)
-      << node_->upload_stats().last_error;
+  })) << node_->Find<UploadPart>()->stats().spooled;
+  EXPECT_NE(node_->Find<UploadPart>()->stats().last_error.find("connecting"), std::string::npos)
+      << node_->Find<UploadPart>()->stats().last_error;
   v1::PendingUploadsResponse pending = Pending();
   ASSERT_EQ(pending.reports_size(), 3);
   EXPECT_EQ(pending.reports(0).report_id(), "node-7/2026-11-19/2026-11-19");
@@ -213,8 +214,8 @@ TEST_F(UploadTest, EveryReportArrivesExactlyOnceAfterTheReceiverComesBack) {
     // The receiver comes up and turns the first attempt away.
     Receiver receiver(port_, dir_.Sub("tls/server.pem"), dir_.Sub("tls/server.key"),
                       [](int n) { return n == 0 ? 503 : 200; });
-    ASSERT_TRUE(WaitFor([&] { return node_->upload_stats().delivered == 3; }))
-        << node_->upload_stats().last_error;
+    ASSERT_TRUE(WaitFor([&] { return node_->Find<UploadPart>()->stats().delivered == 3; }))
+        << node_->Find<UploadPart>()->stats().last_error;
     EXPECT_EQ(Pending().reports_size(), 0);
     std::vector<Received> got = receiver.received();
     ASSERT_EQ(got.size(), 4u);
@@ -263,9 +264,9 @@ TEST_F(UploadTest, EveryReportArrivesExactlyOnceAfterTheReceiverComesBack) {
     node_.reset();
     clock_.Set(testing::LocalMillis(kDay + 3, 1));
     StartNode();
-    node_->WakeUploader();
-    ASSERT_TRUE(WaitFor([&] { return node_->upload_stats().rounds >= 1; }));
-    EXPECT_EQ(node_->upload_stats().spooled, 0u);
+    node_->Find<UploadPart>()->Wake();
+    ASSERT_TRUE(WaitFor([&] { return node_->Find<UploadPart>()->stats().rounds >= 1; }));
+    EXPECT_EQ(node_->Find<UploadPart>()->stats().spooled, 0u);
     EXPECT_EQ(receiver.received().size(), 4u);
   }
 }
@@ -279,11 +280,12 @@ TEST_F(UploadTest, KeepsReportsFromAReceiverWhoseCertificateIsNotFromTheConfigur
   clock_.Set(testing::LocalMillis(kDay + 1, 0, 5));
   Receiver impostor(port_, dir_.Sub("stranger/server.pem"), dir_.Sub("stranger/server.key"),
                     [](int) { return 200; });
-  node_->WakeUploader();
-  ASSERT_TRUE(WaitFor([&] { return node_->upload_stats().failures >= 2; }));
-  EXPECT_NE(node_->upload_stats().last_error.find("the TLS handshake"), std::string::npos)
-      << node_->upload_stats().last_error;
-  EXPECT_EQ(node_->upload_stats().delivered, 0u);
+  node_->Find<UploadPart>()->Wake();
+  ASSERT_TRUE(WaitFor([&] { return node_->Find<UploadPart>()->stats().failures >= 2; }));
+  EXPECT_NE(node_->Find<UploadPart>()->stats().last_error.find("the TLS handshake"),
+            std::string::npos)
+      << node_->Find<UploadPart>()->stats().last_error;
+  EXPECT_EQ(node_->Find<UploadPart>()->stats().delivered, 0u);
   EXPECT_EQ(impostor.received().size(), 0u);
   EXPECT_EQ(Pending().reports_size(), 1);
 }
@@ -298,15 +300,15 @@ TEST_F(UploadTest, ASilentReceiverNeverBlocksRegistrationOrResolution) {
   token_ = testing::ProvisionRegistrant(channel_, admin_token_, "acme", "88.123.45");
   ASSERT_FALSE(token_.empty());
   clock_.Set(testing::LocalMillis(kDay + 1, 0, 5));
-  node_->WakeUploader();
+  node_->Find<UploadPart>()->Wake();
   tcp::socket held(io);
   silent.accept(held);  // the upload is now waiting for the TLS handshake
 
   Day(kDay + 1, 50, 200);  // registrations, resolutions and two flushes, all through the writer
-  EXPECT_EQ(node_->upload_stats().delivered, 0u);
-  EXPECT_EQ(node_->upload_stats().spooled, 1u);
+  EXPECT_EQ(node_->Find<UploadPart>()->stats().delivered, 0u);
+  EXPECT_EQ(node_->Find<UploadPart>()->stats().spooled, 1u);
   held.close();  // lets the attempt fail at once, so the node stops quickly
-  ASSERT_TRUE(WaitFor([&] { return node_->upload_stats().failures >= 1; }));
+  ASSERT_TRUE(WaitFor([&] { return node_->Find<UploadPart>()->stats().failures >= 1; }));
 }
 
 TEST_F(UploadTest, RefusesAPlainHttpUrlToAnotherHostAndABadCaFile) {

@@ -1,0 +1,43 @@
+#include "api/node/accounts_part.h"
+
+#include "registry/accounts/accounts.h"
+#include "registry/base/status_macros.h"
+#include "registry/writer/admin_ops.h"
+#include "registry/writer/submit.h"
+
+namespace idnode {
+namespace {
+
+// A store without an admin account gets one; its token is delivered first: if the operator
+// cannot be given it, the store stays without an admin and the next start tries again.
+absl::StatusOr<std::string> BootstrapAdmin(NodeContext& context) {
+  {
+    ASSIGN_OR_RETURN(store::ReadTxn txn, context.store->BeginRead());
+    for (const AccountEntry& account : ListAccounts(txn)) {
+      if (account.record.role == Role::kAdmin) return std::string();
+    }
+  }
+  ASSIGN_OR_RETURN(std::string token, GenerateToken());
+  if (context.admin_token) RETURN_IF_ERROR(context.admin_token(token));
+  ASSIGN_OR_RETURN(bool created,
+                   SubmitAndWait<absl::StatusOr<bool>>(*context.writer, [&](auto done) {
+                     return MakeBootstrapAdminOp(token, std::move(done));
+                   }));
+  return created ? token : std::string();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<AccountsPart>> AccountsPart::Build(NodeContext& context) {
+  ASSIGN_OR_RETURN(context.bootstrap_token, BootstrapAdmin(context));
+  std::unique_ptr<AccountsPart> part(new AccountsPart());
+  part->guard_ = std::make_shared<api::AuthGuard>();
+  context.auth_guard = part->guard_;
+  return part;
+}
+
+void AccountsPart::DescribeStats(MetricSink& sink) const {
+  DescribeRows(sink, api::kAuthGuardRows, guard_->stats());
+}
+
+}  // namespace idnode

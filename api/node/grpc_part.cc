@@ -1,0 +1,137 @@
+#include "api/node/grpc_part.h"
+
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <spdlog/spdlog.h>
+
+#include "api/node/federation_part.h"
+#include "registry/base/files.h"
+#include "registry/base/status_macros.h"
+#include "registry/base/strings.h"
+
+namespace idnode {
+namespace {
+
+// Checks that `cert_pem` holds a certificate and `key_pem` its private key, so that a bad pair
+// is refused with a message naming the setting rather than a failed listen.
+absl::Status CheckTlsPair(const std::string& cert_pem, const std::string& key_pem) {
+  auto bio = [](const std::string& pem) {
+    return std::unique_ptr<BIO, decltype(&BIO_free)>(
+        BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
+  };
+  auto cert_bio = bio(cert_pem);
+  std::unique_ptr<X509, decltype(&X509_free)> cert(
+      PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr), &X509_free);
+  if (cert == nullptr) {
+    return absl::InvalidArgumentError("config grpc.tls_cert: not a PEM certificate");
+  }
+  auto key_bio = bio(key_pem);
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free);
+  if (key == nullptr) {
+    return absl::InvalidArgumentError("config grpc.tls_key: not an unencrypted PEM private key");
+  }
+  if (X509_check_private_key(cert.get(), key.get()) != 1) {
+    return absl::InvalidArgumentError(
+        "config grpc.tls_key: does not match the certificate in grpc.tls_cert");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const NodeConfig& config) {
+  if (config.tls_cert_file.empty()) {
+    if (!IsLoopbackListen(config.grpc_listen)) {  // allowed: ValidateConfig
+      spdlog::warn(
+          "gRPC on {} is plaintext (grpc.allow_insecure_remote): tokens cross the "
+          "network unencrypted",
+          config.grpc_listen);
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  grpc::SslServerCredentialsOptions ssl;
+  ASSIGN_OR_RETURN(std::string cert, ReadConfigFile(config.tls_cert_file, "grpc.tls_cert"));
+  ASSIGN_OR_RETURN(std::string key, ReadConfigFile(config.tls_key_file, "grpc.tls_key"));
+  RETURN_IF_ERROR(CheckTlsPair(cert, key));
+  ssl.pem_key_cert_pairs.push_back({key, cert});
+  return grpc::SslServerCredentials(ssl);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<GrpcPart>> GrpcPart::Build(NodeContext& context) {
+  const NodeConfig& config = context.config;
+  std::unique_ptr<GrpcPart> part(new GrpcPart());
+  part->listen_ = config.grpc_listen;
+  part->tls_ = !config.tls_cert_file.empty();
+  ASSIGN_OR_RETURN(part->credentials_, Credentials(config));
+  part->env_ = std::make_unique<api::ServiceEnv>(
+      api::ServiceEnv{*context.store,
+                      *context.writer,
+                      IdentifierOptions{config.case_sensitive_suffix},
+                      context.node_prefix,
+                      context.clock,
+                      {},
+                      {},
+                      context.auth_guard});
+  context.env = part->env_.get();
+  const api::ServiceEnv& env = *part->env_;
+  part->registry_ = std::make_unique<api::RegistryService>(env);
+  part->resolver_ = std::make_unique<api::ResolverService>(env);
+  part->admin_ = std::make_unique<api::AdminService>(env);
+  part->templates_ = std::make_unique<api::TemplatesService>(env);
+  part->stats_ = std::make_unique<api::StatsService>(env, context.clock, config.utc_offset_minutes,
+                                                     config.thresholds);
+  part->federation_ = std::make_unique<api::FederationService>(
+      env, api::FederationSettings{
+               config.role == "top", config.federation_top, [&parts = context.parts] {
+                 const auto* upward = parts.Find<FederationPart>();
+                 return upward != nullptr ? upward->stats() : api::UpwardStats{};
+               }});
+  return part;
+}
+
+GrpcPart::~GrpcPart() = default;
+
+absl::Status GrpcPart::Start() {
+  grpc::ServerBuilder builder;
+  // Without this gRPC binds with SO_REUSEPORT, and a second node could take part of this one's
+  // calls on the same port: a busy port is a start-up error, as for the Handle and HTTP ports.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddListeningPort(listen_, credentials_, &port_);
+  builder.RegisterService(registry_.get());
+  builder.RegisterService(resolver_.get());
+  builder.RegisterService(admin_.get());
+  builder.RegisterService(templates_.get());
+  builder.RegisterService(stats_.get());
+  builder.RegisterService(federation_.get());
+  builder.SetMaxReceiveMessageSize(64 << 20);
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || port_ == 0) {
+    server_.reset();
+    return absl::UnavailableError(StrCat("grpc.listen: cannot listen on ", listen_));
+  }
+  return absl::OkStatus();
+}
+
+void GrpcPart::Drain(std::chrono::steady_clock::time_point deadline) {
+  if (server_ == nullptr) return;
+  server_->Shutdown(std::chrono::system_clock::now() +
+                    (deadline - std::chrono::steady_clock::now()));
+  server_.reset();
+}
+
+void GrpcPart::DescribeStats(MetricSink& sink) const {
+  stats::DescribeRequests(sink, stats::Transport::kGrpc, resolver_->counters());
+  DescribeRows(sink, api::kFederationServerRows, federation_->stats());
+}
+
+void GrpcPart::AddResolutions(stats::ResolutionTotals& totals) const {
+  totals.node[static_cast<size_t>(stats::Transport::kGrpc)].Add(resolver_->counters());
+  resolver_->ForEachPrefix(
+      [&totals](std::string_view prefix, const resolver::QueryCounters& counts) {
+        totals.prefixes[{stats::Transport::kGrpc, std::string(prefix)}].Add(counts);
+      });
+}
+
+}  // namespace idnode

@@ -1,0 +1,201 @@
+#include "api/node/handle_part.h"
+
+#include "registry/base/status_macros.h"
+#include "registry/base/strings.h"
+#include "registry/federation/federation.h"
+#include "registry/writer/submit.h"
+
+namespace idnode {
+namespace {
+
+// HS_SITE's 16 bytes: IPv4 in the form the reference library reads (wire::SiteAddress).
+std::string SiteAddress(const net::Endpoint& endpoint) {
+  return endpoint.is_v4() ? wire::SiteAddress(endpoint.ipv4())
+                          : std::string(endpoint.address.begin(), endpoint.address.end());
+}
+
+// Adds a front end's per-prefix counts under `transport`.
+auto PrefixAdder(stats::ResolutionTotals& totals, stats::Transport transport) {
+  return [&totals, transport](std::string_view prefix, const resolver::QueryCounters& counts) {
+    totals.prefixes[{transport, std::string(prefix)}].Add(counts);
+  };
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RecursorPart>> RecursorPart::Build(NodeContext& context) {
+  const NodeConfig& config = context.config;
+  if (!config.federation_recursion) return nullptr;
+  ASSIGN_OR_RETURN(net::Endpoint top,
+                   net::ParseEndpoint("federation.top_handle", config.federation_top_handle));
+  std::unique_ptr<RecursorPart> part(new RecursorPart(context));
+  part->cache_ = std::make_unique<resolver::RecursionCache>(config.recursion_cache_entries);
+  resolver::RecursorOptions options;
+  options.top = top;
+  options.workers = static_cast<int>(config.recursion_workers);
+  options.max_pending = config.recursion_max_pending;
+  options.timeout = std::chrono::milliseconds(config.recursion_timeout_ms);
+  options.negative_ttl = std::chrono::milliseconds(config.recursion_negative_ttl_ms);
+  part->recursor_ = std::make_unique<resolver::Recursor>(options, part->cache_.get());
+  context.recursion = {part->recursor_.get(), part->cache_.get(),
+                       static_cast<uint8_t>(config.recursion_limit)};
+  return part;
+}
+
+absl::Status RecursorPart::Start() {
+  if (context_.query_processor == nullptr) {
+    return absl::FailedPreconditionError("recursion needs the Handle front ends");
+  }
+  recursor_->Start(*context_.query_processor);
+  return absl::OkStatus();
+}
+
+void RecursorPart::Drain(std::chrono::steady_clock::time_point) { recursor_->Stop(); }
+
+void RecursorPart::DescribeStats(MetricSink& sink) const {
+  DescribeRows(sink, resolver::kRecursorStatRows, recursor_->stats());
+  DescribeRows(sink, resolver::kRecursionCacheRows, cache_->stats());
+}
+
+absl::StatusOr<std::unique_ptr<HandlePart>> HandlePart::Build(NodeContext& context) {
+  const NodeConfig& config = context.config;
+  ASSIGN_OR_RETURN(net::Endpoint listen, net::ParseEndpoint("handle.listen", config.handle_listen));
+  resolver::UdpOptions udp;
+  udp.listen = listen;
+  udp.workers = static_cast<int>(config.udp_workers);
+  udp.max_reply_bytes = config.udp_max_reply_bytes;
+  udp.rate_limit = EffectiveUdpRateLimit(config);
+  udp.rate_burst = static_cast<uint32_t>(config.udp_rate_burst);
+  udp.realtime_priority = static_cast<int>(config.realtime_priority);
+  resolver::TcpOptions tcp;
+  tcp.workers = static_cast<int>(config.tcp_workers);
+  tcp.max_connections = config.tcp_max_connections;
+  tcp.max_message_bytes = config.tcp_max_message_bytes;
+  tcp.max_per_source_percent = config.tcp_max_per_source_percent;
+  tcp.max_pending_reply_bytes = config.tcp_max_pending_reply_bytes;
+  tcp.idle_timeout = std::chrono::milliseconds(config.tcp_idle_timeout_ms);
+  tcp.request_timeout = std::chrono::milliseconds(config.tcp_request_timeout_ms);
+  tcp.write_timeout = std::chrono::milliseconds(config.tcp_write_timeout_ms);
+  tcp.realtime_priority = static_cast<int>(config.realtime_priority);
+  std::unique_ptr<HandlePart> part(new HandlePart());
+  part->store_ = context.store;
+  for (int attempt = 0;; ++attempt) {
+    ASSIGN_OR_RETURN(part->udp_, resolver::UdpServer::Bind(udp));
+    tcp.listen = listen;
+    tcp.listen.port = part->udp_->port();
+    auto bound = resolver::TcpServer::Bind(tcp);
+    if (bound.ok()) {
+      part->tcp_ = std::move(*bound);
+      break;
+    }
+    part->udp_.reset();
+    if (listen.port != 0 || attempt == 20) return bound.status();
+  }
+  RETURN_IF_ERROR(part->MakeSite(context));
+
+  const uint32_t now_seconds = static_cast<uint32_t>(context.clock.NowMillis() / 1000);
+  resolver::QueryConfig query{
+      context.node_prefix,
+      IdentifierOptions{config.case_sensitive_suffix},
+      context.site_info.serial,
+      context.site_bytes,
+      config.role == "top",
+      federation::PrefixRecordValues(context.site_bytes, true, now_seconds),
+      federation::PrefixRecordValues(context.site_bytes, false, now_seconds),
+      context.recursion};
+  part->processor_ = std::make_unique<resolver::QueryProcessor>(std::move(query));
+  context.query_processor = part->processor_.get();
+  return part;
+}
+
+// This node's HS_SITE: its advertised address and bound port, then each mirror. The serial goes
+// up whenever what the site advertises changes (addresses, ports, mirrors, description, keys),
+// so that clients holding the old one learn of it.
+absl::Status HandlePart::MakeSite(NodeContext& context) {
+  const NodeConfig& config = context.config;
+  ASSIGN_OR_RETURN(net::Endpoint advertise,
+                   net::ParseEndpoint("handle.listen", config.handle_listen));
+  if (!config.handle_advertise.empty()) {
+    ASSIGN_OR_RETURN(advertise, net::ParseAddress("handle.advertise", config.handle_advertise));
+  }
+  const uint32_t port = udp_->port();
+  wire::SiteInfo& site = context.site_info;
+  site = wire::SiteInfo{};
+  site.attributes.emplace_back("desc", config.site_description.empty()
+                                           ? StrCat("idnode ", context.node_prefix)
+                                           : config.site_description);
+  wire::SiteServer server;
+  server.id = 1;
+  server.address = SiteAddress(advertise);
+  server.interfaces = {{wire::site::kQuery, wire::site::kUdp, port},
+                       {wire::site::kQuery, wire::site::kTcp, port}};
+  site.servers.push_back(std::move(server));
+  for (const std::string& text : config.handle_mirrors) {
+    ASSIGN_OR_RETURN(net::Endpoint mirror, net::ParseEndpoint("handle.mirrors", text));
+    wire::SiteServer& added = site.servers.emplace_back();
+    added.id = static_cast<uint32_t>(site.servers.size());
+    added.address = SiteAddress(mirror);
+    added.interfaces = {{wire::site::kQuery, wire::site::kUdp, mirror.port},
+                        {wire::site::kQuery, wire::site::kTcp, mirror.port}};
+  }
+  std::string numbered;
+  site.serial = 0;
+  wire::EncodeSiteInfo(site, numbered);
+  ASSIGN_OR_RETURN(site.serial,
+                   SubmitAndWait<absl::StatusOr<uint16_t>>(*context.writer, [&](auto done) {
+                     return federation::MakeSiteSerialOp(numbered, std::move(done));
+                   }));
+  context.site_bytes.clear();
+  wire::EncodeSiteInfo(site, context.site_bytes);
+  return absl::OkStatus();
+}
+
+absl::Status HandlePart::Start() {
+  RETURN_IF_ERROR(udp_->Start(*store_, *processor_));
+  return tcp_->Start(*store_, *processor_);
+}
+
+void HandlePart::StopAccepting() {
+  udp_->StopReading();
+  tcp_->StopAccepting();
+}
+
+void HandlePart::Close() {
+  udp_->Stop();
+  tcp_->Stop();
+}
+
+void HandlePart::DescribeStats(MetricSink& sink) const {
+  stats::DescribeRequests(sink, stats::Transport::kUdp, udp_->counters());
+  stats::DescribeRequests(sink, stats::Transport::kTcp, tcp_->counters());
+  DescribeRows(sink, resolver::kTcpStatRows, tcp_->stats());
+  const Label udp[] = {{"transport", "udp"}};
+  const Label tcp[] = {{"transport", "tcp"}};
+  DescribeRows(sink, net::kWorkerHealthRows, udp_->health(), udp);
+  DescribeRows(sink, net::kWorkerHealthRows, tcp_->health(), tcp);
+}
+
+void HandlePart::CheckHealth(HealthReport& report) const {
+  for (const auto& [check, health] :
+       {std::pair{"handle_udp", udp_->health()}, std::pair{"handle_tcp", tcp_->health()}}) {
+    if (health.failing > 0) {
+      report.Fail(check, StrCat(health.failing, " worker(s) failing: ", health.last_error));
+    } else {
+      report.Ok(check);
+    }
+  }
+}
+
+void HandlePart::ListGuards(std::vector<const ExceptionGuard*>& guards) const {
+  guards.push_back(&udp_->guard());
+  guards.push_back(&tcp_->guard());
+}
+
+void HandlePart::AddResolutions(stats::ResolutionTotals& totals) const {
+  totals.node[static_cast<size_t>(stats::Transport::kUdp)].Add(udp_->counters());
+  totals.node[static_cast<size_t>(stats::Transport::kTcp)].Add(tcp_->counters());
+  udp_->ForEachPrefix(PrefixAdder(totals, stats::Transport::kUdp));
+  tcp_->ForEachPrefix(PrefixAdder(totals, stats::Transport::kTcp));
+}
+
+}  // namespace idnode
