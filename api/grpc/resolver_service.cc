@@ -2,52 +2,65 @@
 #include "api/grpc/services.h"
 #include "registry/base/strings.h"
 #include "resolver/lookup/lookup.h"
+#include "resolver/query/resolve.h"
 
 namespace idnode::api {
 
+// The node's one resolution step (resolver/query/resolve.h), as the Handle front ends take it,
+// encoded for gRPC: the values that pass the filter, or a status whose message says why not.
 grpc::ServerUnaryReactor* ResolverService::Resolve(grpc::CallbackServerContext* context,
                                                    const v1::ResolveRequest* request,
                                                    v1::ResolveResponse* response) {
   auto* reactor = context->DefaultReactor();
   resolver::QueryOutcome outcome = resolver::QueryOutcome::kServerError;
-  std::string counted_prefix;  // as QueryScratch::counted_prefix
+  std::string counted_prefix;
   reactor->Finish(ToGrpc([&]() -> absl::Status {
-    auto id = Identifier::Parse(request->identifier(), env_.identifier_options);
-    if (!id.ok()) {
-      outcome = resolver::QueryOutcome::kInvalidHandle;
-      return id.status();
+    if (env_.rules == nullptr) return absl::UnavailableError("resolution is not set up yet");
+    auto txn = env_.store.BeginRead();
+    if (!txn.ok()) return txn.status();
+    resolver::ResolveBuffers buffers;
+    const resolver::Resolution resolved = resolver::Resolve(
+        *env_.rules, *txn, request->identifier(), /*do_not_refer=*/false, buffers);
+    outcome = resolved.outcome;
+    counted_prefix = resolved.counted_prefix;
+    const std::string& asked = request->identifier();
+    switch (resolved.outcome) {
+      case resolver::QueryOutcome::kFound:
+        break;
+      case resolver::QueryOutcome::kInvalidHandle:
+        return absl::InvalidArgumentError(resolved.message);
+      case resolver::QueryOutcome::kHandleNotFound:
+        return absl::NotFoundError(StrCat("identifier ", asked, " is not registered",
+                                          resolved.message.empty() ? "" : ": ", resolved.message));
+      case resolver::QueryOutcome::kNotResponsible:
+        return absl::NotFoundError(StrCat("identifier ", asked, ": ", resolved.message));
+      case resolver::QueryOutcome::kReferral:
+        return absl::NotFoundError(
+            StrCat("identifier ", asked, " is served by another node: resolve ", resolved.handle,
+                   " for its site (Handle response code ", resolved.response_code, ")"));
+      default:
+        return absl::InternalError(resolved.message);
     }
+    response->set_identifier(std::string(resolved.handle));
     std::vector<std::string_view> types(request->types().begin(), request->types().end());
     resolver::ResolveFilter filter{
         std::span<const uint32_t>(request->indexes().data(), request->indexes().size()), types,
         /*public_only=*/true};
-    auto txn = env_.store.BeginRead();
-    if (!txn.ok()) return txn.status();
-    auto found = resolver::FindRecord(*txn, id->key());
-    if (!found.ok() || found->has_value() ||
-        txn->Get(store::Db::kPrefixes, id->prefix()).has_value()) {
-      counted_prefix = id->prefix();  // the record exists, or at least its prefix does
-    }
-    if (!found.ok()) return found.status();
-    if (!found->has_value()) {
-      outcome = resolver::QueryOutcome::kHandleNotFound;
-      return absl::NotFoundError(StrCat("identifier ", id->original(), " is not registered"));
-    }
-    const RecordView* record = &**found;
-    response->set_identifier(std::string(record->original));
     auto matched =
-        resolver::ForEachMatchingValue(record->values, filter, [&](const EncodedValue& value) {
+        resolver::ForEachMatchingValue(resolved.values, filter, [&](const EncodedValue& value) {
           if (auto decoded = DecodeValue(value.bytes); decoded.ok()) {
             ToProto(*decoded, response->add_values());
           }
         });
-    if (!matched.ok()) return matched.status();
+    if (!matched.ok()) {
+      outcome = resolver::QueryOutcome::kServerError;
+      return absl::InternalError("stored value list is malformed");
+    }
     if (*matched == 0) {
       outcome = resolver::QueryOutcome::kValuesNotFound;
       return absl::NotFoundError(
-          StrCat("identifier ", id->original(), " has no public values matching the filter"));
+          StrCat("identifier ", asked, " has no public values matching the filter"));
     }
-    outcome = resolver::QueryOutcome::kFound;
     return absl::OkStatus();
   }()));
   counters_.Add(outcome);

@@ -24,6 +24,7 @@
 #include "registry/writer/admin_ops.h"
 #include "registry/writer/writer.h"
 #include "resolver/query/query.h"
+#include "resolver/query/resolve.h"
 #include "resolver/query/tally.h"
 
 namespace idnode::api {
@@ -39,6 +40,9 @@ struct ServiceEnv {
   std::function<void()> prefix_committed;  // after such a change is durable; may be empty
   // Failed authentications: logged, counted, and slowed per source (api/grpc/auth_guard.h).
   std::shared_ptr<AuthGuard> auth_guard = std::make_shared<AuthGuard>();
+  // How this node resolves (resolver/query/resolve.h), as the Handle front ends do; must be set
+  // before Resolve is served.
+  const resolver::ResolveRules* rules = nullptr;
 };
 
 class RegistryService final : public v1::Registry::CallbackService {

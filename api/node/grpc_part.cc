@@ -74,6 +74,7 @@ absl::StatusOr<std::unique_ptr<GrpcPart>> GrpcPart::Build(NodeContext& context) 
                       {},
                       {},
                       context.auth_guard});
+  part->env_->rules = &context.query_processor->rules();
   context.env = part->env_.get();
   const api::ServiceEnv& env = *part->env_;
   part->registry_ = std::make_unique<api::RegistryService>(env);

@@ -178,59 +178,26 @@ QueryOutcome QueryProcessor::Process(std::string_view request, const store::Read
   if (decoded != QueryOutcome::kFound) return decoded;
   const uint16_t serial = config_.site_serial;
   std::string& out = scratch.reply;
-  wire::ResolutionRequest& query = scratch.request;
-  // A handle without a slash names a prefix: P is 0.NA/P, as the reference server reads it
-  // (id-pointer-sdk looks enterprise prefixes up this way). The reply echoes the handle as asked.
-  std::string_view asked = query.handle;
-  if (asked.find('/') == std::string_view::npos) {
-    scratch.prefix_handle.assign(kNaPrefix);
-    scratch.prefix_handle.push_back('/');
-    scratch.prefix_handle.append(asked);
-    asked = scratch.prefix_handle;
+  const wire::ResolutionRequest& query = scratch.request;
+  const bool do_not_refer = (exchange.header.flags & wire::op_flag::kDoNotRefer) != 0;
+  const Resolution resolved = Resolve(rules_, txn, query.handle, do_not_refer, scratch.resolve);
+  scratch.counted_prefix = resolved.counted_prefix;
+  switch (resolved.outcome) {
+    case QueryOutcome::kFound:
+      // The reply echoes the handle as asked.
+      return AnswerValues(exchange, query, resolved.values, serial, out, max_reply_bytes);
+    case QueryOutcome::kReferral:
+      return AnswerReferral(exchange, resolved, out, max_reply_bytes);
+    case QueryOutcome::kNotResponsible:
+      if (resolved.recursable && ShouldRecurse(exchange)) {
+        return Recurse(exchange, resolved.asked, scratch, max_reply_bytes);
+      }
+      break;
+    default:
+      break;
   }
-  size_t slash = 0;
-  absl::Status valid =
-      NormalizeIdentifierInto(asked, config_.identifier_options, "handle", scratch.key, slash);
-  if (!valid.ok()) {
-    ErrorReply(exchange, wire::rc::kInvalidHandle, ToStd(valid.message()), serial, out);
-    return QueryOutcome::kInvalidHandle;
-  }
-  std::string_view key = scratch.key;
-  const std::string_view prefix = key.substr(0, slash);
-  if (prefix == kNaPrefix) {
-    return AnswerPrefixHandle(exchange, query, asked, slash, txn, scratch, max_reply_bytes);
-  }
-  if (config_.top) {
-    // Everything below a top node's prefix is a node's, except what it allocated itself.
-    if (!txn.Get(store::Db::kPrefixes, prefix).has_value()) {
-      return Refer(exchange, prefix, /*exact=*/true, txn, scratch, max_reply_bytes);
-    }
-  } else if (!IsSameOrUnderPrefix(prefix, config_.node_prefix)) {
-    if (ShouldRecurse(exchange)) return Recurse(exchange, asked, scratch, max_reply_bytes);
-    return NotResponsible(exchange, prefix, out);
-  }
-  auto found = FindRecord(txn, key);
-  if (!found.ok()) {
-    scratch.counted_prefix = prefix;
-    ErrorReply(exchange, wire::rc::kError, "stored record is malformed", serial, out);
-    return QueryOutcome::kServerError;
-  }
-  if (!found->has_value()) {
-    if (txn.Get(store::Db::kPrefixes, prefix).has_value()) {
-      scratch.counted_prefix = prefix;
-      ErrorReply(exchange, wire::rc::kHandleNotFound, "", serial, out);  // as the reference's
-    } else if (!config_.top) {
-      // Under this node's prefix but not allocated: this node answers for that namespace, and
-      // the handle does not exist (the prefix may be allocated later), so 100, not 301.
-      ErrorReply(exchange, wire::rc::kHandleNotFound,
-                 StrCat("prefix ", prefix, " is not allocated at this node"), serial, out);
-    } else {
-      ErrorReply(exchange, wire::rc::kHandleNotFound, "", serial, out);
-    }
-    return QueryOutcome::kHandleNotFound;
-  }
-  scratch.counted_prefix = prefix;  // a registered identifier's prefix is allocated
-  return AnswerValues(exchange, query, (*found)->values, serial, out, max_reply_bytes);
+  ErrorReply(exchange, resolved.response_code, resolved.message, serial, out);
+  return resolved.outcome;
 }
 
 QueryOutcome QueryProcessor::AnswerValues(const Exchange& exchange,
@@ -253,106 +220,17 @@ QueryOutcome QueryProcessor::AnswerValues(const Exchange& exchange,
   return CheckSize(exchange, max_reply_bytes, serial, out, QueryOutcome::kFound);
 }
 
-// 0.NA/<prefix>: a top node answers its stored prefix records and refers (303) below a derived
-// prefix; a secondary node answers for its own prefix and the enterprise prefixes it allocated,
-// with its HS_SITE.
-QueryOutcome QueryProcessor::AnswerPrefixHandle(const Exchange& exchange,
-                                                const wire::ResolutionRequest& query,
-                                                std::string_view asked, size_t slash,
-                                                const store::ReadTxn& txn, QueryScratch& scratch,
-                                                size_t max_reply_bytes) const {
+// A top node's referral: the values of the record referred to, with its handle.
+QueryOutcome QueryProcessor::AnswerReferral(const Exchange& exchange, const Resolution& referral,
+                                            std::string& out, size_t max_reply_bytes) const {
   const uint16_t serial = config_.site_serial;
-  std::string& out = scratch.reply;
-  // Prefixes are case-insensitive whatever the suffix rule: 0.NA/88.abc is 0.NA/88.ABC.
-  AsciiUpperInPlace(scratch.key);
-  const std::string_view key = scratch.key;
-  const std::string_view target = key.substr(slash + 1);
-  if (config_.top) {
-    auto found = FindRecord(txn, key);
-    if (!found.ok()) {
-      ErrorReply(exchange, wire::rc::kError, "stored record is malformed", serial, out);
-      return QueryOutcome::kServerError;
-    }
-    if (found->has_value()) {
-      return AnswerValues(exchange, query, (*found)->values, serial, out, max_reply_bytes);
-    }
-    return Refer(exchange, target, /*exact=*/false, txn, scratch, max_reply_bytes);
+  auto written = ValuesReply(exchange, referral.response_code, referral.handle, referral.values,
+                             ResolveFilter{{}, {}, /*public_only=*/true}, serial, out);
+  if (!written.ok() || *written == 0) {
+    ErrorReply(exchange, wire::rc::kError, "stored prefix record is malformed", serial, out);
+    return QueryOutcome::kServerError;
   }
-  std::string_view values;
-  if (target == config_.node_prefix) {
-    values = config_.node_site_values;
-  } else if (IsSameOrUnderPrefix(target, config_.node_prefix)) {
-    if (!txn.Get(store::Db::kPrefixes, target).has_value()) {
-      ErrorReply(exchange, wire::rc::kHandleNotFound,
-                 StrCat("prefix ", target, " is not allocated at this node"), serial, out);
-      return QueryOutcome::kHandleNotFound;
-    }
-    values = config_.prefix_site_values;
-  }
-  if (values.empty()) {
-    if (ShouldRecurse(exchange)) return Recurse(exchange, asked, scratch, max_reply_bytes);
-    return NotResponsible(exchange, target, out);
-  }
-  return AnswerValues(exchange, query, values, serial, out, max_reply_bytes);
-}
-
-// A top node's answer for `prefix`, which it does not serve itself: a service referral (302) to
-// the site of 0.NA/<prefix> when `exact` and that record exists, else a prefix referral (303) to
-// the site of the nearest parent whose record is derived (carries HS_SITE.PREFIX), else not
-// found. With do-not-refer set, 301 instead of a referral.
-QueryOutcome QueryProcessor::Refer(const Exchange& exchange, std::string_view prefix, bool exact,
-                                   const store::ReadTxn& txn, QueryScratch& scratch,
-                                   size_t max_reply_bytes) const {
-  const uint16_t serial = config_.site_serial;
-  std::string& out = scratch.reply;
-  static constexpr std::string_view kPrefixSite[] = {kPrefixSiteType};
-  const ResolveFilter derived_only{{}, kPrefixSite, /*public_only=*/true};
-  for (std::string_view candidate = prefix; !candidate.empty();) {
-    std::string& handle = scratch.referral_handle;
-    handle.assign(kNaPrefix);
-    handle.push_back('/');
-    handle.append(candidate);
-    auto found = FindRecord(txn, handle);
-    if (!found.ok()) {
-      ErrorReply(exchange, wire::rc::kError, "stored record is malformed", serial, out);
-      return QueryOutcome::kServerError;
-    }
-    const bool is_exact = candidate.size() == prefix.size();
-    if (found->has_value() && (is_exact ? exact : true)) {
-      const std::string_view values = (*found)->values;
-      auto derived = ForEachMatchingValue(values, derived_only, [](const EncodedValue&) {});
-      if (is_exact || (derived.ok() && *derived > 0)) {
-        if ((exchange.header.flags & wire::op_flag::kDoNotRefer) != 0) {
-          ErrorReply(exchange, wire::rc::kServerNotResponsible,
-                     "not served here; the client asked not to be referred", serial, out);
-          return QueryOutcome::kNotResponsible;
-        }
-        const uint32_t code = is_exact ? wire::rc::kServiceReferral : wire::rc::kPrefixReferral;
-        auto written = ValuesReply(exchange, code, handle, values,
-                                   ResolveFilter{{}, {}, /*public_only=*/true}, serial, out);
-        if (!written.ok() || *written == 0) {
-          ErrorReply(exchange, wire::rc::kError, "stored prefix record is malformed", serial, out);
-          return QueryOutcome::kServerError;
-        }
-        return CheckSize(exchange, max_reply_bytes, serial, out, QueryOutcome::kReferral);
-      }
-    }
-    const size_t dot = candidate.rfind('.');
-    candidate = dot == std::string_view::npos ? std::string_view() : candidate.substr(0, dot);
-  }
-  ErrorReply(exchange, wire::rc::kHandleNotFound, "no prefix record at this top node", serial, out);
-  return QueryOutcome::kHandleNotFound;
-}
-
-// Why a secondary node does not answer for `prefix` (the reference server says the prefix does
-// not live there). Without recursion the client must ask the top node, which refers it onward.
-QueryOutcome QueryProcessor::NotResponsible(const Exchange& exchange, std::string_view prefix,
-                                            std::string& out) const {
-  ErrorReply(exchange, wire::rc::kServerNotResponsible,
-             StrCat("prefix ", prefix, " is not hosted here: this node serves ",
-                    config_.node_prefix, " and the prefixes allocated under it; ask the top node"),
-             config_.site_serial, out);
-  return QueryOutcome::kNotResponsible;
+  return CheckSize(exchange, max_reply_bytes, serial, out, QueryOutcome::kReferral);
 }
 
 bool QueryProcessor::Defer(DeferredRequest request) const {

@@ -4,7 +4,8 @@
 // no sockets, so it can be fed raw bytes in tests. The UDP and TCP front ends call it from their
 // worker threads, each with its own scratch space, read transaction and counters.
 //
-// What it answers (docs/architecture.md §6):
+// What it answers (docs/architecture.md §6; the resolution rules are resolver/query/resolve.h,
+// shared with gRPC Resolve):
 //   resolution (opcode 1): 1 with the matching values (index and type filters, TYPE. hierarchies;
 //     publicly readable values only, PO or not, as resolvers are not authenticated), 100 handle not
 //     found, 200 values not found, 102 invalid handle, 301 not responsible for a handle outside the
@@ -43,6 +44,7 @@
 #include "registry/stats/metrics.h"
 #include "registry/store/store.h"
 #include "resolver/query/recursion_cache.h"
+#include "resolver/query/resolve.h"
 #include "resolver/wire/wire.h"
 
 namespace idnode::resolver {
@@ -150,13 +152,10 @@ class SharedCounters {
 // Reused between requests by one thread, so the hot path does not allocate once warm.
 struct QueryScratch {
   wire::ResolutionRequest request;
-  std::string key;
-  std::string referral_handle;  // 0.NA/<prefix> while a top node looks for a referral
-  std::string prefix_handle;    // 0.NA/<P> for a slash-less handle P
+  ResolveBuffers resolve;
   std::string reply;
-  // After Process: the enterprise prefix the request is counted under (a view into `key`), or
-  // empty. Set for resolutions of identifiers whose prefix is allocated on this node, found or
-  // not, so per-prefix counts stay bounded by the prefixes the node hosts.
+  // After Process: the enterprise prefix the request is counted under (a view into `resolve`),
+  // or empty (Resolution::counted_prefix).
   std::string_view counted_prefix;
   // After Process: true when the request was deferred for recursion. `reply` then holds a
   // "server too busy" (RC 3) answer for the front end to send should Defer refuse it.
@@ -167,7 +166,12 @@ struct QueryScratch {
 
 class QueryProcessor {
  public:
-  explicit QueryProcessor(QueryConfig config) : config_(std::move(config)) {}
+  explicit QueryProcessor(QueryConfig config)
+      : config_(std::move(config)),
+        rules_{config_.node_prefix, config_.identifier_options, config_.top,
+               config_.node_site_values, config_.prefix_site_values} {}
+  QueryProcessor(const QueryProcessor&) = delete;
+  QueryProcessor& operator=(const QueryProcessor&) = delete;
 
   // Answers `request` (envelope + the whole message). On return scratch.reply holds the reply
   // (envelope + message) unless the outcome is kDropped. `txn` must be active. When
@@ -186,6 +190,8 @@ class QueryProcessor {
                                QueryScratch& scratch, size_t max_reply_bytes) const;
 
   const QueryConfig& config() const { return config_; }
+  // The resolution rules of this node (resolver/query/resolve.h), for the other front ends.
+  const ResolveRules& rules() const { return rules_; }
 
  private:
   // Decodes the envelope, header and (for resolution) the request body. kDropped when it cannot
@@ -207,17 +213,11 @@ class QueryProcessor {
   QueryOutcome AnswerValues(const Exchange& exchange, const wire::ResolutionRequest& query,
                             std::string_view values, uint16_t serial, std::string& out,
                             size_t max_reply_bytes) const;
-  QueryOutcome AnswerPrefixHandle(const Exchange& exchange, const wire::ResolutionRequest& query,
-                                  std::string_view asked, size_t slash, const store::ReadTxn& txn,
-                                  QueryScratch& scratch, size_t max_reply_bytes) const;
-  // 301 for `prefix`, which is outside what this node hosts, naming why.
-  QueryOutcome NotResponsible(const Exchange& exchange, std::string_view prefix,
-                              std::string& out) const;
-  QueryOutcome Refer(const Exchange& exchange, std::string_view prefix, bool exact,
-                     const store::ReadTxn& txn, QueryScratch& scratch,
-                     size_t max_reply_bytes) const;
+  QueryOutcome AnswerReferral(const Exchange& exchange, const Resolution& referral,
+                              std::string& out, size_t max_reply_bytes) const;
 
-  QueryConfig config_;
+  const QueryConfig config_;
+  const ResolveRules rules_;  // views into config_
 };
 
 }  // namespace idnode::resolver

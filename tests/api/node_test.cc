@@ -86,6 +86,73 @@ class NodeTest : public ::testing::Test {
   net::Endpoint server_;
 };
 
+// gRPC Resolve and the Handle protocol take the same resolution step (resolver/query/resolve.h):
+// every handle gets the same outcome over both, counted alike.
+TEST_F(NodeTest, GrpcAndTheHandleProtocolResolveEveryHandleAlike) {
+  std::unique_ptr<Node> node = StartNode(0);
+  ASSERT_NE(node, nullptr);
+  auto channel =
+      client::Connect(client::ConnectOptions{StrCat("127.0.0.1:", node->grpc_port()), ""});
+  auto stub = v1::Resolver::NewStub(channel);
+  auto udp = HandleConnection::Open(Transport::kUdp, server_, kTimeout);
+  ASSERT_TRUE(udp.ok());
+  struct Case {
+    const char* handle;
+    uint32_t rc;              // over the Handle protocol
+    grpc::StatusCode status;  // over gRPC
+    const char* message;      // in the gRPC status
+  };
+  const Case cases[] = {
+      {"88.123.45/C-1", wire::rc::kSuccess, grpc::StatusCode::OK, ""},
+      {"88.123.45/NOPE", wire::rc::kHandleNotFound, grpc::StatusCode::NOT_FOUND, "not registered"},
+      {"88.123.77/X", wire::rc::kHandleNotFound, grpc::StatusCode::NOT_FOUND,
+       "prefix 88.123.77 is not allocated at this node"},
+      {"99.1/OTHER", wire::rc::kServerNotResponsible, grpc::StatusCode::NOT_FOUND,
+       "prefix 99.1 is not hosted here"},
+      {"88.123.45", wire::rc::kSuccess, grpc::StatusCode::OK, ""},  // 0.NA/88.123.45
+      {"0.NA/88.123", wire::rc::kSuccess, grpc::StatusCode::OK, ""},
+      {"0.NA/88.123.9", wire::rc::kHandleNotFound, grpc::StatusCode::NOT_FOUND,
+       "prefix 88.123.9 is not allocated"},
+      {"0.NA/99.1", wire::rc::kServerNotResponsible, grpc::StatusCode::NOT_FOUND,
+       "not hosted here"},
+      {"88 123/X", wire::rc::kInvalidHandle, grpc::StatusCode::INVALID_ARGUMENT, "handle"},
+  };
+  uint32_t id = 500;
+  for (const Case& c : cases) {
+    ASSERT_TRUE(udp->Send(Request(c.handle, ++id)).ok());
+    auto whole = udp->Receive(id, kTimeout);
+    ASSERT_TRUE(whole.ok()) << c.handle << ": " << whole.status();
+    auto reply = resolver::DecodeReply(*whole, wire::opcode::kResolution);
+    ASSERT_TRUE(reply.ok()) << c.handle << ": " << reply.status();
+    EXPECT_EQ(reply->header.response_code, c.rc) << c.handle << ": " << reply->message;
+
+    v1::ResolveRequest request;
+    request.set_identifier(c.handle);
+    v1::ResolveResponse response;
+    grpc::ClientContext context;
+    grpc::Status status = stub->Resolve(&context, request, &response);
+    EXPECT_EQ(status.error_code(), c.status) << c.handle << ": " << status.error_message();
+    EXPECT_NE(status.error_message().find(c.message), std::string::npos)
+        << c.handle << ": " << status.error_message();
+    if (status.ok()) {
+      // The same values, in the same order.
+      ASSERT_EQ(static_cast<size_t>(response.values_size()), reply->values.size()) << c.handle;
+      for (int i = 0; i < response.values_size(); ++i) {
+        EXPECT_EQ(response.values(i).index(), reply->values[i].index) << c.handle;
+        EXPECT_EQ(response.values(i).type(), reply->values[i].type) << c.handle;
+      }
+    }
+  }
+  ResolutionCounters counters;
+  ASSERT_TRUE(WaitFor([&] {
+    counters = node->resolution_counters();
+    return Total(counters.udp) == std::size(cases);
+  }));
+  EXPECT_EQ(counters.udp, counters.grpc);
+  EXPECT_EQ(counters.grpc[QueryOutcome::kNotResponsible], 2u);
+  EXPECT_EQ(counters.grpc[QueryOutcome::kFound], 3u);
+}
+
 TEST_F(NodeTest, CountsResolutionsByTransportAndOutcome) {
   std::unique_ptr<Node> node = StartNode(0);
   ASSERT_NE(node, nullptr);
