@@ -63,7 +63,6 @@ absl::StatusOr<std::unique_ptr<GrpcPart>> GrpcPart::Build(NodeContext& context) 
   const NodeConfig& config = context.config;
   std::unique_ptr<GrpcPart> part(new GrpcPart());
   part->listen_ = config.grpc_listen;
-  part->tls_ = !config.tls_cert_file.empty();
   ASSIGN_OR_RETURN(part->credentials_, Credentials(config));
   part->env_ = std::make_unique<api::ServiceEnv>(
       api::ServiceEnv{*context.store,

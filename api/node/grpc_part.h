@@ -33,14 +33,12 @@ class GrpcPart final : public Component, public stats::ResolutionSource {
   void AddResolutions(stats::ResolutionTotals& totals) const override;
 
   int port() const { return port_; }
-  bool tls() const { return tls_; }
 
  private:
   GrpcPart() = default;
 
   std::string listen_;
   std::shared_ptr<grpc::ServerCredentials> credentials_;
-  bool tls_ = false;
   std::unique_ptr<api::ServiceEnv> env_;
   std::unique_ptr<api::RegistryService> registry_;
   std::unique_ptr<api::ResolverService> resolver_;

@@ -91,7 +91,7 @@ absl::StatusOr<std::unique_ptr<HandlePart>> HandlePart::Build(NodeContext& conte
     part->udp_.reset();
     if (listen.port != 0 || attempt == 20) return bound.status();
   }
-  RETURN_IF_ERROR(part->MakeSite(context));
+  RETURN_IF_ERROR(part->MakeSite(context, listen));
 
   const uint32_t now_seconds = static_cast<uint32_t>(context.clock.NowMillis() / 1000);
   resolver::QueryConfig query{
@@ -111,10 +111,9 @@ absl::StatusOr<std::unique_ptr<HandlePart>> HandlePart::Build(NodeContext& conte
 // This node's HS_SITE: its advertised address and bound port, then each mirror. The serial goes
 // up whenever what the site advertises changes (addresses, ports, mirrors, description, keys),
 // so that clients holding the old one learn of it.
-absl::Status HandlePart::MakeSite(NodeContext& context) {
+absl::Status HandlePart::MakeSite(NodeContext& context, const net::Endpoint& listen) {
   const NodeConfig& config = context.config;
-  ASSIGN_OR_RETURN(net::Endpoint advertise,
-                   net::ParseEndpoint("handle.listen", config.handle_listen));
+  net::Endpoint advertise = listen;
   if (!config.handle_advertise.empty()) {
     ASSIGN_OR_RETURN(advertise, net::ParseAddress("handle.advertise", config.handle_advertise));
   }

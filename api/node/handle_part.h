@@ -70,7 +70,7 @@ class HandlePart final : public Component, public stats::ResolutionSource {
 
  private:
   HandlePart() = default;
-  absl::Status MakeSite(NodeContext& context);
+  absl::Status MakeSite(NodeContext& context, const net::Endpoint& listen);
 
   store::Store* store_ = nullptr;
   std::unique_ptr<resolver::QueryProcessor> processor_;

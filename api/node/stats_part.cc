@@ -34,9 +34,7 @@ absl::Status FlusherPart::Start() {
 }
 
 void FlusherPart::Close() {
-  if (closed_) return;
-  closed_ = true;
-  (void)flusher_->Stop();  // a failure is logged and counted by the flusher
+  (void)flusher_->Stop();  // idempotent; a failure is logged and counted by the flusher
 }
 
 void FlusherPart::DescribeStats(MetricSink& sink) const {

@@ -42,7 +42,6 @@ class FlusherPart final : public Component {
   FlusherPart() = default;
 
   std::unique_ptr<stats::ResolutionFlusher> flusher_;
-  bool closed_ = false;
 };
 
 class UploadPart final : public Component {
