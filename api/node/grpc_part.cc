@@ -7,6 +7,7 @@
 
 #include "api/node/federation_part.h"
 #include "registry/base/files.h"
+#include "registry/base/settings.h"
 #include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
 
@@ -40,18 +41,18 @@ absl::Status CheckTlsPair(const std::string& cert_pem, const std::string& key_pe
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const NodeConfig& config) {
-  if (config.tls_cert_file.empty()) {
-    if (!IsLoopbackListen(config.grpc_listen)) {  // allowed: ValidateConfig
+  if (config.grpc.tls_cert.empty()) {
+    if (!IsLoopbackListen(config.grpc.listen)) {  // allowed: ValidateConfig
       spdlog::warn(
           "gRPC on {} is plaintext (grpc.allow_insecure_remote): tokens cross the "
           "network unencrypted",
-          config.grpc_listen);
+          config.grpc.listen);
     }
     return grpc::InsecureServerCredentials();
   }
   grpc::SslServerCredentialsOptions ssl;
-  ASSIGN_OR_RETURN(std::string cert, ReadConfigFile(config.tls_cert_file, "grpc.tls_cert"));
-  ASSIGN_OR_RETURN(std::string key, ReadConfigFile(config.tls_key_file, "grpc.tls_key"));
+  ASSIGN_OR_RETURN(std::string cert, ReadConfigFile(config.grpc.tls_cert, "grpc.tls_cert"));
+  ASSIGN_OR_RETURN(std::string key, ReadConfigFile(config.grpc.tls_key, "grpc.tls_key"));
   RETURN_IF_ERROR(CheckTlsPair(cert, key));
   ssl.pem_key_cert_pairs.push_back({key, cert});
   return grpc::SslServerCredentials(ssl);
@@ -59,15 +60,32 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const NodeC
 
 }  // namespace
 
+absl::Status GrpcSection::Check(const GrpcSection& section) {
+  if (section.listen.find(':') == std::string::npos) {
+    return settings::KeyError("grpc.listen", "must be HOST:PORT");
+  }
+  if (section.tls_cert.empty() != section.tls_key.empty()) {
+    return settings::KeyError("grpc.tls_cert", "tls_cert and tls_key must be given together");
+  }
+  if (section.tls_cert.empty() && !IsLoopbackListen(section.listen) &&
+      !section.allow_insecure_remote) {
+    return absl::FailedPreconditionError(
+        StrCat("grpc.listen ", section.listen,
+               " is not a loopback address and no TLS certificate is configured: set "
+               "grpc.tls_cert and grpc.tls_key, or grpc.allow_insecure_remote = true"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<GrpcPart>> GrpcPart::Build(NodeContext& context) {
   const NodeConfig& config = context.config;
   std::unique_ptr<GrpcPart> part(new GrpcPart());
-  part->listen_ = config.grpc_listen;
+  part->listen_ = config.grpc.listen;
   ASSIGN_OR_RETURN(part->credentials_, Credentials(config));
   part->env_ = std::make_unique<api::ServiceEnv>(
       api::ServiceEnv{*context.store,
                       *context.writer,
-                      IdentifierOptions{config.case_sensitive_suffix},
+                      IdentifierOptions{config.registry.case_sensitive_suffix},
                       context.node_prefix,
                       context.clock,
                       {},
@@ -80,14 +98,14 @@ absl::StatusOr<std::unique_ptr<GrpcPart>> GrpcPart::Build(NodeContext& context) 
   part->resolver_ = std::make_unique<api::ResolverService>(env);
   part->admin_ = std::make_unique<api::AdminService>(env);
   part->templates_ = std::make_unique<api::TemplatesService>(env);
-  part->stats_ = std::make_unique<api::StatsService>(env, context.clock, config.utc_offset_minutes,
-                                                     config.thresholds);
+  part->stats_ = std::make_unique<api::StatsService>(
+      env, context.clock, config.stats.utc_offset_minutes, config.stats.thresholds);
   part->federation_ = std::make_unique<api::FederationService>(
-      env, api::FederationSettings{
-               config.role == "top", config.federation_top, [&parts = context.parts] {
-                 const auto* upward = parts.Find<FederationPart>();
-                 return upward != nullptr ? upward->stats() : api::UpwardStats{};
-               }});
+      env,
+      api::FederationSettings{config.node.top(), config.federation.top, [&parts = context.parts] {
+                                const auto* upward = parts.Find<FederationPart>();
+                                return upward != nullptr ? upward->stats() : api::UpwardStats{};
+                              }});
   return part;
 }
 

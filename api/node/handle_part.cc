@@ -1,5 +1,8 @@
 #include "api/node/handle_part.h"
 
+#include <set>
+
+#include "registry/base/settings.h"
 #include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
 #include "registry/federation/federation.h"
@@ -21,24 +24,75 @@ auto PrefixAdder(stats::ResolutionTotals& totals, stats::Transport transport) {
   };
 }
 
+// handle.mirrors: distinct HOST:PORT entries (IPv4 or [IPv6]) that clients can reach, as many as
+// fit in one HS_SITE beside this node.
+absl::Status CheckMirrors(const std::vector<std::string>& mirrors) {
+  if (mirrors.size() + 1 > wire::kMaxSiteServers) {
+    return settings::KeyError(
+        "handle.mirrors",
+        StrCat("lists ", mirrors.size(), " servers; a site holds ", wire::kMaxSiteServers,
+               " with this node, so at most ", wire::kMaxSiteServers - 1));
+  }
+  std::set<std::string> seen;
+  for (size_t i = 0; i < mirrors.size(); ++i) {
+    const std::string key = StrCat("handle.mirrors[", i, "]");
+    ASSIGN_OR_RETURN(net::Endpoint mirror, net::ParseEndpoint(key, mirrors[i]));
+    if (mirror.wildcard() || mirror.port == 0) {
+      return settings::KeyError(
+          key, StrCat("\"", mirrors[i],
+                      "\" must be an address and port clients can reach, not 0.0.0.0, "
+                      ":: or port 0"));
+    }
+    if (!seen.insert(mirror.ToString()).second) {
+      return settings::KeyError(key, StrCat("\"", mirrors[i], "\" is listed twice"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+absl::Status HandleSection::Check(const HandleSection& section) {
+  ASSIGN_OR_RETURN(net::Endpoint listen, net::ParseEndpoint("handle.listen", section.listen));
+  if (!section.advertise.empty()) {
+    ASSIGN_OR_RETURN(net::Endpoint advertise,
+                     net::ParseAddress("handle.advertise", section.advertise));
+    if (advertise.wildcard()) {
+      return settings::KeyError("handle.advertise",
+                                "must be an address clients can reach, not 0.0.0.0 or ::");
+    }
+  } else if (listen.wildcard()) {
+    return settings::KeyError(
+        "handle.advertise",
+        "must be set when handle.listen is a wildcard address: HS_SITE tells clients where to "
+        "send queries, and a wildcard is not an address they can use");
+  }
+  return CheckMirrors(section.mirrors);
+}
+
+uint32_t HandleSection::EffectiveUdpRateLimit() const {
+  if (udp_rate_limit >= 0) return static_cast<uint32_t>(udp_rate_limit);
+  auto endpoint = net::ParseEndpoint("handle.listen", listen);
+  return endpoint.ok() && endpoint->loopback() ? 0 : kDefaultUdpRateLimit;
+}
 
 absl::StatusOr<std::unique_ptr<RecursorPart>> RecursorPart::Build(NodeContext& context) {
   const NodeConfig& config = context.config;
-  if (!config.federation_recursion) return nullptr;
+  if (!config.federation.recursion) return nullptr;
   ASSIGN_OR_RETURN(net::Endpoint top,
-                   net::ParseEndpoint("federation.top_handle", config.federation_top_handle));
+                   net::ParseEndpoint("federation.top_handle", config.federation.top_handle));
   std::unique_ptr<RecursorPart> part(new RecursorPart(context));
-  part->cache_ = std::make_unique<resolver::RecursionCache>(config.recursion_cache_entries);
+  part->cache_ =
+      std::make_unique<resolver::RecursionCache>(config.federation.recursion_cache_entries);
   resolver::RecursorOptions options;
   options.top = top;
-  options.workers = static_cast<int>(config.recursion_workers);
-  options.max_pending = config.recursion_max_pending;
-  options.timeout = std::chrono::milliseconds(config.recursion_timeout_ms);
-  options.negative_ttl = std::chrono::milliseconds(config.recursion_negative_ttl_ms);
+  options.workers = static_cast<int>(config.federation.recursion_workers);
+  options.max_pending = config.federation.recursion_max_pending;
+  options.timeout = std::chrono::milliseconds(config.federation.recursion_timeout_ms);
+  options.negative_ttl = std::chrono::milliseconds(config.federation.recursion_negative_ttl_ms);
   part->recursor_ = std::make_unique<resolver::Recursor>(options, part->cache_.get());
   context.recursion = {part->recursor_.get(), part->cache_.get(),
-                       static_cast<uint8_t>(config.recursion_limit)};
+                       static_cast<uint8_t>(config.federation.recursion_limit)};
   return part;
 }
 
@@ -59,24 +113,24 @@ void RecursorPart::DescribeStats(MetricSink& sink) const {
 
 absl::StatusOr<std::unique_ptr<HandlePart>> HandlePart::Build(NodeContext& context) {
   const NodeConfig& config = context.config;
-  ASSIGN_OR_RETURN(net::Endpoint listen, net::ParseEndpoint("handle.listen", config.handle_listen));
+  ASSIGN_OR_RETURN(net::Endpoint listen, net::ParseEndpoint("handle.listen", config.handle.listen));
   resolver::UdpOptions udp;
   udp.listen = listen;
-  udp.workers = static_cast<int>(config.udp_workers);
-  udp.max_reply_bytes = config.udp_max_reply_bytes;
-  udp.rate_limit = EffectiveUdpRateLimit(config);
-  udp.rate_burst = static_cast<uint32_t>(config.udp_rate_burst);
-  udp.realtime_priority = static_cast<int>(config.realtime_priority);
+  udp.workers = static_cast<int>(config.handle.udp_workers);
+  udp.max_reply_bytes = config.handle.udp_max_reply_bytes;
+  udp.rate_limit = config.handle.EffectiveUdpRateLimit();
+  udp.rate_burst = static_cast<uint32_t>(config.handle.udp_rate_burst);
+  udp.realtime_priority = static_cast<int>(config.handle.realtime_priority);
   resolver::TcpOptions tcp;
-  tcp.workers = static_cast<int>(config.tcp_workers);
-  tcp.max_connections = config.tcp_max_connections;
-  tcp.max_message_bytes = config.tcp_max_message_bytes;
-  tcp.max_per_source_percent = config.tcp_max_per_source_percent;
-  tcp.max_pending_reply_bytes = config.tcp_max_pending_reply_bytes;
-  tcp.idle_timeout = std::chrono::milliseconds(config.tcp_idle_timeout_ms);
-  tcp.request_timeout = std::chrono::milliseconds(config.tcp_request_timeout_ms);
-  tcp.write_timeout = std::chrono::milliseconds(config.tcp_write_timeout_ms);
-  tcp.realtime_priority = static_cast<int>(config.realtime_priority);
+  tcp.workers = static_cast<int>(config.handle.tcp_workers);
+  tcp.max_connections = config.handle.tcp_max_connections;
+  tcp.max_message_bytes = config.handle.tcp_max_message_bytes;
+  tcp.max_per_source_percent = config.handle.tcp_max_per_source_percent;
+  tcp.max_pending_reply_bytes = config.handle.tcp_max_pending_reply_bytes;
+  tcp.idle_timeout = std::chrono::milliseconds(config.handle.tcp_idle_timeout_ms);
+  tcp.request_timeout = std::chrono::milliseconds(config.handle.tcp_request_timeout_ms);
+  tcp.write_timeout = std::chrono::milliseconds(config.handle.tcp_write_timeout_ms);
+  tcp.realtime_priority = static_cast<int>(config.handle.realtime_priority);
   std::unique_ptr<HandlePart> part(new HandlePart());
   part->store_ = context.store;
   for (int attempt = 0;; ++attempt) {
@@ -96,10 +150,10 @@ absl::StatusOr<std::unique_ptr<HandlePart>> HandlePart::Build(NodeContext& conte
   const uint32_t now_seconds = static_cast<uint32_t>(context.clock.NowMillis() / 1000);
   resolver::QueryConfig query{
       context.node_prefix,
-      IdentifierOptions{config.case_sensitive_suffix},
+      IdentifierOptions{config.registry.case_sensitive_suffix},
       context.site_info.serial,
       context.site_bytes,
-      config.role == "top",
+      config.node.top(),
       federation::PrefixRecordValues(context.site_bytes, true, now_seconds),
       federation::PrefixRecordValues(context.site_bytes, false, now_seconds),
       context.recursion};
@@ -114,22 +168,22 @@ absl::StatusOr<std::unique_ptr<HandlePart>> HandlePart::Build(NodeContext& conte
 absl::Status HandlePart::MakeSite(NodeContext& context, const net::Endpoint& listen) {
   const NodeConfig& config = context.config;
   net::Endpoint advertise = listen;
-  if (!config.handle_advertise.empty()) {
-    ASSIGN_OR_RETURN(advertise, net::ParseAddress("handle.advertise", config.handle_advertise));
+  if (!config.handle.advertise.empty()) {
+    ASSIGN_OR_RETURN(advertise, net::ParseAddress("handle.advertise", config.handle.advertise));
   }
   const uint32_t port = udp_->port();
   wire::SiteInfo& site = context.site_info;
   site = wire::SiteInfo{};
-  site.attributes.emplace_back("desc", config.site_description.empty()
+  site.attributes.emplace_back("desc", config.handle.site_description.empty()
                                            ? StrCat("idnode ", context.node_prefix)
-                                           : config.site_description);
+                                           : config.handle.site_description);
   wire::SiteServer server;
   server.id = 1;
   server.address = SiteAddress(advertise);
   server.interfaces = {{wire::site::kQuery, wire::site::kUdp, port},
                        {wire::site::kQuery, wire::site::kTcp, port}};
   site.servers.push_back(std::move(server));
-  for (const std::string& text : config.handle_mirrors) {
+  for (const std::string& text : config.handle.mirrors) {
     ASSIGN_OR_RETURN(net::Endpoint mirror, net::ParseEndpoint("handle.mirrors", text));
     wire::SiteServer& added = site.servers.emplace_back();
     added.id = static_cast<uint32_t>(site.servers.size());

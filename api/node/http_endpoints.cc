@@ -9,6 +9,7 @@
 #include "api/grpc/json.h"
 #include "api/http/dashboard.h"
 #include "api/http/prometheus.h"
+#include "registry/base/settings.h"
 #include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
 
@@ -57,13 +58,25 @@ absl::StatusOr<bool> ParseBool(const std::string& text, std::string_view field) 
 
 }  // namespace
 
+absl::Status HttpSection::Check(const HttpSection& section) {
+  if (section.listen.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(net::Endpoint listen, net::ParseEndpoint("http.listen", section.listen));
+  if (!listen.loopback() && !section.allow_remote) {
+    return settings::KeyError(
+        "http.listen",
+        "is not a loopback address; the statistics pages have no login, so serving them to the "
+        "network needs http.allow_remote = true");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<HttpEndpoints>> HttpEndpoints::Build(NodeContext& context) {
   const NodeConfig& config = context.config;
-  if (config.http_listen.empty()) return nullptr;
-  ASSIGN_OR_RETURN(net::Endpoint listen, net::ParseEndpoint("http.listen", config.http_listen));
+  if (config.http.listen.empty()) return nullptr;
+  ASSIGN_OR_RETURN(net::Endpoint listen, net::ParseEndpoint("http.listen", config.http.listen));
   std::unique_ptr<HttpEndpoints> part(new HttpEndpoints(
       context.parts, *context.store, context.clock,
-      Settings{config.utc_offset_minutes, config.thresholds, context.node_prefix}));
+      Settings{config.stats.utc_offset_minutes, config.stats.thresholds, context.node_prefix}));
   http::HttpOptions options;
   options.listen = listen;
   ASSIGN_OR_RETURN(

@@ -46,7 +46,7 @@ absl::Status Node::Add() {
 // The parts in dependency order: each may use what those before it offer (NodeContext).
 absl::Status Node::Init() {
   RETURN_IF_ERROR(ValidateConfig(config_));
-  context_.node_prefix = *NormalizePrefix(config_.node_prefix);
+  context_.node_prefix = *NormalizePrefix(config_.node.prefix);
   RETURN_IF_ERROR(Add<StorePart>());
   RETURN_IF_ERROR(Add<WriterPart>());
   RETURN_IF_ERROR(Add<AccountsPart>());
@@ -61,15 +61,15 @@ absl::Status Node::Init() {
   spdlog::info(
       "idnode: {} node, prefix {}, store {}, gRPC on {} (port {}){}, Handle UDP+TCP on {} (port "
       "{}), advertised as {}{}, HTTP {} (port {}), top node {}{}",
-      config_.role, context_.node_prefix, config_.data_dir, config_.grpc_listen, grpc_port(),
-      config_.tls_cert_file.empty() ? "" : " with TLS", config_.handle_listen, handle_port(),
-      wire::AddressText(context_.site_info.servers[0].address),
-      config_.handle_mirrors.empty()
+      config_.node.role, context_.node_prefix, config_.storage.data_dir, config_.grpc.listen,
+      grpc_port(), config_.grpc.tls_cert.empty() ? "" : " with TLS", config_.handle.listen,
+      handle_port(), wire::AddressText(context_.site_info.servers[0].address),
+      config_.handle.mirrors.empty()
           ? ""
-          : StrCat(" with mirrors ", absl::StrJoin(config_.handle_mirrors, ", ")),
-      config_.http_listen.empty() ? "off" : config_.http_listen, http_port(),
-      config_.federation_top.empty() ? "none" : config_.federation_top,
-      config_.federation_recursion ? StrCat(", recursion through ", config_.federation_top_handle)
+          : StrCat(" with mirrors ", absl::StrJoin(config_.handle.mirrors, ", ")),
+      config_.http.listen.empty() ? "off" : config_.http.listen, http_port(),
+      config_.federation.top.empty() ? "none" : config_.federation.top,
+      config_.federation.recursion ? StrCat(", recursion through ", config_.federation.top_handle)
                                    : "");
   return absl::OkStatus();
 }
@@ -114,10 +114,10 @@ void Node::Shutdown(std::chrono::milliseconds grace) {
 absl::StatusOr<uint64_t> ResetAdminToken(const NodeConfig& config, const std::string& token) {
   RETURN_IF_ERROR(ValidateConfig(config));
   ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store,
-                   store::Store::Open(
-                       store::StoreOptions{config.data_dir, size_t{config.initial_map_mib} << 20}));
+                   store::Store::Open(store::StoreOptions{
+                       config.storage.data_dir, size_t{config.storage.initial_map_mib} << 20}));
   WriterOptions options;
-  options.utc_offset_minutes = config.utc_offset_minutes;
+  options.utc_offset_minutes = config.stats.utc_offset_minutes;
   ASSIGN_OR_RETURN(std::unique_ptr<Writer> writer, Writer::Start(*store, ClockOf(config), options));
   auto revoked = SubmitAndWait<absl::StatusOr<uint64_t>>(
       *writer, [&](auto done) { return MakeResetAdminTokenOp(token, std::move(done)); });

@@ -4,6 +4,7 @@
 
 #include "api/http/https_client.h"
 #include "registry/base/files.h"
+#include "registry/base/settings.h"
 #include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
 #include "registry/stats/upload.h"
@@ -18,12 +19,17 @@ stats::ResolutionTotals SumResolutions(const ComponentList& parts) {
   return totals;
 }
 
+absl::Status UploadSection::Check(const UploadSection& section) {
+  if (!section.url.empty()) RETURN_IF_ERROR(http::ParseUrl(section.url, "upload.url").status());
+  return settings::CheckRetry(kName, section.retry_initial_ms, section.retry_max_ms);
+}
+
 absl::StatusOr<std::unique_ptr<FlusherPart>> FlusherPart::Build(NodeContext& context) {
   std::unique_ptr<FlusherPart> part(new FlusherPart());
   part->flusher_ = std::make_unique<stats::ResolutionFlusher>(
       *context.writer, context.clock,
-      stats::FlushOptions{std::chrono::milliseconds(context.config.stats_flush_interval_ms),
-                          context.config.utc_offset_minutes},
+      stats::FlushOptions{std::chrono::milliseconds(context.config.stats.flush_interval_ms),
+                          context.config.stats.utc_offset_minutes},
       [&parts = context.parts] { return SumResolutions(parts); });
   return part;
 }
@@ -51,24 +57,24 @@ void FlusherPart::CheckHealth(HealthReport& report) const {
 
 absl::StatusOr<std::unique_ptr<UploadPart>> UploadPart::Build(NodeContext& context) {
   const NodeConfig& config = context.config;
-  if (config.upload_url.empty()) return nullptr;
-  ASSIGN_OR_RETURN(http::Url url, http::ParseUrl(config.upload_url, "upload.url"));
+  if (config.upload.url.empty()) return nullptr;
+  ASSIGN_OR_RETURN(http::Url url, http::ParseUrl(config.upload.url, "upload.url"));
   UploadOptions options;
-  options.url = config.upload_url;
-  options.ca_file = config.upload_ca_file;
+  options.url = config.upload.url;
+  options.ca_file = config.upload.ca_file;
   if (!options.ca_file.empty() && !std::ifstream(options.ca_file)) {
     return absl::NotFoundError(StrCat("config upload.ca_file: cannot read ", options.ca_file));
   }
-  if (!config.upload_token_file.empty()) {
-    ASSIGN_OR_RETURN(options.token, ReadSecretFile(config.upload_token_file, "upload.token_file"));
+  if (!config.upload.token_file.empty()) {
+    ASSIGN_OR_RETURN(options.token, ReadSecretFile(config.upload.token_file, "upload.token_file"));
   }
-  options.interval_days = static_cast<uint32_t>(config.upload_interval_days);
-  options.retry_initial = std::chrono::milliseconds(config.upload_retry_initial_ms);
-  options.retry_max = std::chrono::milliseconds(config.upload_retry_max_ms);
-  options.timeout = std::chrono::milliseconds(config.upload_timeout_ms);
+  options.interval_days = static_cast<uint32_t>(config.upload.interval_days);
+  options.retry_initial = std::chrono::milliseconds(config.upload.retry_initial_ms);
+  options.retry_max = std::chrono::milliseconds(config.upload.retry_max_ms);
+  options.timeout = std::chrono::milliseconds(config.upload.timeout_ms);
   stats::UploadIdentity who{
-      config.upload_node_id.empty() ? context.node_prefix : config.upload_node_id,
-      context.node_prefix, config.utc_offset_minutes};
+      config.upload.node_id.empty() ? context.node_prefix : config.upload.node_id,
+      context.node_prefix, config.stats.utc_offset_minutes};
   auto* flusher = context.parts.Find<FlusherPart>();
   if (flusher == nullptr) return absl::FailedPreconditionError("upload needs the stats flusher");
   std::unique_ptr<UploadPart> part(new UploadPart());

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "registry/base/settings.h"
 #include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
 
@@ -11,11 +12,16 @@ inline constexpr MetricFamily kMapAdoptions{
     "idnode_store_map_adoptions_total", MetricType::kCounter,
     "Times the store adopted a map size another process gave it (MDB_MAP_RESIZED)."};
 
+absl::Status StorageSection::Check(const StorageSection& section) {
+  if (section.data_dir.empty()) return settings::KeyError("storage.data_dir", "must not be empty");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<StorePart>> StorePart::Build(NodeContext& context) {
   auto part = std::make_unique<StorePart>();
-  ASSIGN_OR_RETURN(part->store_,
-                   store::Store::Open(store::StoreOptions{
-                       context.config.data_dir, size_t{context.config.initial_map_mib} << 20}));
+  ASSIGN_OR_RETURN(part->store_, store::Store::Open(store::StoreOptions{
+                                     context.config.storage.data_dir,
+                                     size_t{context.config.storage.initial_map_mib} << 20}));
   context.store = part->store_.get();
   return part;
 }
@@ -32,16 +38,27 @@ void StorePart::CheckHealth(HealthReport& report) const {
   }
 }
 
+absl::Status RegistrySection::Check(const RegistrySection& section) {
+  if (section.max_queued_items < section.commit_max_items) {
+    return settings::KeyError(
+        "registry.max_queued_items",
+        StrCat("must be at least registry.commit_max_items (", section.commit_max_items, "), not ",
+               section.max_queued_items));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<WriterPart>> WriterPart::Build(NodeContext& context) {
   const NodeConfig& config = context.config;
   WriterOptions options;
-  options.max_batch_items = config.commit_max_items;
-  options.max_wait = std::chrono::microseconds(config.commit_max_wait_us);
-  options.max_queued_items = config.max_queued_items;
-  options.max_queued_bytes = size_t{config.max_queued_mib} << 20;
-  options.utc_offset_minutes = config.utc_offset_minutes;
+  options.max_batch_items = config.registry.commit_max_items;
+  options.max_wait = std::chrono::microseconds(config.registry.commit_max_wait_us);
+  options.max_queued_items = config.registry.max_queued_items;
+  options.max_queued_bytes = size_t{config.registry.max_queued_mib} << 20;
+  options.utc_offset_minutes = config.stats.utc_offset_minutes;
   auto part = std::make_unique<WriterPart>();
-  part->reserve_ = std::make_unique<store::DiskReserve>(config.data_dir, config.reserve_mib << 20);
+  part->reserve_ = std::make_unique<store::DiskReserve>(config.storage.data_dir,
+                                                        config.storage.reserve_mib << 20);
   if (absl::Status reserved = part->reserve_->Acquire(); !reserved.ok()) {
     spdlog::warn("{}; starting without it (deletions may fail if the disk fills)",
                  ToStd(reserved.message()));

@@ -336,6 +336,23 @@ absl::StatusOr<ReportOptions> ParseReportOptions(std::string_view from, std::str
   return options;
 }
 
+absl::StatusOr<int32_t> ParseUtcOffset(std::string_view text) {
+  if (text == "Z" || text == "UTC") return 0;
+  if (text.size() != 6 || (text[0] != '+' && text[0] != '-') || text[3] != ':') {
+    return absl::InvalidArgumentError(StrCat("\"", text, "\" is not of the form +HH:MM"));
+  }
+  auto digits = [&](size_t at) -> int {
+    if (text[at] < '0' || text[at] > '9' || text[at + 1] < '0' || text[at + 1] > '9') return -1;
+    return (text[at] - '0') * 10 + (text[at + 1] - '0');
+  };
+  const int hours = digits(1), minutes = digits(4);
+  if (hours < 0 || minutes < 0 || hours > 14 || minutes > 59) {
+    return absl::InvalidArgumentError(StrCat("\"", text, "\" is out of range"));
+  }
+  const int total = hours * 60 + minutes;
+  return text[0] == '-' ? -total : total;
+}
+
 std::string FormatUtcOffset(int32_t minutes) {
   const char sign = minutes < 0 ? '-' : '+';
   const int32_t magnitude = minutes < 0 ? -minutes : minutes;

@@ -105,8 +105,9 @@ absl::StatusOr<Report> BuildReport(const store::ReadTxn& txn, int64_t now_ms,
 std::string FormatDay(uint32_t day);
 absl::StatusOr<uint32_t> ParseDay(std::string_view text, std::string_view field);
 
-// "+08:00" for an offset in minutes east of UTC.
+// "+08:00" for an offset in minutes east of UTC, and back ("Z" and "UTC" are 0 too).
 std::string FormatUtcOffset(int32_t minutes);
+absl::StatusOr<int32_t> ParseUtcOffset(std::string_view text);
 // RFC 3339 time of `unix_ms` in that offset: "2026-11-21T10:00:00+08:00".
 std::string FormatLocalTime(int64_t unix_ms, int32_t offset_minutes);
 

@@ -66,11 +66,11 @@ class HttpEndpointTest : public ::testing::Test {
  protected:
   void SetUp() override {
     NodeConfig config;
-    config.data_dir = dir_.Sub("data");
-    config.grpc_listen = "127.0.0.1:0";
-    config.handle_listen = "127.0.0.1:0";
-    config.http_listen = "127.0.0.1:0";
-    config.stats_flush_interval_ms = 600'000;  // the test flushes
+    config.storage.data_dir = dir_.Sub("data");
+    config.grpc.listen = "127.0.0.1:0";
+    config.handle.listen = "127.0.0.1:0";
+    config.http.listen = "127.0.0.1:0";
+    config.stats.flush_interval_ms = 600'000;  // the test flushes
     config.clock = &clock_;
     auto node = Node::Start(config);
     ASSERT_TRUE(node.ok()) << node.status();

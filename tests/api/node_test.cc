@@ -56,11 +56,11 @@ class NodeTest : public ::testing::Test {
  protected:
   std::unique_ptr<Node> StartNode(int64_t rate_limit) {
     NodeConfig config;
-    config.data_dir = dir_.Sub("data");
-    config.grpc_listen = "127.0.0.1:0";
-    config.handle_listen = "127.0.0.1:0";
-    config.http_listen = "127.0.0.1:0";
-    config.udp_rate_limit = rate_limit;
+    config.storage.data_dir = dir_.Sub("data");
+    config.grpc.listen = "127.0.0.1:0";
+    config.handle.listen = "127.0.0.1:0";
+    config.http.listen = "127.0.0.1:0";
+    config.handle.udp_rate_limit = rate_limit;
     config.clock = &clock_;
     auto node = Node::Start(config);
     EXPECT_TRUE(node.ok()) << node.status();

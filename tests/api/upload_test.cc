@@ -141,18 +141,18 @@ class UploadTest : public ::testing::Test {
 
   void StartNode(uint64_t timeout_ms = 5'000) {
     NodeConfig config;
-    config.data_dir = dir_.Sub("data");
-    config.grpc_listen = "127.0.0.1:0";
-    config.handle_listen = "127.0.0.1:0";
-    config.http_listen = "";
-    config.stats_flush_interval_ms = 600'000;
-    config.upload_url = StrCat("https://127.0.0.1:", port_, "/v1/reports");
-    config.upload_ca_file = dir_.Sub("tls/ca.pem");
-    config.upload_token_file = dir_.Sub("token");
-    config.upload_node_id = "node-7";
-    config.upload_retry_initial_ms = 20;
-    config.upload_retry_max_ms = 200;
-    config.upload_timeout_ms = timeout_ms;
+    config.storage.data_dir = dir_.Sub("data");
+    config.grpc.listen = "127.0.0.1:0";
+    config.handle.listen = "127.0.0.1:0";
+    config.http.listen = "";
+    config.stats.flush_interval_ms = 600'000;
+    config.upload.url = StrCat("https://127.0.0.1:", port_, "/v1/reports");
+    config.upload.ca_file = dir_.Sub("tls/ca.pem");
+    config.upload.token_file = dir_.Sub("token");
+    config.upload.node_id = "node-7";
+    config.upload.retry_initial_ms = 20;
+    config.upload.retry_max_ms = 200;
+    config.upload.timeout_ms = timeout_ms;
     config.clock = &clock_;
     auto node = Node::Start(config);
     ASSERT_TRUE(node.ok()) << node.status();
@@ -313,16 +313,16 @@ TEST_F(UploadTest, ASilentReceiverNeverBlocksRegistrationOrResolution) {
 
 TEST_F(UploadTest, RefusesAPlainHttpUrlToAnotherHostAndABadCaFile) {
   NodeConfig config;
-  config.data_dir = dir_.Sub("data");
-  config.grpc_listen = "127.0.0.1:0";
-  config.handle_listen = "127.0.0.1:0";
-  config.http_listen = "";
-  config.upload_url = "http://192.0.2.1/reports";
+  config.storage.data_dir = dir_.Sub("data");
+  config.grpc.listen = "127.0.0.1:0";
+  config.handle.listen = "127.0.0.1:0";
+  config.http.listen = "";
+  config.upload.url = "http://192.0.2.1/reports";
   auto plain = Node::Start(config);
   ASSERT_FALSE(plain.ok());
   EXPECT_NE(plain.status().message().find("upload.url"), std::string::npos) << plain.status();
-  config.upload_url = "https://127.0.0.1:1/reports";
-  config.upload_ca_file = dir_.Sub("missing.pem");
+  config.upload.url = "https://127.0.0.1:1/reports";
+  config.upload.ca_file = dir_.Sub("missing.pem");
   auto missing = Node::Start(config);
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("upload.ca_file"), std::string::npos)

@@ -41,28 +41,28 @@ std::string Reach(const std::string& listen, int port) {
 }
 
 void PrintWelcome(const idnode::Node& node, const idnode::NodeConfig& config) {
-  std::string server = Reach(config.grpc_listen, node.grpc_port());
-  const std::string handle = Reach(config.handle_listen, node.handle_port());
-  std::cout << "\nidnode is serving node prefix " << config.node_prefix << " on " << server
-            << " (data in " << config.data_dir << "), Handle protocol on UDP and TCP " << handle
-            << ". In another terminal, try:\n\n"
+  std::string server = Reach(config.grpc.listen, node.grpc_port());
+  const std::string handle = Reach(config.handle.listen, node.handle_port());
+  std::cout << "\nidnode is serving node prefix " << config.node.prefix << " on " << server
+            << " (data in " << config.storage.data_dir << "), Handle protocol on UDP and TCP "
+            << handle << ". In another terminal, try:\n\n"
             << "  export IDNODE_SERVER=" << server << "\n"
             << "  export IDNODE_TOKEN=...   # the admin token printed on first start\n"
             << "  build/release/tools/idctl account create acme --role registrant\n"
-            << "  build/release/tools/idctl prefix allocate " << config.node_prefix
+            << "  build/release/tools/idctl prefix allocate " << config.node.prefix
             << ".45 --owner acme\n"
             << "  build/release/tools/idctl token issue acme      # then export its token\n"
-            << "  build/release/tools/idctl register " << config.node_prefix
+            << "  build/release/tools/idctl register " << config.node.prefix
             << ".45/PUMP-2026-000001 --value 1:URL:https://example.com/pump/1\n"
-            << "  build/release/tools/idctl resolve " << config.node_prefix
+            << "  build/release/tools/idctl resolve " << config.node.prefix
             << ".45/PUMP-2026-000001\n"
-            << "  build/release/tools/idctl resolve " << config.node_prefix
+            << "  build/release/tools/idctl resolve " << config.node.prefix
             << ".45/PUMP-2026-000001 --udp " << handle << "   # as Handle clients do\n"
-            << "  build/release/tools/idctl delete " << config.node_prefix
+            << "  build/release/tools/idctl delete " << config.node.prefix
             << ".45/PUMP-2026-000001\n\n";
   if (node.http_port() != 0) {
     std::cout << "Statistics against the policy thresholds: http://"
-              << Reach(config.http_listen, node.http_port())
+              << Reach(config.http.listen, node.http_port())
               << "/dashboard (also /api/stats, /metrics, /healthz).\n";
   }
   std::cout << "\n"
@@ -83,11 +83,11 @@ void RaiseDescriptorLimit(const idnode::NodeConfig& config) {
   }
   constexpr rlim_t kOtherDescriptors = 256;  // LMDB, gRPC, HTTP, UDP sockets, logs
   if (limit.rlim_cur != RLIM_INFINITY &&
-      limit.rlim_cur < config.tcp_max_connections + kOtherDescriptors) {
+      limit.rlim_cur < config.handle.tcp_max_connections + kOtherDescriptors) {
     spdlog::warn(
         "idnode: the open-file limit is {}, too low for handle.tcp_max_connections = {} plus {} "
         "other descriptors; raise it (LimitNOFILE= in a systemd unit, ulimit -n) or lower the key",
-        limit.rlim_cur, config.tcp_max_connections, kOtherDescriptors);
+        limit.rlim_cur, config.handle.tcp_max_connections, kOtherDescriptors);
   }
 }
 
@@ -136,8 +136,8 @@ int RunAdminTokenReset(const idnode::NodeConfig& config, const std::string& toke
       return 1;
     }
   }
-  std::cerr << "idnode: account admin of " << config.data_dir << " has a new token; " << *revoked
-            << " earlier token(s) revoked\n";
+  std::cerr << "idnode: account admin of " << config.storage.data_dir << " has a new token; "
+            << *revoked << " earlier token(s) revoked\n";
   if (token_file.empty()) {
     std::cout << "export IDNODE_TOKEN=" << *token << "\n";
   } else {
@@ -269,17 +269,17 @@ int main(int argc, char** argv) {
     }
     config = *std::move(loaded);
   }
-  if (!data_dir.empty()) config.data_dir = data_dir;
-  if (!listen.empty()) config.grpc_listen = listen;
-  if (!handle_listen.empty()) config.handle_listen = handle_listen;
-  if (!http_listen.empty()) config.http_listen = http_listen;
-  if (!prefix.empty()) config.node_prefix = prefix;
-  if (!log_level.empty()) config.log_level = log_level;
+  if (!data_dir.empty()) config.storage.data_dir = data_dir;
+  if (!listen.empty()) config.grpc.listen = listen;
+  if (!handle_listen.empty()) config.handle.listen = handle_listen;
+  if (!http_listen.empty()) config.http.listen = http_listen;
+  if (!prefix.empty()) config.node.prefix = prefix;
+  if (!log_level.empty()) config.log.level = log_level;
   if (absl::Status valid = idnode::ValidateConfig(config); !valid.ok()) {
     std::cerr << "idnode: " << valid.message() << "\n";
     return 2;
   }
-  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  spdlog::set_level(spdlog::level::from_str(config.log.level));
   if (admin_token->parsed()) return RunAdminTokenReset(config, admin_token_file);
 
   RaiseDescriptorLimit(config);
