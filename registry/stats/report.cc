@@ -140,36 +140,23 @@ absl::StatusOr<uint32_t> ParseDay(std::string_view text, std::string_view field)
   return static_cast<uint32_t>(std::chrono::sys_days(ymd).time_since_epoch().count());
 }
 
-absl::StatusOr<Report> BuildReport(const store::ReadTxn& txn, int64_t now_ms,
-                                   int32_t utc_offset_minutes, const Thresholds& thresholds,
-                                   const ReportOptions& options) {
-  Report report;
-  report.generated_ms = now_ms;
-  report.utc_offset_minutes = utc_offset_minutes;
-  const uint32_t today = ReportingDay(now_ms, utc_offset_minutes);
-  report.today = today;
-  report.to = options.to.value_or(today);
-  report.from = options.from.value_or(report.to >= 29 ? report.to - 29 : 0);
-  if (report.from > report.to) {
-    return absl::InvalidArgumentError(
-        StrCat("from: ", FormatDay(report.from), " is after to: ", FormatDay(report.to)));
-  }
-  if (report.to - report.from >= kMaxReportDays) {
-    return absl::InvalidArgumentError(
-        StrCat("from/to: the range spans more than ", kMaxReportDays, " days; ask for less"));
-  }
-  const uint32_t window = std::max<uint32_t>(thresholds.acceptance_window_days, 1);
-  const uint32_t year_start = FirstDayOfYear(today);
-  auto days_before = [&](uint32_t n) { return today >= n ? today - n : 0; };
+namespace {
 
-  // One node-wide series covering the report's range and everything the thresholds look at.
-  Series series;
-  series.lo =
-      std::min({report.from, year_start, days_before(window), days_before(kRateWindowDays)});
-  const uint32_t hi = std::max(report.to, today);
-  series.rows.resize(hi - series.lo + 1);
-  for (uint32_t d = series.lo; d <= hi; ++d) series.at(d).day = d;
+// The days every threshold is judged on, and the recent rates its projection extrapolates.
+struct Judged {
+  uint32_t today = 0;
+  uint32_t yesterday = 0;  // the last full day
+  bool has_full_day = false;
+  uint32_t window = 1;  // acceptance_window_days, at least 1
+  uint32_t year_start = 0, year_end = 0;
+  uint32_t DaysBefore(uint32_t n) const { return today >= n ? today - n : 0; }
+  double resolution_rate = 0, created_rate = 0, net_rate = 0;  // a day, over kRateWindowDays
+};
 
+// Reads the node-wide series over [series.lo, hi], today's registered total, and with
+// options.by_prefix the per-prefix rows of the report's range.
+void ScanCounters(const store::ReadTxn& txn, uint32_t hi, const ReportOptions& options,
+                  Series& series, Report& report) {
   std::map<std::string, PrefixRow, std::less<>> prefixes;
   auto prefix_row = [&](std::string_view scope) -> PrefixRow& {
     auto it = prefixes.find(scope);
@@ -178,11 +165,14 @@ absl::StatusOr<Report> BuildReport(const store::ReadTxn& txn, int64_t now_ms,
     }
     return it->second;
   };
+  auto in_range = [&](uint32_t day) {
+    return options.by_prefix && day >= report.from && day <= report.to;
+  };
   auto scan = [&](Metric metric, uint64_t DayRow::*day_field, uint64_t PrefixRow::*prefix_field) {
     ScanMetric(txn, metric, series.lo, hi, [&](uint32_t day, std::string_view scope, uint64_t v) {
       if (scope.empty()) {
         series.at(day).*day_field += v;
-      } else if (options.by_prefix && day >= report.from && day <= report.to) {
+      } else if (in_range(day)) {
         prefix_row(scope).*prefix_field += v;
       }
     });
@@ -198,7 +188,7 @@ absl::StatusOr<Report> BuildReport(const store::ReadTxn& txn, int64_t now_ms,
                    if (scope.empty()) {
                      series.at(day).requests += v;
                      if (counted) series.at(day).resolutions += v;
-                   } else if (options.by_prefix && day >= report.from && day <= report.to) {
+                   } else if (in_range(day)) {
                      PrefixRow& row = prefix_row(scope);
                      row.requests += v;
                      if (counted) row.resolutions += v;
@@ -214,12 +204,16 @@ absl::StatusOr<Report> BuildReport(const store::ReadTxn& txn, int64_t now_ms,
                  prefix_row(scope).registered = v;
                }
              });
+  for (auto& [name, row] : prefixes) report.prefixes.push_back(std::move(row));
+}
 
-  // Registered at the end of each day: today's total, unwound by each later day's net change.
-  uint64_t registered = report.registered;
+// Registered at the end of each day of [series.lo, hi]: today's total, unwound by each later
+// day's net change.
+void UnwindRegistered(uint32_t hi, uint32_t today, uint64_t registered_now, Series& series) {
+  uint64_t registered = registered_now;
   for (uint32_t d = hi;; --d) {
     DayRow& row = series.at(d);
-    row.registered = d >= today ? report.registered : registered;
+    row.registered = d >= today ? registered_now : registered;
     if (d <= today) {
       int64_t before = static_cast<int64_t>(registered) - static_cast<int64_t>(row.created) +
                        static_cast<int64_t>(row.deleted);
@@ -227,99 +221,145 @@ absl::StatusOr<Report> BuildReport(const store::ReadTxn& txn, int64_t now_ms,
     }
     if (d == series.lo) break;
   }
+}
+
+ThresholdResult AcceptanceRegistered(const Judged& j, uint64_t registered, uint64_t target) {
+  ThresholdResult r = NewThreshold("acceptance_registered", "identifiers registered now");
+  r.measured = static_cast<double>(registered);
+  r.target = target;
+  r.met = Meets(r.measured, r.target, false);
+  r.current_rate = j.net_rate;
+  std::optional<uint32_t> days = DaysToReach(r, j.net_rate);
+  SetProjection(r, days ? std::optional(j.today + *days) : std::nullopt, "not at the current rate");
+  return r;
+}
+
+// Resolutions per day over the last `window` full days.
+ThresholdResult AcceptanceDaily(const Judged& j, const Series& series, uint64_t target) {
+  const uint32_t first = j.DaysBefore(j.window);
+  ThresholdResult r = NewThreshold(
+      "acceptance_daily", StrCat("resolutions per day, average of the ", j.window, " full days ",
+                                 FormatDay(first), " to ", FormatDay(j.yesterday)));
+  const uint64_t sum = j.has_full_day ? series.Sum(&DayRow::resolutions, first, j.yesterday) : 0;
+  r.measured = static_cast<double>(sum) / j.window;
+  r.target = target;
+  r.met = j.has_full_day && Meets(r.measured, r.target, false);
+  r.current_rate = j.resolution_rate;
+  std::optional<uint32_t> when;
+  // After k more days at the current rate, the window holds its last window-k days and k new.
+  for (uint32_t k = 1; !r.met && k <= j.window; ++k) {
+    double kept = static_cast<double>(series.Sum(&DayRow::resolutions, first + k, j.yesterday));
+    if (Meets((kept + j.resolution_rate * k) / j.window, r.target, false)) {
+      when = j.today + k;
+      break;
+    }
+  }
+  SetProjection(r, when, "not at the current rate");
+  return r;
+}
+
+// Identifiers newly registered in the calendar year.
+ThresholdResult BonusNewInYear(const Judged& j, const Series& series, uint64_t target) {
+  ThresholdResult r = NewThreshold(
+      "bonus_new_in_year",
+      StrCat("identifiers newly registered from ", FormatDay(j.year_start), " to today"));
+  r.measured = static_cast<double>(series.Sum(&DayRow::created, j.year_start, j.today));
+  r.target = target;
+  r.strictly_more = true;
+  r.met = Meets(r.measured, r.target, true);
+  r.current_rate = j.created_rate;
+  std::optional<uint32_t> days = DaysToReach(r, j.created_rate);
+  std::optional<uint32_t> when;
+  if (days && j.today + *days <= j.year_end) when = j.today + *days;
+  SetProjection(r, when, "not within this calendar year at the current rate");
+  return r;
+}
+
+// Resolutions per day averaged over the full days of the year so far.
+ThresholdResult BonusDaily(const Judged& j, const Series& series, uint64_t target_count) {
+  const uint32_t full_days = j.today - j.year_start;
+  ThresholdResult r = NewThreshold(
+      "bonus_daily", full_days == 0
+                         ? std::string("resolutions per day over the year so far: no full day yet")
+                         : StrCat("resolutions per day, average of the ", full_days, " full days ",
+                                  FormatDay(j.year_start), " to ", FormatDay(j.yesterday)));
+  const double sum =
+      full_days == 0
+          ? 0
+          : static_cast<double>(series.Sum(&DayRow::resolutions, j.year_start, j.yesterday));
+  r.measured = full_days == 0 ? 0 : sum / full_days;
+  r.target = target_count;
+  r.strictly_more = true;
+  r.met = full_days > 0 && Meets(r.measured, r.target, true);
+  r.current_rate = j.resolution_rate;
+  std::optional<uint32_t> when;
+  const double target = static_cast<double>(r.target);
+  const double rate = j.resolution_rate;
+  if (!r.met && rate > target) {
+    // After k more full days: (sum + k * rate) / (full_days + k) > target.
+    std::optional<uint32_t> k = FirstDayMeeting(
+        (target * full_days - sum) / (rate - target),
+        [&](uint32_t n) { return Meets((sum + n * rate) / (full_days + n), r.target, true); });
+    if (k && j.today + *k <= j.year_end + 1) when = j.today + *k;
+  }
+  SetProjection(r, when, "not within this calendar year at the current rate");
+  return r;
+}
+
+}  // namespace
+
+absl::StatusOr<Report> BuildReport(const store::ReadTxn& txn, int64_t now_ms,
+                                   int32_t utc_offset_minutes, const Thresholds& thresholds,
+                                   const ReportOptions& options) {
+  Report report;
+  report.generated_ms = now_ms;
+  report.utc_offset_minutes = utc_offset_minutes;
+  Judged j;
+  j.today = ReportingDay(now_ms, utc_offset_minutes);
+  report.today = j.today;
+  report.to = options.to.value_or(j.today);
+  report.from = options.from.value_or(report.to >= 29 ? report.to - 29 : 0);
+  if (report.from > report.to) {
+    return absl::InvalidArgumentError(
+        StrCat("from: ", FormatDay(report.from), " is after to: ", FormatDay(report.to)));
+  }
+  if (report.to - report.from >= kMaxReportDays) {
+    return absl::InvalidArgumentError(
+        StrCat("from/to: the range spans more than ", kMaxReportDays, " days; ask for less"));
+  }
+  j.window = std::max<uint32_t>(thresholds.acceptance_window_days, 1);
+  j.year_start = FirstDayOfYear(j.today);
+  j.year_end = LastDayOfYear(j.today);
+  j.yesterday = j.DaysBefore(1);
+  j.has_full_day = j.today > 0;
+
+  // One node-wide series covering the report's range and everything the thresholds look at.
+  Series series;
+  series.lo =
+      std::min({report.from, j.year_start, j.DaysBefore(j.window), j.DaysBefore(kRateWindowDays)});
+  const uint32_t hi = std::max(report.to, j.today);
+  series.rows.resize(hi - series.lo + 1);
+  for (uint32_t d = series.lo; d <= hi; ++d) series.at(d).day = d;
+  ScanCounters(txn, hi, options, series, report);
+  UnwindRegistered(hi, j.today, report.registered, series);
   report.days.assign(series.rows.begin() + (report.from - series.lo),
                      series.rows.begin() + (report.to - series.lo) + 1);
-  for (auto& [name, row] : prefixes) report.prefixes.push_back(std::move(row));
 
-  const uint32_t yesterday = days_before(1);
-  const bool has_full_day = today > 0;
   auto rate_of = [&](uint64_t DayRow::*field) {
-    return has_full_day
-               ? static_cast<double>(series.Sum(field, days_before(kRateWindowDays), yesterday)) /
-                     kRateWindowDays
-               : 0.0;
+    return j.has_full_day ? static_cast<double>(
+                                series.Sum(field, j.DaysBefore(kRateWindowDays), j.yesterday)) /
+                                kRateWindowDays
+                          : 0.0;
   };
-  const double resolution_rate = rate_of(&DayRow::resolutions);
-  const double created_rate = rate_of(&DayRow::created);
-  const double net_rate = created_rate - rate_of(&DayRow::deleted);
-  const uint32_t year_end = LastDayOfYear(today);
-
-  {  // acceptance: identifiers registered
-    ThresholdResult r = NewThreshold("acceptance_registered", "identifiers registered now");
-    r.measured = static_cast<double>(report.registered);
-    r.target = thresholds.acceptance_registered;
-    r.met = Meets(r.measured, r.target, false);
-    r.current_rate = net_rate;
-    std::optional<uint32_t> days = DaysToReach(r, net_rate);
-    SetProjection(r, days ? std::optional(today + *days) : std::nullopt, "not at the current rate");
-    report.thresholds.push_back(std::move(r));
-  }
-  {  // acceptance: resolutions per day over the last `window` full days
-    const uint32_t first = days_before(window);
-    ThresholdResult r = NewThreshold(
-        "acceptance_daily", StrCat("resolutions per day, average of the ", window, " full days ",
-                                   FormatDay(first), " to ", FormatDay(yesterday)));
-    const uint64_t sum = has_full_day ? series.Sum(&DayRow::resolutions, first, yesterday) : 0;
-    r.measured = static_cast<double>(sum) / window;
-    r.target = thresholds.acceptance_daily;
-    r.met = has_full_day && Meets(r.measured, r.target, false);
-    r.current_rate = resolution_rate;
-    std::optional<uint32_t> when;
-    // After k more days at the current rate, the window holds its last window-k days and k new.
-    for (uint32_t k = 1; !r.met && k <= window; ++k) {
-      double kept = static_cast<double>(series.Sum(&DayRow::resolutions, first + k, yesterday));
-      if (Meets((kept + resolution_rate * k) / window, r.target, false)) {
-        when = today + k;
-        break;
-      }
-    }
-    SetProjection(r, when, "not at the current rate");
-    report.thresholds.push_back(std::move(r));
-  }
-  {  // bonus: identifiers newly registered in the calendar year
-    ThresholdResult r = NewThreshold(
-        "bonus_new_in_year",
-        StrCat("identifiers newly registered from ", FormatDay(year_start), " to today"));
-    r.measured = static_cast<double>(series.Sum(&DayRow::created, year_start, today));
-    r.target = thresholds.bonus_new_in_year;
-    r.strictly_more = true;
-    r.met = Meets(r.measured, r.target, true);
-    r.current_rate = created_rate;
-    std::optional<uint32_t> days = DaysToReach(r, created_rate);
-    std::optional<uint32_t> when;
-    if (days && today + *days <= year_end) when = today + *days;
-    SetProjection(r, when, "not within this calendar year at the current rate");
-    report.thresholds.push_back(std::move(r));
-  }
-  {  // bonus: resolutions per day averaged over the full days of the year so far
-    const uint32_t full_days = today - year_start;
-    ThresholdResult r = NewThreshold(
-        "bonus_daily",
-        full_days == 0 ? std::string("resolutions per day over the year so far: no full day yet")
-                       : StrCat("resolutions per day, average of the ", full_days, " full days ",
-                                FormatDay(year_start), " to ", FormatDay(yesterday)));
-    const double sum =
-        full_days == 0
-            ? 0
-            : static_cast<double>(series.Sum(&DayRow::resolutions, year_start, yesterday));
-    r.measured = full_days == 0 ? 0 : sum / full_days;
-    r.target = thresholds.bonus_daily;
-    r.strictly_more = true;
-    r.met = full_days > 0 && Meets(r.measured, r.target, true);
-    r.current_rate = resolution_rate;
-    std::optional<uint32_t> when;
-    const double target = static_cast<double>(r.target);
-    if (!r.met && resolution_rate > target) {
-      // After k more full days: (sum + k * rate) / (full_days + k) > target.
-      std::optional<uint32_t> k =
-          FirstDayMeeting((target * full_days - sum) / (resolution_rate - target), [&](uint32_t n) {
-            return Meets((sum + n * resolution_rate) / (full_days + n), r.target, true);
-          });
-      if (k && today + *k <= year_end + 1) when = today + *k;
-    }
-    SetProjection(r, when, "not within this calendar year at the current rate");
-    report.thresholds.push_back(std::move(r));
-  }
+  j.resolution_rate = rate_of(&DayRow::resolutions);
+  j.created_rate = rate_of(&DayRow::created);
+  j.net_rate = j.created_rate - rate_of(&DayRow::deleted);
+  report.thresholds = {
+      AcceptanceRegistered(j, report.registered, thresholds.acceptance_registered),
+      AcceptanceDaily(j, series, thresholds.acceptance_daily),
+      BonusNewInYear(j, series, thresholds.bonus_new_in_year),
+      BonusDaily(j, series, thresholds.bonus_daily),
+  };
   return report;
 }
 
@@ -361,12 +401,11 @@ std::string FormatUtcOffset(int32_t minutes) {
 
 // RFC 3339 time of `unix_ms` in the reporting offset.
 std::string FormatLocalTime(int64_t unix_ms, int32_t offset_minutes) {
-  const int64_t local_s = unix_ms / 1000 + int64_t{offset_minutes} * 60;
-  const int64_t day = local_s >= 0 ? local_s / 86400 : (local_s - 86399) / 86400;
-  const int64_t second_of_day = local_s - day * 86400;
-  return fmt::format("{}T{:02}:{:02}:{:02}{}", FormatDay(static_cast<uint32_t>(day)),
-                     second_of_day / 3600, second_of_day / 60 % 60, second_of_day % 60,
-                     FormatUtcOffset(offset_minutes));
+  const uint32_t day = ReportingDay(unix_ms, offset_minutes);
+  const int64_t local_ms = unix_ms + int64_t{offset_minutes} * 60'000;
+  const int64_t second_of_day = (local_ms - int64_t{day} * kDayMs) / 1000;
+  return fmt::format("{}T{:02}:{:02}:{:02}{}", FormatDay(day), second_of_day / 3600,
+                     second_of_day / 60 % 60, second_of_day % 60, FormatUtcOffset(offset_minutes));
 }
 
 }  // namespace idnode::stats

@@ -139,6 +139,99 @@ void SendReply(int fd, const PeerAddress& peer, socklen_t peer_length, std::stri
   });
 }
 
+// The buffers of one worker's batch, allocated once: request slots and their peers for
+// recvmmsg, and the replies with their envelopes and iovecs for sendmmsg. A reply is split into
+// as many datagrams as it needs (wire::SplitForUdp), each an envelope and a slice of the reply.
+class DatagramBatch {
+ public:
+  DatagramBatch(size_t batch, size_t max_reply_bytes)
+      : batch_(batch),
+        requests_(batch * kRequestSlotBytes),
+        peers_(batch),
+        request_iov_(batch),
+        incoming_(batch),
+        replies_(batch),
+        envelopes_(batch * MaxPieces(max_reply_bytes) * wire::kEnvelopeBytes),
+        reply_iov_(batch * MaxPieces(max_reply_bytes) * 2),
+        outgoing_(batch * MaxPieces(max_reply_bytes)) {
+    for (std::string& reply : replies_) reply.reserve(max_reply_bytes + 1024);
+  }
+
+  // Receives up to a batch of datagrams, waiting for the first: their count, or <= 0.
+  int Receive(int fd) {
+    for (size_t i = 0; i < batch_; ++i) {
+      request_iov_[i] = {requests_.data() + i * kRequestSlotBytes, kRequestSlotBytes};
+      incoming_[i] = {};
+      incoming_[i].msg_hdr.msg_iov = &request_iov_[i];
+      incoming_[i].msg_hdr.msg_iovlen = 1;
+      incoming_[i].msg_hdr.msg_name = &peers_[i];
+      incoming_[i].msg_hdr.msg_namelen = sizeof(PeerAddress);
+    }
+    return recvmmsg(fd, incoming_.data(), static_cast<unsigned>(batch_), MSG_WAITFORONE, nullptr);
+  }
+
+  std::string_view packet(size_t i) const {
+    return {requests_.data() + i * kRequestSlotBytes, incoming_[i].msg_len};
+  }
+  // A datagram larger than its slot, cut short.
+  bool truncated(size_t i) const { return (incoming_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0; }
+  const PeerAddress& peer(size_t i) const { return peers_[i]; }
+  socklen_t peer_length(size_t i) const { return incoming_[i].msg_hdr.msg_namelen; }
+
+  // Queues `reply` to request i's peer; takes its bytes (and gives back a reserved buffer).
+  void Queue(size_t i, std::string& reply) {
+    std::string& stored_reply = replies_[i];
+    stored_reply.swap(reply);
+    wire::SplitForUdp(
+        stored_reply, envelope_scratch_, [&](std::string_view head, std::string_view slice) {
+          char* stored = envelopes_.data() + pieces_ * wire::kEnvelopeBytes;
+          std::memcpy(stored, head.data(), wire::kEnvelopeBytes);
+          reply_iov_[pieces_ * 2] = {stored, wire::kEnvelopeBytes};
+          reply_iov_[pieces_ * 2 + 1] = {const_cast<char*>(slice.data()), slice.size()};
+          outgoing_[pieces_] = {};
+          outgoing_[pieces_].msg_hdr.msg_iov = &reply_iov_[pieces_ * 2];
+          outgoing_[pieces_].msg_hdr.msg_iovlen = 2;
+          outgoing_[pieces_].msg_hdr.msg_name = &peers_[i];
+          outgoing_[pieces_].msg_hdr.msg_namelen = incoming_[i].msg_hdr.msg_namelen;
+          ++pieces_;
+        });
+  }
+
+  // Sends every queued datagram and empties the queue: how many the kernel refused (out of
+  // buffers: dropped, clients retry).
+  size_t Send(int fd) {
+    size_t sent = 0;
+    while (sent < pieces_) {
+      int n = sendmmsg(fd, outgoing_.data() + sent, static_cast<unsigned>(pieces_ - sent), 0);
+      if (n <= 0) {
+        if (n < 0 && errno == EINTR) continue;
+        break;
+      }
+      sent += static_cast<size_t>(n);
+    }
+    const size_t unsent = pieces_ - sent;
+    pieces_ = 0;
+    return unsent;
+  }
+
+ private:
+  static size_t MaxPieces(size_t max_reply_bytes) {
+    return (max_reply_bytes + wire::kUdpPieceBytes - 1) / wire::kUdpPieceBytes + 1;
+  }
+
+  const size_t batch_;
+  std::vector<char> requests_;
+  std::vector<PeerAddress> peers_;
+  std::vector<iovec> request_iov_;
+  std::vector<mmsghdr> incoming_;
+  std::vector<std::string> replies_;
+  std::vector<char> envelopes_;
+  std::vector<iovec> reply_iov_;
+  std::vector<mmsghdr> outgoing_;
+  std::string envelope_scratch_;
+  size_t pieces_ = 0;
+};
+
 }  // namespace
 
 struct UdpServer::Worker {
@@ -229,28 +322,27 @@ void UdpServer::Run(Worker& worker, size_t index) {
   }
 }
 
-void UdpServer::RunLoop(Worker& worker, size_t index) {
-  const std::string name = StrCat("handle-udp-", index);
-  const size_t batch = static_cast<size_t>(options_.batch);
-  const size_t max_pieces_per_reply =
-      (options_.max_reply_bytes + wire::kUdpPieceBytes - 1) / wire::kUdpPieceBytes + 1;
-  // Everything the loop touches is allocated here, once.
-  std::vector<char> requests(batch * kRequestSlotBytes);
-  std::vector<PeerAddress> peers(batch);
-  std::vector<iovec> request_iov(batch);
-  std::vector<mmsghdr> incoming(batch);
-  std::vector<std::string> replies(batch);
-  std::vector<char> envelopes(batch * max_pieces_per_reply * wire::kEnvelopeBytes);
-  std::vector<iovec> reply_iov(batch * max_pieces_per_reply * 2);
-  std::vector<mmsghdr> outgoing(batch * max_pieces_per_reply);
-  std::string envelope_scratch;
+// One loop's state, allocated once when it starts: the batch's buffers, the query scratch, the
+// counters it publishes, the rate limiter's buckets and the pieces of requests sent in several
+// datagrams.
+struct UdpServer::Loop {
+  Loop(const UdpOptions& options, const Worker& worker)
+      : batch(static_cast<size_t>(options.batch), options.max_reply_bytes),
+        limiter(options.rate_limit, options.rate_burst) {
+    worker.published.AddTo(counters);  // a loop started again goes on from the published totals
+  }
+  DatagramBatch batch;
   QueryScratch scratch;
   QueryCounters counters;
-  worker.published.AddTo(counters);  // a loop started again goes on from the published totals
-  SourceLimiter limiter(options_.rate_limit, options_.rate_burst);
+  SourceLimiter limiter;
   RequestReassembler reassembler;
-  for (std::string& reply : replies) reply.reserve(options_.max_reply_bytes + 1024);
+};
 
+// Each round: receive a batch (waiting for the first datagram), renew the read transaction,
+// handle every request, reset the transaction, send the batch's replies, publish the counters.
+void UdpServer::RunLoop(Worker& worker, size_t index) {
+  const std::string name = StrCat("handle-udp-", index);
+  Loop loop(options_, worker);
   const int fd = worker.socket->fd;
   auto txn = store_->BeginRead();
   if (!txn.ok()) {
@@ -261,104 +353,74 @@ void UdpServer::RunLoop(Worker& worker, size_t index) {
   txn->Reset();
 
   while (!stopping_.load(std::memory_order_relaxed)) {
-    for (size_t i = 0; i < batch; ++i) {
-      request_iov[i] = {requests.data() + i * kRequestSlotBytes, kRequestSlotBytes};
-      incoming[i] = {};
-      incoming[i].msg_hdr.msg_iov = &request_iov[i];
-      incoming[i].msg_hdr.msg_iovlen = 1;
-      incoming[i].msg_hdr.msg_name = &peers[i];
-      incoming[i].msg_hdr.msg_namelen = sizeof(PeerAddress);
-    }
-    int received =
-        recvmmsg(fd, incoming.data(), static_cast<unsigned>(batch), MSG_WAITFORONE, nullptr);
-    if (received <= 0) {
-      if (received < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-      if (stopping_.load()) break;
-      continue;
-    }
+    const int received = loop.batch.Receive(fd);
+    if (received <= 0) continue;  // EINTR, EAGAIN, or the socket shut down by StopReading
     if (absl::Status renewed = txn->Renew(); !renewed.ok()) {
       // Not served: these requests are dropped (clients retry) and the next batch tries again.
       health_->Failed(index, name, net::WorkerHealth::Failure::kRenew,
                       StrCat("cannot renew its read transaction: ", ToStd(renewed.message())));
-      counters[QueryOutcome::kDropped] += static_cast<uint64_t>(received);
-      worker.published.Publish(counters);
+      loop.counters[QueryOutcome::kDropped] += static_cast<uint64_t>(received);
+      worker.published.Publish(loop.counters);
       continue;
     }
     health_->Succeeded(index);
-    size_t pieces = 0;
     const uint64_t now_ms = CoarseNowMs();
-    counters[QueryOutcome::kDropped] += reassembler.Expire(now_ms);  // pieces never completed
-    for (int i = 0; i < received; ++i) {
-      const mmsghdr& in = incoming[static_cast<size_t>(i)];
-      std::string_view packet(requests.data() + static_cast<size_t>(i) * kRequestSlotBytes,
-                              in.msg_len);
-      if ((in.msg_hdr.msg_flags & MSG_TRUNC) != 0) {
-        ++counters[QueryOutcome::kDropped];  // a datagram larger than the request slot
-        continue;
-      }
-      if (limiter.enabled() && !limiter.Allow(SourceKey(peers[static_cast<size_t>(i)]), now_ms)) {
-        ++counters[QueryOutcome::kRateLimited];
-        continue;
-      }
-      if (packet.size() >= wire::kEnvelopeBytes &&
-          (static_cast<uint8_t>(packet[2]) & wire::envelope_flag::kTruncated) != 0) {
-        std::string_view whole;
-        switch (reassembler.Feed(peers[static_cast<size_t>(i)], packet, now_ms, whole)) {
-          case RequestReassembler::Result::kIncomplete:
-            continue;
-          case RequestReassembler::Result::kRejected:
-            ++counters[QueryOutcome::kDropped];
-            continue;
-          case RequestReassembler::Result::kComplete:
-            packet = whole;
-            break;
-        }
-      }
-      QueryOutcome outcome = processor_->Process(packet, *txn, scratch, options_.max_reply_bytes);
-      if (scratch.deferred) {
-        auto reply = [socket = worker.socket, peer = peers[static_cast<size_t>(i)],
-                      length = in.msg_hdr.msg_namelen, health = health_](std::string_view whole) {
-          SendReply(socket->fd, peer, length, whole, *health);
-        };
-        if (processor_->Defer(DeferredRequest{std::string(packet), scratch.question,
-                                              options_.max_reply_bytes, std::move(reply)})) {
-          ++counters[outcome];
-          continue;  // the recursor answers
-        }
-        outcome = QueryOutcome::kServerBusy;  // scratch.reply says so
-      }
-      ++counters[outcome];
-      if (!scratch.counted_prefix.empty()) worker.prefixes.Count(scratch.counted_prefix, outcome);
-      if (outcome == QueryOutcome::kDropped) continue;
-      std::string& reply = replies[static_cast<size_t>(i)];
-      reply.swap(scratch.reply);
-      wire::SplitForUdp(
-          reply, envelope_scratch, [&](std::string_view head, std::string_view slice) {
-            char* stored = envelopes.data() + pieces * wire::kEnvelopeBytes;
-            std::memcpy(stored, head.data(), wire::kEnvelopeBytes);
-            reply_iov[pieces * 2] = {stored, wire::kEnvelopeBytes};
-            reply_iov[pieces * 2 + 1] = {const_cast<char*>(slice.data()), slice.size()};
-            outgoing[pieces] = {};
-            outgoing[pieces].msg_hdr.msg_iov = &reply_iov[pieces * 2];
-            outgoing[pieces].msg_hdr.msg_iovlen = 2;
-            outgoing[pieces].msg_hdr.msg_name =
-                const_cast<PeerAddress*>(&peers[static_cast<size_t>(i)]);
-            outgoing[pieces].msg_hdr.msg_namelen = in.msg_hdr.msg_namelen;
-            ++pieces;
-          });
+    loop.counters[QueryOutcome::kDropped] += loop.reassembler.Expire(now_ms);  // never completed
+    for (size_t i = 0; i < static_cast<size_t>(received); ++i) {
+      HandleDatagram(worker, loop, *txn, i, now_ms);
     }
     txn->Reset();
-    for (size_t sent = 0; sent < pieces;) {
-      int n = sendmmsg(fd, outgoing.data() + sent, static_cast<unsigned>(pieces - sent), 0);
-      if (n <= 0) {
-        if (n < 0 && errno == EINTR) continue;
-        health_->SendFailed(pieces - sent);
-        break;  // the kernel is out of buffers: drop the rest, clients retry
-      }
-      sent += static_cast<size_t>(n);
-    }
-    worker.published.Publish(counters);
+    if (size_t unsent = loop.batch.Send(fd); unsent > 0) health_->SendFailed(unsent);
+    worker.published.Publish(loop.counters);
   }
+}
+
+// Request i of the batch: dropped, rate limited, kept until its other pieces arrive, handed to
+// the recursor, or answered (its reply queued in the batch).
+void UdpServer::HandleDatagram(Worker& worker, Loop& loop, const store::ReadTxn& txn, size_t i,
+                               uint64_t now_ms) {
+  QueryCounters& counters = loop.counters;
+  if (loop.batch.truncated(i)) {
+    ++counters[QueryOutcome::kDropped];  // a datagram larger than the request slot
+    return;
+  }
+  const PeerAddress& peer = loop.batch.peer(i);
+  if (loop.limiter.enabled() && !loop.limiter.Allow(SourceKey(peer), now_ms)) {
+    ++counters[QueryOutcome::kRateLimited];
+    return;
+  }
+  std::string_view packet = loop.batch.packet(i);
+  if (packet.size() >= wire::kEnvelopeBytes &&
+      (static_cast<uint8_t>(packet[2]) & wire::envelope_flag::kTruncated) != 0) {
+    std::string_view whole;
+    switch (loop.reassembler.Feed(peer, packet, now_ms, whole)) {
+      case RequestReassembler::Result::kIncomplete:
+        return;
+      case RequestReassembler::Result::kRejected:
+        ++counters[QueryOutcome::kDropped];
+        return;
+      case RequestReassembler::Result::kComplete:
+        packet = whole;
+        break;
+    }
+  }
+  QueryScratch& scratch = loop.scratch;
+  QueryOutcome outcome = processor_->Process(packet, txn, scratch, options_.max_reply_bytes);
+  if (scratch.deferred) {
+    auto reply = [socket = worker.socket, peer, length = loop.batch.peer_length(i),
+                  health = health_](std::string_view answer) {
+      SendReply(socket->fd, peer, length, answer, *health);
+    };
+    if (processor_->Defer(DeferredRequest{std::string(packet), scratch.question,
+                                          options_.max_reply_bytes, std::move(reply)})) {
+      ++counters[outcome];
+      return;  // the recursor answers
+    }
+    outcome = QueryOutcome::kServerBusy;  // scratch.reply says so
+  }
+  ++counters[outcome];
+  if (!scratch.counted_prefix.empty()) worker.prefixes.Count(scratch.counted_prefix, outcome);
+  if (outcome != QueryOutcome::kDropped) loop.batch.Queue(i, scratch.reply);
 }
 
 }  // namespace idnode::resolver

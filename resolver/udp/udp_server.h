@@ -80,9 +80,12 @@ class UdpServer {
 
  private:
   struct Worker;
+  struct Loop;
   UdpServer() = default;
   void Run(Worker& worker, size_t index);
   void RunLoop(Worker& worker, size_t index);
+  void HandleDatagram(Worker& worker, Loop& loop, const store::ReadTxn& txn, size_t i,
+                      uint64_t now_ms);
 
   UdpOptions options_;
   store::Store* store_ = nullptr;
