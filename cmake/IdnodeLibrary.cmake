@@ -29,10 +29,18 @@ endfunction()
 
 # idnode_test(NAME name SOURCES ... DEPS ... [LABELS ...])
 function(idnode_test)
-  cmake_parse_arguments(ARG "" "NAME" "SOURCES;DEPS;LABELS" ${ARGN})
+  # SERIAL: CTest runs the target's tests alone, for load tests whose timing another test on
+  # the same two cores would decide (tcp_bounds_test floods the node while a client must still
+  # get answers within its deadline).
+  cmake_parse_arguments(ARG "SERIAL" "NAME" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${ARG_NAME} ${ARG_SOURCES})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main)
   idnode_warnings(${ARG_NAME})
+  set(serial "")
+  if(ARG_SERIAL)
+    set(serial RUN_SERIAL TRUE)
+  endif()
   # One label per test target: gtest_discover_tests passes properties on as a flat list.
-  gtest_discover_tests(${ARG_NAME} DISCOVERY_MODE PRE_TEST PROPERTIES LABELS "${ARG_LABELS}")
+  gtest_discover_tests(${ARG_NAME} DISCOVERY_MODE PRE_TEST
+    PROPERTIES LABELS "${ARG_LABELS}" ${serial})
 endfunction()

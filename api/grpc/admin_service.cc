@@ -2,6 +2,7 @@
 #include "api/grpc/convert.h"
 #include "api/grpc/internal/unary.h"
 #include "api/grpc/services.h"
+#include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
 #include "registry/writer/admin_ops.h"
 
@@ -56,8 +57,8 @@ grpc::ServerUnaryReactor* AdminService::ListAccounts(grpc::CallbackServerContext
                                                      const v1::ListAccountsRequest* /*request*/,
                                                      v1::ListAccountsResponse* response) {
   return RunRead(env_, context, Role::kAdmin, [&](const Principal&, const store::ReadTxn& txn) {
-    for (const AccountEntry& entry : idnode::ListAccounts(txn))
-      ToProto(entry, response->add_accounts());
+    ASSIGN_OR_RETURN(std::vector<AccountEntry> accounts, idnode::ListAccounts(txn));
+    for (const AccountEntry& entry : accounts) ToProto(entry, response->add_accounts());
     return absl::OkStatus();
   });
 }
@@ -105,7 +106,8 @@ grpc::ServerUnaryReactor* AdminService::ListTokens(grpc::CallbackServerContext* 
                                                    const v1::ListTokensRequest* request,
                                                    v1::ListTokensResponse* response) {
   return RunRead(env_, context, Role::kAdmin, [&](const Principal&, const store::ReadTxn& txn) {
-    for (const TokenEntry& entry : idnode::ListTokens(txn, request->account())) {
+    ASSIGN_OR_RETURN(std::vector<TokenEntry> tokens, idnode::ListTokens(txn, request->account()));
+    for (const TokenEntry& entry : tokens) {
       v1::TokenInfo* info = response->add_tokens();
       info->set_token_id(entry.token_id);
       info->set_account(entry.record.account);
@@ -160,7 +162,9 @@ grpc::ServerUnaryReactor* AdminService::ListPrefixes(grpc::CallbackServerContext
                      }
                      owner = caller.account;
                    }
-                   for (const PrefixEntry& entry : idnode::ListPrefixes(txn, owner)) {
+                   ASSIGN_OR_RETURN(std::vector<PrefixEntry> prefixes,
+                                    idnode::ListPrefixes(txn, owner));
+                   for (const PrefixEntry& entry : prefixes) {
                      v1::Prefix* out = response->add_prefixes();
                      out->set_prefix(entry.prefix);
                      out->set_owner(entry.record.owner);

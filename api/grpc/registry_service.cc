@@ -38,12 +38,12 @@ absl::StatusOr<Principal> AuthenticateRegistrant(const ServiceEnv& env,
 absl::Status AuthorizeRead(const store::ReadTxn& txn, const Principal& principal,
                            std::string_view prefix) {
   if (principal.role == Role::kAdmin) return absl::OkStatus();
-  auto bytes = txn.Get(store::Db::kPrefixes, prefix);
-  if (!bytes)
-    return absl::NotFoundError(StrCat("prefix ", prefix, " is not allocated on this node"));
-  auto record = DecodePrefix(*bytes);
+  auto record = PrefixTable::Get(txn, prefix);
   if (!record.ok()) return record.status();
-  if (record->owner != principal.account) {
+  if (!record->has_value()) {
+    return absl::NotFoundError(StrCat("prefix ", prefix, " is not allocated on this node"));
+  }
+  if ((*record)->owner != principal.account) {
     return absl::PermissionDeniedError(
         StrCat("account ", principal.account, " may not read under prefix ", prefix));
   }
@@ -243,11 +243,12 @@ grpc::ServerUnaryReactor* RegistryService::Get(grpc::CallbackServerContext* cont
     auto txn = env_.store.BeginRead();
     if (!txn.ok()) return txn.status();
     if (absl::Status s = AuthorizeRead(*txn, *principal, id->prefix()); !s.ok()) return s;
-    auto bytes = txn->Get(store::Db::kIds, id->key());
-    if (!bytes)
+    auto found = IdentifierTable::Get(*txn, id->key());
+    if (!found.ok()) return found.status();
+    if (!found->has_value()) {
       return absl::NotFoundError(StrCat("identifier ", id->original(), " is not registered"));
-    auto record = DecodeRecord(*bytes);
-    if (!record.ok()) return record.status();
+    }
+    const std::optional<RecordView>& record = *found;
     auto values = DecodeValueList(record->values);
     if (!values.ok()) return values.status();
     response->set_identifier(std::string(record->original));
@@ -350,7 +351,7 @@ grpc::ServerUnaryReactor* RegistryService::List(grpc::CallbackServerContext* con
     if (!token.empty() && token.compare(0, start.size(), start) != 0) {
       return absl::InvalidArgumentError("page_token: does not belong to this prefix");
     }
-    store::Cursor cursor = txn->OpenCursor(store::Db::kIds);
+    store::Cursor cursor = txn->OpenCursor(IdentifierTable::kDatabase);
     bool more = cursor.Seek(token.empty() ? start : token);
     if (more && !token.empty() && cursor.key() == token) more = cursor.Next();
     std::string_view last_key;
@@ -359,7 +360,7 @@ grpc::ServerUnaryReactor* RegistryService::List(grpc::CallbackServerContext* con
         response->set_next_page_token(std::string(last_key));
         break;
       }
-      auto record = DecodeRecord(cursor.value());
+      auto record = IdentifierTable::DecodeStored(cursor.value());
       if (!record.ok()) return record.status();
       response->add_identifiers(std::string(record->original));
       last_key = cursor.key();

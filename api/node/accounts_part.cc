@@ -13,7 +13,8 @@ namespace {
 absl::StatusOr<std::string> BootstrapAdmin(NodeContext& context) {
   {
     ASSIGN_OR_RETURN(store::ReadTxn txn, context.store->BeginRead());
-    for (const AccountEntry& account : ListAccounts(txn)) {
+    ASSIGN_OR_RETURN(std::vector<AccountEntry> accounts, ListAccounts(txn));
+    for (const AccountEntry& account : accounts) {
       if (account.record.role == Role::kAdmin) return std::string();
     }
   }

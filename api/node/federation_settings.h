@@ -40,7 +40,7 @@ struct FederationSection {
     keys.Text("credential_file", self.credential_file);
     keys.Flag("plaintext", self.plaintext);
     keys.Number("retry_initial_ms", self.retry_initial_ms, 10, settings::kHourMs);
-    keys.Number("retry_max_ms", self.retry_max_ms, 10, settings::kDayMs);
+    keys.Number("retry_max_ms", self.retry_max_ms, 10, kDayMs);
     keys.Number("timeout_ms", self.timeout_ms, 100, 600'000);
     keys.Flag("recursion", self.recursion);
     keys.Text("top_handle", self.top_handle);
@@ -49,7 +49,7 @@ struct FederationSection {
     keys.Number("recursion_max_pending", self.recursion_max_pending, 1, 1'000'000);
     keys.Number("recursion_cache_entries", self.recursion_cache_entries, 0, 10'000'000);
     keys.Number("recursion_timeout_ms", self.recursion_timeout_ms, 10, 60'000);
-    keys.Number("recursion_negative_ttl_ms", self.recursion_negative_ttl_ms, 0, settings::kDayMs);
+    keys.Number("recursion_negative_ttl_ms", self.recursion_negative_ttl_ms, 0, kDayMs);
   }
   static absl::Status Check(const FederationSection& section);
 };

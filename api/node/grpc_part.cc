@@ -146,10 +146,7 @@ void GrpcPart::DescribeStats(MetricSink& sink) const {
 
 void GrpcPart::AddResolutions(stats::ResolutionTotals& totals) const {
   totals.node[static_cast<size_t>(stats::Transport::kGrpc)].Add(resolver_->counters());
-  resolver_->ForEachPrefix(
-      [&totals](std::string_view prefix, const resolver::QueryCounters& counts) {
-        totals.prefixes[{stats::Transport::kGrpc, std::string(prefix)}].Add(counts);
-      });
+  resolver_->ForEachPrefix(totals.PrefixAdder(stats::Transport::kGrpc));
 }
 
 }  // namespace idnode

@@ -17,13 +17,6 @@ std::string SiteAddress(const net::Endpoint& endpoint) {
                           : std::string(endpoint.address.begin(), endpoint.address.end());
 }
 
-// Adds a front end's per-prefix counts under `transport`.
-auto PrefixAdder(stats::ResolutionTotals& totals, stats::Transport transport) {
-  return [&totals, transport](std::string_view prefix, const resolver::QueryCounters& counts) {
-    totals.prefixes[{transport, std::string(prefix)}].Add(counts);
-  };
-}
-
 // handle.mirrors: distinct HOST:PORT entries (IPv4 or [IPv6]) that clients can reach, as many as
 // fit in one HS_SITE beside this node.
 absl::Status CheckMirrors(const std::vector<std::string>& mirrors) {
@@ -247,8 +240,8 @@ void HandlePart::ListGuards(std::vector<const ExceptionGuard*>& guards) const {
 void HandlePart::AddResolutions(stats::ResolutionTotals& totals) const {
   totals.node[static_cast<size_t>(stats::Transport::kUdp)].Add(udp_->counters());
   totals.node[static_cast<size_t>(stats::Transport::kTcp)].Add(tcp_->counters());
-  udp_->ForEachPrefix(PrefixAdder(totals, stats::Transport::kUdp));
-  tcp_->ForEachPrefix(PrefixAdder(totals, stats::Transport::kTcp));
+  udp_->ForEachPrefix(totals.PrefixAdder(stats::Transport::kUdp));
+  tcp_->ForEachPrefix(totals.PrefixAdder(stats::Transport::kTcp));
 }
 
 }  // namespace idnode

@@ -53,7 +53,7 @@ struct UploadSection {
     keys.Text("node_id", self.node_id);
     keys.Number("interval_days", self.interval_days, 1, 31);
     keys.Number("retry_initial_ms", self.retry_initial_ms, 10, settings::kHourMs);
-    keys.Number("retry_max_ms", self.retry_max_ms, 10, settings::kDayMs);
+    keys.Number("retry_max_ms", self.retry_max_ms, 10, kDayMs);
     keys.Number("timeout_ms", self.timeout_ms, 100, 600'000);
   }
   static absl::Status Check(const UploadSection& section);

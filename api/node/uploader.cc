@@ -61,7 +61,12 @@ bool Uploader::MakeDueReports() {
         spdlog::warn("upload: cannot read the store: {}", txn.status().ToString());
         return false;
       }
-      next = stats::NextUploadDay(*txn);
+      auto stored = stats::NextUploadDay(*txn);
+      if (!stored.ok()) {
+        spdlog::warn("upload: cannot read the store: {}", stored.status().ToString());
+        return false;
+      }
+      next = *stored;
     }
     if (!next || *next + options_.interval_days > today) return true;  // the period goes on
     const uint32_t first = *next, last = *next + options_.interval_days - 1;

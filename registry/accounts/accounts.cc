@@ -4,6 +4,7 @@
 #include <openssl/sha.h>
 
 #include "registry/base/bytes.h"
+#include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
 #include "registry/identifier/identifier.h"
 
@@ -165,10 +166,8 @@ absl::StatusOr<Principal> Authenticate(const store::ReadTxn& txn, std::string_vi
     return absl::UnauthenticatedError(
         "authorization: missing bearer token (send 'authorization: Bearer <token>')");
   }
-  auto stored = txn.Get(store::Db::kTokens, HashToken(token));
-  if (!stored) return absl::UnauthenticatedError("authorization: unknown token");
-  auto record = DecodeToken(*stored);
-  if (!record.ok()) return record.status();
+  ASSIGN_OR_RETURN(std::optional<TokenRecord> record, TokenTable::Get(txn, HashToken(token)));
+  if (!record) return absl::UnauthenticatedError("authorization: unknown token");
   if (record->revoked_ms != 0) {
     return absl::UnauthenticatedError("authorization: token has been revoked");
   }
@@ -177,18 +176,50 @@ absl::StatusOr<Principal> Authenticate(const store::ReadTxn& txn, std::string_vi
                                              TokenIdFromHash(HashToken(token)), " expired at ",
                                              FormatUtcMillis(record->expires_ms)));
   }
-  auto account_bytes = txn.Get(store::Db::kAccounts, record->account);
-  if (!account_bytes) {
+  ASSIGN_OR_RETURN(std::optional<AccountRecord> account, AccountTable::Get(txn, record->account));
+  if (!account) {
     return absl::UnauthenticatedError(
         StrCat("authorization: account ", record->account, " no longer exists"));
   }
-  auto account = DecodeAccount(*account_bytes);
-  if (!account.ok()) return account.status();
   if (account->disabled) {
     return absl::UnauthenticatedError(
         StrCat("authorization: account ", record->account, " is disabled"));
   }
   return Principal{record->account, account->role, std::move(account->grants)};
+}
+
+absl::StatusOr<std::vector<PrefixEntry>> ListPrefixes(const store::ReadTxn& txn,
+                                                      std::string_view owner) {
+  std::vector<PrefixEntry> out;
+  store::Cursor cursor = txn.OpenCursor(PrefixTable::kDatabase);
+  for (bool more = cursor.Seek(""); more; more = cursor.Next()) {
+    ASSIGN_OR_RETURN(PrefixRecord record, PrefixTable::DecodeStored(cursor.value()));
+    if (!owner.empty() && record.owner != owner) continue;
+    out.push_back(PrefixEntry{std::string(cursor.key()), std::move(record)});
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<AccountEntry>> ListAccounts(const store::ReadTxn& txn) {
+  std::vector<AccountEntry> out;
+  store::Cursor cursor = txn.OpenCursor(AccountTable::kDatabase);
+  for (bool more = cursor.Seek(""); more; more = cursor.Next()) {
+    ASSIGN_OR_RETURN(AccountRecord record, AccountTable::DecodeStored(cursor.value()));
+    out.push_back(AccountEntry{std::string(cursor.key()), std::move(record)});
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<TokenEntry>> ListTokens(const store::ReadTxn& txn,
+                                                   std::string_view account) {
+  std::vector<TokenEntry> out;
+  store::Cursor cursor = txn.OpenCursor(TokenTable::kDatabase);
+  for (bool more = cursor.Seek(""); more; more = cursor.Next()) {
+    ASSIGN_OR_RETURN(TokenRecord record, TokenTable::DecodeStored(cursor.value()));
+    if (!account.empty() && record.account != account) continue;
+    out.push_back(TokenEntry{TokenIdFromHash(cursor.key()), std::move(record)});
+  }
+  return out;
 }
 
 absl::StatusOr<std::vector<std::string>> NormalizeGrants(const std::vector<std::string>& grants,

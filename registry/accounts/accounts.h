@@ -21,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "registry/store/store.h"
+#include "registry/store/table.h"
 
 namespace idnode {
 
@@ -42,6 +43,9 @@ struct AccountRecord {
 };
 std::string EncodeAccount(const AccountRecord& account);
 absl::StatusOr<AccountRecord> DecodeAccount(std::string_view bytes);
+// accounts_v1: account id -> AccountRecord.
+using AccountTable =
+    store::Table<store::Db::kAccounts, AccountRecord, DecodeAccount, EncodeAccount>;
 
 struct TokenRecord {
   std::string account;
@@ -52,6 +56,8 @@ struct TokenRecord {
 };
 std::string EncodeToken(const TokenRecord& token);
 absl::StatusOr<TokenRecord> DecodeToken(std::string_view bytes);
+// tokens_v1: HashToken(token) -> TokenRecord.
+using TokenTable = store::Table<store::Db::kTokens, TokenRecord, DecodeToken, EncodeToken>;
 
 enum class PrefixStatus : uint8_t { kActive = 1 };
 
@@ -63,6 +69,28 @@ struct PrefixRecord {
 };
 std::string EncodePrefix(const PrefixRecord& prefix);
 absl::StatusOr<PrefixRecord> DecodePrefix(std::string_view bytes);
+// prefixes_v1: normalised prefix -> PrefixRecord.
+using PrefixTable = store::Table<store::Db::kPrefixes, PrefixRecord, DecodePrefix, EncodePrefix>;
+
+// Read side, in key order: allocated prefixes (only `owner`'s unless empty), accounts, and tokens
+// (only `account`'s unless empty). DATA_LOSS naming the table when a record does not decode.
+struct PrefixEntry {
+  std::string prefix;
+  PrefixRecord record;
+};
+absl::StatusOr<std::vector<PrefixEntry>> ListPrefixes(const store::ReadTxn& txn,
+                                                      std::string_view owner);
+struct AccountEntry {
+  std::string id;
+  AccountRecord record;
+};
+absl::StatusOr<std::vector<AccountEntry>> ListAccounts(const store::ReadTxn& txn);
+struct TokenEntry {
+  std::string token_id;
+  TokenRecord record;
+};
+absl::StatusOr<std::vector<TokenEntry>> ListTokens(const store::ReadTxn& txn,
+                                                   std::string_view account);
 
 // A new bearer token: "idn_" followed by 64 hex digits from 32 bytes of OpenSSL randomness.
 absl::StatusOr<std::string> GenerateToken();

@@ -41,13 +41,13 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "registry/base/clock.h"
 #include "registry/base/strings.h"
 
 namespace idnode::settings {
 
-// Bounds of the time keys, in milliseconds.
+// Bounds of the time keys, in milliseconds (a day is idnode::kDayMs, registry/base/clock.h).
 inline constexpr int64_t kHourMs = 3'600'000;
-inline constexpr int64_t kDayMs = 24 * kHourMs;
 
 // "config SECTION.KEY: RULE", the form of every configuration error.
 inline absl::Status KeyError(std::string_view key, std::string_view rule) {

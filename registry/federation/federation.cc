@@ -7,6 +7,7 @@
 #include "registry/identifier/identifier.h"
 #include "registry/identifier/record.h"
 #include "registry/identifier/value.h"
+#include "registry/writer/function_op.h"
 
 namespace idnode::federation {
 namespace {
@@ -22,9 +23,9 @@ uint32_t Seconds(int64_t ms) { return static_cast<uint32_t>(ms / 1000); }
 // The record under `handle` when `account` may change it: absent, or owned by `account`.
 absl::StatusOr<std::optional<RecordView>> OwnedRecord(store::WriteTxn& txn, std::string_view handle,
                                                       std::string_view account) {
-  auto stored = txn.Get(store::Db::kIds, handle);
+  ASSIGN_OR_RETURN(std::optional<RecordView> stored, IdentifierTable::Get(txn, handle));
   if (!stored) return std::optional<RecordView>();
-  ASSIGN_OR_RETURN(RecordView record, DecodeRecord(*stored));
+  const RecordView& record = *stored;
   if (record.owner != account) {
     return absl::PermissionDeniedError(
         StrCat(handle, " is registered by node account ", record.owner, ", not ", account));
@@ -70,7 +71,7 @@ std::string PrefixTargetValues(const PrefixTarget& target, uint32_t now_seconds)
 std::unique_ptr<WriteOp> MakePutPrefixRecordOp(
     std::string account, std::string prefix, PrefixTarget target,
     std::function<void(absl::StatusOr<PrefixRecordChange>)> done) {
-  return std::make_unique<FunctionOp<PrefixRecordChange>>(
+  return MakeFunctionOp<PrefixRecordChange>(
       [account = std::move(account), prefix = std::move(prefix),
        target = std::move(target)](WriteContext& context) -> absl::StatusOr<PrefixRecordChange> {
         store::WriteTxn& txn = context.txn();
@@ -96,7 +97,7 @@ std::unique_ptr<WriteOp> MakePutPrefixRecordOp(
 std::unique_ptr<WriteOp> MakeRemovePrefixRecordOp(
     std::string account, std::string prefix,
     std::function<void(absl::StatusOr<PrefixRecordChange>)> done) {
-  return std::make_unique<FunctionOp<PrefixRecordChange>>(
+  return MakeFunctionOp<PrefixRecordChange>(
       [account = std::move(account),
        prefix = std::move(prefix)](WriteContext& context) -> absl::StatusOr<PrefixRecordChange> {
         store::WriteTxn& txn = context.txn();
@@ -161,10 +162,11 @@ size_t CountUpward(const store::ReadTxn& txn) {
 
 std::unique_ptr<WriteOp> MakeUpwardAcknowledgedOp(std::string prefix, std::string encoded,
                                                   std::function<void(absl::Status)> done) {
-  return std::make_unique<FunctionOp<bool>>(
+  return MakeFunctionOp<bool>(
       [prefix = std::move(prefix),
        encoded = std::move(encoded)](WriteContext& context) -> absl::StatusOr<bool> {
-        auto stored = context.txn().Get(store::Db::kFederation, prefix);
+        ASSIGN_OR_RETURN(std::optional<std::string_view> stored,
+                         context.txn().Get(store::Db::kFederation, prefix));
         if (!stored || *stored != encoded) return false;
         RETURN_IF_ERROR(context.txn().Delete(store::Db::kFederation, prefix));
         return true;
@@ -175,12 +177,14 @@ std::unique_ptr<WriteOp> MakeUpwardAcknowledgedOp(std::string prefix, std::strin
 std::unique_ptr<WriteOp> MakeSyncUpwardOp(std::string node_prefix, std::string site,
                                           std::string top,
                                           std::function<void(absl::StatusOr<size_t>)> done) {
-  return std::make_unique<FunctionOp<size_t>>(
+  return MakeFunctionOp<size_t>(
       [node_prefix = std::move(node_prefix), site = std::move(site),
        top = std::move(top)](WriteContext& context) -> absl::StatusOr<size_t> {
         store::WriteTxn& txn = context.txn();
-        auto stored_site = txn.Get(store::Db::kMeta, kMetaSite);
-        auto stored_top = txn.Get(store::Db::kMeta, kMetaTop);
+        ASSIGN_OR_RETURN(std::optional<std::string_view> stored_site,
+                         txn.Get(store::Db::kMeta, kMetaSite));
+        ASSIGN_OR_RETURN(std::optional<std::string_view> stored_top,
+                         txn.Get(store::Db::kMeta, kMetaTop));
         if (stored_site && *stored_site == site && stored_top && *stored_top == top) return 0;
         size_t spooled = 0;
         RETURN_IF_ERROR(SpoolUpward(
@@ -207,16 +211,19 @@ std::unique_ptr<WriteOp> MakeSyncUpwardOp(std::string node_prefix, std::string s
 
 std::unique_ptr<WriteOp> MakeSiteSerialOp(std::string site,
                                           std::function<void(absl::StatusOr<uint16_t>)> done) {
-  return std::make_unique<FunctionOp<uint16_t>>(
+  return MakeFunctionOp<uint16_t>(
       [site = std::move(site)](WriteContext& context) -> absl::StatusOr<uint16_t> {
         store::WriteTxn& txn = context.txn();
         uint16_t serial = 0;
-        if (auto stored = txn.Get(store::Db::kMeta, kMetaSiteSerial)) {
+        ASSIGN_OR_RETURN(std::optional<std::string_view> stored,
+                         txn.Get(store::Db::kMeta, kMetaSiteSerial));
+        if (stored) {
           if (!ByteReader(*stored).U16(serial)) {
             return absl::DataLossError("meta site_serial is not a 2-byte serial number");
           }
         }
-        auto numbered = txn.Get(store::Db::kMeta, kMetaSiteNumbered);
+        ASSIGN_OR_RETURN(std::optional<std::string_view> numbered,
+                         txn.Get(store::Db::kMeta, kMetaSiteNumbered));
         if (serial != 0 && numbered && *numbered == site) return serial;
         serial = serial >= 0xFFFE ? 1 : static_cast<uint16_t>(serial + 1);
         std::string bytes;

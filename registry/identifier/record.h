@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "registry/store/table.h"
 
 namespace idnode {
 
@@ -28,5 +29,10 @@ std::string EncodeRecord(const RecordView& record);
 
 // Views into `bytes`, which must outlive the result. DATA_LOSS when malformed.
 absl::StatusOr<RecordView> DecodeRecord(std::string_view bytes);
+
+// ids_v1: normalised identifier (Identifier::key()) -> record. Records are written as the bytes
+// EncodeRecord makes; a read gives a view into the reading transaction's snapshot, without
+// copying (the hot path of every resolution).
+using IdentifierTable = store::Table<store::Db::kIds, RecordView, DecodeRecord, EncodeRecord>;
 
 }  // namespace idnode

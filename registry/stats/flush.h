@@ -44,6 +44,14 @@ struct ResolutionTotals {
   std::array<OutcomeCounts, kTransportCount> node{};  // per transport, the whole node
   // Per (transport, enterprise prefix); only prefixes allocated on this node.
   std::map<std::pair<Transport, std::string>, OutcomeCounts> prefixes;
+
+  // For a front end's ForEachPrefix(fn(prefix, counts)): adds each prefix's counts under
+  // `transport`.
+  auto PrefixAdder(Transport transport) {
+    return [this, transport](std::string_view prefix, const auto& counts) {
+      prefixes[{transport, std::string(prefix)}].Add(counts);
+    };
+  }
 };
 
 // A front end that counts resolutions (the Handle front ends, gRPC). The node sums every source

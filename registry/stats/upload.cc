@@ -6,6 +6,7 @@
 #include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
 #include "registry/stats/report.h"
+#include "registry/writer/function_op.h"
 
 namespace idnode::stats {
 namespace {
@@ -53,25 +54,10 @@ std::optional<uint32_t> ReadNextDay(std::optional<std::string_view> stored) {
   return day;
 }
 
-// A write operation made of a function, reporting its commit through `done`.
-class UploadOp final : public WriteOp {
- public:
-  using Body = std::function<absl::Status(WriteContext&, absl::Status& outcome)>;
-  UploadOp(Body apply, UploadDone done) : apply_(std::move(apply)), done_(std::move(done)) {}
-
-  absl::Status Apply(WriteContext& context) override {
-    outcome_ = absl::OkStatus();
-    return apply_(context, outcome_);
-  }
-  void Done(const absl::Status& store_status) override {
-    done_(store_status.ok() ? outcome_ : store_status);
-  }
-
- private:
-  Body apply_;
-  UploadDone done_;
-  absl::Status outcome_;
-};
+// An upload step's outcome, or the store failure that aborted its transaction.
+FunctionOp<bool>::DoneFn Reporting(UploadDone done) {
+  return [done = std::move(done)](absl::StatusOr<bool> result) { done(result.status()); };
+}
 
 nlohmann::json Counts(uint64_t created, uint64_t deleted, uint64_t resolutions, uint64_t requests) {
   return {{"created", created},
@@ -135,8 +121,9 @@ absl::StatusOr<PendingUpload> BuildUpload(const store::ReadTxn& txn, const Uploa
   return upload;
 }
 
-std::optional<uint32_t> NextUploadDay(const store::ReadTxn& txn) {
-  return ReadNextDay(txn.Get(store::Db::kMeta, kNextDayKey));
+absl::StatusOr<std::optional<uint32_t>> NextUploadDay(const store::ReadTxn& txn) {
+  ASSIGN_OR_RETURN(std::optional<std::string_view> stored, txn.Get(store::Db::kMeta, kNextDayKey));
+  return ReadNextDay(stored);
 }
 
 absl::StatusOr<std::vector<PendingUpload>> ListPendingUploads(const store::ReadTxn& txn) {
@@ -157,41 +144,48 @@ size_t CountPendingUploads(const store::ReadTxn& txn) {
 }
 
 std::unique_ptr<WriteOp> MakeStartUploadsOp(uint32_t first_day, UploadDone done) {
-  return std::make_unique<UploadOp>(
-      [first_day](WriteContext& context, absl::Status&) -> absl::Status {
-        if (context.txn().Get(store::Db::kMeta, kNextDayKey)) return absl::OkStatus();
-        return context.txn().Put(store::Db::kMeta, kNextDayKey, DayKey(first_day));
+  return MakeFunctionOp<bool>(
+      [first_day](WriteContext& context) -> absl::StatusOr<bool> {
+        ASSIGN_OR_RETURN(std::optional<std::string_view> started,
+                         context.txn().Get(store::Db::kMeta, kNextDayKey));
+        if (started) return false;
+        RETURN_IF_ERROR(context.txn().Put(store::Db::kMeta, kNextDayKey, DayKey(first_day)));
+        return true;
       },
-      std::move(done));
+      Reporting(std::move(done)));
 }
 
 std::unique_ptr<WriteOp> MakeSpoolUploadOp(PendingUpload report, UploadDone done) {
-  return std::make_unique<UploadOp>(
-      [report = std::move(report)](WriteContext& context, absl::Status& outcome) -> absl::Status {
-        auto next = ReadNextDay(context.txn().Get(store::Db::kMeta, kNextDayKey));
-        if (next != report.first_day) {
-          outcome = absl::FailedPreconditionError(
+  return MakeFunctionOp<bool>(
+      [report = std::move(report)](WriteContext& context) -> absl::StatusOr<bool> {
+        ASSIGN_OR_RETURN(std::optional<std::string_view> stored,
+                         context.txn().Get(store::Db::kMeta, kNextDayKey));
+        if (ReadNextDay(stored) != report.first_day) {
+          return absl::FailedPreconditionError(
               StrCat("the period starting ", FormatDay(report.first_day), " is already reported"));
-          return absl::OkStatus();
         }
         RETURN_IF_ERROR(context.txn().Put(store::Db::kUploads, DayKey(report.first_day),
                                           EncodeSpooled(report)));
-        return context.txn().Put(store::Db::kMeta, kNextDayKey, DayKey(report.last_day + 1));
+        RETURN_IF_ERROR(
+            context.txn().Put(store::Db::kMeta, kNextDayKey, DayKey(report.last_day + 1)));
+        return true;
       },
-      std::move(done));
+      Reporting(std::move(done)));
 }
 
 std::unique_ptr<WriteOp> MakeUploadDeliveredOp(uint32_t first_day, UploadDone done) {
-  return std::make_unique<UploadOp>(
-      [first_day](WriteContext& context, absl::Status& outcome) -> absl::Status {
+  return MakeFunctionOp<bool>(
+      [first_day](WriteContext& context) -> absl::StatusOr<bool> {
         const std::string key = DayKey(first_day);
-        if (!context.txn().Get(store::Db::kUploads, key)) {
-          outcome = absl::NotFoundError(StrCat("no spooled report for ", FormatDay(first_day)));
-          return absl::OkStatus();
+        ASSIGN_OR_RETURN(std::optional<std::string_view> spooled,
+                         context.txn().Get(store::Db::kUploads, key));
+        if (!spooled) {
+          return absl::NotFoundError(StrCat("no spooled report for ", FormatDay(first_day)));
         }
-        return context.txn().Delete(store::Db::kUploads, key);
+        RETURN_IF_ERROR(context.txn().Delete(store::Db::kUploads, key));
+        return true;
       },
-      std::move(done));
+      Reporting(std::move(done)));
 }
 
 }  // namespace idnode::stats

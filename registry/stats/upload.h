@@ -49,7 +49,7 @@ absl::StatusOr<PendingUpload> BuildUpload(const store::ReadTxn& txn, const Uploa
                                           uint32_t first_day, uint32_t last_day, int64_t now_ms);
 
 // The first day of the next period to report; nullopt before uploads were ever enabled.
-std::optional<uint32_t> NextUploadDay(const store::ReadTxn& txn);
+absl::StatusOr<std::optional<uint32_t>> NextUploadDay(const store::ReadTxn& txn);
 
 // Every report not yet delivered, oldest period first.
 absl::StatusOr<std::vector<PendingUpload>> ListPendingUploads(const store::ReadTxn& txn);

@@ -137,10 +137,14 @@ bool Cursor::SeekBefore(std::string_view key) { return Seek(key) ? Prev() : Last
 
 namespace {
 
-std::optional<std::string_view> TxnGet(MDB_txn* txn, MDB_dbi dbi, std::string_view key) {
+absl::StatusOr<std::optional<std::string_view>> TxnGet(MDB_txn* txn, MDB_dbi dbi, Db db,
+                                                       std::string_view key) {
   MDB_val k = ToVal(key), v{0, nullptr};
-  if (mdb_get(txn, dbi, &k, &v) != MDB_SUCCESS) return std::nullopt;
-  return FromVal(v);
+  const int rc = mdb_get(txn, dbi, &k, &v);
+  if (rc == MDB_SUCCESS) return std::optional<std::string_view>(FromVal(v));
+  // MDB_BAD_VALSIZE: an empty key, or one longer than any key can be; neither is stored.
+  if (rc == MDB_NOTFOUND || rc == MDB_BAD_VALSIZE) return std::optional<std::string_view>();
+  return LmdbStatus(rc, StrCat("reading ", DbName(db)));
 }
 
 MDB_cursor* TxnCursor(MDB_txn* txn, MDB_dbi dbi) {
@@ -174,8 +178,8 @@ ReadTxn::~ReadTxn() {
   if (active_) store_->map_lock_.unlock_shared();
 }
 
-std::optional<std::string_view> ReadTxn::Get(Db db, std::string_view key) const {
-  return TxnGet(txn_, store_->dbi(db), key);
+absl::StatusOr<std::optional<std::string_view>> ReadTxn::Get(Db db, std::string_view key) const {
+  return TxnGet(txn_, store_->dbi(db), db, key);
 }
 
 Cursor ReadTxn::OpenCursor(Db db) const { return Cursor(TxnCursor(txn_, store_->dbi(db))); }
@@ -208,8 +212,8 @@ WriteTxn::~WriteTxn() {
   if (txn_ != nullptr) mdb_txn_abort(txn_);
 }
 
-std::optional<std::string_view> WriteTxn::Get(Db db, std::string_view key) const {
-  return TxnGet(txn_, store_->dbi(db), key);
+absl::StatusOr<std::optional<std::string_view>> WriteTxn::Get(Db db, std::string_view key) const {
+  return TxnGet(txn_, store_->dbi(db), db, key);
 }
 
 Cursor WriteTxn::OpenCursor(Db db) const { return Cursor(TxnCursor(txn_, store_->dbi(db))); }
@@ -323,13 +327,14 @@ absl::Status Store::Init(const StoreOptions& options) {
   mdb_env_info(env_, &info);
   map_bytes_ = info.me_mapsize;  // an existing store may already be larger than requested
 
-  ASSIGN_OR_RETURN(WriteTxn txn, BeginWrite());
+  ASSIGN_OR_RETURN(WriteTxn txn, BeginWrite(WriteAccess()));
   for (int i = 0; i < static_cast<int>(Db::kCount); ++i) {
     std::string name(DbName(static_cast<Db>(i)));
     RETURN_IF_ERROR(LmdbStatus(mdb_dbi_open(txn.txn_, name.c_str(), MDB_CREATE, &dbis_[i]),
                                StrCat("opening database ", name)));
   }
-  if (auto stored = txn.Get(Db::kMeta, kSchemaKey)) {
+  ASSIGN_OR_RETURN(std::optional<std::string_view> stored, txn.Get(Db::kMeta, kSchemaKey));
+  if (stored) {
     ByteReader r(*stored);
     if (!r.U32(schema_version_) || r.remaining() != 0) {
       return absl::DataLossError(StrCat("store ", path_, ": schema_version is malformed"));
@@ -364,7 +369,7 @@ absl::StatusOr<ReadTxn> Store::BeginRead() {
   return ReadTxn(this, txn);
 }
 
-absl::StatusOr<WriteTxn> Store::BeginWrite() {
+absl::StatusOr<WriteTxn> Store::BeginWrite(WriteAccess) {
   MDB_txn* txn = nullptr;
   int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
   if (rc == MDB_MAP_RESIZED) {

@@ -39,6 +39,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
+namespace idnode {
+class Writer;
+}  // namespace idnode
+
 namespace idnode::store {
 
 // Schema of this build. Opening a store with a newer schema fails; older ones are upgraded step
@@ -113,8 +117,12 @@ class ReadTxn {
   ReadTxn& operator=(ReadTxn&& other) noexcept;
   ~ReadTxn();
 
-  // Views stay valid until Reset() or destruction. nullopt when the key is absent.
-  std::optional<std::string_view> Get(Db db, std::string_view key) const;
+  // The read contract, for ReadTxn and WriteTxn alike: the value stored at `key` (a view valid
+  // until Reset(), Commit() or destruction); nullopt when the key is absent, or cannot be a key
+  // (empty, or longer than LMDB's key limit); any other failure of LMDB (a damaged page, a
+  // transaction in error) is a store error (LmdbStatus naming the table), never "absent", so that
+  // a damaged store answers a server error rather than "no such identifier".
+  absl::StatusOr<std::optional<std::string_view>> Get(Db db, std::string_view key) const;
   Cursor OpenCursor(Db db) const;
 
   // Releases the snapshot (and the map lock) but keeps the handle for Renew(). REQUIRES: active.
@@ -137,7 +145,8 @@ class WriteTxn {
   WriteTxn& operator=(WriteTxn&&) = delete;
   ~WriteTxn();  // aborts unless committed
 
-  std::optional<std::string_view> Get(Db db, std::string_view key) const;
+  absl::StatusOr<std::optional<std::string_view>> Get(Db db,
+                                                      std::string_view key) const;  // as ReadTxn's
   Cursor OpenCursor(Db db) const;
   // `flags`: LMDB put flags (MDB_APPEND for monotonically increasing keys).
   absl::Status Put(Db db, std::string_view key, std::string_view value, unsigned flags = 0);
@@ -156,6 +165,17 @@ class WriteTxn {
   MDB_txn* txn_;
 };
 
+// Who may open a write transaction, checked by the compiler: the writer (registry/writer/writer.h,
+// the one-writer rule: every write is an operation submitted to it), the store itself while it
+// creates its tables, and tests that build a store's contents by hand (WriteAccessForTests).
+class WriteAccess {
+ private:
+  WriteAccess() = default;
+  friend class idnode::Writer;
+  friend class Store;
+  friend struct WriteAccessForTests;
+};
+
 class Store {
  public:
   // Opens (creating if needed) the store at options.path, checks or records the schema version.
@@ -167,7 +187,7 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   absl::StatusOr<ReadTxn> BeginRead();
-  absl::StatusOr<WriteTxn> BeginWrite();
+  absl::StatusOr<WriteTxn> BeginWrite(WriteAccess access);
 
   // Doubles the map size. REQUIRES: no write transaction open. Blocks until live read
   // transactions are reset.

@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "registry/base/status_macros.h"
+
 namespace idnode {
 namespace {
 
@@ -10,7 +12,7 @@ absl::StatusOr<std::optional<DataTemplate>> Find(const Txn& txn, std::string_vie
                                                  uint32_t version) {
   std::optional<std::string_view> bytes;
   if (version != 0) {
-    bytes = txn.Get(store::Db::kTemplates, TemplateKey(prefix, version));
+    ASSIGN_OR_RETURN(bytes, txn.Get(store::Db::kTemplates, TemplateKey(prefix, version)));
   } else {
     store::Cursor cursor = txn.OpenCursor(store::Db::kTemplates);
     if (cursor.SeekBefore(TemplateKey(prefix, std::numeric_limits<uint32_t>::max())) &&

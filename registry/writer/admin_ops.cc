@@ -8,28 +8,19 @@
 namespace idnode {
 namespace {
 
-template <typename T>
-std::unique_ptr<WriteOp> Op(typename FunctionOp<T>::ApplyFn apply,
-                            typename FunctionOp<T>::DoneFn done) {
-  return std::make_unique<FunctionOp<T>>(std::move(apply), std::move(done));
-}
-
 absl::Status PutAccount(WriteContext& context, const std::string& actor, const std::string& id,
                         Role role, std::vector<std::string> grants = {}) {
-  if (context.txn().Get(store::Db::kAccounts, id)) {
-    return absl::AlreadyExistsError(StrCat("account ", id, " already exists"));
-  }
-  RETURN_IF_ERROR(context.txn().Put(
-      store::Db::kAccounts, id,
-      EncodeAccount(AccountRecord{role, context.now_ms(), false, std::move(grants)})));
+  ASSIGN_OR_RETURN(bool taken, AccountTable::Contains(context.txn(), id));
+  if (taken) return absl::AlreadyExistsError(StrCat("account ", id, " already exists"));
+  RETURN_IF_ERROR(AccountTable::Put(
+      context.txn(), id, AccountRecord{role, context.now_ms(), false, std::move(grants)}));
   return context.AppendChange(ChangeKind::kAccountCreate, actor, id);
 }
 
 absl::Status PutToken(WriteContext& context, const std::string& actor, const std::string& account,
                       const std::string& hash, const std::string& label, int64_t expires_ms = 0) {
-  RETURN_IF_ERROR(
-      context.txn().Put(store::Db::kTokens, hash,
-                        EncodeToken(TokenRecord{account, context.now_ms(), 0, label, expires_ms})));
+  RETURN_IF_ERROR(TokenTable::Put(context.txn(), hash,
+                                  TokenRecord{account, context.now_ms(), 0, label, expires_ms}));
   return context.AppendChange(ChangeKind::kTokenIssue, actor, TokenIdFromHash(hash));
 }
 
@@ -38,7 +29,7 @@ absl::Status PutToken(WriteContext& context, const std::string& actor, const std
 std::unique_ptr<WriteOp> MakeCreateAccountOp(std::string actor, std::string id, Role role,
                                              std::vector<std::string> grants,
                                              std::function<void(absl::StatusOr<bool>)> done) {
-  return Op<bool>(
+  return MakeFunctionOp<bool>(
       [actor = std::move(actor), id = std::move(id), role,
        grants = std::move(grants)](WriteContext& context) -> absl::StatusOr<bool> {
         RETURN_IF_ERROR(ValidateAccountId(id));
@@ -58,11 +49,12 @@ std::unique_ptr<WriteOp> MakeCreateAccountOp(std::string actor, std::string id, 
 std::unique_ptr<WriteOp> MakeIssueTokenOp(std::string actor, std::string account, std::string token,
                                           std::string label, uint64_t valid_seconds,
                                           std::function<void(absl::StatusOr<IssuedToken>)> done) {
-  return Op<IssuedToken>(
+  return MakeFunctionOp<IssuedToken>(
       [actor = std::move(actor), account = std::move(account), hash = HashToken(token),
        label = std::move(label),
        valid_seconds](WriteContext& context) -> absl::StatusOr<IssuedToken> {
-        if (!context.txn().Get(store::Db::kAccounts, account)) {
+        ASSIGN_OR_RETURN(bool exists, AccountTable::Contains(context.txn(), account));
+        if (!exists) {
           return absl::NotFoundError(StrCat("account ", account, " does not exist"));
         }
         const int64_t expires_ms =
@@ -75,7 +67,7 @@ std::unique_ptr<WriteOp> MakeIssueTokenOp(std::string actor, std::string account
 
 std::unique_ptr<WriteOp> MakeRevokeTokenOp(std::string actor, std::string token_id,
                                            std::function<void(absl::StatusOr<bool>)> done) {
-  return Op<bool>(
+  return MakeFunctionOp<bool>(
       [actor = std::move(actor),
        token_id = std::move(token_id)](WriteContext& context) -> absl::StatusOr<bool> {
         std::string id_bytes;
@@ -83,15 +75,15 @@ std::unique_ptr<WriteOp> MakeRevokeTokenOp(std::string actor, std::string token_
           return absl::InvalidArgumentError(
               StrCat("token_id: \"", token_id, "\" is not 16 lower-case hex digits"));
         }
-        store::Cursor cursor = context.txn().OpenCursor(store::Db::kTokens);
+        store::Cursor cursor = context.txn().OpenCursor(TokenTable::kDatabase);
         if (!cursor.Seek(id_bytes) || cursor.key().substr(0, 8) != id_bytes) {
           return absl::NotFoundError(StrCat("token ", token_id, " does not exist"));
         }
         std::string hash(cursor.key());
-        ASSIGN_OR_RETURN(TokenRecord record, DecodeToken(cursor.value()));
+        ASSIGN_OR_RETURN(TokenRecord record, TokenTable::DecodeStored(cursor.value()));
         if (record.revoked_ms != 0) return false;
         record.revoked_ms = context.now_ms();
-        RETURN_IF_ERROR(context.txn().Put(store::Db::kTokens, hash, EncodeToken(record)));
+        RETURN_IF_ERROR(TokenTable::Put(context.txn(), hash, record));
         RETURN_IF_ERROR(context.AppendChange(ChangeKind::kTokenRevoke, actor, token_id));
         return true;
       },
@@ -102,7 +94,7 @@ std::unique_ptr<WriteOp> MakeAllocatePrefixOp(std::string actor, std::string nod
                                               std::string prefix, std::string owner, uint64_t quota,
                                               PrefixHook hook,
                                               std::function<void(absl::StatusOr<bool>)> done) {
-  return Op<bool>(
+  return MakeFunctionOp<bool>(
       [actor = std::move(actor), node_prefix = std::move(node_prefix), prefix = std::move(prefix),
        owner = std::move(owner), quota,
        hook = std::move(hook)](WriteContext& context) -> absl::StatusOr<bool> {
@@ -112,11 +104,11 @@ std::unique_ptr<WriteOp> MakeAllocatePrefixOp(std::string actor, std::string nod
               StrCat("prefix: ", prefix, " is not under this node's prefix ", node_prefix,
                      " (enterprise prefixes look like ", node_prefix, ".45)"));
         }
-        auto account_bytes = txn.Get(store::Db::kAccounts, owner);
-        if (!account_bytes) {
+        ASSIGN_OR_RETURN(std::optional<AccountRecord> stored, AccountTable::Get(txn, owner));
+        if (!stored) {
           return absl::NotFoundError(StrCat("owner: account ", owner, " does not exist"));
         }
-        ASSIGN_OR_RETURN(AccountRecord account, DecodeAccount(*account_bytes));
+        const AccountRecord& account = *stored;
         if (account.role != Role::kRegistrant) {
           return absl::FailedPreconditionError(
               StrCat("owner: account ", owner, " has role ", RoleName(account.role),
@@ -126,21 +118,20 @@ std::unique_ptr<WriteOp> MakeAllocatePrefixOp(std::string actor, std::string nod
         for (size_t dot = prefix.size(); dot != std::string::npos && dot > node_prefix.size();
              dot = prefix.rfind('.', dot - 1)) {
           std::string_view candidate = std::string_view(prefix).substr(0, dot);
-          if (auto existing = txn.Get(store::Db::kPrefixes, candidate)) {
-            ASSIGN_OR_RETURN(PrefixRecord record, DecodePrefix(*existing));
+          ASSIGN_OR_RETURN(std::optional<PrefixRecord> existing, PrefixTable::Get(txn, candidate));
+          if (existing) {
             return absl::AlreadyExistsError(
-                StrCat("prefix: ", candidate, " is already allocated (to ", record.owner, ")"));
+                StrCat("prefix: ", candidate, " is already allocated (to ", existing->owner, ")"));
           }
         }
-        store::Cursor cursor = txn.OpenCursor(store::Db::kPrefixes);
+        store::Cursor cursor = txn.OpenCursor(PrefixTable::kDatabase);
         std::string below = prefix + ".";
         if (cursor.Seek(below) && cursor.key().substr(0, below.size()) == below) {
           return absl::AlreadyExistsError(
               StrCat("prefix: ", cursor.key(), " below ", prefix, " is already allocated"));
         }
-        RETURN_IF_ERROR(txn.Put(
-            store::Db::kPrefixes, prefix,
-            EncodePrefix(PrefixRecord{owner, PrefixStatus::kActive, quota, context.now_ms()})));
+        RETURN_IF_ERROR(PrefixTable::Put(
+            txn, prefix, PrefixRecord{owner, PrefixStatus::kActive, quota, context.now_ms()}));
         RETURN_IF_ERROR(context.AppendChange(ChangeKind::kPrefixAllocate, actor, prefix));
         if (hook) RETURN_IF_ERROR(hook(context, prefix, true));
         return true;
@@ -150,11 +141,12 @@ std::unique_ptr<WriteOp> MakeAllocatePrefixOp(std::string actor, std::string nod
 
 std::unique_ptr<WriteOp> MakeReleasePrefixOp(std::string actor, std::string prefix, PrefixHook hook,
                                              std::function<void(absl::StatusOr<bool>)> done) {
-  return Op<bool>(
+  return MakeFunctionOp<bool>(
       [actor = std::move(actor), prefix = std::move(prefix),
        hook = std::move(hook)](WriteContext& context) -> absl::StatusOr<bool> {
         store::WriteTxn& txn = context.txn();
-        if (!txn.Get(store::Db::kPrefixes, prefix)) {
+        ASSIGN_OR_RETURN(bool allocated, PrefixTable::Contains(txn, prefix));
+        if (!allocated) {
           return absl::NotFoundError(StrCat("prefix: ", prefix, " is not allocated"));
         }
         const std::string below = prefix + "/";
@@ -187,11 +179,11 @@ std::unique_ptr<WriteOp> MakeReleasePrefixOp(std::string actor, std::string pref
 
 std::unique_ptr<WriteOp> MakeBootstrapAdminOp(std::string token,
                                               std::function<void(absl::StatusOr<bool>)> done) {
-  return Op<bool>(
+  return MakeFunctionOp<bool>(
       [hash = HashToken(token)](WriteContext& context) -> absl::StatusOr<bool> {
-        store::Cursor cursor = context.txn().OpenCursor(store::Db::kAccounts);
+        store::Cursor cursor = context.txn().OpenCursor(AccountTable::kDatabase);
         for (bool more = cursor.Seek(""); more; more = cursor.Next()) {
-          auto account = DecodeAccount(cursor.value());
+          auto account = AccountTable::DecodeStored(cursor.value());
           if (account.ok() && account->role == Role::kAdmin) return false;
         }
         const std::string id = "admin";
@@ -204,12 +196,13 @@ std::unique_ptr<WriteOp> MakeBootstrapAdminOp(std::string token,
 
 std::unique_ptr<WriteOp> MakeResetAdminTokenOp(std::string token,
                                                std::function<void(absl::StatusOr<uint64_t>)> done) {
-  return Op<uint64_t>(
+  return MakeFunctionOp<uint64_t>(
       [hash = HashToken(token)](WriteContext& context) -> absl::StatusOr<uint64_t> {
         const std::string id = "admin";
         store::WriteTxn& txn = context.txn();
-        if (auto bytes = txn.Get(store::Db::kAccounts, id)) {
-          ASSIGN_OR_RETURN(AccountRecord account, DecodeAccount(*bytes));
+        ASSIGN_OR_RETURN(std::optional<AccountRecord> stored, AccountTable::Get(txn, id));
+        if (stored) {
+          AccountRecord& account = *stored;
           if (account.role != Role::kAdmin) {
             return absl::FailedPreconditionError(StrCat("account admin has role ",
                                                         RoleName(account.role),
@@ -217,22 +210,22 @@ std::unique_ptr<WriteOp> MakeResetAdminTokenOp(std::string token,
           }
           if (account.disabled) {
             account.disabled = false;
-            RETURN_IF_ERROR(txn.Put(store::Db::kAccounts, id, EncodeAccount(account)));
+            RETURN_IF_ERROR(AccountTable::Put(txn, id, account));
           }
         } else {
           RETURN_IF_ERROR(PutAccount(context, "node", id, Role::kAdmin));
         }
         std::vector<std::pair<std::string, TokenRecord>> live;
-        store::Cursor cursor = txn.OpenCursor(store::Db::kTokens);
+        store::Cursor cursor = txn.OpenCursor(TokenTable::kDatabase);
         for (bool more = cursor.Seek(""); more; more = cursor.Next()) {
-          auto record = DecodeToken(cursor.value());
+          auto record = TokenTable::DecodeStored(cursor.value());
           if (record.ok() && record->account == id && record->revoked_ms == 0) {
             live.emplace_back(std::string(cursor.key()), *std::move(record));
           }
         }
         for (auto& [old_hash, record] : live) {
           record.revoked_ms = context.now_ms();
-          RETURN_IF_ERROR(txn.Put(store::Db::kTokens, old_hash, EncodeToken(record)));
+          RETURN_IF_ERROR(TokenTable::Put(txn, old_hash, record));
           RETURN_IF_ERROR(
               context.AppendChange(ChangeKind::kTokenRevoke, "node", TokenIdFromHash(old_hash)));
         }
@@ -240,39 +233,6 @@ std::unique_ptr<WriteOp> MakeResetAdminTokenOp(std::string token,
         return static_cast<uint64_t>(live.size());
       },
       std::move(done));
-}
-
-std::vector<PrefixEntry> ListPrefixes(const store::ReadTxn& txn, std::string_view owner) {
-  std::vector<PrefixEntry> out;
-  store::Cursor cursor = txn.OpenCursor(store::Db::kPrefixes);
-  for (bool more = cursor.Seek(""); more; more = cursor.Next()) {
-    auto record = DecodePrefix(cursor.value());
-    if (!record.ok() || (!owner.empty() && record->owner != owner)) continue;
-    out.push_back(PrefixEntry{std::string(cursor.key()), *std::move(record)});
-  }
-  return out;
-}
-
-std::vector<AccountEntry> ListAccounts(const store::ReadTxn& txn) {
-  std::vector<AccountEntry> out;
-  store::Cursor cursor = txn.OpenCursor(store::Db::kAccounts);
-  for (bool more = cursor.Seek(""); more; more = cursor.Next()) {
-    if (auto record = DecodeAccount(cursor.value()); record.ok()) {
-      out.push_back(AccountEntry{std::string(cursor.key()), *record});
-    }
-  }
-  return out;
-}
-
-std::vector<TokenEntry> ListTokens(const store::ReadTxn& txn, std::string_view account) {
-  std::vector<TokenEntry> out;
-  store::Cursor cursor = txn.OpenCursor(store::Db::kTokens);
-  for (bool more = cursor.Seek(""); more; more = cursor.Next()) {
-    auto record = DecodeToken(cursor.value());
-    if (!record.ok() || (!account.empty() && record->account != account)) continue;
-    out.push_back(TokenEntry{TokenIdFromHash(cursor.key()), *std::move(record)});
-  }
-  return out;
 }
 
 }  // namespace idnode

@@ -21,33 +21,10 @@
 #include "absl/status/statusor.h"
 #include "registry/accounts/accounts.h"
 #include "registry/store/store.h"
+#include "registry/writer/function_op.h"
 #include "registry/writer/writer.h"
 
 namespace idnode {
-
-// Runs `apply` in the writer and hands its result to `done` once durable. `apply` must check
-// before it writes; an error it returns that is not a store error is the caller's outcome.
-template <typename T>
-class FunctionOp final : public WriteOp {
- public:
-  using ApplyFn = std::function<absl::StatusOr<T>(WriteContext&)>;
-  using DoneFn = std::function<void(absl::StatusOr<T>)>;
-  FunctionOp(ApplyFn apply, DoneFn done) : apply_(std::move(apply)), done_(std::move(done)) {}
-
-  absl::Status Apply(WriteContext& context) override {
-    result_ = apply_(context);
-    if (!result_.ok() && store::IsStoreError(result_.status())) return result_.status();
-    return absl::OkStatus();
-  }
-  void Done(const absl::Status& store_status) override {
-    done_(store_status.ok() ? std::move(result_) : absl::StatusOr<T>(store_status));
-  }
-
- private:
-  ApplyFn apply_;
-  DoneFn done_;
-  absl::StatusOr<T> result_ = absl::UnknownError("not applied");
-};
 
 struct IssuedToken {
   std::string token_id;
@@ -87,22 +64,5 @@ std::unique_ptr<WriteOp> MakeBootstrapAdminOp(std::string token,
 // when "admin" is an account of another role. Yields how many tokens were revoked.
 std::unique_ptr<WriteOp> MakeResetAdminTokenOp(std::string token,
                                                std::function<void(absl::StatusOr<uint64_t>)> done);
-
-// Read side: allocated prefixes (optionally one owner's), accounts, and an account's tokens.
-struct PrefixEntry {
-  std::string prefix;
-  PrefixRecord record;
-};
-std::vector<PrefixEntry> ListPrefixes(const store::ReadTxn& txn, std::string_view owner);
-struct AccountEntry {
-  std::string id;
-  AccountRecord record;
-};
-std::vector<AccountEntry> ListAccounts(const store::ReadTxn& txn);
-struct TokenEntry {
-  std::string token_id;
-  TokenRecord record;
-};
-std::vector<TokenEntry> ListTokens(const store::ReadTxn& txn, std::string_view account);
 
 }  // namespace idnode

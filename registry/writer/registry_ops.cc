@@ -15,11 +15,11 @@ uint32_t Seconds(int64_t ms) { return static_cast<uint32_t>(ms / 1000); }
 
 // Reads and decodes a stored record; NOT_FOUND when absent.
 absl::StatusOr<RecordView> ReadRecord(const store::WriteTxn& txn, const Identifier& id) {
-  auto bytes = txn.Get(store::Db::kIds, id.key());
-  if (!bytes) {
+  ASSIGN_OR_RETURN(std::optional<RecordView> record, IdentifierTable::Get(txn, id.key()));
+  if (!record) {
     return absl::NotFoundError(StrCat("identifier ", id.original(), " is not registered"));
   }
-  return DecodeRecord(*bytes);
+  return *record;
 }
 
 }  // namespace
@@ -37,11 +37,11 @@ absl::StatusOr<PreparedRecord> PrepareRecord(std::string_view identifier,
 
 absl::Status AuthorizePrefixWrite(const store::WriteTxn& txn, const Principal& principal,
                                   std::string_view prefix, PrefixRecord* record) {
-  auto bytes = txn.Get(store::Db::kPrefixes, prefix);
-  if (!bytes) {
+  ASSIGN_OR_RETURN(std::optional<PrefixRecord> stored, PrefixTable::Get(txn, prefix));
+  if (!stored) {
     return absl::NotFoundError(StrCat("prefix ", prefix, " is not allocated on this node"));
   }
-  ASSIGN_OR_RETURN(*record, DecodePrefix(*bytes));
+  *record = std::move(*stored);
   if (principal.role != Role::kAdmin &&
       (principal.role != Role::kRegistrant || record->owner != principal.account)) {
     return absl::PermissionDeniedError(StrCat("account ", principal.account,
@@ -93,8 +93,9 @@ absl::Status CreateOp::Apply(WriteContext& context) {
       outcome.status = last_auth;
       continue;
     }
-    if (auto existing = txn.Get(store::Db::kIds, item.id.key())) {
-      ASSIGN_OR_RETURN(RecordView record, DecodeRecord(*existing));
+    ASSIGN_OR_RETURN(std::optional<RecordView> existing, IdentifierTable::Get(txn, item.id.key()));
+    if (existing) {
+      const RecordView& record = *existing;
       if (SameValuesIgnoringTimestamps(record.values, item.values)) {
         outcome.unchanged = true;
         outcome.version = record.version;
@@ -104,9 +105,12 @@ absl::Status CreateOp::Apply(WriteContext& context) {
       }
       continue;
     }
-    if (prefix_record.quota != 0 &&
-        context.CounterValue(stats::Metric::kIdentifiersTotal, stats::kAllTime, prefix) >=
-            static_cast<int64_t>(prefix_record.quota)) {
+    int64_t quota_used = 0;
+    if (prefix_record.quota != 0) {
+      ASSIGN_OR_RETURN(quota_used, context.CounterValue(stats::Metric::kIdentifiersTotal,
+                                                        stats::kAllTime, prefix));
+    }
+    if (prefix_record.quota != 0 && quota_used >= static_cast<int64_t>(prefix_record.quota)) {
       outcome.status = absl::ResourceExhaustedError(StrCat(
           "prefix ", prefix, " has reached its quota of ", prefix_record.quota, " identifiers"));
       continue;

@@ -4,6 +4,7 @@
 #include "registry/base/strings.h"
 #include "registry/templates/template_store.h"
 #include "registry/writer/admin_ops.h"
+#include "registry/writer/function_op.h"
 #include "registry/writer/registry_ops.h"
 
 namespace idnode {
@@ -11,7 +12,7 @@ namespace idnode {
 std::unique_ptr<WriteOp> MakePublishTemplateOp(
     Principal principal, std::string prefix, uint32_t base_version, DataTemplate candidate,
     std::function<void(absl::StatusOr<DataTemplate>)> done) {
-  return std::make_unique<FunctionOp<DataTemplate>>(
+  return MakeFunctionOp<DataTemplate>(
       [principal = std::move(principal), prefix = std::move(prefix), base_version,
        candidate = std::move(candidate)](WriteContext& context) -> absl::StatusOr<DataTemplate> {
         store::WriteTxn& txn = context.txn();

@@ -53,8 +53,8 @@ void WriteContext::CountRegistration(std::string_view prefix, int delta) {
 
 namespace {
 
-int64_t StoredCounter(const store::WriteTxn& txn, std::string_view key) {
-  auto stored = txn.Get(store::Db::kCounters, key);
+absl::StatusOr<int64_t> StoredCounter(const store::WriteTxn& txn, std::string_view key) {
+  ASSIGN_OR_RETURN(std::optional<std::string_view> stored, txn.Get(store::Db::kCounters, key));
   uint64_t value = 0;
   if (stored) ByteReader(*stored).U64(value);
   return static_cast<int64_t>(value);
@@ -62,10 +62,10 @@ int64_t StoredCounter(const store::WriteTxn& txn, std::string_view key) {
 
 }  // namespace
 
-int64_t WriteContext::CounterValue(stats::Metric metric, uint32_t day,
-                                   std::string_view scope) const {
+absl::StatusOr<int64_t> WriteContext::CounterValue(stats::Metric metric, uint32_t day,
+                                                   std::string_view scope) const {
   std::string key = stats::CounterKey(metric, day, scope);
-  int64_t value = StoredCounter(txn_, key);
+  ASSIGN_OR_RETURN(int64_t value, StoredCounter(txn_, key));
   if (auto it = counter_deltas_.find(key); it != counter_deltas_.end()) value += it->second;
   return value;
 }
@@ -73,7 +73,8 @@ int64_t WriteContext::CounterValue(stats::Metric metric, uint32_t day,
 absl::Status WriteContext::FlushCounters() {
   for (const auto& [key, delta] : counter_deltas_) {
     if (delta == 0) continue;
-    int64_t value = StoredCounter(txn_, key) + delta;
+    ASSIGN_OR_RETURN(int64_t value, StoredCounter(txn_, key));
+    value += delta;
     std::string bytes;
     ByteWriter(bytes).U64(static_cast<uint64_t>(value < 0 ? 0 : value));
     RETURN_IF_ERROR(txn_.Put(store::Db::kCounters, key, bytes));
@@ -304,7 +305,7 @@ absl::Status Writer::CommitBatch(std::deque<std::unique_ptr<WriteOp>>& batch) {
   const uint32_t day = ReportingDay(now_ms, options_.utc_offset_minutes);
   for (int attempt = 0;; ++attempt) {
     absl::Status status = [&]() -> absl::Status {
-      ASSIGN_OR_RETURN(store::WriteTxn txn, store_.BeginWrite());
+      ASSIGN_OR_RETURN(store::WriteTxn txn, store_.BeginWrite(store::WriteAccess()));
       WriteContext context(txn, now_ms, day, next_sequence_);
       for (auto& op : batch) RETURN_IF_ERROR(op->Apply(context));
       RETURN_IF_ERROR(context.FlushCounters());

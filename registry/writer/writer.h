@@ -76,7 +76,8 @@ class WriteContext {
   // Counts one identifier created (+1) or deleted (-1) under `prefix`, node-wide and per prefix.
   void CountRegistration(std::string_view prefix, int delta);
   // Current value of a counter including this transaction's pending changes.
-  int64_t CounterValue(stats::Metric metric, uint32_t day, std::string_view scope) const;
+  absl::StatusOr<int64_t> CounterValue(stats::Metric metric, uint32_t day,
+                                       std::string_view scope) const;
   // Adds `delta` to a counter (written with the transaction; a counter never goes below 0).
   void AddToCounter(stats::Metric metric, uint32_t day, std::string_view scope, int64_t delta);
 

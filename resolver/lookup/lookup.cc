@@ -15,15 +15,6 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-absl::StatusOr<std::optional<RecordView>> FindRecord(const store::ReadTxn& txn,
-                                                     std::string_view key) {
-  auto bytes = txn.Get(store::Db::kIds, key);
-  if (!bytes) return std::optional<RecordView>();
-  auto record = DecodeRecord(*bytes);
-  if (!record.ok()) return record.status();
-  return std::optional<RecordView>(*record);
-}
-
 bool TypeMatches(std::string_view value_type, std::string_view wanted) {
   if (!wanted.empty() && wanted.back() == '.') {
     // "URL." names URL itself and everything below it, as at the reference server.

@@ -31,12 +31,6 @@ struct ResolveFilter {
   bool public_only = true;
 };
 
-// The record of `key` (a normalised identifier), or nullopt when it is not registered (an
-// ordinary answer, built without allocating); DATA_LOSS when the stored record is malformed.
-// The view points into `txn`'s snapshot.
-absl::StatusOr<std::optional<RecordView>> FindRecord(const store::ReadTxn& txn,
-                                                     std::string_view key);
-
 bool TypeMatches(std::string_view value_type, std::string_view wanted);
 bool ValueMatches(const EncodedValue& value, const ResolveFilter& filter);
 

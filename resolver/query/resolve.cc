@@ -1,6 +1,8 @@
 #include "resolver/query/resolve.h"
 
+#include "registry/accounts/accounts.h"
 #include "registry/base/strings.h"
+#include "registry/identifier/record.h"
 #include "registry/identifier/value.h"
 #include "resolver/lookup/lookup.h"
 #include "resolver/wire/wire.h"
@@ -15,6 +17,13 @@ Resolution Failed(Resolution r, Outcome outcome, uint32_t code, std::string mess
   r.response_code = code;
   r.message = std::move(message);
   return r;
+}
+
+// A record that does not decode, or a store that cannot be read: RC 1, never "not found".
+Resolution StoreFailed(Resolution r, const absl::Status& status) {
+  return Failed(std::move(r), Outcome::kServerError, wire::rc::kError,
+                status.code() == absl::StatusCode::kDataLoss ? "stored record is malformed"
+                                                             : "the store could not be read");
 }
 
 Resolution Values(Resolution r, std::string_view handle, std::string_view values) {
@@ -48,11 +57,8 @@ Resolution Refer(Resolution r, const store::ReadTxn& txn, std::string_view prefi
     handle.assign(kNaPrefix);
     handle.push_back('/');
     handle.append(candidate);
-    auto found = FindRecord(txn, handle);
-    if (!found.ok()) {
-      return Failed(std::move(r), Outcome::kServerError, wire::rc::kError,
-                    "stored record is malformed");
-    }
+    auto found = IdentifierTable::Get(txn, handle);
+    if (!found.ok()) return StoreFailed(std::move(r), found.status());
     const bool is_exact = candidate.size() == prefix.size();
     if (found->has_value() && (is_exact ? exact : true)) {
       const std::string_view values = (*found)->values;
@@ -86,11 +92,8 @@ Resolution PrefixHandle(Resolution r, const ResolveRules& rules, const store::Re
   const std::string_view key = buffers.key;
   const std::string_view target = key.substr(slash + 1);
   if (rules.top) {
-    auto found = FindRecord(txn, key);
-    if (!found.ok()) {
-      return Failed(std::move(r), Outcome::kServerError, wire::rc::kError,
-                    "stored record is malformed");
-    }
+    auto found = IdentifierTable::Get(txn, key);
+    if (!found.ok()) return StoreFailed(std::move(r), found.status());
     if (found->has_value()) return Values(std::move(r), (*found)->original, (*found)->values);
     return Refer(std::move(r), txn, target, /*exact=*/false, do_not_refer, buffers);
   }
@@ -98,7 +101,9 @@ Resolution PrefixHandle(Resolution r, const ResolveRules& rules, const store::Re
   if (target == rules.node_prefix) {
     values = rules.node_site_values;
   } else if (IsSameOrUnderPrefix(target, rules.node_prefix)) {
-    if (!txn.Get(store::Db::kPrefixes, target).has_value()) {
+    auto allocated = PrefixTable::Contains(txn, target);
+    if (!allocated.ok()) return StoreFailed(std::move(r), allocated.status());
+    if (!*allocated) {
       return Failed(std::move(r), Outcome::kHandleNotFound, wire::rc::kHandleNotFound,
                     StrCat("prefix ", target, " is not allocated at this node"));
     }
@@ -137,21 +142,24 @@ Resolution Resolve(const ResolveRules& rules, const store::ReadTxn& txn, std::st
   }
   if (rules.top) {
     // Everything below a top node's prefix is a node's, except what it allocated itself.
-    if (!txn.Get(store::Db::kPrefixes, prefix).has_value()) {
+    auto allocated = PrefixTable::Contains(txn, prefix);
+    if (!allocated.ok()) return StoreFailed(std::move(r), allocated.status());
+    if (!*allocated) {
       return Refer(std::move(r), txn, prefix, /*exact=*/true, do_not_refer, buffers);
     }
   } else if (!IsSameOrUnderPrefix(prefix, rules.node_prefix)) {
     return NotHosted(std::move(r), rules, prefix);
   }
-  auto found = FindRecord(txn, key);
+  auto found = IdentifierTable::Get(txn, key);
   if (!found.ok()) {
     r.counted_prefix = prefix;
-    return Failed(std::move(r), Outcome::kServerError, wire::rc::kError,
-                  "stored record is malformed");
+    return StoreFailed(std::move(r), found.status());
   }
   if (!found->has_value()) {
     std::string message;  // none where the prefix is allocated, as the reference server's
-    if (txn.Get(store::Db::kPrefixes, prefix).has_value()) {
+    auto allocated = PrefixTable::Contains(txn, prefix);
+    if (!allocated.ok()) return StoreFailed(std::move(r), allocated.status());
+    if (*allocated) {
       r.counted_prefix = prefix;
     } else if (!rules.top) {
       // Under this node's prefix but not allocated: this node answers for that namespace, and

@@ -11,6 +11,7 @@
 #include "registry/identifier/value.h"
 #include "resolver/query/query.h"
 #include "tests/fuzz/fuzz_support.h"
+#include "tests/support/write_access.h"
 
 namespace {
 
@@ -42,7 +43,7 @@ World& TheWorld() {
     auto store = store::Store::Open({dir, size_t{16} << 20});
     FUZZ_CHECK(store.ok());
     w->store = std::move(*store);
-    auto txn = w->store->BeginWrite();
+    auto txn = w->store->BeginWrite(store::WriteAccessForTests::Get());
     FUZZ_CHECK(txn.ok());
     auto put = [&](const std::string& id, std::vector<HandleValue> values) {
       auto encoded = EncodeValueList(std::move(values));

@@ -62,7 +62,7 @@ TEST_F(FederationStoreTest, NodeAccountsCarryGrantsAndOlderRecordsStillDecode) {
               }).ok());
   auto txn = store_->BeginRead();
   ASSERT_TRUE(txn.ok());
-  auto account = DecodeAccount(*txn->Get(store::Db::kAccounts, "node-a"));
+  auto account = DecodeAccount(*txn->Get(store::Db::kAccounts, "node-a").value());
   ASSERT_TRUE(account.ok());
   EXPECT_EQ(account->role, Role::kNode);
   EXPECT_EQ(account->grants, (std::vector<std::string>{"88.ABC", "89"}));
@@ -118,7 +118,7 @@ TEST_F(FederationStoreTest, APrefixRecordBelongsToTheAccountThatRegisteredIt) {
   {
     auto txn = store_->BeginRead();
     ASSERT_TRUE(txn.ok());
-    auto record = DecodeRecord(*txn->Get(store::Db::kIds, "0.NA/88.123"));
+    auto record = DecodeRecord(*txn->Get(store::Db::kIds, "0.NA/88.123").value());
     ASSERT_TRUE(record.ok());
     EXPECT_EQ(record->owner, "node-a");
     EXPECT_EQ(record->version, 2u);

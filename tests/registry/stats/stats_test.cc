@@ -111,7 +111,7 @@ class StatsTest : public ::testing::Test {
   uint64_t Stored(Metric metric, uint32_t day, std::string_view scope) {
     auto txn = store_->BeginRead();
     EXPECT_TRUE(txn.ok());
-    auto bytes = txn->Get(store::Db::kCounters, CounterKey(metric, day, scope));
+    auto bytes = txn->Get(store::Db::kCounters, CounterKey(metric, day, scope)).value();
     uint64_t value = 0;
     if (bytes) ByteReader(*bytes).U64(value);
     return value;

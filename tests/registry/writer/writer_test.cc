@@ -102,7 +102,7 @@ class WriterTest : public ::testing::Test {
   uint64_t Counter(stats::Metric metric, uint32_t day, std::string_view scope) {
     auto txn = store_->BeginRead();
     EXPECT_TRUE(txn.ok());
-    auto bytes = txn->Get(store::Db::kCounters, stats::CounterKey(metric, day, scope));
+    auto bytes = txn->Get(store::Db::kCounters, stats::CounterKey(metric, day, scope)).value();
     uint64_t value = 0;
     if (bytes) ByteReader(*bytes).U64(value);
     return value;
@@ -181,7 +181,7 @@ TEST_F(WriterTest, GrowsTheMapWithoutFailingWrites) {
   EXPECT_GE(writer_->stats().map_growths, 1u);
   auto txn = store_->BeginRead();
   ASSERT_TRUE(txn.ok());
-  EXPECT_TRUE(txn->Get(store::Db::kIds, "88.123.45/BIG-1999").has_value());
+  EXPECT_TRUE(txn->Get(store::Db::kIds, "88.123.45/BIG-1999").value().has_value());
 }
 
 TEST_F(WriterTest, EnforcesPrefixQuota) {
@@ -230,7 +230,7 @@ TEST_F(WriterTest, UpdatesByIndexAndRecordsChanges) {
 
   auto txn = store_->BeginRead();
   ASSERT_TRUE(txn.ok());
-  auto record = DecodeRecord(*txn->Get(store::Db::kIds, "88.123.45/U"));
+  auto record = DecodeRecord(*txn->Get(store::Db::kIds, "88.123.45/U").value());
   ASSERT_TRUE(record.ok());
   auto values = DecodeValueList(record->values);
   ASSERT_TRUE(values.ok());

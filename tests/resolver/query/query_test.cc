@@ -15,6 +15,7 @@
 #include "tests/support/handle_vectors.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/values.h"
+#include "tests/support/write_access.h"
 
 namespace idnode::resolver {
 namespace {
@@ -28,7 +29,7 @@ class QueryTest : public ::testing::Test {
     auto store = store::Store::Open({dir_.path()});
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
-    auto txn = store_->BeginWrite();
+    auto txn = store_->BeginWrite(store::WriteAccessForTests::Get());
     ASSERT_TRUE(txn.ok());
     auto values = EncodeValueList(testing::ReferenceValues());
     ASSERT_TRUE(values.ok());

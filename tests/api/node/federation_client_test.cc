@@ -12,6 +12,7 @@
 
 #include "registry/federation/federation.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/write_access.h"
 
 namespace idnode {
 namespace {
@@ -36,7 +37,7 @@ TEST(FederationClientTest, AnExceptionIsAFailedRoundThatIsCountedAndRetried) {
   auto store = store::Store::Open({dir.path(), size_t{16} << 20});
   ASSERT_TRUE(store.ok()) << store.status();
   {
-    auto txn = (*store)->BeginWrite();
+    auto txn = (*store)->BeginWrite(store::WriteAccessForTests::Get());
     ASSERT_TRUE(txn.ok()) << txn.status();
     federation::UpwardEntry entry;
     entry.prefix = "88.123.45";
