@@ -13,10 +13,8 @@ namespace {
 absl::StatusOr<std::string> BootstrapAdmin(NodeContext& context) {
   {
     ASSIGN_OR_RETURN(store::ReadTxn txn, context.store->BeginRead());
-    ASSIGN_OR_RETURN(std::vector<AccountEntry> accounts, ListAccounts(txn));
-    for (const AccountEntry& account : accounts) {
-      if (account.record.role == Role::kAdmin) return std::string();
-    }
+    ASSIGN_OR_RETURN(bool has_admin, HasAdminAccount(txn));
+    if (has_admin) return std::string();
   }
   ASSIGN_OR_RETURN(std::string token, GenerateToken());
   if (context.admin_token) RETURN_IF_ERROR(context.admin_token(token));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <set>
+#include <type_traits>
 
 #include "registry/base/status_macros.h"
 #include "registry/base/strings.h"

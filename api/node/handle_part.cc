@@ -7,6 +7,8 @@
 #include "registry/base/strings.h"
 #include "registry/federation/federation.h"
 #include "registry/writer/submit.h"
+#include "resolver/net/endpoint.h"
+#include "resolver/wire/wire.h"
 
 namespace idnode {
 namespace {

@@ -92,6 +92,18 @@ struct TokenEntry {
 absl::StatusOr<std::vector<TokenEntry>> ListTokens(const store::ReadTxn& txn,
                                                    std::string_view account);
 
+// Whether an admin account exists; a record that does not decode is skipped (it cannot be used
+// to log in), so that one damaged record neither hides an admin nor stops the node's start.
+template <class Txn>
+absl::StatusOr<bool> HasAdminAccount(const Txn& txn) {
+  store::Cursor cursor = txn.OpenCursor(AccountTable::kDatabase);
+  for (bool more = cursor.Seek(""); more; more = cursor.Next()) {
+    auto account = AccountTable::DecodeStored(cursor.value());
+    if (account.ok() && account->role == Role::kAdmin) return true;
+  }
+  return false;
+}
+
 // A new bearer token: "idn_" followed by 64 hex digits from 32 bytes of OpenSSL randomness.
 absl::StatusOr<std::string> GenerateToken();
 // The 32-byte SHA-256 of a token: the tokens_v1 key.

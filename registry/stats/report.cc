@@ -401,11 +401,16 @@ std::string FormatUtcOffset(int32_t minutes) {
 
 // RFC 3339 time of `unix_ms` in the reporting offset.
 std::string FormatLocalTime(int64_t unix_ms, int32_t offset_minutes) {
-  const uint32_t day = ReportingDay(unix_ms, offset_minutes);
-  const int64_t local_ms = unix_ms + int64_t{offset_minutes} * 60'000;
-  const int64_t second_of_day = (local_ms - int64_t{day} * kDayMs) / 1000;
-  return fmt::format("{}T{:02}:{:02}:{:02}{}", FormatDay(day), second_of_day / 3600,
-                     second_of_day / 60 % 60, second_of_day % 60, FormatUtcOffset(offset_minutes));
+  // Signed days: a time before 1970 in the offset (a record's zero time, west of UTC) still has
+  // its time of day right; ReportingDay's days are unsigned.
+  constexpr int64_t kDaySeconds = kDayMs / 1000;
+  const int64_t local_s = unix_ms / 1000 + int64_t{offset_minutes} * 60;
+  const int64_t day =
+      local_s >= 0 ? local_s / kDaySeconds : (local_s - (kDaySeconds - 1)) / kDaySeconds;
+  const int64_t second_of_day = local_s - day * kDaySeconds;
+  return fmt::format("{}T{:02}:{:02}:{:02}{}", FormatDay(static_cast<uint32_t>(day)),
+                     second_of_day / 3600, second_of_day / 60 % 60, second_of_day % 60,
+                     FormatUtcOffset(offset_minutes));
 }
 
 }  // namespace idnode::stats

@@ -117,11 +117,12 @@ class ReadTxn {
   ReadTxn& operator=(ReadTxn&& other) noexcept;
   ~ReadTxn();
 
-  // The read contract, for ReadTxn and WriteTxn alike: the value stored at `key` (a view valid
-  // until Reset(), Commit() or destruction); nullopt when the key is absent, or cannot be a key
-  // (empty, or longer than LMDB's key limit); any other failure of LMDB (a damaged page, a
-  // transaction in error) is a store error (LmdbStatus naming the table), never "absent", so that
-  // a damaged store answers a server error rather than "no such identifier".
+  // The read contract, for ReadTxn and WriteTxn alike: the value stored at `key`, a view valid
+  // until Reset() or destruction (in a WriteTxn: until its next Put or Delete); nullopt when the
+  // key is absent, or cannot be a key (empty, or longer than LMDB's key limit); any other failure
+  // of LMDB (a damaged page, a transaction in error) is a store error (LmdbStatus naming the
+  // table), never "absent", so that a damaged store answers a server error rather than "no such
+  // identifier".
   absl::StatusOr<std::optional<std::string_view>> Get(Db db, std::string_view key) const;
   Cursor OpenCursor(Db db) const;
 

@@ -40,7 +40,7 @@ inline absl::Status Malformed(Db db, const absl::Status& status) {
 }  // namespace table_internal
 
 template <Db kDb, class Record, table_internal::DecodeFn<Record> Decode,
-          table_internal::EncodeFn<Record> Encode = nullptr>
+          table_internal::EncodeFn<Record> Encode>
 class Table {
  public:
   static constexpr Db kDatabase = kDb;
@@ -69,8 +69,7 @@ class Table {
     return record;
   }
 
-  static absl::Status Put(WriteTxn& txn, std::string_view key,
-                          const Record& record) requires(Encode != nullptr) {
+  static absl::Status Put(WriteTxn& txn, std::string_view key, const Record& record) {
     return txn.Put(kDb, key, Encode(record));
   }
 };

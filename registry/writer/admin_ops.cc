@@ -181,11 +181,8 @@ std::unique_ptr<WriteOp> MakeBootstrapAdminOp(std::string token,
                                               std::function<void(absl::StatusOr<bool>)> done) {
   return MakeFunctionOp<bool>(
       [hash = HashToken(token)](WriteContext& context) -> absl::StatusOr<bool> {
-        store::Cursor cursor = context.txn().OpenCursor(AccountTable::kDatabase);
-        for (bool more = cursor.Seek(""); more; more = cursor.Next()) {
-          auto account = AccountTable::DecodeStored(cursor.value());
-          if (account.ok() && account->role == Role::kAdmin) return false;
-        }
+        ASSIGN_OR_RETURN(bool has_admin, HasAdminAccount(context.txn()));
+        if (has_admin) return false;
         const std::string id = "admin";
         RETURN_IF_ERROR(PutAccount(context, "node", id, Role::kAdmin));
         RETURN_IF_ERROR(PutToken(context, "node", id, hash, "bootstrap"));

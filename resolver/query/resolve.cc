@@ -22,8 +22,9 @@ Resolution Failed(Resolution r, Outcome outcome, uint32_t code, std::string mess
 // A record that does not decode, or a store that cannot be read: RC 1, never "not found".
 Resolution StoreFailed(Resolution r, const absl::Status& status) {
   return Failed(std::move(r), Outcome::kServerError, wire::rc::kError,
-                status.code() == absl::StatusCode::kDataLoss ? "stored record is malformed"
-                                                             : "the store could not be read");
+                !store::IsStoreError(status) && status.code() == absl::StatusCode::kDataLoss
+                    ? "stored record is malformed"
+                    : "the store could not be read");
 }
 
 Resolution Values(Resolution r, std::string_view handle, std::string_view values) {

@@ -89,14 +89,13 @@ int Import(const ImportArgs& args, const Globals& g) {
 
 void AddImportCommand(CLI::App& app, Cli& cli, int& rc) {
   auto args = std::make_shared<ImportArgs>();
-  auto* import = app.add_subcommand("import", "bulk-register from JSON Lines or CSV");
-  import->add_option("file", args->file, "input file, or - for standard input")->required();
-  import->add_option("--format", args->format, "jsonl or csv (default: from the file name)")
+  auto* command = app.add_subcommand("import", "bulk-register from JSON Lines or CSV");
+  command->add_option("file", args->file, "input file, or - for standard input")->required();
+  command->add_option("--format", args->format, "jsonl or csv (default: from the file name)")
       ->check(CLI::IsMember({"jsonl", "csv"}));
-  import->add_option("--batch-size", args->batch_size, "identifiers per batch")
+  command->add_option("--batch-size", args->batch_size, "identifiers per batch")
       ->check(CLI::Range(1, 10000));
-  import->callback([args, &cli, &rc] { rc = Import(*args, cli.globals());
-});
-}  // namespace idnode::idctl
+  command->callback([args, &cli, &rc] { rc = Import(*args, cli.globals()); });
+}
 
 }  // namespace idnode::idctl
