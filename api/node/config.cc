@@ -151,14 +151,9 @@ absl::Status NodeSection::Check(const NodeSection& section) {
   return absl::OkStatus();
 }
 
-const std::vector<std::string>& LogSection::LevelNames() {
+absl::Status LogSection::Check(const LogSection& section) {
   static const std::vector<std::string> names = {"trace", "debug",    "info", "warn",
                                                  "error", "critical", "off"};
-  return names;
-}
-
-absl::Status LogSection::Check(const LogSection& section) {
-  const std::vector<std::string>& names = LevelNames();
   if (std::find(names.begin(), names.end(), section.level) != names.end()) {
     return absl::OkStatus();
   }

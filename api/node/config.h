@@ -48,9 +48,7 @@ struct LogSection {
   static void Declare(Self& self, Keys& keys) {
     keys.Text("level", self.level);
   }
-  static absl::Status Check(const LogSection& section);
-  // The values level may take, spdlog's level names.
-  static const std::vector<std::string>& LevelNames();
+  static absl::Status Check(const LogSection& section);  // level: one of spdlog's level names
 };
 
 struct NodeConfig {

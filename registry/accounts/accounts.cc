@@ -191,34 +191,30 @@ absl::StatusOr<Principal> Authenticate(const store::ReadTxn& txn, std::string_vi
 absl::StatusOr<std::vector<PrefixEntry>> ListPrefixes(const store::ReadTxn& txn,
                                                       std::string_view owner) {
   std::vector<PrefixEntry> out;
-  store::Cursor cursor = txn.OpenCursor(PrefixTable::kDatabase);
-  for (bool more = cursor.Seek(""); more; more = cursor.Next()) {
-    ASSIGN_OR_RETURN(PrefixRecord record, PrefixTable::DecodeStored(cursor.value()));
-    if (!owner.empty() && record.owner != owner) continue;
-    out.push_back(PrefixEntry{std::string(cursor.key()), std::move(record)});
-  }
+  RETURN_IF_ERROR(PrefixTable::ForEach(txn, [&](std::string_view key, PrefixRecord&& record) {
+    if (owner.empty() || record.owner == owner) {
+      out.push_back(PrefixEntry{std::string(key), std::move(record)});
+    }
+  }));
   return out;
 }
 
 absl::StatusOr<std::vector<AccountEntry>> ListAccounts(const store::ReadTxn& txn) {
   std::vector<AccountEntry> out;
-  store::Cursor cursor = txn.OpenCursor(AccountTable::kDatabase);
-  for (bool more = cursor.Seek(""); more; more = cursor.Next()) {
-    ASSIGN_OR_RETURN(AccountRecord record, AccountTable::DecodeStored(cursor.value()));
-    out.push_back(AccountEntry{std::string(cursor.key()), std::move(record)});
-  }
+  RETURN_IF_ERROR(AccountTable::ForEach(txn, [&](std::string_view key, AccountRecord&& record) {
+    out.push_back(AccountEntry{std::string(key), std::move(record)});
+  }));
   return out;
 }
 
 absl::StatusOr<std::vector<TokenEntry>> ListTokens(const store::ReadTxn& txn,
                                                    std::string_view account) {
   std::vector<TokenEntry> out;
-  store::Cursor cursor = txn.OpenCursor(TokenTable::kDatabase);
-  for (bool more = cursor.Seek(""); more; more = cursor.Next()) {
-    ASSIGN_OR_RETURN(TokenRecord record, TokenTable::DecodeStored(cursor.value()));
-    if (!account.empty() && record.account != account) continue;
-    out.push_back(TokenEntry{TokenIdFromHash(cursor.key()), std::move(record)});
-  }
+  RETURN_IF_ERROR(TokenTable::ForEach(txn, [&](std::string_view key, TokenRecord&& record) {
+    if (account.empty() || record.account == account) {
+      out.push_back(TokenEntry{TokenIdFromHash(key), std::move(record)});
+    }
+  }));
   return out;
 }
 

@@ -73,7 +73,7 @@ absl::StatusOr<PrefixRecord> DecodePrefix(std::string_view bytes);
 using PrefixTable = store::Table<store::Db::kPrefixes, PrefixRecord, DecodePrefix, EncodePrefix>;
 
 // Read side, in key order: allocated prefixes (only `owner`'s unless empty), accounts, and tokens
-// (only `account`'s unless empty). DATA_LOSS naming the table when a record does not decode.
+// (only `account`'s unless empty). DATA_LOSS when a record does not decode.
 struct PrefixEntry {
   std::string prefix;
   PrefixRecord record;

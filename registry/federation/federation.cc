@@ -171,7 +171,7 @@ std::unique_ptr<WriteOp> MakeUpwardAcknowledgedOp(std::string prefix, std::strin
         RETURN_IF_ERROR(context.txn().Delete(store::Db::kFederation, prefix));
         return true;
       },
-      [done = std::move(done)](absl::StatusOr<bool> result) { done(result.status()); });
+      StatusOnly(std::move(done)));
 }
 
 std::unique_ptr<WriteOp> MakeSyncUpwardOp(std::string node_prefix, std::string site,

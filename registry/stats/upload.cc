@@ -54,11 +54,6 @@ std::optional<uint32_t> ReadNextDay(std::optional<std::string_view> stored) {
   return day;
 }
 
-// An upload step's outcome, or the store failure that aborted its transaction.
-FunctionOp<bool>::DoneFn Reporting(UploadDone done) {
-  return [done = std::move(done)](absl::StatusOr<bool> result) { done(result.status()); };
-}
-
 nlohmann::json Counts(uint64_t created, uint64_t deleted, uint64_t resolutions, uint64_t requests) {
   return {{"created", created},
           {"deleted", deleted},
@@ -152,7 +147,7 @@ std::unique_ptr<WriteOp> MakeStartUploadsOp(uint32_t first_day, UploadDone done)
         RETURN_IF_ERROR(context.txn().Put(store::Db::kMeta, kNextDayKey, DayKey(first_day)));
         return true;
       },
-      Reporting(std::move(done)));
+      StatusOnly(std::move(done)));
 }
 
 std::unique_ptr<WriteOp> MakeSpoolUploadOp(PendingUpload report, UploadDone done) {
@@ -170,7 +165,7 @@ std::unique_ptr<WriteOp> MakeSpoolUploadOp(PendingUpload report, UploadDone done
             context.txn().Put(store::Db::kMeta, kNextDayKey, DayKey(report.last_day + 1)));
         return true;
       },
-      Reporting(std::move(done)));
+      StatusOnly(std::move(done)));
 }
 
 std::unique_ptr<WriteOp> MakeUploadDeliveredOp(uint32_t first_day, UploadDone done) {
@@ -185,7 +180,7 @@ std::unique_ptr<WriteOp> MakeUploadDeliveredOp(uint32_t first_day, UploadDone do
         RETURN_IF_ERROR(context.txn().Delete(store::Db::kUploads, key));
         return true;
       },
-      Reporting(std::move(done)));
+      StatusOnly(std::move(done)));
 }
 
 }  // namespace idnode::stats

@@ -7,7 +7,7 @@
 //                                     EncodeAccount>;            (registry/accounts/accounts.h)
 //
 // Reads follow the store's read contract (ReadTxn::Get): absent is nullopt, a store failure is an
-// error, and a record that does not decode is DATA_LOSS naming the table; never "absent".
+// error, and a record that does not decode is its decoder's DATA_LOSS; never "absent".
 //
 // Thread-safe: stateless; the transaction belongs to the calling thread.
 
@@ -25,17 +25,11 @@ namespace idnode::store {
 
 namespace table_internal {
 
+// A decoder returns DATA_LOSS for bytes that are not a record.
 template <class Record>
 using DecodeFn = absl::StatusOr<Record> (*)(std::string_view);
 template <class Record>
 using EncodeFn = std::string (*)(const Record&);
-
-// Decode's error, or DATA_LOSS naming the table when it gave none of its own.
-inline absl::Status Malformed(Db db, const absl::Status& status) {
-  if (status.code() == absl::StatusCode::kDataLoss) return status;
-  return absl::DataLossError(
-      StrCat(DbName(db), ": a stored record is malformed: ", ToStd(status.message())));
-}
 
 }  // namespace table_internal
 
@@ -63,10 +57,19 @@ class Table {
   }
 
   // A record read by a cursor over this table.
-  static absl::StatusOr<Record> DecodeStored(std::string_view bytes) {
-    absl::StatusOr<Record> record = Decode(bytes);
-    if (!record.ok()) return table_internal::Malformed(kDb, record.status());
-    return record;
+  static absl::StatusOr<Record> DecodeStored(std::string_view bytes) { return Decode(bytes); }
+
+  // Calls fn(key, Record&&) for every record in key order; stops at the first that does not
+  // decode and returns its DATA_LOSS.
+  template <class Txn, class Fn>
+  static absl::Status ForEach(const Txn& txn, Fn&& fn) {
+    Cursor cursor = txn.OpenCursor(kDb);
+    for (bool more = cursor.Seek(""); more; more = cursor.Next()) {
+      absl::StatusOr<Record> record = Decode(cursor.value());
+      if (!record.ok()) return record.status();
+      fn(cursor.key(), *std::move(record));
+    }
+    return absl::OkStatus();
   }
 
   static absl::Status Put(WriteTxn& txn, std::string_view key, const Record& record) {

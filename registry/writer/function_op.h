@@ -51,4 +51,10 @@ std::unique_ptr<WriteOp> MakeFunctionOp(typename FunctionOp<T>::ApplyFn apply,
   return std::make_unique<FunctionOp<T>>(std::move(apply), std::move(done));
 }
 
+// For an operation whose caller wants only its status: `done` gets the outcome (OK, or the
+// error `apply` returned) or the store failure.
+inline FunctionOp<bool>::DoneFn StatusOnly(std::function<void(absl::Status)> done) {
+  return [done = std::move(done)](absl::StatusOr<bool> result) { done(result.status()); };
+}
+
 }  // namespace idnode

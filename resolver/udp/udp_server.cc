@@ -145,8 +145,7 @@ void SendReply(int fd, const PeerAddress& peer, socklen_t peer_length, std::stri
 class DatagramBatch {
  public:
   DatagramBatch(size_t batch, size_t max_reply_bytes)
-      : batch_(batch),
-        requests_(batch * kRequestSlotBytes),
+      : requests_(batch * kRequestSlotBytes),
         peers_(batch),
         request_iov_(batch),
         incoming_(batch),
@@ -159,7 +158,7 @@ class DatagramBatch {
 
   // Receives up to a batch of datagrams, waiting for the first: their count, or <= 0.
   int Receive(int fd) {
-    for (size_t i = 0; i < batch_; ++i) {
+    for (size_t i = 0; i < peers_.size(); ++i) {
       request_iov_[i] = {requests_.data() + i * kRequestSlotBytes, kRequestSlotBytes};
       incoming_[i] = {};
       incoming_[i].msg_hdr.msg_iov = &request_iov_[i];
@@ -167,7 +166,8 @@ class DatagramBatch {
       incoming_[i].msg_hdr.msg_name = &peers_[i];
       incoming_[i].msg_hdr.msg_namelen = sizeof(PeerAddress);
     }
-    return recvmmsg(fd, incoming_.data(), static_cast<unsigned>(batch_), MSG_WAITFORONE, nullptr);
+    return recvmmsg(fd, incoming_.data(), static_cast<unsigned>(peers_.size()), MSG_WAITFORONE,
+                    nullptr);
   }
 
   std::string_view packet(size_t i) const {
@@ -219,7 +219,6 @@ class DatagramBatch {
     return (max_reply_bytes + wire::kUdpPieceBytes - 1) / wire::kUdpPieceBytes + 1;
   }
 
-  const size_t batch_;
   std::vector<char> requests_;
   std::vector<PeerAddress> peers_;
   std::vector<iovec> request_iov_;
