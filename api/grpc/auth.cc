@@ -4,12 +4,13 @@
 #include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
 
-namespace idnode::api {
+namespace idnode::rpc {
 
 namespace {
 
-absl::StatusOr<Principal> CheckToken(const ServiceEnv& env,
-                                     const grpc::CallbackServerContext& context, int64_t now_ms) {
+absl::StatusOr<accounts::Principal> CheckToken(const ServiceEnv& env,
+                                               const grpc::CallbackServerContext& context,
+                                               int64_t now_ms) {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
   std::string_view token;
@@ -22,14 +23,14 @@ absl::StatusOr<Principal> CheckToken(const ServiceEnv& env,
     token = header.substr(kBearer.size());
   }
   ASSIGN_OR_RETURN(store::ReadTxn txn, env.store.BeginRead());
-  return Authenticate(txn, token, now_ms);
+  return accounts::Authenticate(txn, token, now_ms);
 }
 
 }  // namespace
 
-absl::StatusOr<Principal> AuthenticateCall(const ServiceEnv& env,
-                                           const grpc::CallbackServerContext& context,
-                                           const char* method) {
+absl::StatusOr<accounts::Principal> AuthenticateCall(const ServiceEnv& env,
+                                                     const grpc::CallbackServerContext& context,
+                                                     const char* method) {
   const int64_t now_ms = env.clock.NowMillis();
   if (env.auth_guard->Tracking()) RETURN_IF_ERROR(env.auth_guard->Admit(context.peer(), now_ms));
   auto principal = CheckToken(env, context, now_ms);
@@ -39,11 +40,11 @@ absl::StatusOr<Principal> AuthenticateCall(const ServiceEnv& env,
   return principal;
 }
 
-absl::Status RequireRole(const Principal& principal, Role role) {
-  if (principal.role == Role::kAdmin || principal.role == role) return absl::OkStatus();
+absl::Status RequireRole(const accounts::Principal& principal, accounts::Role role) {
+  if (principal.role == accounts::Role::kAdmin || principal.role == role) return absl::OkStatus();
   return absl::PermissionDeniedError(StrCat("account ", principal.account, " has role ",
-                                            RoleName(principal.role), "; this call needs ",
-                                            RoleName(role)));
+                                            accounts::RoleName(principal.role),
+                                            "; this call needs ", RoleName(role)));
 }
 
-}  // namespace idnode::api
+}  // namespace idnode::rpc

@@ -11,7 +11,7 @@
 #include "registry/base/clock.h"
 #include "registry/store/store.h"
 
-namespace idnode::api {
+namespace idnode::rpc {
 
 struct ServiceEnv;
 
@@ -20,11 +20,11 @@ struct ServiceEnv;
 // `method` (by default the name of the handler that asks: call it from the handler itself, or
 // pass the handler's name on); RESOURCE_EXHAUSTED, before any token is looked at, while the
 // caller's source is being slowed for failing too often.
-absl::StatusOr<Principal> AuthenticateCall(const ServiceEnv& env,
-                                           const grpc::CallbackServerContext& context,
-                                           const char* method = __builtin_FUNCTION());
+absl::StatusOr<accounts::Principal> AuthenticateCall(const ServiceEnv& env,
+                                                     const grpc::CallbackServerContext& context,
+                                                     const char* method = __builtin_FUNCTION());
 
 // PERMISSION_DENIED unless `principal` has `role` (admins pass every check).
-absl::Status RequireRole(const Principal& principal, Role role);
+absl::Status RequireRole(const accounts::Principal& principal, accounts::Role role);
 
-}  // namespace idnode::api
+}  // namespace idnode::rpc

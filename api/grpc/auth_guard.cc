@@ -8,7 +8,7 @@
 #include "registry/base/strings.h"
 #include "registry/base/utf8.h"
 
-namespace idnode::api {
+namespace idnode::rpc {
 
 std::string_view AuthGuard::SourceOf(std::string_view peer) {
   const size_t colon = peer.rfind(':');
@@ -91,4 +91,4 @@ AuthGuardStats AuthGuard::stats() const {
   return stats_;
 }
 
-}  // namespace idnode::api
+}  // namespace idnode::rpc

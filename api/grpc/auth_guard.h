@@ -21,7 +21,7 @@
 #include "absl/status/status.h"
 #include "registry/base/stats_table.h"
 
-namespace idnode::api {
+namespace idnode::rpc {
 
 struct AuthGuardOptions {
   double burst = 10;             // failures a source may have in a row before it is slowed
@@ -76,4 +76,4 @@ class AuthGuard {
   AuthGuardStats stats_;
 };
 
-}  // namespace idnode::api
+}  // namespace idnode::rpc

@@ -4,7 +4,7 @@
 
 #include "registry/base/strings.h"
 
-namespace idnode::api {
+namespace idnode::rpc {
 void ToProto(const stats::Report& report, v1::StatsReport* out) {
   out->set_generated_at(stats::FormatLocalTime(report.generated_ms, report.utc_offset_minutes));
   out->set_utc_offset(stats::FormatUtcOffset(report.utc_offset_minutes));
@@ -50,18 +50,19 @@ grpc::Status ToGrpc(const absl::Status& status) {
                       std::string(ToStd(status.message())));
 }
 
-absl::StatusOr<std::vector<HandleValue>> FromProto(
+absl::StatusOr<std::vector<identifier::HandleValue>> FromProto(
     const google::protobuf::RepeatedPtrField<v1::Value>& values, std::string_view field) {
-  std::vector<HandleValue> out;
+  std::vector<identifier::HandleValue> out;
   out.reserve(values.size());
   for (int i = 0; i < values.size(); ++i) {
     const v1::Value& in = values[i];
-    HandleValue& v = out.emplace_back();
+    identifier::HandleValue& v = out.emplace_back();
     v.index = in.index();
     v.type = in.type();
     v.data = in.data();
     if (in.has_ttl()) v.ttl = in.ttl();
-    v.ttl_type = in.ttl_absolute() ? TtlType::kAbsolute : TtlType::kRelative;
+    v.ttl_type =
+        in.ttl_absolute() ? identifier::TtlType::kAbsolute : identifier::TtlType::kRelative;
     if (in.has_permissions()) {
       if (in.permissions() > 0x0F) {
         return absl::InvalidArgumentError(
@@ -71,25 +72,25 @@ absl::StatusOr<std::vector<HandleValue>> FromProto(
       v.permissions = static_cast<uint8_t>(in.permissions());
     }
     for (const v1::Reference& ref : in.references()) {
-      v.references.push_back(ValueReference{ref.handle(), ref.index()});
+      v.references.push_back(identifier::ValueReference{ref.handle(), ref.index()});
     }
   }
   return out;
 }
 
-void ToProto(const HandleValue& value, v1::Value* out) {
+void ToProto(const identifier::HandleValue& value, v1::Value* out) {
   out->set_index(value.index);
   out->set_type(value.type);
   out->set_data(value.data);
   out->set_ttl(value.ttl);
-  out->set_ttl_absolute(value.ttl_type == TtlType::kAbsolute);
+  out->set_ttl_absolute(value.ttl_type == identifier::TtlType::kAbsolute);
   out->set_permissions(value.permissions);
   out->set_timestamp(value.timestamp);
-  for (const ValueReference& ref : value.references) {
+  for (const identifier::ValueReference& ref : value.references) {
     v1::Reference* r = out->add_references();
     r->set_handle(ref.handle);
     r->set_index(ref.index);
   }
 }
 
-}  // namespace idnode::api
+}  // namespace idnode::rpc

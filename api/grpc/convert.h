@@ -14,17 +14,17 @@
 #include "registry/identifier/value.h"
 #include "registry/stats/report.h"
 
-namespace idnode::api {
+namespace idnode::rpc {
 
 grpc::Status ToGrpc(const absl::Status& status);
 
 // `field` names the list in error messages ("values", "add", ...).
-absl::StatusOr<std::vector<HandleValue>> FromProto(
+absl::StatusOr<std::vector<identifier::HandleValue>> FromProto(
     const google::protobuf::RepeatedPtrField<v1::Value>& values, std::string_view field);
-void ToProto(const HandleValue& value, v1::Value* out);
+void ToProto(const identifier::HandleValue& value, v1::Value* out);
 
 // The statistics report as the Stats service, `idctl report --format json` and /api/stats show it
 // (dates as YYYY-MM-DD, times in RFC 3339 in the reporting offset).
 void ToProto(const stats::Report& report, v1::StatsReport* out);
 
-}  // namespace idnode::api
+}  // namespace idnode::rpc

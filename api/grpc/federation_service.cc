@@ -7,7 +7,7 @@
 #include "registry/federation/federation.h"
 #include "resolver/wire/wire.h"
 
-namespace idnode::api {
+namespace idnode::rpc {
 namespace {
 
 absl::Status NotTop() {
@@ -33,15 +33,15 @@ absl::Status CheckSite(const std::string& bytes) {
 // A registration by service handle: the handle alone, valid, and not derived (HS_SITE.PREFIX
 // needs the site itself).
 absl::Status CheckService(const v1::RegisterPrefixRequest& request,
-                          const IdentifierOptions& options) {
+                          const identifier::IdentifierOptions& options) {
   if (!request.site().empty() || request.derived()) {
     return absl::InvalidArgumentError(
         "service: give either site (with derived) or a service handle, not both");
   }
   std::string normalized;
   size_t slash = 0;
-  if (absl::Status valid =
-          NormalizeIdentifierInto(request.service(), options, "service", normalized, slash);
+  if (absl::Status valid = identifier::NormalizeIdentifierInto(request.service(), options,
+                                                               "service", normalized, slash);
       !valid.ok()) {
     return valid;
   }
@@ -50,24 +50,25 @@ absl::Status CheckService(const v1::RegisterPrefixRequest& request,
 
 }  // namespace
 
-absl::StatusOr<Principal> FederationService::CheckCaller(const grpc::CallbackServerContext& context,
-                                                         const std::string& prefix_text,
-                                                         std::string& prefix, const char* method) {
+absl::StatusOr<accounts::Principal> FederationService::CheckCaller(
+    const grpc::CallbackServerContext& context, const std::string& prefix_text, std::string& prefix,
+    const char* method) {
   auto principal = AuthenticateCall(env_, context, method);
   if (!principal.ok()) {
     rejected_credential_.fetch_add(1, std::memory_order_relaxed);
     return principal.status();
   }
-  if (principal->role != Role::kNode && principal->role != Role::kAdmin) {
+  if (principal->role != accounts::Role::kNode && principal->role != accounts::Role::kAdmin) {
     rejected_credential_.fetch_add(1, std::memory_order_relaxed);
     return absl::PermissionDeniedError(StrCat("account ", principal->account, " has role ",
                                               RoleName(principal->role),
                                               "; registering prefixes needs a node account"));
   }
-  auto normalized = NormalizePrefix(prefix_text, "prefix");
+  auto normalized = identifier::NormalizePrefix(prefix_text, "prefix");
   if (!normalized.ok()) return normalized.status();
   prefix = *std::move(normalized);
-  if (principal->role == Role::kNode && !GrantCovers(principal->grants, prefix)) {
+  if (principal->role == accounts::Role::kNode &&
+      !accounts::GrantCovers(principal->grants, prefix)) {
     rejected_grant_.fetch_add(1, std::memory_order_relaxed);
     std::string grants;
     for (const std::string& grant : principal->grants) {
@@ -115,7 +116,7 @@ grpc::ServerUnaryReactor* FederationService::RegisterPrefix(
   return RunRecordWrite(
       context, request->prefix(),
       [&](const std::string& account, const std::string& prefix,
-          auto finish) -> absl::StatusOr<std::unique_ptr<WriteOp>> {
+          auto finish) -> absl::StatusOr<std::unique_ptr<writer::WriteOp>> {
         absl::Status valid = request->service().empty()
                                  ? CheckSite(request->site())
                                  : CheckService(*request, env_.identifier_options);
@@ -140,7 +141,7 @@ grpc::ServerUnaryReactor* FederationService::RemovePrefix(grpc::CallbackServerCo
   return RunRecordWrite(
       context, request->prefix(),
       [&](const std::string& account, const std::string& prefix,
-          auto finish) -> absl::StatusOr<std::unique_ptr<WriteOp>> {
+          auto finish) -> absl::StatusOr<std::unique_ptr<writer::WriteOp>> {
         return federation::MakeRemovePrefixRecordOp(
             account, prefix,
             [response, finish](absl::StatusOr<federation::PrefixRecordChange> result) {
@@ -154,7 +155,8 @@ grpc::ServerUnaryReactor* FederationService::Status(grpc::CallbackServerContext*
                                                     const v1::FederationStatusRequest* /*request*/,
                                                     v1::FederationStatusResponse* response) {
   return internal::RunRead(
-      env_, context, Role::kOperator, [&](const Principal&, const store::ReadTxn& txn) {
+      env_, context, accounts::Role::kOperator,
+      [&](const accounts::Principal&, const store::ReadTxn& txn) {
         response->set_role(settings_.top ? "top" : "secondary");
         response->set_top(settings_.upstream);
         auto pending = federation::ListUpward(txn);
@@ -188,4 +190,4 @@ FederationServerStats FederationService::stats() const {
                                rejected_site_.load(std::memory_order_relaxed)};
 }
 
-}  // namespace idnode::api
+}  // namespace idnode::rpc

@@ -23,7 +23,7 @@
 #include "api/grpc/services.h"
 #include "registry/base/stats_table.h"
 
-namespace idnode::api {
+namespace idnode::rpc {
 
 // What the upward client reports (api/node/federation_client.h fills it in).
 struct UpwardStats {
@@ -92,9 +92,9 @@ class FederationService final : public v1::Federation::CallbackService {
  private:
   // Authenticates a node and checks `prefix_text` against its grants; counts refusals. On success
   // `prefix` holds the normalised prefix. `method` names the call in the log of failures.
-  absl::StatusOr<Principal> CheckCaller(const grpc::CallbackServerContext& context,
-                                        const std::string& prefix_text, std::string& prefix,
-                                        const char* method);
+  absl::StatusOr<accounts::Principal> CheckCaller(const grpc::CallbackServerContext& context,
+                                                  const std::string& prefix_text,
+                                                  std::string& prefix, const char* method);
   void CountOutcome(const absl::Status& status);
   // The shape both writes share: top node only, the caller checked, then the op `make_op(account,
   // prefix, finish)` builds (or a refusal), whose completion calls finish(status).
@@ -111,4 +111,4 @@ class FederationService final : public v1::Federation::CallbackService {
   std::atomic<uint64_t> rejected_site_{0};
 };
 
-}  // namespace idnode::api
+}  // namespace idnode::rpc

@@ -2,7 +2,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
-namespace idnode::api {
+namespace idnode::rpc {
 
 std::string ToJson(const google::protobuf::Message& message) {
   std::string out;
@@ -13,4 +13,4 @@ std::string ToJson(const google::protobuf::Message& message) {
   return out;
 }
 
-}  // namespace idnode::api
+}  // namespace idnode::rpc

@@ -8,8 +8,8 @@
 
 #include <string>
 
-namespace idnode::api {
+namespace idnode::rpc {
 
 std::string ToJson(const google::protobuf::Message& message);
 
-}  // namespace idnode::api
+}  // namespace idnode::rpc

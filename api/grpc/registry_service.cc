@@ -8,7 +8,7 @@
 #include "registry/identifier/record.h"
 #include "registry/writer/registry_ops.h"
 
-namespace idnode::api {
+namespace idnode::rpc {
 namespace {
 
 constexpr uint32_t kDefaultPageSize = 100;
@@ -18,27 +18,27 @@ constexpr uint32_t kMaxPageSize = 1000;
 constexpr int kMaxBatchesInFlight = 4;
 constexpr size_t kMaxBytesInFlight = size_t{32} << 20;
 
-absl::StatusOr<PreparedRecord> Prepare(const v1::CreateRequest& request,
-                                       const IdentifierOptions& options) {
+absl::StatusOr<writer::PreparedRecord> Prepare(const v1::CreateRequest& request,
+                                               const identifier::IdentifierOptions& options) {
   auto values = FromProto(request.values(), "values");
   if (!values.ok()) return values.status();
-  return PrepareRecord(request.identifier(), *std::move(values), options);
+  return writer::PrepareRecord(request.identifier(), *std::move(values), options);
 }
 
-absl::StatusOr<Principal> AuthenticateRegistrant(const ServiceEnv& env,
-                                                 const grpc::CallbackServerContext& context,
-                                                 const char* method = __builtin_FUNCTION()) {
+absl::StatusOr<accounts::Principal> AuthenticateRegistrant(
+    const ServiceEnv& env, const grpc::CallbackServerContext& context,
+    const char* method = __builtin_FUNCTION()) {
   auto principal = AuthenticateCall(env, context, method);
   if (!principal.ok()) return principal;
-  if (absl::Status s = RequireRole(*principal, Role::kRegistrant); !s.ok()) return s;
+  if (absl::Status s = RequireRole(*principal, accounts::Role::kRegistrant); !s.ok()) return s;
   return principal;
 }
 
 // Read access to an identifier's record: the prefix owner or an admin.
-absl::Status AuthorizeRead(const store::ReadTxn& txn, const Principal& principal,
+absl::Status AuthorizeRead(const store::ReadTxn& txn, const accounts::Principal& principal,
                            std::string_view prefix) {
-  if (principal.role == Role::kAdmin) return absl::OkStatus();
-  auto record = PrefixTable::Get(txn, prefix);
+  if (principal.role == accounts::Role::kAdmin) return absl::OkStatus();
+  auto record = accounts::PrefixTable::Get(txn, prefix);
   if (!record.ok()) return record.status();
   if (!record->has_value()) {
     return absl::NotFoundError(StrCat("prefix ", prefix, " is not allocated on this node"));
@@ -82,22 +82,22 @@ class BatchCreateReactor final
       Fail(again.status());
       return;
     }
-    std::vector<absl::StatusOr<PreparedRecord>> items;
+    std::vector<absl::StatusOr<writer::PreparedRecord>> items;
     items.reserve(request_.items_size());
     for (const v1::CreateRequest& item : request_.items()) {
       items.push_back(Prepare(item, env_.identifier_options));
     }
     uint64_t batch_id = request_.batch_id();
-    const size_t bytes = CreateOp::BytesOf(items);
+    const size_t bytes = writer::CreateOp::BytesOf(items);
     ++in_flight_;
     in_flight_bytes_ += bytes;
     lock.unlock();
-    absl::Status submitted = env_.writer.Submit(
-        std::make_unique<CreateOp>(principal_, std::move(items),
-                                   [this, batch_id, bytes](const absl::Status& store_status,
-                                                           std::vector<ItemOutcome>& outcomes) {
-                                     OnCommitted(batch_id, bytes, store_status, outcomes);
-                                   }));
+    absl::Status submitted = env_.writer.Submit(std::make_unique<writer::CreateOp>(
+        principal_, std::move(items),
+        [this, batch_id, bytes](const absl::Status& store_status,
+                                std::vector<writer::ItemOutcome>& outcomes) {
+          OnCommitted(batch_id, bytes, store_status, outcomes);
+        }));
     lock.lock();
     if (!submitted.ok()) {
       --in_flight_;
@@ -133,7 +133,7 @@ class BatchCreateReactor final
 
  private:
   void OnCommitted(uint64_t batch_id, size_t bytes, const absl::Status& store_status,
-                   const std::vector<ItemOutcome>& outcomes) {
+                   const std::vector<writer::ItemOutcome>& outcomes) {
     std::lock_guard lock(mu_);
     --in_flight_;
     in_flight_bytes_ -= bytes;
@@ -147,7 +147,7 @@ class BatchCreateReactor final
     }
     v1::BatchCreateResponse& response = outbox_.emplace_back();
     response.set_batch_id(batch_id);
-    for (const ItemOutcome& outcome : outcomes) {
+    for (const writer::ItemOutcome& outcome : outcomes) {
       v1::ItemResult* result = response.add_results();
       result->set_code(static_cast<int>(outcome.status.code()));
       result->set_message(std::string(ToStd(outcome.status.message())));
@@ -186,7 +186,7 @@ class BatchCreateReactor final
 
   const ServiceEnv& env_;
   grpc::CallbackServerContext* context_;
-  Principal principal_;
+  accounts::Principal principal_;
   std::mutex mu_;
   v1::BatchCreateRequest request_;
   std::deque<v1::BatchCreateResponse> outbox_;
@@ -217,11 +217,12 @@ grpc::ServerUnaryReactor* RegistryService::Create(grpc::CallbackServerContext* c
     return reactor;
   }
   response->set_identifier(prepared->id.original());
-  std::vector<absl::StatusOr<PreparedRecord>> items;
+  std::vector<absl::StatusOr<writer::PreparedRecord>> items;
   items.push_back(std::move(prepared));
-  absl::Status submitted = env_.writer.Submit(std::make_unique<CreateOp>(
+  absl::Status submitted = env_.writer.Submit(std::make_unique<writer::CreateOp>(
       *std::move(principal), std::move(items),
-      [reactor, response](const absl::Status& store_status, std::vector<ItemOutcome>& outcomes) {
+      [reactor, response](const absl::Status& store_status,
+                          std::vector<writer::ItemOutcome>& outcomes) {
         if (!store_status.ok()) return reactor->Finish(ToGrpc(store_status));
         response->set_unchanged(outcomes[0].unchanged);
         response->set_version(outcomes[0].version);
@@ -238,21 +239,21 @@ grpc::ServerUnaryReactor* RegistryService::Get(grpc::CallbackServerContext* cont
   reactor->Finish(ToGrpc([&]() -> absl::Status {
     auto principal = AuthenticateCall(env_, *context, "Get");
     if (!principal.ok()) return principal.status();
-    auto id = Identifier::Parse(request->identifier(), env_.identifier_options);
+    auto id = identifier::Identifier::Parse(request->identifier(), env_.identifier_options);
     if (!id.ok()) return id.status();
     auto txn = env_.store.BeginRead();
     if (!txn.ok()) return txn.status();
     if (absl::Status s = AuthorizeRead(*txn, *principal, id->prefix()); !s.ok()) return s;
-    auto found = IdentifierTable::Get(*txn, id->key());
+    auto found = identifier::IdentifierTable::Get(*txn, id->key());
     if (!found.ok()) return found.status();
     if (!found->has_value()) {
       return absl::NotFoundError(StrCat("identifier ", id->original(), " is not registered"));
     }
-    const std::optional<RecordView>& record = *found;
-    auto values = DecodeValueList(record->values);
+    const std::optional<identifier::RecordView>& record = *found;
+    auto values = identifier::DecodeValueList(record->values);
     if (!values.ok()) return values.status();
     response->set_identifier(std::string(record->original));
-    for (const HandleValue& v : *values) ToProto(v, response->add_values());
+    for (const identifier::HandleValue& v : *values) ToProto(v, response->add_values());
     response->set_created_ms(record->created_ms);
     response->set_updated_ms(record->updated_ms);
     response->set_version(record->version);
@@ -264,11 +265,11 @@ grpc::ServerUnaryReactor* RegistryService::Get(grpc::CallbackServerContext* cont
 
 namespace {
 
-absl::StatusOr<UpdateRequest> ToUpdate(const v1::UpdateRequest& in,
-                                       const IdentifierOptions& options) {
-  auto id = Identifier::Parse(in.identifier(), options);
+absl::StatusOr<writer::UpdateRequest> ToUpdate(const v1::UpdateRequest& in,
+                                               const identifier::IdentifierOptions& options) {
+  auto id = identifier::Identifier::Parse(in.identifier(), options);
   if (!id.ok()) return id.status();
-  UpdateRequest out{*std::move(id), false, {}, {}, {}, {}};
+  writer::UpdateRequest out{*std::move(id), false, {}, {}, {}, {}};
   out.replace_all = in.replace_all();
   if (out.replace_all && (in.add_size() || in.modify_size() || in.remove_size())) {
     return absl::InvalidArgumentError("replace_all: cannot be combined with add, modify or remove");
@@ -281,7 +282,7 @@ absl::StatusOr<UpdateRequest> ToUpdate(const v1::UpdateRequest& in,
     *target = *std::move(values);
   }
   out.remove.assign(in.remove().begin(), in.remove().end());
-  if (absl::Status s = ValidateUpdate(out); !s.ok()) return s;
+  if (absl::Status s = writer::ValidateUpdate(out); !s.ok()) return s;
   return out;
 }
 
@@ -293,14 +294,14 @@ grpc::ServerUnaryReactor* RegistryService::Update(grpc::CallbackServerContext* c
   auto* reactor = context->DefaultReactor();
   auto principal = AuthenticateRegistrant(env_, *context);
   auto update = principal.ok() ? ToUpdate(*request, env_.identifier_options)
-                               : absl::StatusOr<UpdateRequest>(principal.status());
+                               : absl::StatusOr<writer::UpdateRequest>(principal.status());
   if (!update.ok()) {
     reactor->Finish(ToGrpc(update.status()));
     return reactor;
   }
-  absl::Status submitted = env_.writer.Submit(std::make_unique<UpdateOp>(
+  absl::Status submitted = env_.writer.Submit(std::make_unique<writer::UpdateOp>(
       *std::move(principal), *std::move(update),
-      [reactor, response](const absl::Status& store_status, const ItemOutcome& outcome) {
+      [reactor, response](const absl::Status& store_status, const writer::ItemOutcome& outcome) {
         if (!store_status.ok()) return reactor->Finish(ToGrpc(store_status));
         response->set_version(outcome.version);
         reactor->Finish(ToGrpc(outcome.status));
@@ -314,15 +315,16 @@ grpc::ServerUnaryReactor* RegistryService::Delete(grpc::CallbackServerContext* c
                                                   v1::DeleteResponse* /*response*/) {
   auto* reactor = context->DefaultReactor();
   auto principal = AuthenticateRegistrant(env_, *context);
-  auto id = principal.ok() ? Identifier::Parse(request->identifier(), env_.identifier_options)
-                           : absl::StatusOr<Identifier>(principal.status());
+  auto id = principal.ok()
+                ? identifier::Identifier::Parse(request->identifier(), env_.identifier_options)
+                : absl::StatusOr<identifier::Identifier>(principal.status());
   if (!id.ok()) {
     reactor->Finish(ToGrpc(id.status()));
     return reactor;
   }
-  absl::Status submitted = env_.writer.Submit(std::make_unique<DeleteOp>(
+  absl::Status submitted = env_.writer.Submit(std::make_unique<writer::DeleteOp>(
       *std::move(principal), *std::move(id),
-      [reactor](const absl::Status& store_status, const ItemOutcome& outcome) {
+      [reactor](const absl::Status& store_status, const writer::ItemOutcome& outcome) {
         reactor->Finish(ToGrpc(store_status.ok() ? outcome.status : store_status));
       }));
   if (!submitted.ok()) reactor->Finish(ToGrpc(submitted));
@@ -336,7 +338,7 @@ grpc::ServerUnaryReactor* RegistryService::List(grpc::CallbackServerContext* con
   reactor->Finish(ToGrpc([&]() -> absl::Status {
     auto principal = AuthenticateCall(env_, *context, "List");
     if (!principal.ok()) return principal.status();
-    auto prefix = NormalizePrefix(request->prefix(), "prefix");
+    auto prefix = identifier::NormalizePrefix(request->prefix(), "prefix");
     if (!prefix.ok()) return prefix.status();
     if (request->page_size() > kMaxPageSize) {
       return absl::InvalidArgumentError(
@@ -351,7 +353,7 @@ grpc::ServerUnaryReactor* RegistryService::List(grpc::CallbackServerContext* con
     if (!token.empty() && token.compare(0, start.size(), start) != 0) {
       return absl::InvalidArgumentError("page_token: does not belong to this prefix");
     }
-    store::Cursor cursor = txn->OpenCursor(IdentifierTable::kDatabase);
+    store::Cursor cursor = txn->OpenCursor(identifier::IdentifierTable::kDatabase);
     bool more = cursor.Seek(token.empty() ? start : token);
     if (more && !token.empty() && cursor.key() == token) more = cursor.Next();
     std::string_view last_key;
@@ -360,7 +362,7 @@ grpc::ServerUnaryReactor* RegistryService::List(grpc::CallbackServerContext* con
         response->set_next_page_token(std::string(last_key));
         break;
       }
-      auto record = IdentifierTable::DecodeStored(cursor.value());
+      auto record = identifier::IdentifierTable::DecodeStored(cursor.value());
       if (!record.ok()) return record.status();
       response->add_identifiers(std::string(record->original));
       last_key = cursor.key();
@@ -375,4 +377,4 @@ RegistryService::BatchCreate(grpc::CallbackServerContext* context) {
   return new BatchCreateReactor(env_, context);
 }
 
-}  // namespace idnode::api
+}  // namespace idnode::rpc

@@ -4,7 +4,7 @@
 #include "resolver/lookup/lookup.h"
 #include "resolver/query/resolve.h"
 
-namespace idnode::api {
+namespace idnode::rpc {
 
 // The node's one resolution step (resolver/query/resolve.h), as the Handle front ends take it,
 // encoded for gRPC: the values that pass the filter, or a status whose message says why not.
@@ -12,29 +12,29 @@ grpc::ServerUnaryReactor* ResolverService::Resolve(grpc::CallbackServerContext* 
                                                    const v1::ResolveRequest* request,
                                                    v1::ResolveResponse* response) {
   auto* reactor = context->DefaultReactor();
-  resolver::QueryOutcome outcome = resolver::QueryOutcome::kServerError;
+  query::QueryOutcome outcome = query::QueryOutcome::kServerError;
   std::string counted_prefix;
   reactor->Finish(ToGrpc([&]() -> absl::Status {
     if (env_.rules == nullptr) return absl::UnavailableError("resolution is not set up yet");
     auto txn = env_.store.BeginRead();
     if (!txn.ok()) return txn.status();
-    resolver::ResolveBuffers buffers;
-    const resolver::Resolution resolved = resolver::Resolve(
-        *env_.rules, *txn, request->identifier(), /*do_not_refer=*/false, buffers);
+    query::ResolveBuffers buffers;
+    const query::Resolution resolved =
+        query::Resolve(*env_.rules, *txn, request->identifier(), /*do_not_refer=*/false, buffers);
     outcome = resolved.outcome;
     counted_prefix = resolved.counted_prefix;
     const std::string& asked = request->identifier();
     switch (resolved.outcome) {
-      case resolver::QueryOutcome::kFound:
+      case query::QueryOutcome::kFound:
         break;
-      case resolver::QueryOutcome::kInvalidHandle:
+      case query::QueryOutcome::kInvalidHandle:
         return absl::InvalidArgumentError(resolved.message);
-      case resolver::QueryOutcome::kHandleNotFound:
+      case query::QueryOutcome::kHandleNotFound:
         return absl::NotFoundError(StrCat("identifier ", asked, " is not registered",
                                           resolved.message.empty() ? "" : ": ", resolved.message));
-      case resolver::QueryOutcome::kNotResponsible:
+      case query::QueryOutcome::kNotResponsible:
         return absl::NotFoundError(StrCat("identifier ", asked, ": ", resolved.message));
-      case resolver::QueryOutcome::kReferral:
+      case query::QueryOutcome::kReferral:
         return absl::NotFoundError(
             StrCat("identifier ", asked, " is served by another node: resolve ", resolved.handle,
                    " for its site (Handle response code ", resolved.response_code, ")"));
@@ -43,21 +43,21 @@ grpc::ServerUnaryReactor* ResolverService::Resolve(grpc::CallbackServerContext* 
     }
     response->set_identifier(std::string(resolved.handle));
     std::vector<std::string_view> types(request->types().begin(), request->types().end());
-    resolver::ResolveFilter filter{
+    lookup::ResolveFilter filter{
         std::span<const uint32_t>(request->indexes().data(), request->indexes().size()), types,
         /*public_only=*/true};
-    auto matched =
-        resolver::ForEachMatchingValue(resolved.values, filter, [&](const EncodedValue& value) {
-          if (auto decoded = DecodeValue(value.bytes); decoded.ok()) {
+    auto matched = lookup::ForEachMatchingValue(
+        resolved.values, filter, [&](const identifier::EncodedValue& value) {
+          if (auto decoded = identifier::DecodeValue(value.bytes); decoded.ok()) {
             ToProto(*decoded, response->add_values());
           }
         });
     if (!matched.ok()) {
-      outcome = resolver::QueryOutcome::kServerError;
+      outcome = query::QueryOutcome::kServerError;
       return absl::InternalError("stored value list is malformed");
     }
     if (*matched == 0) {
-      outcome = resolver::QueryOutcome::kValuesNotFound;
+      outcome = query::QueryOutcome::kValuesNotFound;
       return absl::NotFoundError(
           StrCat("identifier ", asked, " has no public values matching the filter"));
     }
@@ -68,4 +68,4 @@ grpc::ServerUnaryReactor* ResolverService::Resolve(grpc::CallbackServerContext* 
   return reactor;
 }
 
-}  // namespace idnode::api
+}  // namespace idnode::rpc

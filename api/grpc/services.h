@@ -27,22 +27,22 @@
 #include "resolver/query/resolve.h"
 #include "resolver/query/tally.h"
 
-namespace idnode::api {
+namespace idnode::rpc {
 
 // What the services share; all referenced objects outlive the services.
 struct ServiceEnv {
   store::Store& store;
-  Writer& writer;
-  IdentifierOptions identifier_options;
-  std::string node_prefix;  // normalised, e.g. 88.123
-  const Clock& clock;       // token expiry
-  PrefixHook prefix_hook;   // runs with every prefix allocation and release; may be empty
+  writer::Writer& writer;
+  identifier::IdentifierOptions identifier_options;
+  std::string node_prefix;         // normalised, e.g. 88.123
+  const Clock& clock;              // token expiry
+  writer::PrefixHook prefix_hook;  // runs with every prefix allocation and release; may be empty
   std::function<void()> prefix_committed;  // after such a change is durable; may be empty
   // Failed authentications: logged, counted, and slowed per source (api/grpc/auth_guard.h).
   std::shared_ptr<AuthGuard> auth_guard = std::make_shared<AuthGuard>();
   // How this node resolves (resolver/query/resolve.h), as the Handle front ends do; must be set
   // before Resolve is served.
-  const resolver::ResolveRules* rules = nullptr;
+  const query::ResolveRules* rules = nullptr;
 };
 
 class RegistryService final : public v1::Registry::CallbackService {
@@ -80,17 +80,17 @@ class ResolverService final : public v1::Resolver::CallbackService {
 
   // Resolutions answered, by outcome (found, handle_not_found, values_not_found,
   // invalid_handle, server_error).
-  resolver::QueryCounters counters() const { return counters_.Sum(); }
-  // Per enterprise prefix, as resolver::SharedPrefixTally::ForEach (a prefix may come repeatedly).
+  query::QueryCounters counters() const { return counters_.Sum(); }
+  // Per enterprise prefix, as query::SharedPrefixTally::ForEach (a prefix may come repeatedly).
   void ForEachPrefix(
-      const std::function<void(std::string_view, const resolver::QueryCounters&)>& fn) const {
+      const std::function<void(std::string_view, const query::QueryCounters&)>& fn) const {
     prefixes_.ForEach(fn);
   }
 
  private:
   const ServiceEnv& env_;
-  resolver::SharedCounters counters_;
-  resolver::SharedPrefixTally prefixes_;
+  query::SharedCounters counters_;
+  query::SharedPrefixTally prefixes_;
 };
 
 // The statistics report (registry/stats/report.h) for operators and admins. Resolution counts
@@ -169,4 +169,4 @@ class TemplatesService final : public v1::Templates::CallbackService {
   const ServiceEnv& env_;
 };
 
-}  // namespace idnode::api
+}  // namespace idnode::rpc

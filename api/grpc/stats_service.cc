@@ -5,14 +5,14 @@
 #include "registry/base/strings.h"
 #include "registry/stats/upload.h"
 
-namespace idnode::api {
+namespace idnode::rpc {
 
 grpc::ServerUnaryReactor* StatsService::Report(grpc::CallbackServerContext* context,
                                                const v1::StatsReportRequest* request,
                                                v1::StatsReport* response) {
   return internal::RunRead(
-      env_, context, Role::kOperator,
-      [&](const Principal&, const store::ReadTxn& txn) -> absl::Status {
+      env_, context, accounts::Role::kOperator,
+      [&](const accounts::Principal&, const store::ReadTxn& txn) -> absl::Status {
         ASSIGN_OR_RETURN(
             stats::ReportOptions options,
             stats::ParseReportOptions(request->from(), request->to(), request->by_prefix()));
@@ -29,8 +29,8 @@ grpc::ServerUnaryReactor* StatsService::PendingUploads(grpc::CallbackServerConte
                                                        const v1::PendingUploadsRequest*,
                                                        v1::PendingUploadsResponse* response) {
   return internal::RunRead(
-      env_, context, Role::kOperator,
-      [&](const Principal&, const store::ReadTxn& txn) -> absl::Status {
+      env_, context, accounts::Role::kOperator,
+      [&](const accounts::Principal&, const store::ReadTxn& txn) -> absl::Status {
         ASSIGN_OR_RETURN(std::vector<stats::PendingUpload> pending, stats::ListPendingUploads(txn));
         for (const stats::PendingUpload& p : pending) {
           v1::PendingUpload* out = response->add_reports();
@@ -44,4 +44,4 @@ grpc::ServerUnaryReactor* StatsService::PendingUploads(grpc::CallbackServerConte
       });
 }
 
-}  // namespace idnode::api
+}  // namespace idnode::rpc

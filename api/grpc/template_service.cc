@@ -8,33 +8,34 @@
 #include "registry/templates/template_store.h"
 #include "registry/writer/template_ops.h"
 
-namespace idnode::api {
+namespace idnode::rpc {
 namespace {
 
 // A version holds up to 512 attributes (tens of kilobytes): pages keep a reply small.
 constexpr uint32_t kDefaultTemplatePageSize = 10;
 constexpr uint32_t kMaxTemplatePageSize = 50;
 
-absl::StatusOr<DataTemplate> FromProto(const v1::PublishTemplateRequest& request) {
-  DataTemplate t;
+absl::StatusOr<templates::DataTemplate> FromProto(const v1::PublishTemplateRequest& request) {
+  templates::DataTemplate t;
   t.description = request.description();
   for (int i = 0; i < request.attributes_size(); ++i) {
     const v1::TemplateAttribute& in = request.attributes(i);
-    auto type = ParseAttributeType(in.type(), StrCat("attributes[", i, "] type"));
+    auto type = templates::ParseAttributeType(in.type(), StrCat("attributes[", i, "] type"));
     if (!type.ok()) return type.status();
-    t.attributes.push_back(TemplateAttribute{in.index(), in.name(), *type, in.required(),
-                                             in.min_length(), in.max_length(), in.disabled()});
+    t.attributes.push_back(templates::TemplateAttribute{in.index(), in.name(), *type, in.required(),
+                                                        in.min_length(), in.max_length(),
+                                                        in.disabled()});
   }
   return t;
 }
 
-void ToProto(std::string_view prefix, const DataTemplate& t, v1::DataTemplate* out) {
+void ToProto(std::string_view prefix, const templates::DataTemplate& t, v1::DataTemplate* out) {
   out->set_prefix(std::string(prefix));
   out->set_version(t.version);
   out->set_description(t.description);
   out->set_created_ms(t.created_ms);
   out->set_author(t.author);
-  for (const TemplateAttribute& a : t.attributes) {
+  for (const templates::TemplateAttribute& a : t.attributes) {
     v1::TemplateAttribute* attribute = out->add_attributes();
     attribute->set_index(a.index);
     attribute->set_name(a.name);
@@ -52,15 +53,15 @@ grpc::ServerUnaryReactor* TemplatesService::PublishTemplate(
     grpc::CallbackServerContext* context, const v1::PublishTemplateRequest* request,
     v1::DataTemplate* response) {
   return internal::RunWrite(
-      env_, context, Role::kRegistrant,
-      [&](const Principal& caller, auto* reactor) -> internal::OpOrError {
-        auto prefix = NormalizePrefix(request->prefix(), "prefix");
+      env_, context, accounts::Role::kRegistrant,
+      [&](const accounts::Principal& caller, auto* reactor) -> internal::OpOrError {
+        auto prefix = identifier::NormalizePrefix(request->prefix(), "prefix");
         if (!prefix.ok()) return prefix.status();
         auto candidate = FromProto(*request);
         if (!candidate.ok()) return candidate.status();
-        return MakePublishTemplateOp(
+        return writer::MakePublishTemplateOp(
             caller, *prefix, request->base_version(), *std::move(candidate),
-            [reactor, response, prefix = *prefix](absl::StatusOr<DataTemplate> result) {
+            [reactor, response, prefix = *prefix](absl::StatusOr<templates::DataTemplate> result) {
               if (result.ok()) ToProto(prefix, *result, response);
               reactor->Finish(ToGrpc(result.status()));
             });
@@ -71,9 +72,9 @@ grpc::ServerUnaryReactor* TemplatesService::GetTemplate(grpc::CallbackServerCont
                                                         const v1::GetTemplateRequest* request,
                                                         v1::DataTemplate* response) {
   return internal::RunPublicRead(env_, context, [&](const store::ReadTxn& txn) -> absl::Status {
-    auto prefix = NormalizePrefix(request->prefix(), "prefix");
+    auto prefix = identifier::NormalizePrefix(request->prefix(), "prefix");
     if (!prefix.ok()) return prefix.status();
-    auto found = FindTemplate(txn, *prefix, request->version());
+    auto found = templates::FindTemplate(txn, *prefix, request->version());
     if (!found.ok()) return found.status();
     if (!found->has_value()) {
       return absl::NotFoundError(
@@ -90,7 +91,7 @@ grpc::ServerUnaryReactor* TemplatesService::ListTemplates(grpc::CallbackServerCo
                                                           const v1::ListTemplatesRequest* request,
                                                           v1::ListTemplatesResponse* response) {
   return internal::RunPublicRead(env_, context, [&](const store::ReadTxn& txn) -> absl::Status {
-    auto prefix = NormalizePrefix(request->prefix(), "prefix");
+    auto prefix = identifier::NormalizePrefix(request->prefix(), "prefix");
     if (!prefix.ok()) return prefix.status();
     if (request->page_size() > kMaxTemplatePageSize) {
       return absl::InvalidArgumentError(StrCat("page_size: ", request->page_size(),
@@ -107,12 +108,13 @@ grpc::ServerUnaryReactor* TemplatesService::ListTemplates(grpc::CallbackServerCo
       }
     }
     bool more = false;
-    auto versions = ListTemplateVersions(txn, *prefix, after, page_size, more);
+    auto versions = templates::ListTemplateVersions(txn, *prefix, after, page_size, more);
     if (!versions.ok()) return versions.status();
-    for (const DataTemplate& t : *versions) ToProto(*prefix, t, response->add_templates());
+    for (const templates::DataTemplate& t : *versions)
+      ToProto(*prefix, t, response->add_templates());
     if (more) response->set_next_page_token(std::to_string(versions->back().version));
     return absl::OkStatus();
   });
 }
 
-}  // namespace idnode::api
+}  // namespace idnode::rpc

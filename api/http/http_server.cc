@@ -80,7 +80,7 @@ absl::StatusOr<Request> ParseTarget(std::string_view method, std::string_view ta
   const size_t question = target.find('?');
   auto path = PercentDecode(target.substr(0, question), false);
   if (!path.ok()) return path.status();
-  RETURN_IF_ERROR(ValidatePrintableUtf8(*path, "path"));
+  RETURN_IF_ERROR(identifier::ValidatePrintableUtf8(*path, "path"));
   request.path = *std::move(path);
   if (question == std::string_view::npos) return request;
   std::string_view rest = target.substr(question + 1);
@@ -95,8 +95,8 @@ absl::StatusOr<Request> ParseTarget(std::string_view method, std::string_view ta
     auto value = PercentDecode(
         equals == std::string_view::npos ? std::string_view() : pair.substr(equals + 1), true);
     if (!value.ok()) return value.status();
-    RETURN_IF_ERROR(ValidatePrintableUtf8(*key, "query parameter name"));
-    RETURN_IF_ERROR(ValidatePrintableUtf8(*value, StrCat("query parameter ", *key)));
+    RETURN_IF_ERROR(identifier::ValidatePrintableUtf8(*key, "query parameter name"));
+    RETURN_IF_ERROR(identifier::ValidatePrintableUtf8(*value, StrCat("query parameter ", *key)));
     request.query[*std::move(key)] = *std::move(value);
   }
   return request;

@@ -13,7 +13,7 @@
 #include "api/node/context.h"
 #include "registry/base/component.h"
 
-namespace idnode {
+namespace idnode::node {
 
 class AccountsPart final : public Component {
  public:
@@ -25,7 +25,7 @@ class AccountsPart final : public Component {
  private:
   AccountsPart() = default;
 
-  std::shared_ptr<api::AuthGuard> guard_;
+  std::shared_ptr<rpc::AuthGuard> guard_;
 };
 
-}  // namespace idnode
+}  // namespace idnode::node

@@ -11,7 +11,7 @@
 #include "registry/base/strings.h"
 #include "registry/identifier/identifier.h"
 
-namespace idnode {
+namespace idnode::node {
 namespace {
 
 using settings::KeyError;
@@ -142,7 +142,7 @@ absl::StatusOr<NodeConfig> LoadConfigFile(const std::string& path, NodeConfig co
 }
 
 absl::Status NodeSection::Check(const NodeSection& section) {
-  if (auto prefix = NormalizePrefix(section.prefix, "node.prefix"); !prefix.ok()) {
+  if (auto prefix = identifier::NormalizePrefix(section.prefix, "node.prefix"); !prefix.ok()) {
     return KeyError("node.prefix", ToStd(prefix.status().message()));
   }
   if (section.role != "secondary" && section.role != "top") {
@@ -192,4 +192,4 @@ bool IsLoopbackListen(std::string_view listen) {
   return host == "localhost" || host == "::1" || host.substr(0, 4) == "127.";
 }
 
-}  // namespace idnode
+}  // namespace idnode::node

@@ -24,7 +24,7 @@
 #include "registry/base/clock.h"
 #include "registry/base/settings.h"
 
-namespace idnode {
+namespace idnode::node {
 
 struct NodeSection {
   static constexpr std::string_view kName = "node";
@@ -87,4 +87,4 @@ std::vector<settings::KeyInfo> DescribeConfig(const NodeConfig& config);
 // True for 127.0.0.0/8, ::1 and localhost listeners ("host:port").
 bool IsLoopbackListen(std::string_view listen);
 
-}  // namespace idnode
+}  // namespace idnode::node

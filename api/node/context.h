@@ -21,12 +21,12 @@
 #include "resolver/query/query.h"
 #include "resolver/wire/wire.h"
 
-namespace idnode {
-
-namespace api {
+namespace idnode::rpc {
 class AuthGuard;
 struct ServiceEnv;
-}  // namespace api
+}  // namespace idnode::rpc
+
+namespace idnode::node {
 
 // Hands the operator the token of the admin account a new store is about to get: called once,
 // before the account is committed, so that a token nobody received never becomes the only way
@@ -44,19 +44,19 @@ struct NodeContext {
   const ComponentList& parts;  // those built so far
   std::string node_prefix;     // normalised
 
-  store::Store* store = nullptr;        // the store part
-  Writer* writer = nullptr;             // the writer part
-  resolver::RecursionConfig recursion;  // the recursor part, when federation.recursion is on
+  store::Store* store = nullptr;     // the store part
+  writer::Writer* writer = nullptr;  // the writer part
+  query::RecursionConfig recursion;  // the recursor part, when federation.recursion is on
   // The Handle front ends: this node's HS_SITE (its bound port), encoded, and the processor that
   // answers Handle requests.
   wire::SiteInfo site_info;
   std::string site_bytes;
-  const resolver::QueryProcessor* query_processor = nullptr;
+  const query::QueryProcessor* query_processor = nullptr;
   // The accounts part: the admin token made on the first start of an empty store, and the guard
   // against failing authentications that every authenticating front end shares.
   std::string bootstrap_token;
-  std::shared_ptr<api::AuthGuard> auth_guard;
-  api::ServiceEnv* env = nullptr;  // the gRPC part: what its services share
+  std::shared_ptr<rpc::AuthGuard> auth_guard;
+  rpc::ServiceEnv* env = nullptr;  // the gRPC part: what its services share
 };
 
-}  // namespace idnode
+}  // namespace idnode::node

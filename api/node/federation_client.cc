@@ -12,7 +12,7 @@
 #include "registry/base/utf8.h"
 #include "registry/writer/submit.h"
 
-namespace idnode {
+namespace idnode::node {
 namespace {
 
 class GrpcUpstreamRegistrar final : public UpstreamRegistrar {
@@ -80,7 +80,7 @@ absl::StatusOr<std::unique_ptr<UpstreamRegistrar>> MakeGrpcUpstreamRegistrar(
       grpc::CreateChannel(options.target, credentials), options));
 }
 
-FederationClient::FederationClient(store::Store& store, Writer& writer, const Clock& clock,
+FederationClient::FederationClient(store::Store& store, writer::Writer& writer, const Clock& clock,
                                    std::unique_ptr<UpstreamRegistrar> upstream,
                                    FederationClientOptions options)
     : store_(store),
@@ -105,7 +105,7 @@ void FederationClient::Stop() { loop_.Stop(); }
 
 void FederationClient::Wake() { loop_.Wake(); }
 
-api::UpwardStats FederationClient::stats() const {
+rpc::UpwardStats FederationClient::stats() const {
   MutexLock lock(&mu_);
   return stats_;
 }
@@ -136,9 +136,11 @@ bool FederationClient::SendPending() {
       stats_.last_error = std::move(error);
       return false;
     }
-    absl::Status removed = SubmitAndWait(writer_, [&item](std::function<void(absl::Status)> done) {
-      return federation::MakeUpwardAcknowledgedOp(item.entry.prefix, item.encoded, std::move(done));
-    });
+    absl::Status removed =
+        writer::SubmitAndWait(writer_, [&item](std::function<void(absl::Status)> done) {
+          return federation::MakeUpwardAcknowledgedOp(item.entry.prefix, item.encoded,
+                                                      std::move(done));
+        });
     if (!removed.ok()) {
       spdlog::warn("federation: {} acknowledged, but not removed from the spool: {}", entry.prefix,
                    removed.ToString());
@@ -155,4 +157,4 @@ bool FederationClient::SendPending() {
   return true;
 }
 
-}  // namespace idnode
+}  // namespace idnode::node

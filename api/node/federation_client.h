@@ -33,7 +33,7 @@
 #include "registry/store/store.h"
 #include "registry/writer/writer.h"
 
-namespace idnode {
+namespace idnode::node {
 
 class UpstreamRegistrar {
  public:
@@ -63,14 +63,14 @@ struct FederationClientOptions {
 class FederationClient {
  public:
   // `store`, `writer` and `clock` must outlive the client.
-  FederationClient(store::Store& store, Writer& writer, const Clock& clock,
+  FederationClient(store::Store& store, writer::Writer& writer, const Clock& clock,
                    std::unique_ptr<UpstreamRegistrar> upstream, FederationClientOptions options);
   ~FederationClient();  // Stop()
 
   void Start();
   void Stop();
   void Wake();
-  api::UpwardStats stats() const;
+  rpc::UpwardStats stats() const;
   // The thread's catch-all: an exception in a round is counted and the round retried.
   const ExceptionGuard& guard() const { return loop_.guard(); }
 
@@ -79,14 +79,14 @@ class FederationClient {
   bool SendPending();
 
   store::Store& store_;
-  Writer& writer_;
+  writer::Writer& writer_;
   const Clock& clock_;
   const std::unique_ptr<UpstreamRegistrar> upstream_;
   const FederationClientOptions options_;
 
   mutable Mutex mu_;
-  api::UpwardStats stats_ ABSL_GUARDED_BY(mu_);
+  rpc::UpwardStats stats_ ABSL_GUARDED_BY(mu_);
   RoundLoop loop_;  // last: its thread uses everything above
 };
 
-}  // namespace idnode
+}  // namespace idnode::node

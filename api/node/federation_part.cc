@@ -10,7 +10,7 @@
 #include "registry/writer/submit.h"
 #include "resolver/net/endpoint.h"
 
-namespace idnode {
+namespace idnode::node {
 
 absl::Status FederationSection::Check(const FederationSection& section) {
   if (!section.top.empty()) {
@@ -58,7 +58,7 @@ absl::StatusOr<std::unique_ptr<FederationPart>> FederationPart::Build(NodeContex
   ASSIGN_OR_RETURN(std::unique_ptr<UpstreamRegistrar> registrar,
                    MakeGrpcUpstreamRegistrar(upstream));
   ASSIGN_OR_RETURN(size_t spooled,
-                   SubmitAndWait<absl::StatusOr<size_t>>(*context.writer, [&](auto done) {
+                   writer::SubmitAndWait<absl::StatusOr<size_t>>(*context.writer, [&](auto done) {
                      return federation::MakeSyncUpwardOp(context.node_prefix, context.site_bytes,
                                                          config.federation.top, std::move(done));
                    }));
@@ -86,9 +86,9 @@ absl::Status FederationPart::Start() {
 
 void FederationPart::DescribeStats(MetricSink& sink) const {
   if (auto txn = store_->BeginRead(); txn.ok()) {
-    sink.Add(api::kUpwardPending, {}, uint64_t{federation::CountUpward(*txn)});
+    sink.Add(rpc::kUpwardPending, {}, uint64_t{federation::CountUpward(*txn)});
   }
-  DescribeRows(sink, api::kUpwardStatRows, client_->stats());
+  DescribeRows(sink, rpc::kUpwardStatRows, client_->stats());
 }
 
-}  // namespace idnode
+}  // namespace idnode::node

@@ -13,7 +13,7 @@
 #include "api/node/federation_client.h"
 #include "registry/base/component.h"
 
-namespace idnode {
+namespace idnode::node {
 
 class FederationPart final : public Component {
  public:
@@ -30,7 +30,7 @@ class FederationPart final : public Component {
     guards.push_back(&client_->guard());
   }
 
-  api::UpwardStats stats() const { return client_->stats(); }
+  rpc::UpwardStats stats() const { return client_->stats(); }
 
  private:
   FederationPart() = default;
@@ -39,4 +39,4 @@ class FederationPart final : public Component {
   std::unique_ptr<FederationClient> client_;
 };
 
-}  // namespace idnode
+}  // namespace idnode::node

@@ -10,7 +10,7 @@
 #include "absl/status/status.h"
 #include "registry/base/settings.h"
 
-namespace idnode {
+namespace idnode::node {
 
 struct FederationSection {
   static constexpr std::string_view kName = "federation";
@@ -54,4 +54,4 @@ struct FederationSection {
   static absl::Status Check(const FederationSection& section);
 };
 
-}  // namespace idnode
+}  // namespace idnode::node

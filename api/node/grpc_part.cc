@@ -11,7 +11,7 @@
 #include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
 
-namespace idnode {
+namespace idnode::node {
 namespace {
 
 // Checks that `cert_pem` holds a certificate and `key_pem` its private key, so that a bad pair
@@ -82,10 +82,10 @@ absl::StatusOr<std::unique_ptr<GrpcPart>> GrpcPart::Build(NodeContext& context) 
   std::unique_ptr<GrpcPart> part(new GrpcPart());
   part->listen_ = config.grpc.listen;
   ASSIGN_OR_RETURN(part->credentials_, Credentials(config));
-  part->env_ = std::make_unique<api::ServiceEnv>(
-      api::ServiceEnv{*context.store,
+  part->env_ = std::make_unique<rpc::ServiceEnv>(
+      rpc::ServiceEnv{*context.store,
                       *context.writer,
-                      IdentifierOptions{config.registry.case_sensitive_suffix},
+                      identifier::IdentifierOptions{config.registry.case_sensitive_suffix},
                       context.node_prefix,
                       context.clock,
                       {},
@@ -93,18 +93,18 @@ absl::StatusOr<std::unique_ptr<GrpcPart>> GrpcPart::Build(NodeContext& context) 
                       context.auth_guard});
   part->env_->rules = &context.query_processor->rules();
   context.env = part->env_.get();
-  const api::ServiceEnv& env = *part->env_;
-  part->registry_ = std::make_unique<api::RegistryService>(env);
-  part->resolver_ = std::make_unique<api::ResolverService>(env);
-  part->admin_ = std::make_unique<api::AdminService>(env);
-  part->templates_ = std::make_unique<api::TemplatesService>(env);
-  part->stats_ = std::make_unique<api::StatsService>(
+  const rpc::ServiceEnv& env = *part->env_;
+  part->registry_ = std::make_unique<rpc::RegistryService>(env);
+  part->resolver_ = std::make_unique<rpc::ResolverService>(env);
+  part->admin_ = std::make_unique<rpc::AdminService>(env);
+  part->templates_ = std::make_unique<rpc::TemplatesService>(env);
+  part->stats_ = std::make_unique<rpc::StatsService>(
       env, context.clock, config.stats.utc_offset_minutes, config.stats.thresholds);
-  part->federation_ = std::make_unique<api::FederationService>(
+  part->federation_ = std::make_unique<rpc::FederationService>(
       env,
-      api::FederationSettings{config.node.top(), config.federation.top, [&parts = context.parts] {
+      rpc::FederationSettings{config.node.top(), config.federation.top, [&parts = context.parts] {
                                 const auto* upward = parts.Find<FederationPart>();
-                                return upward != nullptr ? upward->stats() : api::UpwardStats{};
+                                return upward != nullptr ? upward->stats() : rpc::UpwardStats{};
                               }});
   return part;
 }
@@ -141,7 +141,7 @@ void GrpcPart::Drain(std::chrono::steady_clock::time_point deadline) {
 
 void GrpcPart::DescribeStats(MetricSink& sink) const {
   stats::DescribeRequests(sink, stats::Transport::kGrpc, resolver_->counters());
-  DescribeRows(sink, api::kFederationServerRows, federation_->stats());
+  DescribeRows(sink, rpc::kFederationServerRows, federation_->stats());
 }
 
 void GrpcPart::AddResolutions(stats::ResolutionTotals& totals) const {
@@ -149,4 +149,4 @@ void GrpcPart::AddResolutions(stats::ResolutionTotals& totals) const {
   resolver_->ForEachPrefix(totals.PrefixAdder(stats::Transport::kGrpc));
 }
 
-}  // namespace idnode
+}  // namespace idnode::node

@@ -17,7 +17,7 @@
 #include "registry/base/component.h"
 #include "registry/stats/flush.h"
 
-namespace idnode {
+namespace idnode::node {
 
 class GrpcPart final : public Component, public stats::ResolutionSource {
  public:
@@ -39,15 +39,15 @@ class GrpcPart final : public Component, public stats::ResolutionSource {
 
   std::string listen_;
   std::shared_ptr<grpc::ServerCredentials> credentials_;
-  std::unique_ptr<api::ServiceEnv> env_;
-  std::unique_ptr<api::RegistryService> registry_;
-  std::unique_ptr<api::ResolverService> resolver_;
-  std::unique_ptr<api::AdminService> admin_;
-  std::unique_ptr<api::TemplatesService> templates_;
-  std::unique_ptr<api::StatsService> stats_;
-  std::unique_ptr<api::FederationService> federation_;
+  std::unique_ptr<rpc::ServiceEnv> env_;
+  std::unique_ptr<rpc::RegistryService> registry_;
+  std::unique_ptr<rpc::ResolverService> resolver_;
+  std::unique_ptr<rpc::AdminService> admin_;
+  std::unique_ptr<rpc::TemplatesService> templates_;
+  std::unique_ptr<rpc::StatsService> stats_;
+  std::unique_ptr<rpc::FederationService> federation_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };
 
-}  // namespace idnode
+}  // namespace idnode::node

@@ -7,7 +7,7 @@
 
 #include "absl/status/status.h"
 
-namespace idnode {
+namespace idnode::node {
 
 struct GrpcSection {
   static constexpr std::string_view kName = "grpc";
@@ -26,4 +26,4 @@ struct GrpcSection {
   static absl::Status Check(const GrpcSection& section);
 };
 
-}  // namespace idnode
+}  // namespace idnode::node

@@ -10,7 +10,7 @@
 #include "resolver/net/endpoint.h"
 #include "resolver/wire/wire.h"
 
-namespace idnode {
+namespace idnode::node {
 namespace {
 
 // HS_SITE's 16 bytes: IPv4 in the form the reference library reads (wire::SiteAddress).
@@ -77,15 +77,14 @@ absl::StatusOr<std::unique_ptr<RecursorPart>> RecursorPart::Build(NodeContext& c
   ASSIGN_OR_RETURN(net::Endpoint top,
                    net::ParseEndpoint("federation.top_handle", config.federation.top_handle));
   std::unique_ptr<RecursorPart> part(new RecursorPart(context));
-  part->cache_ =
-      std::make_unique<resolver::RecursionCache>(config.federation.recursion_cache_entries);
-  resolver::RecursorOptions options;
+  part->cache_ = std::make_unique<query::RecursionCache>(config.federation.recursion_cache_entries);
+  recursion::RecursorOptions options;
   options.top = top;
   options.workers = static_cast<int>(config.federation.recursion_workers);
   options.max_pending = config.federation.recursion_max_pending;
   options.timeout = std::chrono::milliseconds(config.federation.recursion_timeout_ms);
   options.negative_ttl = std::chrono::milliseconds(config.federation.recursion_negative_ttl_ms);
-  part->recursor_ = std::make_unique<resolver::Recursor>(options, part->cache_.get());
+  part->recursor_ = std::make_unique<recursion::Recursor>(options, part->cache_.get());
   context.recursion = {part->recursor_.get(), part->cache_.get(),
                        static_cast<uint8_t>(config.federation.recursion_limit)};
   return part;
@@ -102,21 +101,21 @@ absl::Status RecursorPart::Start() {
 void RecursorPart::Drain(std::chrono::steady_clock::time_point) { recursor_->Stop(); }
 
 void RecursorPart::DescribeStats(MetricSink& sink) const {
-  DescribeRows(sink, resolver::kRecursorStatRows, recursor_->stats());
-  DescribeRows(sink, resolver::kRecursionCacheRows, cache_->stats());
+  DescribeRows(sink, recursion::kRecursorStatRows, recursor_->stats());
+  DescribeRows(sink, query::kRecursionCacheRows, cache_->stats());
 }
 
 absl::StatusOr<std::unique_ptr<HandlePart>> HandlePart::Build(NodeContext& context) {
   const NodeConfig& config = context.config;
   ASSIGN_OR_RETURN(net::Endpoint listen, net::ParseEndpoint("handle.listen", config.handle.listen));
-  resolver::UdpOptions udp;
+  udp::UdpOptions udp;
   udp.listen = listen;
   udp.workers = static_cast<int>(config.handle.udp_workers);
   udp.max_reply_bytes = config.handle.udp_max_reply_bytes;
   udp.rate_limit = config.handle.EffectiveUdpRateLimit();
   udp.rate_burst = static_cast<uint32_t>(config.handle.udp_rate_burst);
   udp.realtime_priority = static_cast<int>(config.handle.realtime_priority);
-  resolver::TcpOptions tcp;
+  tcp::TcpOptions tcp;
   tcp.workers = static_cast<int>(config.handle.tcp_workers);
   tcp.max_connections = config.handle.tcp_max_connections;
   tcp.max_message_bytes = config.handle.tcp_max_message_bytes;
@@ -129,10 +128,10 @@ absl::StatusOr<std::unique_ptr<HandlePart>> HandlePart::Build(NodeContext& conte
   std::unique_ptr<HandlePart> part(new HandlePart());
   part->store_ = context.store;
   for (int attempt = 0;; ++attempt) {
-    ASSIGN_OR_RETURN(part->udp_, resolver::UdpServer::Bind(udp));
+    ASSIGN_OR_RETURN(part->udp_, udp::UdpServer::Bind(udp));
     tcp.listen = listen;
     tcp.listen.port = part->udp_->port();
-    auto bound = resolver::TcpServer::Bind(tcp);
+    auto bound = tcp::TcpServer::Bind(tcp);
     if (bound.ok()) {
       part->tcp_ = std::move(*bound);
       break;
@@ -143,16 +142,15 @@ absl::StatusOr<std::unique_ptr<HandlePart>> HandlePart::Build(NodeContext& conte
   RETURN_IF_ERROR(part->MakeSite(context, listen));
 
   const uint32_t now_seconds = static_cast<uint32_t>(context.clock.NowMillis() / 1000);
-  resolver::QueryConfig query{
-      context.node_prefix,
-      IdentifierOptions{config.registry.case_sensitive_suffix},
-      context.site_info.serial,
-      context.site_bytes,
-      config.node.top(),
-      federation::PrefixRecordValues(context.site_bytes, true, now_seconds),
-      federation::PrefixRecordValues(context.site_bytes, false, now_seconds),
-      context.recursion};
-  part->processor_ = std::make_unique<resolver::QueryProcessor>(std::move(query));
+  query::QueryConfig query{context.node_prefix,
+                           identifier::IdentifierOptions{config.registry.case_sensitive_suffix},
+                           context.site_info.serial,
+                           context.site_bytes,
+                           config.node.top(),
+                           federation::PrefixRecordValues(context.site_bytes, true, now_seconds),
+                           federation::PrefixRecordValues(context.site_bytes, false, now_seconds),
+                           context.recursion};
+  part->processor_ = std::make_unique<query::QueryProcessor>(std::move(query));
   context.query_processor = part->processor_.get();
   return part;
 }
@@ -160,7 +158,7 @@ absl::StatusOr<std::unique_ptr<HandlePart>> HandlePart::Build(NodeContext& conte
 // This node's HS_SITE: its advertised address and bound port, then each mirror. The serial goes
 // up whenever what the site advertises changes (addresses, ports, mirrors, description, keys),
 // so that clients holding the old one learn of it.
-absl::Status HandlePart::MakeSite(NodeContext& context, const net::Endpoint& listen) {
+absl::Status node::HandlePart::MakeSite(node::NodeContext& context, const net::Endpoint& listen) {
   const NodeConfig& config = context.config;
   net::Endpoint advertise = listen;
   if (!config.handle.advertise.empty()) {
@@ -198,32 +196,32 @@ absl::Status HandlePart::MakeSite(NodeContext& context, const net::Endpoint& lis
   return absl::OkStatus();
 }
 
-absl::Status HandlePart::Start() {
+absl::Status node::HandlePart::Start() {
   RETURN_IF_ERROR(udp_->Start(*store_, *processor_));
   return tcp_->Start(*store_, *processor_);
 }
 
-void HandlePart::StopAccepting() {
+void node::HandlePart::StopAccepting() {
   udp_->StopReading();
   tcp_->StopAccepting();
 }
 
-void HandlePart::Close() {
+void node::HandlePart::Close() {
   udp_->Stop();
   tcp_->Stop();
 }
 
-void HandlePart::DescribeStats(MetricSink& sink) const {
+void node::HandlePart::DescribeStats(MetricSink& sink) const {
   stats::DescribeRequests(sink, stats::Transport::kUdp, udp_->counters());
   stats::DescribeRequests(sink, stats::Transport::kTcp, tcp_->counters());
-  DescribeRows(sink, resolver::kTcpStatRows, tcp_->stats());
+  DescribeRows(sink, tcp::kTcpStatRows, tcp_->stats());
   const Label udp[] = {{"transport", "udp"}};
   const Label tcp[] = {{"transport", "tcp"}};
   DescribeRows(sink, net::kWorkerHealthRows, udp_->health(), udp);
   DescribeRows(sink, net::kWorkerHealthRows, tcp_->health(), tcp);
 }
 
-void HandlePart::CheckHealth(HealthReport& report) const {
+void node::HandlePart::CheckHealth(HealthReport& report) const {
   for (const auto& [check, health] :
        {std::pair{"handle_udp", udp_->health()}, std::pair{"handle_tcp", tcp_->health()}}) {
     if (health.failing > 0) {
@@ -234,16 +232,16 @@ void HandlePart::CheckHealth(HealthReport& report) const {
   }
 }
 
-void HandlePart::ListGuards(std::vector<const ExceptionGuard*>& guards) const {
+void node::HandlePart::ListGuards(std::vector<const ExceptionGuard*>& guards) const {
   guards.push_back(&udp_->guard());
   guards.push_back(&tcp_->guard());
 }
 
-void HandlePart::AddResolutions(stats::ResolutionTotals& totals) const {
+void node::HandlePart::AddResolutions(stats::ResolutionTotals& totals) const {
   totals.node[static_cast<size_t>(stats::Transport::kUdp)].Add(udp_->counters());
   totals.node[static_cast<size_t>(stats::Transport::kTcp)].Add(tcp_->counters());
   udp_->ForEachPrefix(totals.PrefixAdder(stats::Transport::kUdp));
   tcp_->ForEachPrefix(totals.PrefixAdder(stats::Transport::kTcp));
 }
 
-}  // namespace idnode
+}  // namespace idnode::node

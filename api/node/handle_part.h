@@ -21,7 +21,7 @@
 #include "resolver/tcp/tcp_server.h"
 #include "resolver/udp/udp_server.h"
 
-namespace idnode {
+namespace idnode::node {
 
 class RecursorPart final : public Component {
  public:
@@ -43,8 +43,8 @@ class RecursorPart final : public Component {
   explicit RecursorPart(const NodeContext& context) : context_(context) {}
 
   const NodeContext& context_;
-  std::unique_ptr<resolver::RecursionCache> cache_;
-  std::unique_ptr<resolver::Recursor> recursor_;
+  std::unique_ptr<query::RecursionCache> cache_;
+  std::unique_ptr<recursion::Recursor> recursor_;
 };
 
 class HandlePart final : public Component, public stats::ResolutionSource {
@@ -66,16 +66,16 @@ class HandlePart final : public Component, public stats::ResolutionSource {
   void AddResolutions(stats::ResolutionTotals& totals) const override;
 
   uint16_t port() const { return udp_->port(); }
-  resolver::TcpStats tcp_stats() const { return tcp_->stats(); }
+  tcp::TcpStats tcp_stats() const { return tcp_->stats(); }
 
  private:
   HandlePart() = default;
   absl::Status MakeSite(NodeContext& context, const net::Endpoint& listen);
 
   store::Store* store_ = nullptr;
-  std::unique_ptr<resolver::QueryProcessor> processor_;
-  std::unique_ptr<resolver::UdpServer> udp_;
-  std::unique_ptr<resolver::TcpServer> tcp_;
+  std::unique_ptr<query::QueryProcessor> processor_;
+  std::unique_ptr<udp::UdpServer> udp_;
+  std::unique_ptr<tcp::TcpServer> tcp_;
 };
 
-}  // namespace idnode
+}  // namespace idnode::node

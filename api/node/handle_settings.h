@@ -11,7 +11,7 @@
 #include "absl/status/status.h"
 #include "registry/base/settings.h"
 
-namespace idnode {
+namespace idnode::node {
 
 struct HandleSection {
   static constexpr std::string_view kName = "handle";
@@ -66,4 +66,4 @@ struct HandleSection {
   static constexpr uint32_t kDefaultUdpRateLimit = 2000;
 };
 
-}  // namespace idnode
+}  // namespace idnode::node

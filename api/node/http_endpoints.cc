@@ -17,7 +17,7 @@
 #define IDNODE_VERSION "unknown"
 #endif
 
-namespace idnode {
+namespace idnode::node {
 namespace {
 
 // The families of the endpoints themselves: the process, and the durable statistics read from
@@ -160,9 +160,9 @@ http::Response HttpEndpoints::ApiStats(const http::Request& request) const {
     return Error(invalid ? 400 : 500, ToStd(report.status().message()));
   }
   v1::StatsReport proto;
-  api::ToProto(*report, &proto);
+  rpc::ToProto(*report, &proto);
   proto.set_node_prefix(settings_.node_prefix);
-  return http::Response::Json(200, api::ToJson(proto) + "\n");
+  return http::Response::Json(200, rpc::ToJson(proto) + "\n");
 }
 
 http::Response HttpEndpoints::Metrics() const {
@@ -201,4 +201,4 @@ http::Response HttpEndpoints::Health() const {
       body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
-}  // namespace idnode
+}  // namespace idnode::node

@@ -30,7 +30,7 @@
 #include "registry/base/component.h"
 #include "registry/stats/report.h"
 
-namespace idnode {
+namespace idnode::node {
 
 class HttpEndpoints final : public Component {
  public:
@@ -71,4 +71,4 @@ class HttpEndpoints final : public Component {
   std::unique_ptr<http::HttpServer> server_;
 };
 
-}  // namespace idnode
+}  // namespace idnode::node

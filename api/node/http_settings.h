@@ -7,7 +7,7 @@
 
 #include "absl/status/status.h"
 
-namespace idnode {
+namespace idnode::node {
 
 // /metrics, /api/stats, /healthz and /dashboard.
 struct HttpSection {
@@ -23,4 +23,4 @@ struct HttpSection {
   static absl::Status Check(const HttpSection& section);
 };
 
-}  // namespace idnode
+}  // namespace idnode::node

@@ -15,7 +15,7 @@
 #include "registry/writer/admin_ops.h"
 #include "registry/writer/submit.h"
 
-namespace idnode {
+namespace idnode::node {
 namespace {
 
 const Clock& ClockOf(const NodeConfig& config) {
@@ -46,7 +46,7 @@ absl::Status Node::Add() {
 // The parts in dependency order: each may use what those before it offer (NodeContext).
 absl::Status Node::Init() {
   RETURN_IF_ERROR(ValidateConfig(config_));
-  context_.node_prefix = *NormalizePrefix(config_.node.prefix);
+  context_.node_prefix = *identifier::NormalizePrefix(config_.node.prefix);
   RETURN_IF_ERROR(Add<StorePart>());
   RETURN_IF_ERROR(Add<WriterPart>());
   RETURN_IF_ERROR(Add<AccountsPart>());
@@ -116,13 +116,14 @@ absl::StatusOr<uint64_t> ResetAdminToken(const NodeConfig& config, const std::st
   ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store,
                    store::Store::Open(store::StoreOptions{
                        config.storage.data_dir, size_t{config.storage.initial_map_mib} << 20}));
-  WriterOptions options;
+  writer::WriterOptions options;
   options.utc_offset_minutes = config.stats.utc_offset_minutes;
-  ASSIGN_OR_RETURN(std::unique_ptr<Writer> writer, Writer::Start(*store, ClockOf(config), options));
-  auto revoked = SubmitAndWait<absl::StatusOr<uint64_t>>(
+  ASSIGN_OR_RETURN(std::unique_ptr<writer::Writer> writer,
+                   writer::Writer::Start(*store, ClockOf(config), options));
+  auto revoked = writer::SubmitAndWait<absl::StatusOr<uint64_t>>(
       *writer, [&](auto done) { return MakeResetAdminTokenOp(token, std::move(done)); });
   writer->Stop();
   return revoked;
 }
 
-}  // namespace idnode
+}  // namespace idnode::node

@@ -29,16 +29,16 @@
 #include "resolver/tcp/tcp_server.h"
 #include "resolver/wire/wire.h"
 
-namespace idnode {
+namespace idnode::node {
 
 // Resolution counters by transport and outcome, summed over each front end's workers as they last
 // published them (after every batch). Malformed requests are the protocol_error (answered with
 // RC 4) and dropped (not answerable) outcomes; rate_limited is UDP only.
 struct ResolutionCounters {
-  resolver::QueryCounters udp;
-  resolver::QueryCounters tcp;
-  resolver::QueryCounters grpc;  // unary Resolve
-  resolver::TcpStats tcp_connections;
+  query::QueryCounters udp;
+  query::QueryCounters tcp;
+  query::QueryCounters grpc;  // unary Resolve
+  tcp::TcpStats tcp_connections;
 };
 
 class Node {
@@ -98,4 +98,4 @@ class Node {
 // (MakeResetAdminTokenOp). Yields how many were revoked.
 absl::StatusOr<uint64_t> ResetAdminToken(const NodeConfig& config, const std::string& token);
 
-}  // namespace idnode
+}  // namespace idnode::node

@@ -9,7 +9,7 @@
 #include "registry/base/strings.h"
 #include "registry/stats/upload.h"
 
-namespace idnode {
+namespace idnode::node {
 
 stats::ResolutionTotals SumResolutions(const ComponentList& parts) {
   stats::ResolutionTotals totals;
@@ -92,4 +92,4 @@ void UploadPart::DescribeStats(MetricSink& sink) const {
   DescribeRows(sink, kUploadStatRows, uploader_->stats());
 }
 
-}  // namespace idnode
+}  // namespace idnode::node

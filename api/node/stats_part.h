@@ -15,7 +15,7 @@
 #include "registry/base/component.h"
 #include "registry/stats/flush.h"
 
-namespace idnode {
+namespace idnode::node {
 
 // The running totals of every front end of `parts` (each stats::ResolutionSource).
 stats::ResolutionTotals SumResolutions(const ComponentList& parts);
@@ -69,4 +69,4 @@ class UploadPart final : public Component {
   std::unique_ptr<Uploader> uploader_;
 };
 
-}  // namespace idnode
+}  // namespace idnode::node

@@ -12,7 +12,7 @@
 #include "registry/base/settings.h"
 #include "registry/stats/report.h"
 
-namespace idnode {
+namespace idnode::node {
 
 struct StatsSection {
   static constexpr std::string_view kName = "stats";
@@ -59,4 +59,4 @@ struct UploadSection {
   static absl::Status Check(const UploadSection& section);
 };
 
-}  // namespace idnode
+}  // namespace idnode::node

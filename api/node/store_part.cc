@@ -6,7 +6,7 @@
 #include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
 
-namespace idnode {
+namespace idnode::node {
 
 inline constexpr MetricFamily kMapAdoptions{
     "idnode_store_map_adoptions_total", MetricType::kCounter,
@@ -50,7 +50,7 @@ absl::Status RegistrySection::Check(const RegistrySection& section) {
 
 absl::StatusOr<std::unique_ptr<WriterPart>> WriterPart::Build(NodeContext& context) {
   const NodeConfig& config = context.config;
-  WriterOptions options;
+  writer::WriterOptions options;
   options.max_batch_items = config.registry.commit_max_items;
   options.max_wait = std::chrono::microseconds(config.registry.commit_max_wait_us);
   options.max_queued_items = config.registry.max_queued_items;
@@ -64,17 +64,17 @@ absl::StatusOr<std::unique_ptr<WriterPart>> WriterPart::Build(NodeContext& conte
                  ToStd(reserved.message()));
   }
   options.reserve = part->reserve_.get();
-  ASSIGN_OR_RETURN(part->writer_, Writer::Start(*context.store, context.clock, options));
+  ASSIGN_OR_RETURN(part->writer_, writer::Writer::Start(*context.store, context.clock, options));
   context.writer = part->writer_.get();
   return part;
 }
 
 void WriterPart::DescribeStats(MetricSink& sink) const {
-  DescribeRows(sink, kWriterStatRows, writer_->stats());
+  DescribeRows(sink, writer::kWriterStatRows, writer_->stats());
 }
 
 void WriterPart::CheckHealth(HealthReport& report) const {
-  const WriterStats writer = writer_->stats();
+  const writer::WriterStats writer = writer_->stats();
   if (writer.disk_full) {
     report.Fail("writes", StrCat("disk full: only deletions are accepted until there are ",
                                  writer.room_needed >> 20, " MiB of room (now ",
@@ -86,4 +86,4 @@ void WriterPart::CheckHealth(HealthReport& report) const {
   }
 }
 
-}  // namespace idnode
+}  // namespace idnode::node

@@ -15,7 +15,7 @@
 #include "registry/store/store.h"
 #include "registry/writer/writer.h"
 
-namespace idnode {
+namespace idnode::node {
 
 class StorePart final : public Component {
  public:
@@ -45,11 +45,11 @@ class WriterPart final : public Component {
     guards.push_back(&writer_->guard());
   }
 
-  Writer& writer() const { return *writer_; }
+  writer::Writer& writer() const { return *writer_; }
 
  private:
   std::unique_ptr<store::DiskReserve> reserve_;  // used by the writer thread
-  std::unique_ptr<Writer> writer_;
+  std::unique_ptr<writer::Writer> writer_;
 };
 
-}  // namespace idnode
+}  // namespace idnode::node

@@ -8,7 +8,7 @@
 
 #include "absl/status/status.h"
 
-namespace idnode {
+namespace idnode::node {
 
 struct StorageSection {
   static constexpr std::string_view kName = "storage";
@@ -49,4 +49,4 @@ struct RegistrySection {
   static absl::Status Check(const RegistrySection& section);
 };
 
-}  // namespace idnode
+}  // namespace idnode::node

@@ -8,10 +8,10 @@
 #include "registry/stats/report.h"
 #include "registry/writer/submit.h"
 
-namespace idnode {
+namespace idnode::node {
 namespace {}  // namespace
 
-Uploader::Uploader(store::Store& store, Writer& writer, const Clock& clock,
+Uploader::Uploader(store::Store& store, writer::Writer& writer, const Clock& clock,
                    stats::UploadIdentity who, http::Url url, UploadOptions options,
                    std::function<absl::Status()> flush)
     : store_(store),
@@ -28,7 +28,7 @@ Uploader::~Uploader() { Stop(); }
 
 absl::Status Uploader::Start() {
   const uint32_t today = ReportingDay(clock_.NowMillis(), who_.utc_offset_minutes);
-  absl::Status started = SubmitAndWait(writer_, [today](stats::UploadDone done) {
+  absl::Status started = writer::SubmitAndWait(writer_, [today](stats::UploadDone done) {
     return stats::MakeStartUploadsOp(today, std::move(done));
   });
   if (!started.ok()) return started;
@@ -86,7 +86,7 @@ bool Uploader::MakeDueReports() {
       return false;
     }
     // FAILED_PRECONDITION: the period was spooled already (by an earlier round); go on.
-    absl::Status spooled = SubmitAndWait(writer_, [&report](stats::UploadDone done) {
+    absl::Status spooled = writer::SubmitAndWait(writer_, [&report](stats::UploadDone done) {
       return stats::MakeSpoolUploadOp(*std::move(report), std::move(done));
     });
     if (!spooled.ok() && spooled.code() != absl::StatusCode::kFailedPrecondition) {
@@ -137,7 +137,7 @@ bool Uploader::DeliverPending() {
       stats_.last_error = StrCat(report.report_id, ": ", error);
       return false;
     }
-    absl::Status removed = SubmitAndWait(writer_, [&report](stats::UploadDone done) {
+    absl::Status removed = writer::SubmitAndWait(writer_, [&report](stats::UploadDone done) {
       return stats::MakeUploadDeliveredOp(report.first_day, std::move(done));
     });
     if (!removed.ok() && removed.code() != absl::StatusCode::kNotFound) {
@@ -160,4 +160,4 @@ std::optional<std::chrono::milliseconds> Uploader::Round() {
       MillisToNextReportingDay(clock_.NowMillis(), who_.utc_offset_minutes) + 1000);
 }
 
-}  // namespace idnode
+}  // namespace idnode::node

@@ -33,7 +33,7 @@
 #include "registry/store/store.h"
 #include "registry/writer/writer.h"
 
-namespace idnode {
+namespace idnode::node {
 
 struct UploadOptions {
   std::string url;      // https://...; empty: uploads off
@@ -70,8 +70,9 @@ class Uploader {
  public:
   // `store`, `writer` and `clock` must outlive the Uploader. `flush` writes the resolution counts
   // still in memory (called before a period's report is made).
-  Uploader(store::Store& store, Writer& writer, const Clock& clock, stats::UploadIdentity who,
-           http::Url url, UploadOptions options, std::function<absl::Status()> flush);
+  Uploader(store::Store& store, writer::Writer& writer, const Clock& clock,
+           stats::UploadIdentity who, http::Url url, UploadOptions options,
+           std::function<absl::Status()> flush);
   ~Uploader();  // Stop()
 
   // Records the first period (today) on a store that never uploaded, and starts the thread.
@@ -93,7 +94,7 @@ class Uploader {
   bool DeliverPending();
 
   store::Store& store_;
-  Writer& writer_;
+  writer::Writer& writer_;
   const Clock& clock_;
   const stats::UploadIdentity who_;
   const http::Url url_;
@@ -105,4 +106,4 @@ class Uploader {
   RoundLoop loop_;  // last: its thread uses everything above
 };
 
-}  // namespace idnode
+}  // namespace idnode::node

@@ -8,7 +8,7 @@
 #include "registry/base/strings.h"
 #include "registry/identifier/identifier.h"
 
-namespace idnode {
+namespace idnode::accounts {
 namespace {
 
 constexpr uint8_t kFormat = 1;
@@ -225,7 +225,7 @@ absl::StatusOr<std::vector<std::string>> NormalizeGrants(const std::vector<std::
   }
   std::vector<std::string> normalized;
   for (const std::string& grant : grants) {
-    auto prefix = NormalizePrefix(grant, field);
+    auto prefix = identifier::NormalizePrefix(grant, field);
     if (!prefix.ok()) return prefix.status();
     normalized.push_back(*std::move(prefix));
   }
@@ -234,9 +234,9 @@ absl::StatusOr<std::vector<std::string>> NormalizeGrants(const std::vector<std::
 
 bool GrantCovers(const std::vector<std::string>& grants, std::string_view prefix) {
   for (const std::string& grant : grants) {
-    if (IsSameOrUnderPrefix(prefix, grant)) return true;
+    if (identifier::IsSameOrUnderPrefix(prefix, grant)) return true;
   }
   return false;
 }
 
-}  // namespace idnode
+}  // namespace idnode::accounts

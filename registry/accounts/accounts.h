@@ -23,7 +23,7 @@
 #include "registry/store/store.h"
 #include "registry/store/table.h"
 
-namespace idnode {
+namespace idnode::accounts {
 
 enum class Role : uint8_t { kAdmin = 1, kRegistrant = 2, kOperator = 3, kNode = 4 };
 
@@ -129,4 +129,4 @@ absl::StatusOr<std::vector<std::string>> NormalizeGrants(const std::vector<std::
 // True when `prefix` is one of `grants` or lies under one.
 bool GrantCovers(const std::vector<std::string>& grants, std::string_view prefix);
 
-}  // namespace idnode
+}  // namespace idnode::accounts

@@ -21,36 +21,40 @@ constexpr std::string_view kMetaSiteNumbered = "site_numbered";
 uint32_t Seconds(int64_t ms) { return static_cast<uint32_t>(ms / 1000); }
 
 // The record under `handle` when `account` may change it: absent, or owned by `account`.
-absl::StatusOr<std::optional<RecordView>> OwnedRecord(store::WriteTxn& txn, std::string_view handle,
-                                                      std::string_view account) {
-  ASSIGN_OR_RETURN(std::optional<RecordView> stored, IdentifierTable::Get(txn, handle));
-  if (!stored) return std::optional<RecordView>();
-  const RecordView& record = *stored;
+absl::StatusOr<std::optional<identifier::RecordView>> OwnedRecord(store::WriteTxn& txn,
+                                                                  std::string_view handle,
+                                                                  std::string_view account) {
+  ASSIGN_OR_RETURN(std::optional<identifier::RecordView> stored,
+                   identifier::IdentifierTable::Get(txn, handle));
+  if (!stored) return std::optional<identifier::RecordView>();
+  const identifier::RecordView& record = *stored;
   if (record.owner != account) {
     return absl::PermissionDeniedError(
         StrCat(handle, " is registered by node account ", record.owner, ", not ", account));
   }
-  return std::optional<RecordView>(record);
+  return std::optional<identifier::RecordView>(record);
 }
 
 }  // namespace
 
-std::string PrefixRecordHandle(std::string_view prefix) { return StrCat(kNaPrefix, "/", prefix); }
+std::string PrefixRecordHandle(std::string_view prefix) {
+  return StrCat(identifier::kNaPrefix, "/", prefix);
+}
 
 std::string PrefixRecordValues(std::string_view site, bool derived, uint32_t now_seconds) {
   std::string out;
   ByteWriter(out).U32(derived ? 2 : 1);
   auto append = [&](uint32_t index, std::string_view type) {
-    HandleValue value;
+    identifier::HandleValue value;
     value.index = index;
     value.type = std::string(type);
     value.data = std::string(site);
-    value.permissions = permission::kDefault;
+    value.permissions = identifier::permission::kDefault;
     value.timestamp = now_seconds;
-    EncodeValue(value, out);
+    identifier::EncodeValue(value, out);
   };
-  append(1, kSiteType);
-  if (derived) append(2, kPrefixSiteType);
+  append(1, identifier::kSiteType);
+  if (derived) append(2, identifier::kPrefixSiteType);
   return out;
 }
 
@@ -58,54 +62,58 @@ std::string PrefixTargetValues(const PrefixTarget& target, uint32_t now_seconds)
   if (target.service.empty()) return PrefixRecordValues(target.site, target.derived, now_seconds);
   std::string out;
   ByteWriter(out).U32(1);
-  HandleValue value;
+  identifier::HandleValue value;
   value.index = 1;
-  value.type = std::string(kServiceType);
+  value.type = std::string(identifier::kServiceType);
   value.data = target.service;
-  value.permissions = permission::kDefault;
+  value.permissions = identifier::permission::kDefault;
   value.timestamp = now_seconds;
-  EncodeValue(value, out);
+  identifier::EncodeValue(value, out);
   return out;
 }
 
-std::unique_ptr<WriteOp> MakePutPrefixRecordOp(
+std::unique_ptr<writer::WriteOp> MakePutPrefixRecordOp(
     std::string account, std::string prefix, PrefixTarget target,
     std::function<void(absl::StatusOr<PrefixRecordChange>)> done) {
-  return MakeFunctionOp<PrefixRecordChange>(
-      [account = std::move(account), prefix = std::move(prefix),
-       target = std::move(target)](WriteContext& context) -> absl::StatusOr<PrefixRecordChange> {
+  return writer::MakeFunctionOp<PrefixRecordChange>(
+      [account = std::move(account), prefix = std::move(prefix), target = std::move(target)](
+          writer::WriteContext& context) -> absl::StatusOr<PrefixRecordChange> {
         store::WriteTxn& txn = context.txn();
         const std::string handle = PrefixRecordHandle(prefix);
-        ASSIGN_OR_RETURN(std::optional<RecordView> existing, OwnedRecord(txn, handle, account));
+        ASSIGN_OR_RETURN(std::optional<identifier::RecordView> existing,
+                         OwnedRecord(txn, handle, account));
         std::string values = PrefixTargetValues(target, Seconds(context.now_ms()));
-        if (existing && SameValuesIgnoringTimestamps(existing->values, values)) {
+        if (existing && identifier::SameValuesIgnoringTimestamps(existing->values, values)) {
           return PrefixRecordChange{false};
         }
-        RecordView record{existing ? existing->created_ms : context.now_ms(),
-                          context.now_ms(),
-                          existing ? existing->version + 1 : 1,
-                          handle,
-                          account,
-                          values};
-        RETURN_IF_ERROR(txn.Put(store::Db::kIds, handle, EncodeRecord(record)));
-        RETURN_IF_ERROR(context.AppendChange(ChangeKind::kPrefixRecordPut, account, handle));
+        identifier::RecordView record{existing ? existing->created_ms : context.now_ms(),
+                                      context.now_ms(),
+                                      existing ? existing->version + 1 : 1,
+                                      handle,
+                                      account,
+                                      values};
+        RETURN_IF_ERROR(txn.Put(store::Db::kIds, handle, identifier::EncodeRecord(record)));
+        RETURN_IF_ERROR(
+            context.AppendChange(writer::ChangeKind::kPrefixRecordPut, account, handle));
         return PrefixRecordChange{true};
       },
       std::move(done));
 }
 
-std::unique_ptr<WriteOp> MakeRemovePrefixRecordOp(
+std::unique_ptr<writer::WriteOp> MakeRemovePrefixRecordOp(
     std::string account, std::string prefix,
     std::function<void(absl::StatusOr<PrefixRecordChange>)> done) {
-  return MakeFunctionOp<PrefixRecordChange>(
-      [account = std::move(account),
-       prefix = std::move(prefix)](WriteContext& context) -> absl::StatusOr<PrefixRecordChange> {
+  return writer::MakeFunctionOp<PrefixRecordChange>(
+      [account = std::move(account), prefix = std::move(prefix)](
+          writer::WriteContext& context) -> absl::StatusOr<PrefixRecordChange> {
         store::WriteTxn& txn = context.txn();
         const std::string handle = PrefixRecordHandle(prefix);
-        ASSIGN_OR_RETURN(std::optional<RecordView> existing, OwnedRecord(txn, handle, account));
+        ASSIGN_OR_RETURN(std::optional<identifier::RecordView> existing,
+                         OwnedRecord(txn, handle, account));
         if (!existing) return PrefixRecordChange{false};
         RETURN_IF_ERROR(txn.Delete(store::Db::kIds, handle));
-        RETURN_IF_ERROR(context.AppendChange(ChangeKind::kPrefixRecordRemove, account, handle));
+        RETURN_IF_ERROR(
+            context.AppendChange(writer::ChangeKind::kPrefixRecordRemove, account, handle));
         return PrefixRecordChange{true};
       },
       std::move(done));
@@ -160,26 +168,26 @@ size_t CountUpward(const store::ReadTxn& txn) {
   return count;
 }
 
-std::unique_ptr<WriteOp> MakeUpwardAcknowledgedOp(std::string prefix, std::string encoded,
-                                                  std::function<void(absl::Status)> done) {
-  return MakeFunctionOp<bool>(
+std::unique_ptr<writer::WriteOp> MakeUpwardAcknowledgedOp(std::string prefix, std::string encoded,
+                                                          std::function<void(absl::Status)> done) {
+  return writer::MakeFunctionOp<bool>(
       [prefix = std::move(prefix),
-       encoded = std::move(encoded)](WriteContext& context) -> absl::StatusOr<bool> {
+       encoded = std::move(encoded)](writer::WriteContext& context) -> absl::StatusOr<bool> {
         ASSIGN_OR_RETURN(std::optional<std::string_view> stored,
                          context.txn().Get(store::Db::kFederation, prefix));
         if (!stored || *stored != encoded) return false;
         RETURN_IF_ERROR(context.txn().Delete(store::Db::kFederation, prefix));
         return true;
       },
-      StatusOnly(std::move(done)));
+      writer::StatusOnly(std::move(done)));
 }
 
-std::unique_ptr<WriteOp> MakeSyncUpwardOp(std::string node_prefix, std::string site,
-                                          std::string top,
-                                          std::function<void(absl::StatusOr<size_t>)> done) {
-  return MakeFunctionOp<size_t>(
+std::unique_ptr<writer::WriteOp> MakeSyncUpwardOp(
+    std::string node_prefix, std::string site, std::string top,
+    std::function<void(absl::StatusOr<size_t>)> done) {
+  return writer::MakeFunctionOp<size_t>(
       [node_prefix = std::move(node_prefix), site = std::move(site),
-       top = std::move(top)](WriteContext& context) -> absl::StatusOr<size_t> {
+       top = std::move(top)](writer::WriteContext& context) -> absl::StatusOr<size_t> {
         store::WriteTxn& txn = context.txn();
         ASSIGN_OR_RETURN(std::optional<std::string_view> stored_site,
                          txn.Get(store::Db::kMeta, kMetaSite));
@@ -209,10 +217,10 @@ std::unique_ptr<WriteOp> MakeSyncUpwardOp(std::string node_prefix, std::string s
       std::move(done));
 }
 
-std::unique_ptr<WriteOp> MakeSiteSerialOp(std::string site,
-                                          std::function<void(absl::StatusOr<uint16_t>)> done) {
-  return MakeFunctionOp<uint16_t>(
-      [site = std::move(site)](WriteContext& context) -> absl::StatusOr<uint16_t> {
+std::unique_ptr<writer::WriteOp> MakeSiteSerialOp(
+    std::string site, std::function<void(absl::StatusOr<uint16_t>)> done) {
+  return writer::MakeFunctionOp<uint16_t>(
+      [site = std::move(site)](writer::WriteContext& context) -> absl::StatusOr<uint16_t> {
         store::WriteTxn& txn = context.txn();
         uint16_t serial = 0;
         ASSIGN_OR_RETURN(std::optional<std::string_view> stored,
@@ -235,8 +243,8 @@ std::unique_ptr<WriteOp> MakeSiteSerialOp(std::string site,
       std::move(done));
 }
 
-PrefixHook MakeUpwardSpoolHook(std::string site) {
-  return [site = std::move(site)](WriteContext& context, std::string_view prefix,
+writer::PrefixHook MakeUpwardSpoolHook(std::string site) {
+  return [site = std::move(site)](writer::WriteContext& context, std::string_view prefix,
                                   bool allocated) -> absl::Status {
     return SpoolUpward(
         context.txn(),

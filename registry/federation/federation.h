@@ -60,8 +60,8 @@ std::string PrefixTargetValues(const PrefixTarget& target, uint32_t now_seconds)
 // `site` (encoded with serial 0) differs from that, the serial goes up by one (from 1; after
 // 65534 it starts again at 1, as 0 and 0xFFFF mean "unknown" to clients) and both are stored.
 // Yields the serial for `site`.
-std::unique_ptr<WriteOp> MakeSiteSerialOp(std::string site,
-                                          std::function<void(absl::StatusOr<uint16_t>)> done);
+std::unique_ptr<writer::WriteOp> MakeSiteSerialOp(
+    std::string site, std::function<void(absl::StatusOr<uint16_t>)> done);
 
 // ---- Top node: write operations on prefix records.
 
@@ -71,12 +71,12 @@ struct PrefixRecordChange {
 
 // Stores 0.NA/<prefix> for node account `account`. PERMISSION_DENIED when another account owns
 // the record. `prefix` is normalised and already checked against the account's grants.
-std::unique_ptr<WriteOp> MakePutPrefixRecordOp(
+std::unique_ptr<writer::WriteOp> MakePutPrefixRecordOp(
     std::string account, std::string prefix, PrefixTarget target,
     std::function<void(absl::StatusOr<PrefixRecordChange>)> done);
 // Removes 0.NA/<prefix>; changed = false when there was none. PERMISSION_DENIED when another
 // account owns it.
-std::unique_ptr<WriteOp> MakeRemovePrefixRecordOp(
+std::unique_ptr<writer::WriteOp> MakeRemovePrefixRecordOp(
     std::string account, std::string prefix,
     std::function<void(absl::StatusOr<PrefixRecordChange>)> done);
 
@@ -111,18 +111,18 @@ size_t CountUpward(const store::ReadTxn& txn);
 
 // Removes `prefix`'s entry if it still holds `encoded` (the top node acknowledged that intent);
 // yields false when a newer intent replaced it.
-std::unique_ptr<WriteOp> MakeUpwardAcknowledgedOp(std::string prefix, std::string encoded,
-                                                  std::function<void(absl::Status)> done);
+std::unique_ptr<writer::WriteOp> MakeUpwardAcknowledgedOp(std::string prefix, std::string encoded,
+                                                          std::function<void(absl::Status)> done);
 
 // At start, with a top node configured: when the site or the top node differs from what was last
 // spooled (meta `federation_site`, `federation_top`), spools the node prefix (derived) and every
 // allocated prefix with the new site and records both. Yields how many entries it spooled.
-std::unique_ptr<WriteOp> MakeSyncUpwardOp(std::string node_prefix, std::string site,
-                                          std::string top,
-                                          std::function<void(absl::StatusOr<size_t>)> done);
+std::unique_ptr<writer::WriteOp> MakeSyncUpwardOp(std::string node_prefix, std::string site,
+                                                  std::string top,
+                                                  std::function<void(absl::StatusOr<size_t>)> done);
 
 // A PrefixHook (registry/writer/admin_ops.h) that spools a registration of an allocated prefix
 // with `site`, or its removal when released.
-PrefixHook MakeUpwardSpoolHook(std::string site);
+writer::PrefixHook MakeUpwardSpoolHook(std::string site);
 
 }  // namespace idnode::federation

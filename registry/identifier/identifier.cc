@@ -3,7 +3,7 @@
 #include "registry/base/strings.h"
 #include "registry/base/utf8.h"
 
-namespace idnode {
+namespace idnode::identifier {
 namespace {
 
 bool IsPrefixSegmentChar(char c) {
@@ -120,4 +120,4 @@ absl::StatusOr<Identifier> Identifier::Parse(std::string_view text,
   return Identifier(std::string(text), std::move(key), slash);
 }
 
-}  // namespace idnode
+}  // namespace idnode::identifier

@@ -18,7 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-namespace idnode {
+namespace idnode::identifier {
 
 inline constexpr size_t kMaxIdentifierBytes = 255;
 // The prefix under which prefix records live: 0.NA/<prefix> (docs/architecture.md §6).
@@ -75,4 +75,4 @@ absl::Status ValidatePrintableUtf8(std::string_view text, std::string_view field
 // ASCII-only upper-casing (identifiers are case-insensitive for ASCII letters only).
 void AsciiUpperInPlace(std::string& text);
 
-}  // namespace idnode
+}  // namespace idnode::identifier

@@ -3,7 +3,7 @@
 #include "registry/base/bytes.h"
 #include "registry/base/strings.h"
 
-namespace idnode {
+namespace idnode::identifier {
 
 std::string EncodeRecord(const RecordView& record) {
   std::string out;
@@ -39,4 +39,4 @@ absl::StatusOr<RecordView> DecodeRecord(std::string_view bytes) {
   return record;
 }
 
-}  // namespace idnode
+}  // namespace idnode::identifier

@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "registry/store/table.h"
 
-namespace idnode {
+namespace idnode::identifier {
 
 inline constexpr uint8_t kRecordFormat = 1;
 
@@ -35,4 +35,4 @@ absl::StatusOr<RecordView> DecodeRecord(std::string_view bytes);
 // copying (the hot path of every resolution).
 using IdentifierTable = store::Table<store::Db::kIds, RecordView, DecodeRecord, EncodeRecord>;
 
-}  // namespace idnode
+}  // namespace idnode::identifier

@@ -7,7 +7,7 @@
 #include "registry/base/strings.h"
 #include "registry/identifier/identifier.h"
 
-namespace idnode {
+namespace idnode::identifier {
 namespace {
 
 std::string ValueName(size_t position, uint32_t index) {
@@ -184,9 +184,9 @@ bool EncodedValueIterator::Next(EncodedValue& value) {
   return true;
 }
 
-}  // namespace idnode
+}  // namespace idnode::identifier
 
-namespace idnode {
+namespace idnode::identifier {
 
 namespace {
 constexpr size_t kTimestampOffset = 4;  // after the u32 index
@@ -215,4 +215,4 @@ void StampTimestamps(std::string& list, uint32_t seconds) {
   }
 }
 
-}  // namespace idnode
+}  // namespace idnode::identifier

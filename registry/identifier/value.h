@@ -18,7 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-namespace idnode {
+namespace idnode::identifier {
 
 inline constexpr uint32_t kMaxValues = 2048;
 inline constexpr size_t kMaxValueTypeBytes = 255;
@@ -108,9 +108,9 @@ class EncodedValueIterator {
   bool ok_ = true;
 };
 
-}  // namespace idnode
+}  // namespace idnode::identifier
 
-namespace idnode {
+namespace idnode::identifier {
 
 // True when two encoded value lists hold the same values in everything but their timestamps.
 bool SameValuesIgnoringTimestamps(std::string_view a, std::string_view b);
@@ -119,4 +119,4 @@ bool SameValuesIgnoringTimestamps(std::string_view a, std::string_view b);
 // REQUIRES: `list` is well formed (produced by EncodeValueList).
 void StampTimestamps(std::string& list, uint32_t seconds);
 
-}  // namespace idnode
+}  // namespace idnode::identifier

@@ -17,7 +17,7 @@ struct CounterDelta {
 };
 
 // Adds the deltas under one reporting day; reports the commit through a promise.
-class FlushOp final : public WriteOp {
+class FlushOp final : public writer::WriteOp {
  public:
   FlushOp(uint32_t day, std::vector<CounterDelta> deltas) : day_(day), deltas_(std::move(deltas)) {}
 
@@ -25,7 +25,7 @@ class FlushOp final : public WriteOp {
   // Small, and the node's own: resolution counts are not held back by a full disk.
   bool allowed_when_disk_full() const override { return true; }
 
-  absl::Status Apply(WriteContext& context) override {
+  absl::Status Apply(writer::WriteContext& context) override {
     for (const CounterDelta& d : deltas_) {
       context.AddToCounter(d.metric, day_, d.scope, static_cast<int64_t>(d.delta));
     }
@@ -51,8 +51,8 @@ void AppendDeltas(Transport transport, const std::string& scope, const OutcomeCo
 
 }  // namespace
 
-ResolutionFlusher::ResolutionFlusher(Writer& writer, const Clock& clock, FlushOptions options,
-                                     Source source)
+ResolutionFlusher::ResolutionFlusher(writer::Writer& writer, const Clock& clock,
+                                     FlushOptions options, Source source)
     : writer_(writer),
       clock_(clock),
       options_(options),

@@ -95,7 +95,8 @@ class ResolutionFlusher {
   using Source = std::function<ResolutionTotals()>;
 
   // `writer` and `clock` must outlive the flusher. `source` is called from the flushing thread.
-  ResolutionFlusher(Writer& writer, const Clock& clock, FlushOptions options, Source source);
+  ResolutionFlusher(writer::Writer& writer, const Clock& clock, FlushOptions options,
+                    Source source);
   ~ResolutionFlusher();  // Stop()
 
   // Writes what was counted since the last successful flush and returns once it is durable (OK
@@ -114,7 +115,7 @@ class ResolutionFlusher {
  private:
   void Run();
 
-  Writer& writer_;
+  writer::Writer& writer_;
   const Clock& clock_;
   const FlushOptions options_;
   const Source source_;

@@ -138,21 +138,21 @@ size_t CountPendingUploads(const store::ReadTxn& txn) {
   return count;
 }
 
-std::unique_ptr<WriteOp> MakeStartUploadsOp(uint32_t first_day, UploadDone done) {
-  return MakeFunctionOp<bool>(
-      [first_day](WriteContext& context) -> absl::StatusOr<bool> {
+std::unique_ptr<writer::WriteOp> MakeStartUploadsOp(uint32_t first_day, UploadDone done) {
+  return writer::MakeFunctionOp<bool>(
+      [first_day](writer::WriteContext& context) -> absl::StatusOr<bool> {
         ASSIGN_OR_RETURN(std::optional<std::string_view> started,
                          context.txn().Get(store::Db::kMeta, kNextDayKey));
         if (started) return false;
         RETURN_IF_ERROR(context.txn().Put(store::Db::kMeta, kNextDayKey, DayKey(first_day)));
         return true;
       },
-      StatusOnly(std::move(done)));
+      writer::StatusOnly(std::move(done)));
 }
 
-std::unique_ptr<WriteOp> MakeSpoolUploadOp(PendingUpload report, UploadDone done) {
-  return MakeFunctionOp<bool>(
-      [report = std::move(report)](WriteContext& context) -> absl::StatusOr<bool> {
+std::unique_ptr<writer::WriteOp> MakeSpoolUploadOp(PendingUpload report, UploadDone done) {
+  return writer::MakeFunctionOp<bool>(
+      [report = std::move(report)](writer::WriteContext& context) -> absl::StatusOr<bool> {
         ASSIGN_OR_RETURN(std::optional<std::string_view> stored,
                          context.txn().Get(store::Db::kMeta, kNextDayKey));
         if (ReadNextDay(stored) != report.first_day) {
@@ -165,12 +165,12 @@ std::unique_ptr<WriteOp> MakeSpoolUploadOp(PendingUpload report, UploadDone done
             context.txn().Put(store::Db::kMeta, kNextDayKey, DayKey(report.last_day + 1)));
         return true;
       },
-      StatusOnly(std::move(done)));
+      writer::StatusOnly(std::move(done)));
 }
 
-std::unique_ptr<WriteOp> MakeUploadDeliveredOp(uint32_t first_day, UploadDone done) {
-  return MakeFunctionOp<bool>(
-      [first_day](WriteContext& context) -> absl::StatusOr<bool> {
+std::unique_ptr<writer::WriteOp> MakeUploadDeliveredOp(uint32_t first_day, UploadDone done) {
+  return writer::MakeFunctionOp<bool>(
+      [first_day](writer::WriteContext& context) -> absl::StatusOr<bool> {
         const std::string key = DayKey(first_day);
         ASSIGN_OR_RETURN(std::optional<std::string_view> spooled,
                          context.txn().Get(store::Db::kUploads, key));
@@ -180,7 +180,7 @@ std::unique_ptr<WriteOp> MakeUploadDeliveredOp(uint32_t first_day, UploadDone do
         RETURN_IF_ERROR(context.txn().Delete(store::Db::kUploads, key));
         return true;
       },
-      StatusOnly(std::move(done)));
+      writer::StatusOnly(std::move(done)));
 }
 
 }  // namespace idnode::stats

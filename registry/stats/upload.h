@@ -60,12 +60,12 @@ size_t CountPendingUploads(const store::ReadTxn& txn);
 using UploadDone = std::function<void(absl::Status)>;
 
 // Records that reporting starts with `first_day`, unless it already started (a restart).
-std::unique_ptr<WriteOp> MakeStartUploadsOp(uint32_t first_day, UploadDone done);
+std::unique_ptr<writer::WriteOp> MakeStartUploadsOp(uint32_t first_day, UploadDone done);
 // Adds `report` to the spool and moves the next period to report to `report.last_day + 1`, if
 // the next period is still `report.first_day`; otherwise writes nothing (FAILED_PRECONDITION
 // through `done`: another report for that period exists).
-std::unique_ptr<WriteOp> MakeSpoolUploadOp(PendingUpload report, UploadDone done);
+std::unique_ptr<writer::WriteOp> MakeSpoolUploadOp(PendingUpload report, UploadDone done);
 // Removes the report for the period starting `first_day` (delivered). NOT_FOUND when absent.
-std::unique_ptr<WriteOp> MakeUploadDeliveredOp(uint32_t first_day, UploadDone done);
+std::unique_ptr<writer::WriteOp> MakeUploadDeliveredOp(uint32_t first_day, UploadDone done);
 
 }  // namespace idnode::stats

@@ -39,9 +39,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-namespace idnode {
+namespace idnode::writer {
 class Writer;
-}  // namespace idnode
+}  // namespace idnode::writer
 
 namespace idnode::store {
 
@@ -172,7 +172,7 @@ class WriteTxn {
 class WriteAccess {
  private:
   WriteAccess() = default;
-  friend class idnode::Writer;
+  friend class idnode::writer::Writer;
   friend class Store;
   friend struct WriteAccessForTests;
 };

@@ -7,14 +7,14 @@
 #include "registry/base/strings.h"
 #include "registry/identifier/identifier.h"
 
-namespace idnode {
+namespace idnode::templates {
 namespace {
 
 constexpr uint8_t kFormat = 1;
 
 std::string UpperAscii(std::string_view text) {
   std::string upper(text);
-  AsciiUpperInPlace(upper);
+  identifier::AsciiUpperInPlace(upper);
   return upper;
 }
 
@@ -71,14 +71,15 @@ size_t CountCharacters(std::string_view utf8) {
       utf8.begin(), utf8.end(), [](char c) { return (static_cast<uint8_t>(c) & 0xC0) != 0x80; }));
 }
 
-absl::Status CheckAttributeValue(const HandleValue& value, const TemplateAttribute& attribute) {
+absl::Status CheckAttributeValue(const identifier::HandleValue& value,
+                                 const TemplateAttribute& attribute) {
   std::string field = StrCat("values (index ", value.index, ", ", attribute.name, ")");
   if (UpperAscii(value.type) != UpperAscii(attribute.name)) {
     return absl::InvalidArgumentError(StrCat(field, ": type is \"", value.type,
                                              "\", the template names this attribute \"",
                                              attribute.name, "\""));
   }
-  if (absl::Status s = ValidatePrintableUtf8(value.data, field); !s.ok()) return s;
+  if (absl::Status s = identifier::ValidatePrintableUtf8(value.data, field); !s.ok()) return s;
   switch (attribute.type) {
     case AttributeType::kString:
       break;
@@ -152,7 +153,8 @@ absl::Status ValidateTemplate(DataTemplate& candidate, const DataTemplate* previ
                                              " bytes, the limit is ",
                                              kMaxTemplateDescriptionBytes));
   }
-  if (absl::Status s = ValidatePrintableUtf8(candidate.description, "description"); !s.ok()) {
+  if (absl::Status s = identifier::ValidatePrintableUtf8(candidate.description, "description");
+      !s.ok()) {
     return s;
   }
   std::map<std::string, uint32_t> names;
@@ -169,15 +171,16 @@ absl::Status ValidateTemplate(DataTemplate& candidate, const DataTemplate* previ
       return absl::InvalidArgumentError(StrCat(field, ": name is ", a.name.size(),
                                                " bytes, the limit is ", kMaxAttributeNameBytes));
     }
-    if (absl::Status s = ValidatePrintableUtf8(a.name, StrCat(field, " name")); !s.ok()) return s;
+    if (absl::Status s = identifier::ValidatePrintableUtf8(a.name, StrCat(field, " name")); !s.ok())
+      return s;
     if (a.max_length != 0 && a.min_length > a.max_length) {
       return absl::InvalidArgumentError(
           StrCat(field, ": min_length ", a.min_length, " is above max_length ", a.max_length));
     }
-    if (a.max_length > kMaxValueDataBytes) {
+    if (a.max_length > identifier::kMaxValueDataBytes) {
       return absl::InvalidArgumentError(StrCat(field, ": max_length ", a.max_length,
-                                               " is above the value limit of ", kMaxValueDataBytes,
-                                               " bytes"));
+                                               " is above the value limit of ",
+                                               identifier::kMaxValueDataBytes, " bytes"));
     }
     if (a.disabled && a.required) {
       return absl::InvalidArgumentError(StrCat(field, ": a disabled attribute cannot be required"));
@@ -291,8 +294,9 @@ std::optional<uint32_t> TemplateKeyVersion(std::string_view key, std::string_vie
   return version;
 }
 
-absl::StatusOr<std::optional<uint32_t>> NamedTemplateVersion(std::span<const HandleValue> values) {
-  for (const HandleValue& v : values) {
+absl::StatusOr<std::optional<uint32_t>> NamedTemplateVersion(
+    std::span<const identifier::HandleValue> values) {
+  for (const identifier::HandleValue& v : values) {
     if (v.index != kTemplateVersionIndex) continue;
     std::string field = StrCat("values (index ", kTemplateVersionIndex, ")");
     if (UpperAscii(v.type) != kTemplateVersionType) {
@@ -311,10 +315,10 @@ absl::StatusOr<std::optional<uint32_t>> NamedTemplateVersion(std::span<const Han
   return std::optional<uint32_t>();
 }
 
-absl::Status CheckAgainstTemplate(std::span<const HandleValue> values,
+absl::Status CheckAgainstTemplate(std::span<const identifier::HandleValue> values,
                                   const DataTemplate& data_template, std::string_view prefix) {
   std::vector<bool> present(data_template.attributes.size(), false);
-  for (const HandleValue& v : values) {
+  for (const identifier::HandleValue& v : values) {
     if (v.index < kFirstAttributeIndex) continue;
     const TemplateAttribute* attribute = data_template.Find(v.index);
     if (attribute == nullptr) {
@@ -341,4 +345,4 @@ absl::Status CheckAgainstTemplate(std::span<const HandleValue> values,
   return absl::OkStatus();
 }
 
-}  // namespace idnode
+}  // namespace idnode::templates

@@ -30,7 +30,7 @@
 #include "absl/status/statusor.h"
 #include "registry/identifier/value.h"
 
-namespace idnode {
+namespace idnode::templates {
 
 inline constexpr uint32_t kTemplateVersionIndex = 1001;
 inline constexpr std::string_view kTemplateVersionType = "TEMPLATE_VERSION";
@@ -86,11 +86,12 @@ std::optional<uint32_t> TemplateKeyVersion(std::string_view key, std::string_vie
 
 // The template version a value list names (value index 1001), or nullopt when it names none.
 // INVALID_ARGUMENT when index 1001 has another type or its data is not a version number.
-absl::StatusOr<std::optional<uint32_t>> NamedTemplateVersion(std::span<const HandleValue> values);
+absl::StatusOr<std::optional<uint32_t>> NamedTemplateVersion(
+    std::span<const identifier::HandleValue> values);
 
 // Checks `values` against `data_template` (see the rules above). Messages name the value and the
 // attribute, e.g. `values (index 2001, COLOUR): is 70 characters, the template allows at most 64`.
-absl::Status CheckAgainstTemplate(std::span<const HandleValue> values,
+absl::Status CheckAgainstTemplate(std::span<const identifier::HandleValue> values,
                                   const DataTemplate& data_template, std::string_view prefix);
 
-}  // namespace idnode
+}  // namespace idnode::templates

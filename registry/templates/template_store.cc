@@ -4,7 +4,7 @@
 
 #include "registry/base/status_macros.h"
 
-namespace idnode {
+namespace idnode::templates {
 namespace {
 
 template <typename Txn>
@@ -60,4 +60,4 @@ absl::StatusOr<std::vector<DataTemplate>> ListTemplateVersions(const store::Read
   return versions;
 }
 
-}  // namespace idnode
+}  // namespace idnode::templates

@@ -13,7 +13,7 @@
 #include "registry/store/store.h"
 #include "registry/templates/template.h"
 
-namespace idnode {
+namespace idnode::templates {
 
 // Version `version` of `prefix`'s template (normalised prefix), or its latest when `version` is
 // 0. nullopt when there is none; DATA_LOSS when the stored record is malformed.
@@ -29,4 +29,4 @@ absl::StatusOr<std::vector<DataTemplate>> ListTemplateVersions(const store::Read
                                                                uint32_t after, size_t limit,
                                                                bool& more);
 
-}  // namespace idnode
+}  // namespace idnode::templates

@@ -24,7 +24,7 @@
 #include "registry/writer/function_op.h"
 #include "registry/writer/writer.h"
 
-namespace idnode {
+namespace idnode::writer {
 
 struct IssuedToken {
   std::string token_id;
@@ -33,7 +33,7 @@ struct IssuedToken {
 };
 
 // `grants` are required for (and only for) node accounts.
-std::unique_ptr<WriteOp> MakeCreateAccountOp(std::string actor, std::string id, Role role,
+std::unique_ptr<WriteOp> MakeCreateAccountOp(std::string actor, std::string id, accounts::Role role,
                                              std::vector<std::string> grants,
                                              std::function<void(absl::StatusOr<bool>)> done);
 // `valid_seconds`: 0 for a token that does not expire.
@@ -65,4 +65,4 @@ std::unique_ptr<WriteOp> MakeBootstrapAdminOp(std::string token,
 std::unique_ptr<WriteOp> MakeResetAdminTokenOp(std::string token,
                                                std::function<void(absl::StatusOr<uint64_t>)> done);
 
-}  // namespace idnode
+}  // namespace idnode::writer

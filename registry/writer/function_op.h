@@ -17,7 +17,7 @@
 #include "registry/store/store.h"
 #include "registry/writer/writer.h"
 
-namespace idnode {
+namespace idnode::writer {
 
 // Runs `apply` in the writer and hands its result to `done` once durable. `apply` must check
 // before it writes; an error it returns that is not a store error is the caller's outcome (the
@@ -57,4 +57,4 @@ inline FunctionOp<bool>::DoneFn StatusOnly(std::function<void(absl::Status)> don
   return [done = std::move(done)](absl::StatusOr<bool> result) { done(result.status()); };
 }
 
-}  // namespace idnode
+}  // namespace idnode::writer

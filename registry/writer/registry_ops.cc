@@ -8,14 +8,16 @@
 #include "registry/identifier/record.h"
 #include "registry/writer/template_ops.h"
 
-namespace idnode {
+namespace idnode::writer {
 namespace {
 
 uint32_t Seconds(int64_t ms) { return static_cast<uint32_t>(ms / 1000); }
 
 // Reads and decodes a stored record; NOT_FOUND when absent.
-absl::StatusOr<RecordView> ReadRecord(const store::WriteTxn& txn, const Identifier& id) {
-  ASSIGN_OR_RETURN(std::optional<RecordView> record, IdentifierTable::Get(txn, id.key()));
+absl::StatusOr<identifier::RecordView> ReadRecord(const store::WriteTxn& txn,
+                                                  const identifier::Identifier& id) {
+  ASSIGN_OR_RETURN(std::optional<identifier::RecordView> record,
+                   identifier::IdentifierTable::Get(txn, id.key()));
   if (!record) {
     return absl::NotFoundError(StrCat("identifier ", id.original(), " is not registered"));
   }
@@ -25,25 +27,27 @@ absl::StatusOr<RecordView> ReadRecord(const store::WriteTxn& txn, const Identifi
 }  // namespace
 
 absl::StatusOr<PreparedRecord> PrepareRecord(std::string_view identifier,
-                                             std::vector<HandleValue> values,
-                                             const IdentifierOptions& options) {
-  ASSIGN_OR_RETURN(Identifier id, Identifier::Parse(identifier, options));
-  RETURN_IF_ERROR(ValidateValues(values));
-  ASSIGN_OR_RETURN(std::optional<uint32_t> template_version, NamedTemplateVersion(values));
-  for (HandleValue& v : values) v.timestamp = 0;
-  ASSIGN_OR_RETURN(std::string encoded, EncodeValueList(std::move(values)));
+                                             std::vector<identifier::HandleValue> values,
+                                             const identifier::IdentifierOptions& options) {
+  ASSIGN_OR_RETURN(identifier::Identifier id, identifier::Identifier::Parse(identifier, options));
+  RETURN_IF_ERROR(identifier::ValidateValues(values));
+  ASSIGN_OR_RETURN(std::optional<uint32_t> template_version,
+                   templates::NamedTemplateVersion(values));
+  for (identifier::HandleValue& v : values) v.timestamp = 0;
+  ASSIGN_OR_RETURN(std::string encoded, identifier::EncodeValueList(std::move(values)));
   return PreparedRecord{std::move(id), std::move(encoded), template_version.has_value()};
 }
 
-absl::Status AuthorizePrefixWrite(const store::WriteTxn& txn, const Principal& principal,
-                                  std::string_view prefix, PrefixRecord* record) {
-  ASSIGN_OR_RETURN(std::optional<PrefixRecord> stored, PrefixTable::Get(txn, prefix));
+absl::Status AuthorizePrefixWrite(const store::WriteTxn& txn, const accounts::Principal& principal,
+                                  std::string_view prefix, accounts::PrefixRecord* record) {
+  ASSIGN_OR_RETURN(std::optional<accounts::PrefixRecord> stored,
+                   accounts::PrefixTable::Get(txn, prefix));
   if (!stored) {
     return absl::NotFoundError(StrCat("prefix ", prefix, " is not allocated on this node"));
   }
   *record = std::move(*stored);
-  if (principal.role != Role::kAdmin &&
-      (principal.role != Role::kRegistrant || record->owner != principal.account)) {
+  if (principal.role != accounts::Role::kAdmin &&
+      (principal.role != accounts::Role::kRegistrant || record->owner != principal.account)) {
     return absl::PermissionDeniedError(StrCat("account ", principal.account,
                                               " may not write under prefix ", prefix,
                                               ", which belongs to another account"));
@@ -51,7 +55,7 @@ absl::Status AuthorizePrefixWrite(const store::WriteTxn& txn, const Principal& p
   return absl::OkStatus();
 }
 
-CreateOp::CreateOp(Principal principal, std::vector<absl::StatusOr<PreparedRecord>> items,
+CreateOp::CreateOp(accounts::Principal principal, std::vector<absl::StatusOr<PreparedRecord>> items,
                    DoneFn done)
     : principal_(std::move(principal)),
       items_(std::move(items)),
@@ -74,7 +78,7 @@ absl::Status CreateOp::Apply(WriteContext& context) {
   // Batches usually share one prefix: authorise it once.
   std::string last_prefix;
   absl::Status last_auth;
-  PrefixRecord prefix_record;
+  accounts::PrefixRecord prefix_record;
   TemplateChecker templates;
   for (size_t i = 0; i < items_.size(); ++i) {
     ItemOutcome& outcome = outcomes_[i];
@@ -93,10 +97,11 @@ absl::Status CreateOp::Apply(WriteContext& context) {
       outcome.status = last_auth;
       continue;
     }
-    ASSIGN_OR_RETURN(std::optional<RecordView> existing, IdentifierTable::Get(txn, item.id.key()));
+    ASSIGN_OR_RETURN(std::optional<identifier::RecordView> existing,
+                     identifier::IdentifierTable::Get(txn, item.id.key()));
     if (existing) {
-      const RecordView& record = *existing;
-      if (SameValuesIgnoringTimestamps(record.values, item.values)) {
+      const identifier::RecordView& record = *existing;
+      if (identifier::SameValuesIgnoringTimestamps(record.values, item.values)) {
         outcome.unchanged = true;
         outcome.version = record.version;
       } else {
@@ -116,15 +121,16 @@ absl::Status CreateOp::Apply(WriteContext& context) {
       continue;
     }
     if (item.names_template) {
-      ASSIGN_OR_RETURN(std::vector<HandleValue> values, DecodeValueList(item.values));
+      ASSIGN_OR_RETURN(std::vector<identifier::HandleValue> values,
+                       identifier::DecodeValueList(item.values));
       outcome.status = templates.Check(txn, prefix, values);
       if (store::IsStoreError(outcome.status)) return outcome.status;
       if (!outcome.status.ok()) continue;
     }
-    StampTimestamps(item.values, Seconds(context.now_ms()));
-    std::string record =
-        EncodeRecord(RecordView{context.now_ms(), context.now_ms(), 1, item.id.original(),
-                                principal_.account, item.values});
+    identifier::StampTimestamps(item.values, Seconds(context.now_ms()));
+    std::string record = identifier::EncodeRecord(
+        identifier::RecordView{context.now_ms(), context.now_ms(), 1, item.id.original(),
+                               principal_.account, item.values});
     RETURN_IF_ERROR(txn.Put(store::Db::kIds, item.id.key(), record));
     RETURN_IF_ERROR(context.AppendChange(ChangeKind::kCreate, principal_.account, item.id.key()));
     context.CountRegistration(prefix, +1);
@@ -134,12 +140,12 @@ absl::Status CreateOp::Apply(WriteContext& context) {
 }
 
 absl::Status ValidateUpdate(const UpdateRequest& request) {
-  if (request.replace_all) return ValidateValues(request.replace);
+  if (request.replace_all) return identifier::ValidateValues(request.replace);
   if (request.add.empty() && request.modify.empty() && request.remove.empty()) {
     return absl::InvalidArgumentError("update: nothing to change (give add, modify or remove)");
   }
-  if (!request.add.empty()) RETURN_IF_ERROR(ValidateValues(request.add));
-  if (!request.modify.empty()) RETURN_IF_ERROR(ValidateValues(request.modify));
+  if (!request.add.empty()) RETURN_IF_ERROR(identifier::ValidateValues(request.add));
+  if (!request.modify.empty()) RETURN_IF_ERROR(identifier::ValidateValues(request.modify));
   return absl::OkStatus();
 }
 
@@ -148,13 +154,13 @@ namespace {
 // Applies add / modify / remove to `values` (keyed by index). Changed values get `now` as
 // their timestamp.
 absl::Status EditValues(const UpdateRequest& request, uint32_t now,
-                        std::map<uint32_t, HandleValue>& values) {
+                        std::map<uint32_t, identifier::HandleValue>& values) {
   for (uint32_t index : request.remove) {
     if (values.erase(index) == 0) {
       return absl::NotFoundError(StrCat("remove: value index ", index, " does not exist"));
     }
   }
-  for (const HandleValue& v : request.modify) {
+  for (const identifier::HandleValue& v : request.modify) {
     auto it = values.find(v.index);
     if (it == values.end()) {
       return absl::NotFoundError(StrCat("modify: value index ", v.index, " does not exist"));
@@ -162,7 +168,7 @@ absl::Status EditValues(const UpdateRequest& request, uint32_t now,
     it->second = v;
     it->second.timestamp = now;
   }
-  for (const HandleValue& v : request.add) {
+  for (const identifier::HandleValue& v : request.add) {
     auto [it, inserted] = values.emplace(v.index, v);
     if (!inserted) {
       return absl::AlreadyExistsError(
@@ -182,8 +188,8 @@ absl::Status EditValues(const UpdateRequest& request, uint32_t now,
 absl::Status UpdateOp::Apply(WriteContext& context) {
   outcome_ = ItemOutcome{};
   store::WriteTxn& txn = context.txn();
-  const Identifier& id = request_.id;
-  PrefixRecord prefix_record;
+  const identifier::Identifier& id = request_.id;
+  accounts::PrefixRecord prefix_record;
   absl::Status auth = AuthorizePrefixWrite(txn, principal_, id.prefix(), &prefix_record);
   if (store::IsStoreError(auth)) return auth;
   auto record = ReadRecord(txn, id);
@@ -192,36 +198,37 @@ absl::Status UpdateOp::Apply(WriteContext& context) {
     return store::IsStoreError(outcome_.status) ? outcome_.status : absl::OkStatus();
   }
   const uint32_t now = Seconds(context.now_ms());
-  std::vector<HandleValue> result;
+  std::vector<identifier::HandleValue> result;
   if (request_.replace_all) {
     result = request_.replace;
-    for (HandleValue& v : result) v.timestamp = now;
+    for (identifier::HandleValue& v : result) v.timestamp = now;
   } else {
-    ASSIGN_OR_RETURN(std::vector<HandleValue> stored, DecodeValueList(record->values));
-    std::map<uint32_t, HandleValue> by_index;
-    for (HandleValue& v : stored) by_index.emplace(v.index, std::move(v));
+    ASSIGN_OR_RETURN(std::vector<identifier::HandleValue> stored,
+                     identifier::DecodeValueList(record->values));
+    std::map<uint32_t, identifier::HandleValue> by_index;
+    for (identifier::HandleValue& v : stored) by_index.emplace(v.index, std::move(v));
     if (absl::Status s = EditValues(request_, now, by_index); !s.ok()) {
       outcome_.status = s;
       return absl::OkStatus();
     }
     for (auto& [index, v] : by_index) result.push_back(std::move(v));
   }
-  absl::Status valid = ValidateValues(result);
+  absl::Status valid = identifier::ValidateValues(result);
   if (valid.ok()) valid = TemplateChecker().Check(txn, id.prefix(), result);
   if (store::IsStoreError(valid)) return valid;
   if (!valid.ok()) {
     outcome_.status = valid;
     return absl::OkStatus();
   }
-  auto encoded = EncodeValueList(std::move(result));
+  auto encoded = identifier::EncodeValueList(std::move(result));
   if (!encoded.ok()) {
     outcome_.status = encoded.status();
     return absl::OkStatus();
   }
   outcome_.version = record->version + 1;
-  std::string bytes =
-      EncodeRecord(RecordView{record->created_ms, context.now_ms(), outcome_.version, id.original(),
-                              principal_.account, *encoded});
+  std::string bytes = identifier::EncodeRecord(
+      identifier::RecordView{record->created_ms, context.now_ms(), outcome_.version, id.original(),
+                             principal_.account, *encoded});
   RETURN_IF_ERROR(txn.Put(store::Db::kIds, id.key(), bytes));
   return context.AppendChange(ChangeKind::kUpdate, principal_.account, id.key());
 }
@@ -229,7 +236,7 @@ absl::Status UpdateOp::Apply(WriteContext& context) {
 absl::Status DeleteOp::Apply(WriteContext& context) {
   outcome_ = ItemOutcome{};
   store::WriteTxn& txn = context.txn();
-  PrefixRecord prefix_record;
+  accounts::PrefixRecord prefix_record;
   absl::Status auth = AuthorizePrefixWrite(txn, principal_, id_.prefix(), &prefix_record);
   if (store::IsStoreError(auth)) return auth;
   auto record = ReadRecord(txn, id_);
@@ -244,4 +251,4 @@ absl::Status DeleteOp::Apply(WriteContext& context) {
   return absl::OkStatus();
 }
 
-}  // namespace idnode
+}  // namespace idnode::writer

@@ -25,18 +25,18 @@
 #include "registry/identifier/value.h"
 #include "registry/writer/writer.h"
 
-namespace idnode {
+namespace idnode::writer {
 
 // A create validated and encoded outside the writer (timestamps still zero).
 struct PreparedRecord {
-  Identifier id;
+  identifier::Identifier id;
   std::string values;
   bool names_template = false;  // carries value index 1001: checked against its template
 };
 
 absl::StatusOr<PreparedRecord> PrepareRecord(std::string_view identifier,
-                                             std::vector<HandleValue> values,
-                                             const IdentifierOptions& options);
+                                             std::vector<identifier::HandleValue> values,
+                                             const identifier::IdentifierOptions& options);
 
 struct ItemOutcome {
   absl::Status status;
@@ -50,7 +50,8 @@ class CreateOp final : public WriteOp {
  public:
   using DoneFn =
       std::function<void(const absl::Status& store_status, std::vector<ItemOutcome>& outcomes)>;
-  CreateOp(Principal principal, std::vector<absl::StatusOr<PreparedRecord>> items, DoneFn done);
+  CreateOp(accounts::Principal principal, std::vector<absl::StatusOr<PreparedRecord>> items,
+           DoneFn done);
 
   size_t items() const override { return items_.size(); }
   size_t bytes() const override { return bytes_; }
@@ -60,7 +61,7 @@ class CreateOp final : public WriteOp {
   void Done(const absl::Status& store_status) override { done_(store_status, outcomes_); }
 
  private:
-  Principal principal_;
+  accounts::Principal principal_;
   std::vector<absl::StatusOr<PreparedRecord>> items_;
   size_t bytes_ = 0;
   std::vector<ItemOutcome> outcomes_;
@@ -69,11 +70,11 @@ class CreateOp final : public WriteOp {
 
 // One update: either replace every value, or add / modify / remove by index.
 struct UpdateRequest {
-  Identifier id;
+  identifier::Identifier id;
   bool replace_all = false;
-  std::vector<HandleValue> replace;  // when replace_all
-  std::vector<HandleValue> add;
-  std::vector<HandleValue> modify;
+  std::vector<identifier::HandleValue> replace;  // when replace_all
+  std::vector<identifier::HandleValue> add;
+  std::vector<identifier::HandleValue> modify;
   std::vector<uint32_t> remove;
 };
 
@@ -83,14 +84,14 @@ absl::Status ValidateUpdate(const UpdateRequest& request);
 class UpdateOp final : public WriteOp {
  public:
   using DoneFn = std::function<void(const absl::Status& store_status, const ItemOutcome&)>;
-  UpdateOp(Principal principal, UpdateRequest request, DoneFn done)
+  UpdateOp(accounts::Principal principal, UpdateRequest request, DoneFn done)
       : principal_(std::move(principal)), request_(std::move(request)), done_(std::move(done)) {}
 
   absl::Status Apply(WriteContext& context) override;
   void Done(const absl::Status& store_status) override { done_(store_status, outcome_); }
 
  private:
-  Principal principal_;
+  accounts::Principal principal_;
   UpdateRequest request_;
   ItemOutcome outcome_;
   DoneFn done_;
@@ -99,7 +100,7 @@ class UpdateOp final : public WriteOp {
 class DeleteOp final : public WriteOp {
  public:
   using DoneFn = std::function<void(const absl::Status& store_status, const ItemOutcome&)>;
-  DeleteOp(Principal principal, Identifier id, DoneFn done)
+  DeleteOp(accounts::Principal principal, identifier::Identifier id, DoneFn done)
       : principal_(std::move(principal)), id_(std::move(id)), done_(std::move(done)) {}
 
   absl::Status Apply(WriteContext& context) override;
@@ -107,14 +108,14 @@ class DeleteOp final : public WriteOp {
   bool allowed_when_disk_full() const override { return true; }  // it makes room
 
  private:
-  Principal principal_;
-  Identifier id_;
+  accounts::Principal principal_;
+  identifier::Identifier id_;
   ItemOutcome outcome_;
   DoneFn done_;
 };
 
 // Checks that `principal` may write under `prefix` (normalised). On success fills `record`.
-absl::Status AuthorizePrefixWrite(const store::WriteTxn& txn, const Principal& principal,
-                                  std::string_view prefix, PrefixRecord* record);
+absl::Status AuthorizePrefixWrite(const store::WriteTxn& txn, const accounts::Principal& principal,
+                                  std::string_view prefix, accounts::PrefixRecord* record);
 
-}  // namespace idnode
+}  // namespace idnode::writer

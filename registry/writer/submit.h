@@ -10,7 +10,7 @@
 #include "absl/status/status.h"
 #include "registry/writer/writer.h"
 
-namespace idnode {
+namespace idnode::writer {
 
 // `make(done)` builds an op that calls `done(result)` from its completion (`Result`: a Status or
 // a StatusOr); this submits it and waits for the commit. The submission error when the writer
@@ -25,4 +25,4 @@ Result SubmitAndWait(Writer& writer, MakeOp make) {
   return result.get();
 }
 
-}  // namespace idnode
+}  // namespace idnode::writer

@@ -19,12 +19,13 @@
 #include "registry/templates/template.h"
 #include "registry/writer/writer.h"
 
-namespace idnode {
+namespace idnode::writer {
 
 // `prefix` is normalised. On success `done` receives the stored template (version, time set).
 std::unique_ptr<WriteOp> MakePublishTemplateOp(
-    Principal principal, std::string prefix, uint32_t base_version, DataTemplate candidate,
-    std::function<void(absl::StatusOr<DataTemplate>)> done);
+    accounts::Principal principal, std::string prefix, uint32_t base_version,
+    templates::DataTemplate candidate,
+    std::function<void(absl::StatusOr<templates::DataTemplate>)> done);
 
 // Checks value lists that name a template (value index 1001) against it, inside the writer's
 // transaction. Published versions never change, so it caches them for the life of one op.
@@ -33,10 +34,10 @@ class TemplateChecker {
   // OK when `values` name no template or satisfy the one they name; NOT_FOUND when the named
   // version does not exist; store errors as they come.
   absl::Status Check(const store::WriteTxn& txn, std::string_view prefix,
-                     std::span<const HandleValue> values);
+                     std::span<const identifier::HandleValue> values);
 
  private:
-  std::map<std::string, std::optional<DataTemplate>, std::less<>> cache_;
+  std::map<std::string, std::optional<templates::DataTemplate>, std::less<>> cache_;
 };
 
-}  // namespace idnode
+}  // namespace idnode::writer

@@ -8,7 +8,7 @@
 #include "registry/base/strings.h"
 #include "registry/base/thread_name.h"
 
-namespace idnode {
+namespace idnode::writer {
 namespace {
 
 std::string SequenceKey(uint64_t sequence) {
@@ -351,4 +351,4 @@ absl::Status Writer::CommitBatch(std::deque<std::unique_ptr<WriteOp>>& batch) {
   }
 }
 
-}  // namespace idnode
+}  // namespace idnode::writer

@@ -44,7 +44,7 @@
 #include "registry/store/space.h"
 #include "registry/store/store.h"
 
-namespace idnode {
+namespace idnode::writer {
 
 // Kinds of change records in changes_v1 (the audit trail and replication feed).
 enum class ChangeKind : uint8_t {
@@ -276,4 +276,4 @@ class Writer {
   std::thread thread_;
 };
 
-}  // namespace idnode
+}  // namespace idnode::writer

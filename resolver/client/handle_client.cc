@@ -13,7 +13,7 @@
 
 #include "registry/base/strings.h"
 
-namespace idnode::resolver {
+namespace idnode::client {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -80,7 +80,7 @@ absl::StatusOr<HandleReply> DecodeReply(std::string_view whole, uint32_t opcode)
     return WireStatus(referral ? "referral" : "resolution reply", error);
   }
   reply.handle = handle;
-  auto decoded = DecodeValueList(values);
+  auto decoded = identifier::DecodeValueList(values);
   if (!decoded.ok()) {
     return absl::InvalidArgumentError(
         StrCat(referral ? "referral values: " : "resolution reply values: ",
@@ -321,4 +321,4 @@ std::string ResponseCodeName(uint32_t code) {
   }
 }
 
-}  // namespace idnode::resolver
+}  // namespace idnode::client

@@ -17,7 +17,7 @@
 #include "resolver/net/endpoint.h"
 #include "resolver/wire/wire.h"
 
-namespace idnode::resolver {
+namespace idnode::client {
 
 enum class Transport : uint8_t { kUdp, kTcp };
 std::string_view TransportName(Transport transport);
@@ -43,9 +43,10 @@ struct HandleReply {
   wire::Header header;
   std::string message;  // of an error reply
   std::string handle;   // of a resolution reply or a referral (302, 303: the referring record)
-  std::vector<HandleValue> values;  // likewise (a referral's: HS_SITE, HS_SITE.PREFIX, ...)
-  wire::SiteInfo site;              // of a get-site-info reply
-  int pieces = 1;                   // datagrams the reply came in (UDP)
+  std::vector<identifier::HandleValue>
+      values;           // likewise (a referral's: HS_SITE, HS_SITE.PREFIX, ...)
+  wire::SiteInfo site;  // of a get-site-info reply
+  int pieces = 1;       // datagrams the reply came in (UDP)
 };
 
 // Decodes a whole reply. INVALID_ARGUMENT with the wire error when it is malformed.
@@ -91,4 +92,4 @@ absl::StatusOr<HandleReply> Query(Transport transport, const net::Endpoint& serv
 // The Handle protocol's name of a response code ("HANDLE_NOT_FOUND"), or "RC_<n>".
 std::string ResponseCodeName(uint32_t code);
 
-}  // namespace idnode::resolver
+}  // namespace idnode::client

@@ -7,24 +7,25 @@
 #include "registry/base/strings.h"
 #include "registry/identifier/identifier.h"
 
-namespace idnode::resolver {
+namespace idnode::client {
 namespace {
 
 std::string Upper(std::string_view text) {
   std::string out(text);
-  AsciiUpperInPlace(out);
+  identifier::AsciiUpperInPlace(out);
   return out;
 }
 
 bool IsPrefixHandle(std::string_view handle) {
-  return handle.size() > kNaPrefix.size() && handle[kNaPrefix.size()] == '/' &&
-         Upper(handle.substr(0, kNaPrefix.size())) == kNaPrefix;
+  return handle.size() > identifier::kNaPrefix.size() &&
+         handle[identifier::kNaPrefix.size()] == '/' &&
+         Upper(handle.substr(0, identifier::kNaPrefix.size())) == identifier::kNaPrefix;
 }
 
 // The handle the first HS_SERV value names, or "".
-std::string ServiceHandle(const std::vector<HandleValue>& values) {
-  for (const HandleValue& value : values) {
-    if (Upper(value.type) == kServiceType && !value.data.empty()) return value.data;
+std::string ServiceHandle(const std::vector<identifier::HandleValue>& values) {
+  for (const identifier::HandleValue& value : values) {
+    if (Upper(value.type) == identifier::kServiceType && !value.data.empty()) return value.data;
   }
   return "";
 }
@@ -54,10 +55,10 @@ size_t SelectServer(const wire::SiteInfo& site, std::string_view handle) {
   return static_cast<size_t>(std::llabs(int64_t{last}) % static_cast<int64_t>(site.servers.size()));
 }
 
-absl::StatusOr<std::vector<wire::SiteInfo>> SitesFromValues(const std::vector<HandleValue>& values,
-                                                            std::string_view type) {
+absl::StatusOr<std::vector<wire::SiteInfo>> SitesFromValues(
+    const std::vector<identifier::HandleValue>& values, std::string_view type) {
   std::vector<wire::SiteInfo> sites;
-  for (const HandleValue& value : values) {
+  for (const identifier::HandleValue& value : values) {
     if (Upper(value.type) != type) continue;
     wire::SiteInfo site;
     if (wire::WireError error = wire::DecodeSiteInfo(value.data, site);
@@ -136,8 +137,8 @@ absl::StatusOr<WalkResult> Walk(const net::Endpoint& top, const HandleRequest& r
   auto next_server = [&](const HandleReply& reply, std::string_view type,
                          const std::string& handle) -> absl::StatusOr<net::Endpoint> {
     auto sites = SitesFromValues(reply.values, type);
-    if (sites.ok() && sites->empty() && type != kSiteType) {
-      sites = SitesFromValues(reply.values, kSiteType);
+    if (sites.ok() && sites->empty() && type != identifier::kSiteType) {
+      sites = SitesFromValues(reply.values, identifier::kSiteType);
     }
     if (!sites.ok()) return sites.status();
     std::string site_of = reply.handle;
@@ -155,14 +156,14 @@ absl::StatusOr<WalkResult> Walk(const net::Endpoint& top, const HandleRequest& r
                      ResponseCodeName(served->header.response_code),
                      served->message.empty() ? "" : " (" + served->message + ")"));
         }
-        sites = SitesFromValues(served->values, kSiteType);
+        sites = SitesFromValues(served->values, identifier::kSiteType);
         if (!sites.ok()) return sites.status();
         site_of = service;
       }
     }
     if (sites->empty()) {
       return absl::InvalidArgumentError(StrCat("the answer for ", site_of, " carries no ", type,
-                                               " value (nor ", kServiceType, ")"));
+                                               " value (nor ", identifier::kServiceType, ")"));
     }
     const wire::SiteInfo& site = sites->front();
     const size_t chosen = SelectServer(site, handle);
@@ -178,14 +179,15 @@ absl::StatusOr<WalkResult> Walk(const net::Endpoint& top, const HandleRequest& r
   const size_t slash = request.handle.find('/');
   if (!IsPrefixHandle(request.handle) && slash != std::string::npos) {
     // 1. Where is the prefix served? Ask the top node for its prefix record.
-    const std::string prefix_handle = StrCat(kNaPrefix, "/", request.handle.substr(0, slash));
+    const std::string prefix_handle =
+        StrCat(identifier::kNaPrefix, "/", request.handle.substr(0, slash));
     for (;;) {
       auto reply = ask(server, prefix_handle, false);
       if (!reply.ok()) return reply.status();
       const uint32_t code = reply->header.response_code;
       if (code == wire::rc::kSuccess || IsReferral(code)) {
         const std::string_view type =
-            code == wire::rc::kPrefixReferral ? kPrefixSiteType : kSiteType;
+            code == wire::rc::kPrefixReferral ? identifier::kPrefixSiteType : identifier::kSiteType;
         // A referral moves the prefix question on; a success answers it.
         auto next =
             next_server(*reply, type, code == wire::rc::kSuccess ? request.handle : prefix_handle);
@@ -215,11 +217,13 @@ absl::StatusOr<WalkResult> Walk(const net::Endpoint& top, const HandleRequest& r
       if (trace_out != nullptr) result.trace = trace;
       return result;
     }
-    auto next = next_server(*reply, code == wire::rc::kPrefixReferral ? kPrefixSiteType : kSiteType,
-                            request.handle);
+    auto next = next_server(
+        *reply,
+        code == wire::rc::kPrefixReferral ? identifier::kPrefixSiteType : identifier::kSiteType,
+        request.handle);
     if (!next.ok()) return next.status();
     server = *next;
   }
 }
 
-}  // namespace idnode::resolver
+}  // namespace idnode::client

@@ -20,7 +20,7 @@
 #include "absl/status/statusor.h"
 #include "resolver/client/handle_client.h"
 
-namespace idnode::resolver {
+namespace idnode::client {
 
 // The index of the server within `site` that answers for `handle`: MD5 of the site's hash part
 // of the handle (prefix, suffix or all, by site.hash_option) in ASCII upper case; its last four
@@ -30,8 +30,8 @@ size_t SelectServer(const wire::SiteInfo& site, std::string_view handle);
 
 // The sites in `values` of type `type` (HS_SITE or HS_SITE.PREFIX). INVALID_ARGUMENT naming the
 // value when one does not decode or lists no usable server (wire::SiteUnusableReason).
-absl::StatusOr<std::vector<wire::SiteInfo>> SitesFromValues(const std::vector<HandleValue>& values,
-                                                            std::string_view type);
+absl::StatusOr<std::vector<wire::SiteInfo>> SitesFromValues(
+    const std::vector<identifier::HandleValue>& values, std::string_view type);
 
 // The address of the chosen server's query interface over `transport`. FAILED_PRECONDITION
 // when the server has no such interface (IPv4 or IPv6 alike).
@@ -62,4 +62,4 @@ struct WalkResult {
 absl::StatusOr<WalkResult> Walk(const net::Endpoint& top, const HandleRequest& request,
                                 const WalkOptions& options, std::vector<WalkStep>* trace = nullptr);
 
-}  // namespace idnode::resolver
+}  // namespace idnode::client

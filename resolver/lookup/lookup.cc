@@ -1,6 +1,6 @@
 #include "resolver/lookup/lookup.h"
 
-namespace idnode::resolver {
+namespace idnode::lookup {
 namespace {
 
 char Upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
@@ -27,8 +27,9 @@ bool TypeMatches(std::string_view value_type, std::string_view wanted) {
   return EqualsIgnoreCase(value_type, wanted);
 }
 
-bool ValueMatches(const EncodedValue& value, const ResolveFilter& filter) {
-  if (filter.public_only && (value.permissions & permission::kPublicRead) == 0) return false;
+bool ValueMatches(const identifier::EncodedValue& value, const ResolveFilter& filter) {
+  if (filter.public_only && (value.permissions & identifier::permission::kPublicRead) == 0)
+    return false;
   if (filter.indexes.empty() && filter.types.empty()) return true;
   for (uint32_t index : filter.indexes) {
     if (value.index == index) return true;
@@ -39,4 +40,4 @@ bool ValueMatches(const EncodedValue& value, const ResolveFilter& filter) {
   return false;
 }
 
-}  // namespace idnode::resolver
+}  // namespace idnode::lookup

@@ -23,7 +23,7 @@
 #include "registry/identifier/value.h"
 #include "registry/store/store.h"
 
-namespace idnode::resolver {
+namespace idnode::lookup {
 
 struct ResolveFilter {
   std::span<const uint32_t> indexes;
@@ -32,15 +32,15 @@ struct ResolveFilter {
 };
 
 bool TypeMatches(std::string_view value_type, std::string_view wanted);
-bool ValueMatches(const EncodedValue& value, const ResolveFilter& filter);
+bool ValueMatches(const identifier::EncodedValue& value, const ResolveFilter& filter);
 
 // Calls `fn(const EncodedValue&)` for each value of `values` (an encoded list) that passes
 // `filter`. Returns the number passed, or DATA_LOSS when the list is malformed.
 template <typename Fn>
 absl::StatusOr<uint32_t> ForEachMatchingValue(std::string_view values, const ResolveFilter& filter,
                                               Fn&& fn) {
-  EncodedValueIterator it(values);
-  EncodedValue value;
+  identifier::EncodedValueIterator it(values);
+  identifier::EncodedValue value;
   uint32_t matched = 0;
   while (it.Next(value)) {
     if (!ValueMatches(value, filter)) continue;
@@ -51,4 +51,4 @@ absl::StatusOr<uint32_t> ForEachMatchingValue(std::string_view values, const Res
   return matched;
 }
 
-}  // namespace idnode::resolver
+}  // namespace idnode::lookup

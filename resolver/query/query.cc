@@ -4,7 +4,7 @@
 #include "registry/base/strings.h"
 #include "resolver/lookup/lookup.h"
 
-namespace idnode::resolver {
+namespace idnode::query {
 namespace {
 
 // The op flags of a reply. A client reads every bit of a reply as something the server did, so
@@ -80,14 +80,14 @@ QueryOutcome CheckSize(const Exchange& exchange, size_t max_reply_bytes, uint16_
 // `filter`. The number of values written, or DATA_LOSS for a malformed list.
 absl::StatusOr<uint32_t> ValuesReply(const Exchange& exchange, uint32_t code,
                                      std::string_view handle, std::string_view values,
-                                     const ResolveFilter& filter, uint16_t site_serial,
+                                     const lookup::ResolveFilter& filter, uint16_t site_serial,
                                      std::string& out) {
   wire::ReplyWriter writer = StartReply(exchange, code, site_serial, out);
   wire::AppendString(handle, writer.body());
   const size_t count_at = out.size();
   ByteWriter(out).U32(0);
-  auto matched = ForEachMatchingValue(values, filter,
-                                      [&](const EncodedValue& value) { out.append(value.bytes); });
+  auto matched = ForEachMatchingValue(
+      values, filter, [&](const identifier::EncodedValue& value) { out.append(value.bytes); });
   if (!matched.ok()) return matched.status();
   ByteWriter(out).PatchU32(count_at, *matched);
   writer.Finish();
@@ -206,7 +206,7 @@ QueryOutcome QueryProcessor::AnswerValues(const Exchange& exchange,
                                           std::string& out, size_t max_reply_bytes) const {
   // Only public values, with or without PO: this node does not authenticate resolvers, so it
   // never hands out values whose permissions keep them from the public.
-  ResolveFilter filter{query.indexes, query.types, /*public_only=*/true};
+  lookup::ResolveFilter filter{query.indexes, query.types, /*public_only=*/true};
   auto matched =
       ValuesReply(exchange, wire::rc::kSuccess, query.handle, values, filter, serial, out);
   if (!matched.ok()) {
@@ -225,7 +225,7 @@ QueryOutcome QueryProcessor::AnswerReferral(const Exchange& exchange, const Reso
                                             std::string& out, size_t max_reply_bytes) const {
   const uint16_t serial = config_.site_serial;
   auto written = ValuesReply(exchange, referral.response_code, referral.handle, referral.values,
-                             ResolveFilter{{}, {}, /*public_only=*/true}, serial, out);
+                             lookup::ResolveFilter{{}, {}, /*public_only=*/true}, serial, out);
   if (!written.ok() || *written == 0) {
     ErrorReply(exchange, wire::rc::kError, "stored prefix record is malformed", serial, out);
     return QueryOutcome::kServerError;
@@ -255,7 +255,8 @@ QueryOutcome QueryProcessor::Recurse(const Exchange& exchange, std::string_view 
   const std::string_view prefix = handle.substr(0, handle.find('/'));
   question.handle.assign(handle);
   question.cache_key.assign(prefix);
-  AsciiUpperInPlace(question.cache_key);  // prefixes are case-insensitive; suffixes may not be
+  identifier::AsciiUpperInPlace(
+      question.cache_key);  // prefixes are case-insensitive; suffixes may not be
   question.cache_key.append(handle.substr(prefix.size()));
   question.recursion_count = exchange.header.recursion_count;
   const bool authoritative = (exchange.header.flags & wire::op_flag::kAuthoritative) != 0;
@@ -301,4 +302,4 @@ QueryOutcome QueryProcessor::AnswerFromRecursion(const Exchange& request_exchang
   return outcome;
 }
 
-}  // namespace idnode::resolver
+}  // namespace idnode::query

@@ -47,7 +47,7 @@
 #include "resolver/query/resolve.h"
 #include "resolver/wire/wire.h"
 
-namespace idnode::resolver {
+namespace idnode::query {
 
 // What the recursor needs to resolve a deferred request.
 struct RecursionQuestion {
@@ -81,7 +81,7 @@ struct RecursionConfig {
 
 struct QueryConfig {
   std::string node_prefix;  // normalised, e.g. 88.123
-  IdentifierOptions identifier_options;
+  identifier::IdentifierOptions identifier_options;
   uint16_t site_serial = 1;
   std::string site_info;  // encoded HS_SITE data served to get-site-info; empty: not served
   // A top node (node.role = "top") answers 0.NA/<prefix> from its stored prefix records and
@@ -220,4 +220,4 @@ class QueryProcessor {
   const ResolveRules rules_;  // views into config_
 };
 
-}  // namespace idnode::resolver
+}  // namespace idnode::query

@@ -1,6 +1,6 @@
 #include "resolver/query/recursion_cache.h"
 
-namespace idnode::resolver {
+namespace idnode::query {
 
 bool RecursionCache::Get(std::string_view key, uint64_t now_ms, RecursionAnswer& out) {
   std::lock_guard lock(mutex_);
@@ -46,4 +46,4 @@ RecursionCacheStats RecursionCache::stats() const {
   return RecursionCacheStats{hits_, misses_, entries_.size()};
 }
 
-}  // namespace idnode::resolver
+}  // namespace idnode::query

@@ -16,7 +16,7 @@
 
 #include "registry/base/stats_table.h"
 
-namespace idnode::resolver {
+namespace idnode::query {
 
 // Milliseconds on the steady clock: what cache expiry times are measured in.
 inline uint64_t SteadyMillis() {
@@ -77,4 +77,4 @@ class RecursionCache {
   uint64_t misses_ = 0;
 };
 
-}  // namespace idnode::resolver
+}  // namespace idnode::query

@@ -7,7 +7,7 @@
 #include "resolver/lookup/lookup.h"
 #include "resolver/wire/wire.h"
 
-namespace idnode::resolver {
+namespace idnode::query {
 namespace {
 
 using stats::Outcome;
@@ -51,19 +51,20 @@ Resolution NotHosted(Resolution r, const ResolveRules& rules, std::string_view p
 // found. With do-not-refer set, 301 instead of a referral.
 Resolution Refer(Resolution r, const store::ReadTxn& txn, std::string_view prefix, bool exact,
                  bool do_not_refer, ResolveBuffers& buffers) {
-  static constexpr std::string_view kPrefixSite[] = {kPrefixSiteType};
-  const ResolveFilter derived_only{{}, kPrefixSite, /*public_only=*/true};
+  static constexpr std::string_view kPrefixSite[] = {identifier::kPrefixSiteType};
+  const lookup::ResolveFilter derived_only{{}, kPrefixSite, /*public_only=*/true};
   for (std::string_view candidate = prefix; !candidate.empty();) {
     std::string& handle = buffers.referral_handle;
-    handle.assign(kNaPrefix);
+    handle.assign(identifier::kNaPrefix);
     handle.push_back('/');
     handle.append(candidate);
-    auto found = IdentifierTable::Get(txn, handle);
+    auto found = identifier::IdentifierTable::Get(txn, handle);
     if (!found.ok()) return StoreFailed(std::move(r), found.status());
     const bool is_exact = candidate.size() == prefix.size();
     if (found->has_value() && (is_exact ? exact : true)) {
       const std::string_view values = (*found)->values;
-      auto derived = ForEachMatchingValue(values, derived_only, [](const EncodedValue&) {});
+      auto derived =
+          ForEachMatchingValue(values, derived_only, [](const identifier::EncodedValue&) {});
       if (is_exact || (derived.ok() && *derived > 0)) {
         if (do_not_refer) {
           return Failed(std::move(r), Outcome::kNotResponsible, wire::rc::kServerNotResponsible,
@@ -89,11 +90,11 @@ Resolution Refer(Resolution r, const store::ReadTxn& txn, std::string_view prefi
 Resolution PrefixHandle(Resolution r, const ResolveRules& rules, const store::ReadTxn& txn,
                         size_t slash, bool do_not_refer, ResolveBuffers& buffers) {
   // Prefixes are case-insensitive whatever the suffix rule: 0.NA/88.abc is 0.NA/88.ABC.
-  AsciiUpperInPlace(buffers.key);
+  identifier::AsciiUpperInPlace(buffers.key);
   const std::string_view key = buffers.key;
   const std::string_view target = key.substr(slash + 1);
   if (rules.top) {
-    auto found = IdentifierTable::Get(txn, key);
+    auto found = identifier::IdentifierTable::Get(txn, key);
     if (!found.ok()) return StoreFailed(std::move(r), found.status());
     if (found->has_value()) return Values(std::move(r), (*found)->original, (*found)->values);
     return Refer(std::move(r), txn, target, /*exact=*/false, do_not_refer, buffers);
@@ -101,8 +102,8 @@ Resolution PrefixHandle(Resolution r, const ResolveRules& rules, const store::Re
   std::string_view values;
   if (target == rules.node_prefix) {
     values = rules.node_site_values;
-  } else if (IsSameOrUnderPrefix(target, rules.node_prefix)) {
-    auto allocated = PrefixTable::Contains(txn, target);
+  } else if (identifier::IsSameOrUnderPrefix(target, rules.node_prefix)) {
+    auto allocated = accounts::PrefixTable::Contains(txn, target);
     if (!allocated.ok()) return StoreFailed(std::move(r), allocated.status());
     if (!*allocated) {
       return Failed(std::move(r), Outcome::kHandleNotFound, wire::rc::kHandleNotFound,
@@ -124,41 +125,41 @@ Resolution Resolve(const ResolveRules& rules, const store::ReadTxn& txn, std::st
   // (id-pointer-sdk looks enterprise prefixes up this way).
   r.asked = handle;
   if (handle.find('/') == std::string_view::npos) {
-    buffers.prefix_handle.assign(kNaPrefix);
+    buffers.prefix_handle.assign(identifier::kNaPrefix);
     buffers.prefix_handle.push_back('/');
     buffers.prefix_handle.append(handle);
     r.asked = buffers.prefix_handle;
   }
   size_t slash = 0;
-  absl::Status valid =
-      NormalizeIdentifierInto(r.asked, rules.identifier_options, "handle", buffers.key, slash);
+  absl::Status valid = identifier::NormalizeIdentifierInto(r.asked, rules.identifier_options,
+                                                           "handle", buffers.key, slash);
   if (!valid.ok()) {
     return Failed(std::move(r), Outcome::kInvalidHandle, wire::rc::kInvalidHandle,
                   std::string(ToStd(valid.message())));
   }
   const std::string_view key = buffers.key;
   const std::string_view prefix = key.substr(0, slash);
-  if (prefix == kNaPrefix) {
+  if (prefix == identifier::kNaPrefix) {
     return PrefixHandle(std::move(r), rules, txn, slash, do_not_refer, buffers);
   }
   if (rules.top) {
     // Everything below a top node's prefix is a node's, except what it allocated itself.
-    auto allocated = PrefixTable::Contains(txn, prefix);
+    auto allocated = accounts::PrefixTable::Contains(txn, prefix);
     if (!allocated.ok()) return StoreFailed(std::move(r), allocated.status());
     if (!*allocated) {
       return Refer(std::move(r), txn, prefix, /*exact=*/true, do_not_refer, buffers);
     }
-  } else if (!IsSameOrUnderPrefix(prefix, rules.node_prefix)) {
+  } else if (!identifier::IsSameOrUnderPrefix(prefix, rules.node_prefix)) {
     return NotHosted(std::move(r), rules, prefix);
   }
-  auto found = IdentifierTable::Get(txn, key);
+  auto found = identifier::IdentifierTable::Get(txn, key);
   if (!found.ok()) {
     r.counted_prefix = prefix;
     return StoreFailed(std::move(r), found.status());
   }
   if (!found->has_value()) {
     std::string message;  // none where the prefix is allocated, as the reference server's
-    auto allocated = PrefixTable::Contains(txn, prefix);
+    auto allocated = accounts::PrefixTable::Contains(txn, prefix);
     if (!allocated.ok()) return StoreFailed(std::move(r), allocated.status());
     if (*allocated) {
       r.counted_prefix = prefix;
@@ -174,4 +175,4 @@ Resolution Resolve(const ResolveRules& rules, const store::ReadTxn& txn, std::st
   return Values(std::move(r), (*found)->original, (*found)->values);
 }
 
-}  // namespace idnode::resolver
+}  // namespace idnode::query

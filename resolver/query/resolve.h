@@ -27,12 +27,12 @@
 #include "registry/stats/metrics.h"
 #include "registry/store/store.h"
 
-namespace idnode::resolver {
+namespace idnode::query {
 
 // What the rules above depend on: this node's settings.
 struct ResolveRules {
   std::string_view node_prefix;  // normalised, e.g. 88.123
-  IdentifierOptions identifier_options;
+  identifier::IdentifierOptions identifier_options;
   bool top = false;
   // A secondary's answers for 0.NA/<its prefix> and 0.NA/<an allocated enterprise prefix>.
   std::string_view node_site_values;
@@ -72,4 +72,4 @@ struct Resolution {
 Resolution Resolve(const ResolveRules& rules, const store::ReadTxn& txn, std::string_view handle,
                    bool do_not_refer, ResolveBuffers& buffers);
 
-}  // namespace idnode::resolver
+}  // namespace idnode::query

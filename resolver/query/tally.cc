@@ -1,6 +1,6 @@
 #include "resolver/query/tally.h"
 
-namespace idnode::resolver {
+namespace idnode::query {
 
 PrefixTally::Row& PrefixTally::RowFor(std::string_view prefix) {
   if (last_row_ != nullptr && prefix == last_prefix_) return *last_row_;
@@ -44,4 +44,4 @@ void SharedPrefixTally::ForEach(
   for (const Shard& s : shards_) s.tally.ForEach(fn);
 }
 
-}  // namespace idnode::resolver
+}  // namespace idnode::query

@@ -21,7 +21,7 @@
 
 #include "registry/stats/metrics.h"
 
-namespace idnode::resolver {
+namespace idnode::query {
 
 class PrefixTally {
  public:
@@ -67,4 +67,4 @@ class SharedPrefixTally {
   std::array<Shard, kShards> shards_;
 };
 
-}  // namespace idnode::resolver
+}  // namespace idnode::query

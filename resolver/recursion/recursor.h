@@ -28,7 +28,7 @@
 #include "resolver/net/endpoint.h"
 #include "resolver/query/query.h"
 
-namespace idnode::resolver {
+namespace idnode::recursion {
 
 struct RecursorOptions {
   net::Endpoint top;  // the top node's Handle endpoint (UDP)
@@ -66,42 +66,42 @@ inline constexpr StatRow<RecursorStats> kRecursorStatRows[] = {
     Stat<&RecursorStats::pending>(kRecursionPending),
 };
 
-class Recursor : public RequestDeferrer {
+class Recursor : public query::RequestDeferrer {
  public:
-  Recursor(RecursorOptions options, RecursionCache* cache);
+  Recursor(RecursorOptions options, query::RecursionCache* cache);
   ~Recursor() override;
   Recursor(const Recursor&) = delete;
   Recursor& operator=(const Recursor&) = delete;
 
   // Starts the workers; `processor` builds the replies and must outlive the recursor.
-  void Start(const QueryProcessor& processor);
+  void Start(const query::QueryProcessor& processor);
   // Stops taking requests, answers those still waiting "server too busy" (RC 3) and joins the
   // workers once their walks end (each within max_hops x timeout). Call it before stopping the
   // front ends whose replies it sends. Idempotent.
   void Stop();
 
-  bool Submit(DeferredRequest request) override;
+  bool Submit(query::DeferredRequest request) override;
   RecursorStats stats() const;
   // What the workers' catch-all caught: a request whose walk or reply threw gets SERVER_ERROR
   // (RC 2) when its reply was not sent yet, and the worker goes on.
   const ExceptionGuard& guard() const { return guard_; }
 
   // What the walk from `options.top` finds for `question` (the caller's thread). Public for tests.
-  RecursionAnswer Resolve(const RecursionQuestion& question, uint64_t& expires_ms);
+  query::RecursionAnswer Resolve(const query::RecursionQuestion& question, uint64_t& expires_ms);
 
  private:
   void Run();
 
   const RecursorOptions options_;
-  RecursionCache* const cache_;
-  const QueryProcessor* processor_ = nullptr;
+  query::RecursionCache* const cache_;
+  const query::QueryProcessor* processor_ = nullptr;
   mutable std::mutex mutex_;
   std::condition_variable ready_;
-  std::deque<DeferredRequest> queue_;
+  std::deque<query::DeferredRequest> queue_;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
   ExceptionGuard guard_{"recursor"};
   std::atomic<uint64_t> walks_{0}, found_{0}, not_found_{0}, limit_{0}, failed_{0}, refused_{0};
 };
 
-}  // namespace idnode::resolver
+}  // namespace idnode::recursion

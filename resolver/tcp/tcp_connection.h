@@ -12,7 +12,7 @@
 #include "registry/base/strings.h"
 #include "resolver/tcp/tcp_internal.h"
 
-namespace idnode::resolver::tcp_internal {
+namespace idnode::tcp::tcp_internal {
 
 // One client connection, owned by shared_ptrs held in its pending handlers; it lives on one
 // worker and is only touched by that worker's thread.
@@ -134,12 +134,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     size_t pos = 0;
     bool renewed = false;
     bool waiting = false;  // complete requests wait for the replies to drain or a recursion
-    QueryScratch& scratch = worker_.scratch;
+    query::QueryScratch& scratch = worker_.scratch;
     while (!close_after_write_ && !awaiting_ && filled_ - pos >= wire::kEnvelopeBytes) {
       const char* start = in_.data() + pos;
       const size_t length = LoadU32(start + 16);
       if (length < wire::kHeaderBytes || length > max_message) {
-        ++worker_.counters[QueryOutcome::kDropped];
+        ++worker_.counters[query::QueryOutcome::kDropped];
         close_after_write_ = true;  // cannot frame the stream any further
         break;
       }
@@ -164,7 +164,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         renewed = true;
       }
       std::string_view request(start, wire::kEnvelopeBytes + length);
-      QueryOutcome outcome = server_.processor->Process(request, *worker_.txn, scratch);
+      query::QueryOutcome outcome = server_.processor->Process(request, *worker_.txn, scratch);
       pos += request.size();
       if (scratch.deferred) {
         // The connection moves on with the posted handler, so that it is only ever released
@@ -174,18 +174,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
             self->OnRecursed(std::move(whole));
           });
         };
-        if (server_.processor->Defer(
-                DeferredRequest{std::string(request), scratch.question, 0, std::move(reply)})) {
+        if (server_.processor->Defer(query::DeferredRequest{std::string(request), scratch.question,
+                                                            0, std::move(reply)})) {
           ++worker_.counters[outcome];
           awaiting_ = true;
           waiting = true;
           break;
         }
-        outcome = QueryOutcome::kServerBusy;  // scratch.reply says so
+        outcome = query::QueryOutcome::kServerBusy;  // scratch.reply says so
       }
       ++worker_.counters[outcome];
       if (!scratch.counted_prefix.empty()) worker_.prefixes.Count(scratch.counted_prefix, outcome);
-      if (outcome == QueryOutcome::kDropped) {
+      if (outcome == query::QueryOutcome::kDropped) {
         close_after_write_ = true;
         break;
       }
@@ -322,4 +322,4 @@ inline Connection* GiveWay(Worker& worker, size_t weight) {
   return nullptr;
 }
 
-}  // namespace idnode::resolver::tcp_internal
+}  // namespace idnode::tcp::tcp_internal

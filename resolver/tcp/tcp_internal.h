@@ -22,7 +22,7 @@
 #include "resolver/net/worker_thread.h"
 #include "resolver/tcp/tcp_server.h"
 
-namespace idnode::resolver {
+namespace idnode::tcp {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
@@ -62,10 +62,10 @@ struct Worker {
   std::optional<asio::steady_timer> sweep;  // destroyed before io
   std::thread thread;
   std::optional<store::ReadTxn> txn;
-  QueryScratch scratch;
-  QueryCounters counters;  // only this worker's thread writes
-  PublishedCounters published;
-  PrefixTally prefixes;
+  query::QueryScratch scratch;
+  query::QueryCounters counters;  // only this worker's thread writes
+  query::PublishedCounters published;
+  query::PrefixTally prefixes;
 };
 
 // A connection accepted at the cap, on its way to a worker that makes room for it.
@@ -103,7 +103,7 @@ struct TcpServer::Impl {
   TcpOptions options;
   size_t max_per_source = 1;
   store::Store* store = nullptr;
-  const QueryProcessor* processor = nullptr;
+  const query::QueryProcessor* processor = nullptr;
   uint16_t port = 0;
   // Everything a connection touches when it goes is declared before the workers, so that it
   // outlives connections destroyed with their worker's io_context.
@@ -147,4 +147,4 @@ struct TcpServer::Impl {
   void Serve(Worker& worker);
 };
 
-}  // namespace idnode::resolver
+}  // namespace idnode::tcp

@@ -13,7 +13,7 @@
 #include "resolver/tcp/tcp_connection.h"
 #include "resolver/tcp/tcp_internal.h"
 
-namespace idnode::resolver {
+namespace idnode::tcp {
 
 using tcp_internal::Clock;
 using tcp_internal::GiveWay;
@@ -204,7 +204,7 @@ absl::StatusOr<std::unique_ptr<TcpServer>> TcpServer::Bind(const TcpOptions& opt
   return std::unique_ptr<TcpServer>(new TcpServer(std::move(impl)));
 }
 
-absl::Status TcpServer::Start(store::Store& store, const QueryProcessor& processor) {
+absl::Status TcpServer::Start(store::Store& store, const query::QueryProcessor& processor) {
   Impl& impl = *impl_;
   impl.store = &store;
   impl.processor = &processor;
@@ -260,14 +260,14 @@ TcpServer::~TcpServer() {
   impl_->acceptor.reset();
 }
 
-QueryCounters TcpServer::counters() const {
-  QueryCounters sum;
+query::QueryCounters TcpServer::counters() const {
+  query::QueryCounters sum;
   for (const auto& worker : impl_->workers) worker->published.AddTo(sum);
   return sum;
 }
 
 void TcpServer::ForEachPrefix(
-    const std::function<void(std::string_view, const QueryCounters&)>& fn) const {
+    const std::function<void(std::string_view, const query::QueryCounters&)>& fn) const {
   for (const auto& worker : impl_->workers) worker->prefixes.ForEach(fn);
 }
 
@@ -282,4 +282,4 @@ TcpStats TcpServer::stats() const {
                   impl.write_timeouts.load(), impl.read_pauses.load(), impl.open.load()};
 }
 
-}  // namespace idnode::resolver
+}  // namespace idnode::tcp

@@ -52,7 +52,7 @@
 #include "resolver/query/query.h"
 #include "resolver/query/tally.h"
 
-namespace idnode::resolver {
+namespace idnode::tcp {
 
 struct TcpOptions {
   net::Endpoint listen{0x7f000001, 2641};  // port 0 picks one
@@ -123,17 +123,18 @@ class TcpServer {
   // Starts accepting and the workers, named handle-tcp-N. `store` and `processor` must outlive
   // the server. PERMISSION_DENIED when realtime_priority is set and the process may not use it
   // (the workers already started keep running until Stop).
-  absl::Status Start(store::Store& store, const QueryProcessor& processor);
+  absl::Status Start(store::Store& store, const query::QueryProcessor& processor);
   uint16_t port() const;
   // Closes the listener: no new connections; those open are still served. Idempotent.
   void StopAccepting();
   // Stops accepting, closes every connection and joins the workers. Idempotent.
   void Stop();
   // The sum of every worker's counters, as last published (after each burst of requests).
-  QueryCounters counters() const;
+  query::QueryCounters counters() const;
   // Calls fn(prefix, counts) with per enterprise prefix totals, once per worker that counted
   // the prefix: add them up. Any thread.
-  void ForEachPrefix(const std::function<void(std::string_view, const QueryCounters&)>& fn) const;
+  void ForEachPrefix(
+      const std::function<void(std::string_view, const query::QueryCounters&)>& fn) const;
   TcpStats stats() const;
   // The workers' own failures (net/worker_thread.h). Any thread.
   net::WorkerHealthStats health() const;
@@ -146,4 +147,4 @@ class TcpServer {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace idnode::resolver
+}  // namespace idnode::tcp

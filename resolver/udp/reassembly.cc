@@ -4,7 +4,7 @@
 
 #include "resolver/wire/wire.h"
 
-namespace idnode::resolver {
+namespace idnode::udp {
 
 RequestReassembler::RequestReassembler(uint64_t timeout_ms)
     : timeout_ms_(timeout_ms), slots_(kSlots) {
@@ -107,4 +107,4 @@ size_t RequestReassembler::Expire(uint64_t now_ms) {
   return expired;
 }
 
-}  // namespace idnode::resolver
+}  // namespace idnode::udp

@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-namespace idnode::resolver {
+namespace idnode::udp {
 
 class RequestReassembler {
  public:
@@ -62,4 +62,4 @@ class RequestReassembler {
   size_t pending_ = 0;  // slots in use
 };
 
-}  // namespace idnode::resolver
+}  // namespace idnode::udp

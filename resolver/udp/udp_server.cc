@@ -17,7 +17,7 @@
 #include "resolver/net/worker_thread.h"
 #include "resolver/udp/reassembly.h"
 
-namespace idnode::resolver {
+namespace idnode::udp {
 namespace {
 
 constexpr size_t kRequestSlotBytes = 4096;
@@ -236,8 +236,8 @@ class DatagramBatch {
 struct UdpServer::Worker {
   std::shared_ptr<SharedSocket> socket;  // shared with the recursion replies in flight
   std::thread thread;
-  PublishedCounters published;
-  PrefixTally prefixes;
+  query::PublishedCounters published;
+  query::PrefixTally prefixes;
 };
 
 absl::StatusOr<std::unique_ptr<UdpServer>> UdpServer::Bind(const UdpOptions& options) {
@@ -266,7 +266,7 @@ absl::StatusOr<std::unique_ptr<UdpServer>> UdpServer::Bind(const UdpOptions& opt
   return server;
 }
 
-absl::Status UdpServer::Start(store::Store& store, const QueryProcessor& processor) {
+absl::Status UdpServer::Start(store::Store& store, const query::QueryProcessor& processor) {
   store_ = &store;
   processor_ = &processor;
   for (size_t i = 0; i < workers_.size(); ++i) {
@@ -298,12 +298,12 @@ void UdpServer::Stop() {
 }
 
 void UdpServer::ForEachPrefix(
-    const std::function<void(std::string_view, const QueryCounters&)>& fn) const {
+    const std::function<void(std::string_view, const query::QueryCounters&)>& fn) const {
   for (const auto& worker : workers_) worker->prefixes.ForEach(fn);
 }
 
-QueryCounters UdpServer::counters() const {
-  QueryCounters sum;
+query::QueryCounters UdpServer::counters() const {
+  query::QueryCounters sum;
   for (const auto& worker : workers_) worker->published.AddTo(sum);
   return sum;
 }
@@ -331,8 +331,8 @@ struct UdpServer::Loop {
     worker.published.AddTo(counters);  // a loop started again goes on from the published totals
   }
   DatagramBatch batch;
-  QueryScratch scratch;
-  QueryCounters counters;
+  query::QueryScratch scratch;
+  query::QueryCounters counters;
   SourceLimiter limiter;
   RequestReassembler reassembler;
 };
@@ -358,13 +358,14 @@ void UdpServer::RunLoop(Worker& worker, size_t index) {
       // Not served: these requests are dropped (clients retry) and the next batch tries again.
       health_->Failed(index, name, net::WorkerHealth::Failure::kRenew,
                       StrCat("cannot renew its read transaction: ", ToStd(renewed.message())));
-      loop.counters[QueryOutcome::kDropped] += static_cast<uint64_t>(received);
+      loop.counters[query::QueryOutcome::kDropped] += static_cast<uint64_t>(received);
       worker.published.Publish(loop.counters);
       continue;
     }
     health_->Succeeded(index);
     const uint64_t now_ms = CoarseNowMs();
-    loop.counters[QueryOutcome::kDropped] += loop.reassembler.Expire(now_ms);  // never completed
+    loop.counters[query::QueryOutcome::kDropped] +=
+        loop.reassembler.Expire(now_ms);  // never completed
     for (size_t i = 0; i < static_cast<size_t>(received); ++i) {
       HandleDatagram(worker, loop, *txn, i, now_ms);
     }
@@ -378,14 +379,14 @@ void UdpServer::RunLoop(Worker& worker, size_t index) {
 // the recursor, or answered (its reply queued in the batch).
 void UdpServer::HandleDatagram(Worker& worker, Loop& loop, const store::ReadTxn& txn, size_t i,
                                uint64_t now_ms) {
-  QueryCounters& counters = loop.counters;
+  query::QueryCounters& counters = loop.counters;
   if (loop.batch.truncated(i)) {
-    ++counters[QueryOutcome::kDropped];  // a datagram larger than the request slot
+    ++counters[query::QueryOutcome::kDropped];  // a datagram larger than the request slot
     return;
   }
   const PeerAddress& peer = loop.batch.peer(i);
   if (loop.limiter.enabled() && !loop.limiter.Allow(SourceKey(peer), now_ms)) {
-    ++counters[QueryOutcome::kRateLimited];
+    ++counters[query::QueryOutcome::kRateLimited];
     return;
   }
   std::string_view packet = loop.batch.packet(i);
@@ -396,30 +397,30 @@ void UdpServer::HandleDatagram(Worker& worker, Loop& loop, const store::ReadTxn&
       case RequestReassembler::Result::kIncomplete:
         return;
       case RequestReassembler::Result::kRejected:
-        ++counters[QueryOutcome::kDropped];
+        ++counters[query::QueryOutcome::kDropped];
         return;
       case RequestReassembler::Result::kComplete:
         packet = whole;
         break;
     }
   }
-  QueryScratch& scratch = loop.scratch;
-  QueryOutcome outcome = processor_->Process(packet, txn, scratch, options_.max_reply_bytes);
+  query::QueryScratch& scratch = loop.scratch;
+  query::QueryOutcome outcome = processor_->Process(packet, txn, scratch, options_.max_reply_bytes);
   if (scratch.deferred) {
     auto reply = [socket = worker.socket, peer, length = loop.batch.peer_length(i),
                   health = health_](std::string_view answer) {
       SendReply(socket->fd, peer, length, answer, *health);
     };
-    if (processor_->Defer(DeferredRequest{std::string(packet), scratch.question,
-                                          options_.max_reply_bytes, std::move(reply)})) {
+    if (processor_->Defer(query::DeferredRequest{std::string(packet), scratch.question,
+                                                 options_.max_reply_bytes, std::move(reply)})) {
       ++counters[outcome];
       return;  // the recursor answers
     }
-    outcome = QueryOutcome::kServerBusy;  // scratch.reply says so
+    outcome = query::QueryOutcome::kServerBusy;  // scratch.reply says so
   }
   ++counters[outcome];
   if (!scratch.counted_prefix.empty()) worker.prefixes.Count(scratch.counted_prefix, outcome);
-  if (outcome != QueryOutcome::kDropped) loop.batch.Queue(i, scratch.reply);
+  if (outcome != query::QueryOutcome::kDropped) loop.batch.Queue(i, scratch.reply);
 }
 
-}  // namespace idnode::resolver
+}  // namespace idnode::udp

@@ -37,7 +37,7 @@
 #include "resolver/query/query.h"
 #include "resolver/query/tally.h"
 
-namespace idnode::resolver {
+namespace idnode::udp {
 
 struct UdpOptions {
   net::Endpoint listen{0x7f000001, 2641};  // port 0 picks one
@@ -61,7 +61,7 @@ class UdpServer {
   // Starts the workers, named handle-udp-N. `store` and `processor` must outlive the server.
   // PERMISSION_DENIED when realtime_priority is set and the process may not use it (the
   // workers already started keep running until Stop).
-  absl::Status Start(store::Store& store, const QueryProcessor& processor);
+  absl::Status Start(store::Store& store, const query::QueryProcessor& processor);
   uint16_t port() const { return port_; }
   // Stops the workers and keeps the sockets open, so that replies still owed (recursion) can be
   // sent. Idempotent.
@@ -70,10 +70,11 @@ class UdpServer {
   // is done). Idempotent.
   void Stop();
   // The sum of every worker's counters, as last published (after each batch).
-  QueryCounters counters() const;
+  query::QueryCounters counters() const;
   // Calls fn(prefix, counts) with per enterprise prefix totals, once per worker that counted
   // the prefix: add them up. Any thread.
-  void ForEachPrefix(const std::function<void(std::string_view, const QueryCounters&)>& fn) const;
+  void ForEachPrefix(
+      const std::function<void(std::string_view, const query::QueryCounters&)>& fn) const;
   // The workers' own failures (net/worker_thread.h). Any thread, after Bind.
   net::WorkerHealthStats health() const { return health_->stats(); }
   const ExceptionGuard& guard() const { return health_->guard(); }
@@ -89,7 +90,7 @@ class UdpServer {
 
   UdpOptions options_;
   store::Store* store_ = nullptr;
-  const QueryProcessor* processor_ = nullptr;
+  const query::QueryProcessor* processor_ = nullptr;
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::vector<std::unique_ptr<Worker>> workers_;
@@ -97,4 +98,4 @@ class UdpServer {
   std::shared_ptr<net::WorkerHealth> health_;
 };
 
-}  // namespace idnode::resolver
+}  // namespace idnode::udp

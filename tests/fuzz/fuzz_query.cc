@@ -20,12 +20,13 @@ using namespace idnode;
 struct World {
   std::unique_ptr<store::Store> store;
   std::optional<store::ReadTxn> txn;
-  std::unique_ptr<resolver::QueryProcessor> processor;
-  resolver::QueryScratch scratch;
+  std::unique_ptr<query::QueryProcessor> processor;
+  query::QueryScratch scratch;
 };
 
-HandleValue Value(uint32_t index, std::string type, std::string data, uint8_t permissions) {
-  HandleValue value;
+identifier::HandleValue Value(uint32_t index, std::string type, std::string data,
+                              uint8_t permissions) {
+  identifier::HandleValue value;
   value.index = index;
   value.type = std::move(type);
   value.data = std::move(data);
@@ -45,10 +46,12 @@ World& TheWorld() {
     w->store = std::move(*store);
     auto txn = w->store->BeginWrite(store::WriteAccessForTests::Get());
     FUZZ_CHECK(txn.ok());
-    auto put = [&](const std::string& id, std::vector<HandleValue> values) {
-      auto encoded = EncodeValueList(std::move(values));
+    auto put = [&](const std::string& id, std::vector<identifier::HandleValue> values) {
+      auto encoded = identifier::EncodeValueList(std::move(values));
       FUZZ_CHECK(encoded.ok());
-      FUZZ_CHECK(txn->Put(store::Db::kIds, id, EncodeRecord({1, 1, 1, id, "acme", *encoded})).ok());
+      FUZZ_CHECK(
+          txn->Put(store::Db::kIds, id, identifier::EncodeRecord({1, 1, 1, id, "acme", *encoded}))
+              .ok());
     };
     put("88.123.45/abc-0001", {Value(1, "URL", "http://example.com/abc-0001", 0x0e),
                                Value(2, "EMAIL", "ops@example.com", 0x0e),
@@ -63,8 +66,8 @@ World& TheWorld() {
     site.servers.push_back({1, wire::SiteAddress(0x7f000001), "", {{2, 0, 2641}, {2, 1, 2641}}});
     std::string site_bytes;
     wire::EncodeSiteInfo(site, site_bytes);
-    w->processor = std::make_unique<resolver::QueryProcessor>(
-        resolver::QueryConfig{"88.123", IdentifierOptions{}, 1, site_bytes, false, "", "", {}});
+    w->processor = std::make_unique<query::QueryProcessor>(query::QueryConfig{
+        "88.123", identifier::IdentifierOptions{}, 1, site_bytes, false, "", "", {}});
     std::atexit([] {
       std::filesystem::remove_all(std::filesystem::temp_directory_path() /
                                   ("idnode-fuzz-query-" + std::to_string(::getpid())));
@@ -81,9 +84,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view request(reinterpret_cast<const char*>(data), size);
   // Every other input also gets the datagram transport's bound on the reply size.
   const size_t max_reply = (size % 2 == 0) ? 1024 : 0;
-  resolver::QueryOutcome outcome =
+  query::QueryOutcome outcome =
       world.processor->Process(request, *world.txn, world.scratch, max_reply);
-  if (outcome == resolver::QueryOutcome::kDropped) return 0;
+  if (outcome == query::QueryOutcome::kDropped) return 0;
   wire::Envelope in, out;
   FUZZ_CHECK(wire::DecodeEnvelope(request, in) == wire::WireError::kOk);
   wire::Header header;
@@ -91,7 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(wire::DecodeMessage(world.scratch.reply, out, header, body) == wire::WireError::kOk);
   FUZZ_CHECK(out.request_id == in.request_id);
   FUZZ_CHECK(header.response_code != 0);
-  if (max_reply != 0 && outcome != resolver::QueryOutcome::kReplyTooLarge) {
+  if (max_reply != 0 && outcome != query::QueryOutcome::kReplyTooLarge) {
     FUZZ_CHECK(world.scratch.reply.size() <= max_reply);
   }
   return 0;

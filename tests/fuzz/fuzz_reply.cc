@@ -1,5 +1,5 @@
 // Fuzz target: what a client decodes from a server (envelope, header, request digest, error
-// message, resolution values, HS_SITE), as resolver::DecodeReply does for idctl and the walk.
+// message, resolution values, HS_SITE), as client::DecodeReply does for idctl and the walk.
 // The first byte picks the opcode the reply is read as.
 
 #include <string>
@@ -12,7 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint32_t opcode =
       (data[0] & 1) != 0 ? idnode::wire::opcode::kGetSiteInfo : idnode::wire::opcode::kResolution;
   std::string_view whole(reinterpret_cast<const char*>(data) + 1, size - 1);
-  auto reply = idnode::resolver::DecodeReply(whole, opcode);
+  auto reply = idnode::client::DecodeReply(whole, opcode);
   if (!reply.ok()) {
     FUZZ_CHECK(!reply.status().message().empty());
     return 0;

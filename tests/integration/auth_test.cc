@@ -16,7 +16,7 @@ namespace {
 grpc::Status ListAccounts(const testing::NodeProcess& node, const std::string& token) {
   auto admin = v1::Admin::NewStub(node.Channel());
   grpc::ClientContext context;
-  client::Authorize(context, token);
+  idctl::Authorize(context, token);
   v1::ListAccountsRequest request;
   v1::ListAccountsResponse response;
   return admin->ListAccounts(&context, request, &response);

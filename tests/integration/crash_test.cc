@@ -52,7 +52,7 @@ TEST_P(CrashTest, AcknowledgedRegistrationsSurviveSigkill) {
     std::atomic<uint64_t> next_batch{0};
     std::thread streamer([&] {
       auto stub = v1::Registry::NewStub(node.Channel());
-      client::StreamBatches(
+      idctl::StreamBatches(
           *stub, token,
           [&](v1::BatchCreateRequest& request) {
             uint64_t batch = ++next_batch;
@@ -100,7 +100,7 @@ TEST_P(CrashTest, AcknowledgedRegistrationsSurviveSigkill) {
     // The restarted node still takes writes.
     auto registry = v1::Registry::NewStub(restarted.Channel());
     grpc::ClientContext ctx;
-    client::Authorize(ctx, token);
+    idctl::Authorize(ctx, token);
     v1::CreateResponse created;
     EXPECT_TRUE(registry->Create(&ctx, Item(999999, 0), &created).ok());
     // And it stops cleanly on SIGTERM.

@@ -27,7 +27,7 @@ grpc::Status OnIdentifier(grpc::Status (v1::Registry::Stub::*method)(grpc::Clien
                           const std::string& id) {
   auto stub = v1::Registry::NewStub(node.Channel());
   grpc::ClientContext context;
-  client::Authorize(context, token);
+  idctl::Authorize(context, token);
   Request request;
   request.set_identifier(id);
   Response response;

@@ -18,7 +18,7 @@
 namespace idnode {
 namespace {
 
-using resolver::Transport;
+using client::Transport;
 using std::chrono::steady_clock;
 
 constexpr uint32_t kLoopback = 0x7f000001;
@@ -38,12 +38,12 @@ net::Endpoint HandleEndpoint(const testing::NodeProcess& node) {
   return net::Endpoint{kLoopback, static_cast<uint16_t>(node.handle_port())};
 }
 
-absl::StatusOr<resolver::HandleReply> Ask(const testing::NodeProcess& node,
-                                          const std::string& handle, uint32_t flags = 0) {
-  resolver::HandleRequest request;
+absl::StatusOr<client::HandleReply> Ask(const testing::NodeProcess& node, const std::string& handle,
+                                        uint32_t flags = 0) {
+  client::HandleRequest request;
   request.handle = handle;
   request.flags |= flags;
-  return resolver::Query(Transport::kUdp, HandleEndpoint(node), request);
+  return client::Query(Transport::kUdp, HandleEndpoint(node), request);
 }
 
 // Polls `node` until `handle` resolves (RC 1) or 60 s pass; true when it did.
@@ -60,7 +60,7 @@ bool WaitForRecord(const testing::NodeProcess& node, const std::string& handle) 
 v1::FederationStatusResponse FederationStatus(const testing::NodeProcess& node) {
   v1::FederationStatusResponse response;
   grpc::ClientContext context;
-  client::Authorize(context, node.admin_token());
+  idctl::Authorize(context, node.admin_token());
   auto status = v1::Federation::NewStub(node.Channel())->Status(&context, {}, &response);
   EXPECT_TRUE(status.ok()) << status.error_message();
   return response;
@@ -170,10 +170,10 @@ TEST_F(FederationTest, AClientThatKnowsOnlyTheTopNodeReachesIdentifiersOnBothSec
   }
   auto record = Ask(*top, "0.NA/88.123.45");
   ASSERT_TRUE(record.ok());
-  auto sites = resolver::SitesFromValues(record->values, "HS_SITE");
+  auto sites = client::SitesFromValues(record->values, "HS_SITE");
   ASSERT_TRUE(sites.ok()) << sites.status();
   ASSERT_EQ(sites->size(), 1u);
-  auto endpoint = resolver::ServerEndpoint(sites->front().servers[0], Transport::kUdp);
+  auto endpoint = client::ServerEndpoint(sites->front().servers[0], Transport::kUdp);
   ASSERT_TRUE(endpoint.ok());
   EXPECT_EQ(endpoint->port, a->handle_port());
   // The spool empties just before the client counts the acknowledgement: wait for both.
@@ -185,14 +185,14 @@ TEST_F(FederationTest, AClientThatKnowsOnlyTheTopNodeReachesIdentifiersOnBothSec
 
   // The walk, over UDP and over TCP, to each secondary.
   for (Transport transport : {Transport::kUdp, Transport::kTcp}) {
-    resolver::WalkOptions options;
+    client::WalkOptions options;
     options.transport = transport;
     for (const auto& [id, url, port] :
          {std::tuple{"88.123.45/PUMP-1", "https://a.example/pump-1", a->handle_port()},
           std::tuple{"88.200.7/VALVE-9", "https://b.example/valve-9", b->handle_port()}}) {
-      resolver::HandleRequest request;
+      client::HandleRequest request;
       request.handle = id;
-      auto walked = resolver::Walk(HandleEndpoint(*top), request, options);
+      auto walked = client::Walk(HandleEndpoint(*top), request, options);
       ASSERT_TRUE(walked.ok()) << walked.status();
       ASSERT_EQ(walked->reply.header.response_code, wire::rc::kSuccess) << walked->reply.message;
       ASSERT_EQ(walked->reply.values.size(), 1u);
@@ -235,15 +235,15 @@ TEST_F(FederationTest, AClientThatKnowsOnlyTheTopNodeReachesIdentifiersOnBothSec
   // A prefix nobody registered ends in a clear not-found at the top node; an unallocated
   // enterprise prefix under a registered node prefix is referred (303) to that node, which says
   // not found.
-  resolver::HandleRequest unknown;
+  client::HandleRequest unknown;
   unknown.handle = "88.999.1/X";
-  auto walked = resolver::Walk(HandleEndpoint(*top), unknown, {});
+  auto walked = client::Walk(HandleEndpoint(*top), unknown, {});
   ASSERT_TRUE(walked.ok()) << walked.status();
   EXPECT_EQ(walked->reply.header.response_code, wire::rc::kHandleNotFound);
   EXPECT_NE(walked->reply.message.find("prefix 88.999.1 is not registered"), std::string::npos)
       << walked->reply.message;
   unknown.handle = "88.123.99/X";
-  walked = resolver::Walk(HandleEndpoint(*top), unknown, {});
+  walked = client::Walk(HandleEndpoint(*top), unknown, {});
   ASSERT_TRUE(walked.ok()) << walked.status();
   EXPECT_EQ(walked->reply.header.response_code, wire::rc::kHandleNotFound);
   ASSERT_EQ(walked->trace.size(), 2u);
@@ -256,10 +256,10 @@ TEST_F(FederationTest, AClientThatKnowsOnlyTheTopNodeReachesIdentifiersOnBothSec
   ASSERT_TRUE(referral.ok());
   EXPECT_EQ(referral->header.response_code, wire::rc::kServiceReferral);
   EXPECT_EQ(referral->handle, "0.NA/88.200.7");
-  auto referred = resolver::SitesFromValues(referral->values, "HS_SITE");
+  auto referred = client::SitesFromValues(referral->values, "HS_SITE");
   ASSERT_TRUE(referred.ok());
   ASSERT_EQ(referred->size(), 1u);
-  EXPECT_EQ(resolver::ServerEndpoint(referred->front().servers[0], Transport::kTcp)->port,
+  EXPECT_EQ(client::ServerEndpoint(referred->front().servers[0], Transport::kTcp)->port,
             b->handle_port());
   auto refused = Ask(*top, "88.200.7/VALVE-9", wire::op_flag::kDoNotRefer);
   ASSERT_TRUE(refused.ok());
@@ -273,7 +273,7 @@ TEST_F(FederationTest, AClientThatKnowsOnlyTheTopNodeReachesIdentifiersOnBothSec
   release.set_prefix("88.123.46");
   v1::ReleasePrefixResponse released;
   grpc::ClientContext context;
-  client::Authorize(context, a->admin_token());
+  idctl::Authorize(context, a->admin_token());
   ASSERT_TRUE(v1::Admin::NewStub(a->Channel())->ReleasePrefix(&context, release, &released).ok());
   // Once its own record is gone, the top node refers 0.NA/88.123.46 to the node's prefix (303).
   const auto deadline = steady_clock::now() + std::chrono::seconds(60);
@@ -324,29 +324,29 @@ TEST_F(FederationTest, ASiteWithAMirrorIsReferredWholeAndClientsSpreadOverItByTh
   auto referral = Ask(*top, "88.123.45/PART-0");
   ASSERT_TRUE(referral.ok());
   EXPECT_EQ(referral->header.response_code, wire::rc::kServiceReferral);
-  for (const resolver::HandleReply* reply : {&*record, &*referral}) {
-    auto sites = resolver::SitesFromValues(reply->values, "HS_SITE");
+  for (const client::HandleReply* reply : {&*record, &*referral}) {
+    auto sites = client::SitesFromValues(reply->values, "HS_SITE");
     ASSERT_TRUE(sites.ok()) << sites.status();
     ASSERT_EQ(sites->size(), 1u);
     ASSERT_EQ(sites->front().servers.size(), 2u);
     for (Transport transport : {Transport::kUdp, Transport::kTcp}) {
-      EXPECT_EQ(resolver::ServerEndpoint(sites->front().servers[0], transport)->port,
+      EXPECT_EQ(client::ServerEndpoint(sites->front().servers[0], transport)->port,
                 a->handle_port());
-      EXPECT_EQ(resolver::ServerEndpoint(sites->front().servers[1], transport)->port,
+      EXPECT_EQ(client::ServerEndpoint(sites->front().servers[1], transport)->port,
                 mirror.handle_port());
     }
   }
-  const wire::SiteInfo site = resolver::SitesFromValues(record->values, "HS_SITE").value().front();
+  const wire::SiteInfo site = client::SitesFromValues(record->values, "HS_SITE").value().front();
 
   // Each identifier is asked of the server the hash rule picks, and both servers get some.
   int answered_by[2] = {0, 0};
   for (int i = 0; i < kIdentifiers; ++i) {
-    resolver::HandleRequest request;
+    client::HandleRequest request;
     request.handle = "88.123.45/PART-" + std::to_string(i);
-    auto walked = resolver::Walk(HandleEndpoint(*top), request, {});
+    auto walked = client::Walk(HandleEndpoint(*top), request, {});
     ASSERT_TRUE(walked.ok()) << walked.status();
     ASSERT_EQ(walked->reply.header.response_code, wire::rc::kSuccess) << request.handle;
-    const size_t chosen = resolver::SelectServer(site, request.handle);
+    const size_t chosen = client::SelectServer(site, request.handle);
     ASSERT_LT(chosen, 2u);
     ++answered_by[chosen];
     const testing::NodeProcess& expected = chosen == 0 ? *a : mirror;
@@ -430,7 +430,7 @@ grpc::Status RegisterDirect(const testing::NodeProcess& top, const std::string& 
   request.set_service(service);
   v1::RegisterPrefixResponse response;
   grpc::ClientContext context;
-  client::Authorize(context, token);
+  idctl::Authorize(context, token);
   return v1::Federation::NewStub(top.Channel())->RegisterPrefix(&context, request, &response);
 }
 
@@ -472,9 +472,9 @@ TEST_F(FederationTest, APrefixRecordCanNameAServiceHandleThatClientsResolveForTh
   EXPECT_EQ(record->values[0].type, "HS_SERV");
   EXPECT_EQ(record->values[0].data, "0.NA/88.123");
 
-  resolver::HandleRequest request;
+  client::HandleRequest request;
   request.handle = "88.123.45/PUMP-7";
-  auto walked = resolver::Walk(HandleEndpoint(*top), request, {});
+  auto walked = client::Walk(HandleEndpoint(*top), request, {});
   ASSERT_TRUE(walked.ok()) << walked.status();
   ASSERT_EQ(walked->reply.header.response_code, wire::rc::kSuccess);
   EXPECT_EQ(walked->reply.values[0].data, "https://s.example/pump-7");
@@ -489,7 +489,7 @@ TEST_F(FederationTest, APrefixRecordCanNameAServiceHandleThatClientsResolveForTh
   // A service handle that does not resolve is a clear error.
   ASSERT_TRUE(RegisterDirect(*top, token, "88.123.46", "", false, "0.NA/88.123.99").ok());
   request.handle = "88.123.46/X";
-  walked = resolver::Walk(HandleEndpoint(*top), request, {});
+  walked = client::Walk(HandleEndpoint(*top), request, {});
   ASSERT_FALSE(walked.ok());
   EXPECT_NE(walked.status().message().find("service handle 0.NA/88.123.99 named by 0.NA/88.123.46"),
             std::string::npos)
@@ -575,13 +575,13 @@ TEST_F(FederationTest, AReferralLoopBetweenMisconfiguredTopNodesEndsWithAnError)
   ASSERT_TRUE(RegisterDirect(top2, token2, "77.1",
                              SiteBytes({static_cast<uint16_t>(top->handle_port())}), true)
                   .ok());
-  resolver::HandleRequest request;
+  client::HandleRequest request;
   request.handle = "77.1/LOOP";
-  resolver::WalkOptions options;
+  client::WalkOptions options;
   options.max_hops = 6;
-  std::vector<resolver::WalkStep> trace;
+  std::vector<client::WalkStep> trace;
   const auto started = steady_clock::now();
-  auto walked = resolver::Walk(HandleEndpoint(*top), request, options, &trace);
+  auto walked = client::Walk(HandleEndpoint(*top), request, options, &trace);
   ASSERT_FALSE(walked.ok());
   EXPECT_EQ(walked.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_NE(walked.status().message().find("gave up after 6 queries"), std::string::npos);
@@ -618,35 +618,35 @@ TEST_F(FederationTest, ASecondaryResolvesForItsClientsThroughTheTopNodeWhenAsked
   ASSERT_TRUE(own.ok());
   EXPECT_NE(own->header.flags & wire::op_flag::kAuthoritative, 0u);
   // Without REC the answer is 301, as before.
-  resolver::HandleRequest plain;
+  client::HandleRequest plain;
   plain.handle = "88.200.7/VALVE-9";
   plain.flags = wire::op_flag::kPublicOnly;
-  auto refused = resolver::Query(Transport::kUdp, HandleEndpoint(*a), plain);
+  auto refused = client::Query(Transport::kUdp, HandleEndpoint(*a), plain);
   ASSERT_TRUE(refused.ok());
   EXPECT_EQ(refused->header.response_code, wire::rc::kServerNotResponsible);
 
   // Over TCP with keep-alive, a recursed request between two of A's own keeps its place: the
   // replies come back in the order of the requests (Receive skips any other id, so a reply out
   // of order would leave a later Receive waiting in vain).
-  auto connection = resolver::HandleConnection::Open(Transport::kTcp, HandleEndpoint(*a),
-                                                     std::chrono::seconds(3));
+  auto connection =
+      client::HandleConnection::Open(Transport::kTcp, HandleEndpoint(*a), std::chrono::seconds(3));
   ASSERT_TRUE(connection.ok()) << connection.status();
   std::string batch;
   const std::vector<std::string> ids = {"88.123.45/PUMP-1", "88.200.7/VALVE-10",
                                         "88.123.45/PUMP-1"};
   for (size_t i = 0; i < ids.size(); ++i) {
-    resolver::HandleRequest request;
+    client::HandleRequest request;
     request.handle = ids[i];
     request.flags |= wire::op_flag::kKeepAlive;
     std::string whole;
-    resolver::EncodeRequest(request, static_cast<uint32_t>(100 + i), whole);
+    client::EncodeRequest(request, static_cast<uint32_t>(100 + i), whole);
     batch += whole;
   }
   ASSERT_TRUE(connection->Send(batch).ok());
   for (size_t i = 0; i < ids.size(); ++i) {
     auto whole = connection->Receive(static_cast<uint32_t>(100 + i), std::chrono::seconds(5));
     ASSERT_TRUE(whole.ok()) << i << ": " << whole.status();
-    auto reply = resolver::DecodeReply(*whole, wire::opcode::kResolution);
+    auto reply = client::DecodeReply(*whole, wire::opcode::kResolution);
     ASSERT_TRUE(reply.ok());
     EXPECT_EQ(reply->header.response_code, wire::rc::kSuccess) << i;
     EXPECT_EQ(reply->handle, ids[i]);
@@ -675,9 +675,9 @@ TEST_F(FederationTest, ASecondaryResolvesForItsClientsThroughTheTopNodeWhenAsked
   EXPECT_EQ(a->Metric("idnode_recursion_walks_total{result=\"found\"}"), 2);
   b->Kill(SIGTERM);
   for (Transport transport : {Transport::kUdp, Transport::kTcp}) {
-    resolver::HandleRequest again;
+    client::HandleRequest again;
     again.handle = "88.200.7/VALVE-9";
-    auto cached = resolver::Query(transport, HandleEndpoint(*a), again);
+    auto cached = client::Query(transport, HandleEndpoint(*a), again);
     ASSERT_TRUE(cached.ok());
     ASSERT_EQ(cached->header.response_code, wire::rc::kSuccess);
     EXPECT_EQ(cached->values[0].data, "https://b.example/88.200.7/VALVE-9");
@@ -703,10 +703,10 @@ TEST_F(FederationTest, ASecondaryResolvesForItsClientsThroughTheTopNodeWhenAsked
       << unknown->message;
   EXPECT_EQ(a->Metric("idnode_recursion_walks_total{result=\"not_found\"}"), 2);
   // A request that arrives with its recursion count at the limit is refused at once.
-  resolver::HandleRequest deep;
+  client::HandleRequest deep;
   deep.handle = "88.200.7/VALVE-11";
   deep.recursion_count = 4;
-  auto limited = resolver::Query(Transport::kUdp, HandleEndpoint(*a), deep);
+  auto limited = client::Query(Transport::kUdp, HandleEndpoint(*a), deep);
   ASSERT_TRUE(limited.ok());
   EXPECT_EQ(limited->header.response_code, wire::rc::kRecursionCountTooHigh);
   EXPECT_NE(limited->message.find("recursion count 4 has reached this node's limit of 4"),
@@ -731,10 +731,10 @@ TEST_F(FederationTest, ARecursionLoopBetweenMisconfiguredSecondariesEndsAtTheLim
   ASSERT_TRUE(c.Start());
   ASSERT_TRUE(d.Start());
   for (Transport transport : {Transport::kUdp, Transport::kTcp}) {
-    resolver::HandleRequest request;
+    client::HandleRequest request;
     request.handle = "77.9/LOOP";
     const auto started = steady_clock::now();
-    auto reply = resolver::Query(transport, HandleEndpoint(c), request, std::chrono::seconds(10));
+    auto reply = client::Query(transport, HandleEndpoint(c), request, std::chrono::seconds(10));
     ASSERT_TRUE(reply.ok()) << reply.status();
     EXPECT_EQ(reply->header.response_code, wire::rc::kRecursionCountTooHigh);
     // C (count 0) -> D (1) -> C (2) -> D (3) -> C (4) -> D (5), whose limit of 4 ends it.
@@ -746,9 +746,9 @@ TEST_F(FederationTest, ARecursionLoopBetweenMisconfiguredSecondariesEndsAtTheLim
   EXPECT_GE(c.Metric("idnode_recursion_walks_total{result=\"recursion_limit\"}"), 2);
   EXPECT_GE(d.Metric("idnode_recursion_walks_total{result=\"recursion_limit\"}"), 2);
   // Both still answer.
-  resolver::HandleRequest site_info;
+  client::HandleRequest site_info;
   site_info.opcode = wire::opcode::kGetSiteInfo;
-  auto site = resolver::Query(Transport::kUdp, HandleEndpoint(d), site_info);
+  auto site = client::Query(Transport::kUdp, HandleEndpoint(d), site_info);
   ASSERT_TRUE(site.ok());
   EXPECT_EQ(site->header.response_code, wire::rc::kSuccess);
 }
@@ -764,13 +764,13 @@ TEST_F(FederationTest, RecursiveRequestsStillWaitingWhenTheNodeStopsGetAnAnswer)
                          testing::NodeOptions{{"--config", dir_.Sub("e.toml")}, "", 0, 0});
   ASSERT_TRUE(e.Start());
   auto connection =
-      resolver::HandleConnection::Open(Transport::kUdp, HandleEndpoint(e), std::chrono::seconds(3));
+      client::HandleConnection::Open(Transport::kUdp, HandleEndpoint(e), std::chrono::seconds(3));
   ASSERT_TRUE(connection.ok());
   for (uint32_t id : {1u, 2u}) {
-    resolver::HandleRequest request;
+    client::HandleRequest request;
     request.handle = "77.9/WAIT-" + std::to_string(id);
     std::string whole;
-    resolver::EncodeRequest(request, id, whole);
+    client::EncodeRequest(request, id, whole);
     ASSERT_TRUE(connection->Send(whole).ok());
   }
   // The one worker waits on the silent top node for the first; the second waits in the queue.
@@ -784,14 +784,14 @@ TEST_F(FederationTest, RecursiveRequestsStillWaitingWhenTheNodeStopsGetAnAnswer)
 
   auto first = connection->Receive(1, std::chrono::seconds(5));
   ASSERT_TRUE(first.ok()) << first.status();
-  auto failed = resolver::DecodeReply(*first, wire::opcode::kResolution);
+  auto failed = client::DecodeReply(*first, wire::opcode::kResolution);
   ASSERT_TRUE(failed.ok());
   EXPECT_EQ(failed->header.response_code, wire::rc::kError);
   EXPECT_NE(failed->message.find("resolving 77.9/WAIT-1 through the top node"), std::string::npos)
       << failed->message;
   auto second = connection->Receive(2, std::chrono::seconds(5));
   ASSERT_TRUE(second.ok()) << second.status();
-  auto busy = resolver::DecodeReply(*second, wire::opcode::kResolution);
+  auto busy = client::DecodeReply(*second, wire::opcode::kResolution);
   ASSERT_TRUE(busy.ok());
   EXPECT_EQ(busy->header.response_code, wire::rc::kServerTooBusy);
   EXPECT_EQ(busy->message, "the node is shutting down");

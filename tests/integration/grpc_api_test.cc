@@ -46,7 +46,7 @@ class GrpcApiTest : public ::testing::Test {
   static grpc::Status AdminCall(Fn fn, const std::string* token = nullptr) {
     auto stub = v1::Admin::NewStub(node_->Channel());
     grpc::ClientContext ctx;
-    client::Authorize(ctx, token ? *token : *admin_);
+    idctl::Authorize(ctx, token ? *token : *admin_);
     return fn(*stub, &ctx);
   }
   static grpc::Status Allocate(const std::string& prefix, const std::string& owner,
@@ -100,7 +100,7 @@ class GrpcApiTest : public ::testing::Test {
                       v1::CreateResponse* out = nullptr) {
     auto stub = v1::Registry::NewStub(node_->Channel());
     grpc::ClientContext ctx;
-    client::Authorize(ctx, token);
+    idctl::Authorize(ctx, token);
     v1::CreateResponse local;
     return stub->Create(&ctx, request, out ? out : &local);
   }
@@ -112,7 +112,7 @@ class GrpcApiTest : public ::testing::Test {
   grpc::Status Update(const v1::UpdateRequest& request, v1::UpdateResponse* out) {
     auto stub = v1::Registry::NewStub(node_->Channel());
     grpc::ClientContext ctx;
-    client::Authorize(ctx, *acme_);
+    idctl::Authorize(ctx, *acme_);
     return stub->Update(&ctx, request, out);
   }
 
@@ -267,7 +267,7 @@ TEST_F(GrpcApiTest, DeletesAndListsWithPaging) {
   auto stub = v1::Registry::NewStub(node_->Channel());
   {
     grpc::ClientContext ctx;
-    client::Authorize(ctx, *acme_);
+    idctl::Authorize(ctx, *acme_);
     v1::DeleteRequest del;
     del.set_identifier("88.123.45/LIST-100");
     v1::DeleteResponse out;
@@ -278,7 +278,7 @@ TEST_F(GrpcApiTest, DeletesAndListsWithPaging) {
   int pages = 0;
   do {
     grpc::ClientContext ctx;
-    client::Authorize(ctx, *acme_);
+    idctl::Authorize(ctx, *acme_);
     v1::ListRequest list;
     list.set_prefix("88.123.45");
     list.set_page_size(10);
@@ -294,7 +294,7 @@ TEST_F(GrpcApiTest, DeletesAndListsWithPaging) {
   EXPECT_EQ(seen.size(), 24u);
   EXPECT_EQ(seen.front(), "88.123.45/LIST-101");
   grpc::ClientContext ctx;
-  client::Authorize(ctx, *other_);
+  idctl::Authorize(ctx, *other_);
   v1::ListRequest foreign;
   foreign.set_prefix("88.123.45");
   v1::ListResponse out;
@@ -305,7 +305,7 @@ TEST_F(GrpcApiTest, BatchCreateAnswersEveryItem) {
   auto stub = v1::Registry::NewStub(node_->Channel());
   int sent = 0;
   std::map<uint64_t, v1::BatchCreateResponse> responses;
-  grpc::Status status = client::StreamBatches(
+  grpc::Status status = idctl::StreamBatches(
       *stub, *acme_,
       [&](v1::BatchCreateRequest& request) {
         if (sent == 5) return false;
@@ -333,7 +333,7 @@ TEST_F(GrpcApiTest, BatchCreateAnswersAnEmptyBatchOnAnIdleNode) {
   auto stub = v1::Registry::NewStub(node_->Channel());
   bool sent = false;
   std::vector<v1::BatchCreateResponse> responses;
-  grpc::Status status = client::StreamBatches(
+  grpc::Status status = idctl::StreamBatches(
       *stub, *acme_,
       [&](v1::BatchCreateRequest& request) {
         if (sent) return false;
@@ -350,7 +350,7 @@ TEST_F(GrpcApiTest, BatchCreateAnswersAnEmptyBatchOnAnIdleNode) {
 
 TEST_F(GrpcApiTest, BatchCreateWithoutTokenEndsUnauthenticated) {
   auto stub = v1::Registry::NewStub(node_->Channel());
-  grpc::Status status = client::StreamBatches(
+  grpc::Status status = idctl::StreamBatches(
       *stub, "",
       [&](v1::BatchCreateRequest& request) {
         *request.add_items() = Request("88.123.45/X");
@@ -365,7 +365,7 @@ TEST_F(GrpcApiTest, BatchCreateStopsAtTheNextBatchOnceItsTokenIsRevoked) {
   std::string token = Issue("acme", &token_id);
   auto stub = v1::Registry::NewStub(node_->Channel());
   grpc::ClientContext context;
-  client::Authorize(context, token);
+  idctl::Authorize(context, token);
   auto stream = stub->BatchCreate(&context);
   v1::BatchCreateRequest batch;
   batch.set_batch_id(1);
@@ -405,9 +405,9 @@ TEST_F(GrpcApiTest, ImportReportsFailedLinesAndContinues) {
         << R"({"identifier":"88.123.45/IMP-3","values":[{"index":1,"type":"URL","data":"u"}]})"
         << "\n";
   auto stub = v1::Registry::NewStub(node_->Channel());
-  client::ImportOptions options;
+  idctl::ImportOptions options;
   options.batch_size = 2;
-  client::ImportSummary summary = client::RunImport(*stub, *acme_, input, options);
+  idctl::ImportSummary summary = idctl::RunImport(*stub, *acme_, input, options);
   EXPECT_EQ(summary.lines, 4u);
   EXPECT_EQ(summary.created, 2u);
   EXPECT_EQ(summary.failed, 2u);
@@ -419,12 +419,12 @@ TEST_F(GrpcApiTest, ImportReportsFailedLinesAndContinues) {
   std::stringstream csv(
       "identifier,1:URL,2:EMAIL\n88.123.45/CSV-1,https://a,\"a,b@c\"\n"
       "88.123.45/CSV-2,https://b,\n88.123.45/CSV-3,only-two-columns\n");
-  options.format = client::ImportFormat::kCsv;
-  summary = client::RunImport(*stub, *acme_, csv, options);
+  options.format = idctl::ImportFormat::kCsv;
+  summary = idctl::RunImport(*stub, *acme_, csv, options);
   EXPECT_EQ(summary.created, 2u);
   EXPECT_EQ(summary.failed, 1u);
   std::stringstream again("identifier,1:URL,2:EMAIL\n88.123.45/CSV-1,https://a,\"a,b@c\"\n");
-  summary = client::RunImport(*stub, *acme_, again, options);
+  summary = idctl::RunImport(*stub, *acme_, again, options);
   EXPECT_EQ(summary.unchanged, 1u);
 }
 

@@ -14,8 +14,8 @@
 namespace idnode {
 namespace {
 
-using resolver::HandleRequest;
-using resolver::Transport;
+using client::HandleRequest;
+using client::Transport;
 
 constexpr std::chrono::milliseconds kTimeout(5000);
 
@@ -44,8 +44,8 @@ TEST(Ipv6Test, ServesResolvesPublishesAndWalksOverIpv6) {
   const net::Endpoint server = Loopback6(node.handle_port());
 
   for (Transport transport : {Transport::kUdp, Transport::kTcp}) {
-    auto reply = resolver::Query(transport, server, Resolution("88.123.45/V6-1"), kTimeout);
-    ASSERT_TRUE(reply.ok()) << resolver::TransportName(transport) << ": " << reply.status();
+    auto reply = client::Query(transport, server, Resolution("88.123.45/V6-1"), kTimeout);
+    ASSERT_TRUE(reply.ok()) << client::TransportName(transport) << ": " << reply.status();
     EXPECT_EQ(reply->header.response_code, wire::rc::kSuccess);
     ASSERT_EQ(reply->values.size(), 1u);
     EXPECT_EQ(reply->values[0].data, "https://example.com/v6/1");
@@ -53,7 +53,7 @@ TEST(Ipv6Test, ServesResolvesPublishesAndWalksOverIpv6) {
   // HS_SITE carries the 16 bytes of ::1.
   HandleRequest site;
   site.opcode = wire::opcode::kGetSiteInfo;
-  auto info = resolver::Query(Transport::kTcp, server, site, kTimeout);
+  auto info = client::Query(Transport::kTcp, server, site, kTimeout);
   ASSERT_TRUE(info.ok()) << info.status();
   ASSERT_EQ(info->site.servers.size(), 1u);
   EXPECT_EQ(info->site.servers[0].address, std::string(15, '\0') + '\1');
@@ -63,9 +63,9 @@ TEST(Ipv6Test, ServesResolvesPublishesAndWalksOverIpv6) {
 
   // The walk reads ::1 out of the site it is referred to and asks there, over both transports.
   for (Transport transport : {Transport::kUdp, Transport::kTcp}) {
-    resolver::WalkOptions walk;
+    client::WalkOptions walk;
     walk.transport = transport;
-    auto walked = resolver::Walk(server, Resolution("88.123.45/V6-1"), walk);
+    auto walked = client::Walk(server, Resolution("88.123.45/V6-1"), walk);
     ASSERT_TRUE(walked.ok()) << walked.status();
     EXPECT_EQ(walked->reply.header.response_code, wire::rc::kSuccess);
     ASSERT_EQ(walked->trace.size(), 2u);
@@ -83,14 +83,14 @@ TEST(Ipv6Test, ServesResolvesPublishesAndWalksOverIpv6) {
   recursive.extra_args = {"--config", config};
   testing::NodeProcess b(dir.Sub("b"), recursive);
   ASSERT_TRUE(b.Start()) << b.Log();
-  auto recursed = resolver::Query(Transport::kUdp, Loopback6(b.handle_port()),
-                                  Resolution("88.123.45/V6-1"), kTimeout);
+  auto recursed = client::Query(Transport::kUdp, Loopback6(b.handle_port()),
+                                Resolution("88.123.45/V6-1"), kTimeout);
   ASSERT_TRUE(recursed.ok()) << recursed.status();
   EXPECT_EQ(recursed->header.response_code, wire::rc::kSuccess);
   ASSERT_EQ(recursed->values.size(), 1u);
   EXPECT_EQ(recursed->values[0].data, "https://example.com/v6/1");
   EXPECT_EQ(recursed->header.flags & wire::op_flag::kAuthoritative, 0u);
-  auto b_site = resolver::Query(Transport::kUdp, Loopback6(b.handle_port()), site, kTimeout);
+  auto b_site = client::Query(Transport::kUdp, Loopback6(b.handle_port()), site, kTimeout);
   ASSERT_TRUE(b_site.ok()) << b_site.status();
   ASSERT_EQ(b_site->site.servers.size(), 2u);
   EXPECT_EQ(wire::AddressText(b_site->site.servers[1].address), "2001:db8::2");

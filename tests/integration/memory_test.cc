@@ -21,7 +21,7 @@ grpc::Status Stream(const testing::NodeProcess& node, const std::string& token,
                     const std::string& name, int batches, int items, size_t value_bytes) {
   auto stub = v1::Registry::NewStub(node.Channel());
   int sent = 0;
-  return client::StreamBatches(
+  return idctl::StreamBatches(
       *stub, token,
       [&](v1::BatchCreateRequest& request) {
         if (sent == batches) return false;

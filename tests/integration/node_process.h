@@ -269,7 +269,7 @@ class NodeProcess {
            std::to_string(port);
   }
   std::shared_ptr<grpc::Channel> Channel() const {
-    return client::Connect(client::ConnectOptions{address(), options_.tls_ca_file});
+    return idctl::Connect(idctl::ConnectOptions{address(), options_.tls_ca_file});
   }
   const std::string& admin_token() const { return admin_token_; }
 

@@ -15,7 +15,7 @@
 namespace idnode {
 namespace {
 
-using resolver::Transport;
+using client::Transport;
 
 class StatsProcessTest : public ::testing::Test {
  protected:
@@ -32,11 +32,11 @@ class StatsProcessTest : public ::testing::Test {
   // Resolves the registered identifier `n` times over TCP (one exchange per connection: no
   // retransmission can make the node answer twice).
   static void Resolve(const testing::NodeProcess& node, int n, const std::string& id) {
-    resolver::HandleRequest request;
+    client::HandleRequest request;
     request.handle = id;
     net::Endpoint server{0x7f000001, static_cast<uint16_t>(node.handle_port())};
     for (int i = 0; i < n; ++i) {
-      auto reply = resolver::Query(Transport::kTcp, server, request);
+      auto reply = client::Query(Transport::kTcp, server, request);
       ASSERT_TRUE(reply.ok()) << reply.status();
       ASSERT_EQ(reply->header.response_code, wire::rc::kSuccess);
     }
@@ -46,7 +46,7 @@ class StatsProcessTest : public ::testing::Test {
   static int64_t Stored(const testing::NodeProcess& node) {
     auto stub = v1::Stats::NewStub(node.Channel());
     grpc::ClientContext context;
-    client::Authorize(context, node.admin_token());
+    idctl::Authorize(context, node.admin_token());
     v1::StatsReportRequest request;
     v1::StatsReport report;
     if (!stub->Report(&context, request, &report).ok() || report.days_size() < 2) return -1;
@@ -114,11 +114,11 @@ TEST_F(StatsProcessTest, SigkillDuringFrequentFlushesNeverCountsTwice) {
   std::atomic<int64_t> answered{0};
   std::atomic<bool> stop{false};
   std::thread client([&] {
-    resolver::HandleRequest request;
+    client::HandleRequest request;
     request.handle = id;
     net::Endpoint server{0x7f000001, static_cast<uint16_t>(node->handle_port())};
     while (!stop.load()) {
-      auto reply = resolver::Query(Transport::kTcp, server, request, std::chrono::seconds(1));
+      auto reply = client::Query(Transport::kTcp, server, request, std::chrono::seconds(1));
       if (!reply.ok()) break;  // the node is gone
       answered.fetch_add(1);
     }

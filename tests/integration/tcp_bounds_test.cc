@@ -27,8 +27,8 @@
 namespace idnode {
 namespace {
 
-using resolver::HandleConnection;
-using resolver::Transport;
+using client::HandleConnection;
+using client::Transport;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
@@ -186,10 +186,10 @@ TEST(TcpBoundsTest, HostileConnectionsNeitherLockClientsOutNorExhaustMemory) {
     if (absl::Status sent = connection.Send(request); !sent.ok()) return sent;
     auto whole = connection.Receive(id, kTimeout);
     if (!whole.ok()) return whole.status();
-    auto reply = resolver::DecodeReply(*whole, wire::opcode::kResolution);
+    auto reply = client::DecodeReply(*whole, wire::opcode::kResolution);
     if (!reply.ok()) return reply.status();
     if (reply->header.response_code != wire::rc::kSuccess) {
-      return absl::InternalError(resolver::ResponseCodeName(reply->header.response_code));
+      return absl::InternalError(client::ResponseCodeName(reply->header.response_code));
     }
     return absl::OkStatus();
   };

@@ -20,9 +20,9 @@
 namespace idnode {
 namespace {
 
-using resolver::HandleConnection;
-using resolver::HandleRequest;
-using resolver::Transport;
+using client::HandleConnection;
+using client::HandleRequest;
+using client::Transport;
 using std::chrono::milliseconds;
 
 constexpr milliseconds kTimeout(5000);
@@ -52,7 +52,7 @@ void ExpectAnswered(HandleConnection& connection, std::string_view handle, uint3
   ASSERT_TRUE(connection.Send(Request(handle, request_id, keep_alive)).ok()) << request_id;
   auto whole = connection.Receive(request_id, kTimeout);
   ASSERT_TRUE(whole.ok()) << request_id << ": " << whole.status();
-  auto reply = resolver::DecodeReply(*whole, wire::opcode::kResolution);
+  auto reply = client::DecodeReply(*whole, wire::opcode::kResolution);
   ASSERT_TRUE(reply.ok()) << reply.status();
   EXPECT_EQ(reply->header.response_code, code) << request_id;
 }
@@ -119,11 +119,11 @@ TEST_F(TcpTest, KeepsTheConnectionAfterEachReplyWhateverKeepAliveSays) {
   HandleRequest site;
   site.opcode = wire::opcode::kGetSiteInfo;
   std::string bytes;
-  resolver::EncodeRequest(site, 10, bytes);
+  client::EncodeRequest(site, 10, bytes);
   ASSERT_TRUE(connection.Send(bytes).ok());
   auto whole = connection.Receive(10, kTimeout);
   ASSERT_TRUE(whole.ok()) << whole.status();
-  auto reply = resolver::DecodeReply(*whole, wire::opcode::kGetSiteInfo);
+  auto reply = client::DecodeReply(*whole, wire::opcode::kGetSiteInfo);
   ASSERT_TRUE(reply.ok()) << reply.status();
   EXPECT_EQ(reply->header.response_code, wire::rc::kSuccess);
   EXPECT_EQ(reply->header.flags & wire::op_flag::kKeepAlive, 0u);
@@ -145,7 +145,7 @@ TEST_F(TcpTest, AnswersPipelinedRequestsInOrder) {
                                 std::tuple{24u, wire::rc::kSuccess, "https://example.com/tcp/3"}}) {
     auto whole = connection.Receive(id, kTimeout);
     ASSERT_TRUE(whole.ok()) << id << ": " << whole.status();
-    auto reply = resolver::DecodeReply(*whole, wire::opcode::kResolution);
+    auto reply = client::DecodeReply(*whole, wire::opcode::kResolution);
     ASSERT_TRUE(reply.ok()) << reply.status();
     EXPECT_EQ(reply->envelope.request_id, id);
     EXPECT_EQ(reply->header.response_code, code) << id;
@@ -281,7 +281,7 @@ TEST_F(TcpTest, ClosesAConnectionWhoseRequestIsAboveTheSizeCap) {
   ASSERT_TRUE(garbage.Send(std::string(40, '\x07')).ok());
   EXPECT_TRUE(WaitForClose(garbage, kTimeout));
   // And the node still answers.
-  auto reply = resolver::Query(Transport::kTcp, Server(), Resolution("88.123.45/TCP-3"), kTimeout);
+  auto reply = client::Query(Transport::kTcp, Server(), Resolution("88.123.45/TCP-3"), kTimeout);
   ASSERT_TRUE(reply.ok()) << reply.status();
   EXPECT_EQ(reply->header.response_code, wire::rc::kSuccess);
 }
@@ -291,7 +291,7 @@ TEST_F(TcpTest, GetSiteInfoAnswersThisNodesAddressAndPortOverBothTransports) {
     HandleRequest request;
     request.opcode = wire::opcode::kGetSiteInfo;
     request.flags = 0;
-    auto reply = resolver::Query(transport, Server(), request, kTimeout);
+    auto reply = client::Query(transport, Server(), request, kTimeout);
     ASSERT_TRUE(reply.ok()) << reply.status();
     EXPECT_EQ(reply->header.response_code, wire::rc::kSuccess);
     const wire::SiteInfo& site = reply->site;
@@ -317,7 +317,7 @@ TEST_F(TcpTest, GetSiteInfoAnswersThisNodesAddressAndPortOverBothTransports) {
 int SiteSerial(const testing::NodeProcess& node) {
   HandleRequest request;
   request.opcode = wire::opcode::kGetSiteInfo;
-  auto reply = resolver::Query(
+  auto reply = client::Query(
       Transport::kUdp, {0x7f000001, static_cast<uint16_t>(node.handle_port())}, request, kTimeout);
   EXPECT_TRUE(reply.ok()) << reply.status();
   if (!reply.ok()) return -1;

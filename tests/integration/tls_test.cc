@@ -53,7 +53,7 @@ TEST(TlsTest, ServesClientsThatTrustTheCaAndNoOthers) {
   value->set_type("URL");
   value->set_data("https://example.com/tls");
   grpc::ClientContext context;
-  client::Authorize(context, token);
+  idctl::Authorize(context, token);
   v1::CreateResponse created;
   ASSERT_TRUE(v1::Registry::NewStub(node.Channel())->Create(&context, create, &created).ok());
   v1::ResolveResponse resolved;
@@ -62,11 +62,11 @@ TEST(TlsTest, ServesClientsThatTrustTheCaAndNoOthers) {
   EXPECT_EQ(resolved.values(0).data(), "https://example.com/tls");
 
   // A plaintext client, and a TLS client trusting another CA, get nowhere.
-  EXPECT_EQ(Resolve(client::Connect({node.address(), ""}), &resolved).error_code(),
+  EXPECT_EQ(Resolve(idctl::Connect({node.address(), ""}), &resolved).error_code(),
             grpc::StatusCode::UNAVAILABLE);
-  EXPECT_EQ(Resolve(client::Connect({node.address(), dir.Sub("stranger/ca.pem")}), &resolved)
-                .error_code(),
-            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(
+      Resolve(idctl::Connect({node.address(), dir.Sub("stranger/ca.pem")}), &resolved).error_code(),
+      grpc::StatusCode::UNAVAILABLE);
 }
 
 TEST(TlsTest, RefusesToStartWithAKeyThatDoesNotMatchTheCertificate) {

@@ -17,22 +17,22 @@ namespace {
 constexpr std::chrono::seconds kTimeout(5);
 
 // A connected UDP socket to the node's Handle port.
-resolver::HandleConnection Connect(int port) {
-  auto connection = resolver::HandleConnection::Open(
-      resolver::Transport::kUdp, {0x7f000001, static_cast<uint16_t>(port)}, kTimeout);
+client::HandleConnection Connect(int port) {
+  auto connection = client::HandleConnection::Open(
+      client::Transport::kUdp, {0x7f000001, static_cast<uint16_t>(port)}, kTimeout);
   EXPECT_TRUE(connection.ok()) << connection.status();
   return std::move(*connection);
 }
 
 // Sends `request` and returns the decoded reply to `request_id` (all its datagrams).
-resolver::HandleReply Exchange(resolver::HandleConnection& connection, const std::string& request,
-                               uint32_t request_id) {
+client::HandleReply Exchange(client::HandleConnection& connection, const std::string& request,
+                             uint32_t request_id) {
   EXPECT_TRUE(connection.Send(request).ok());
   int pieces = 0;
   auto whole = connection.Receive(request_id, kTimeout, &pieces);
   EXPECT_TRUE(whole.ok()) << whole.status();
   if (!whole.ok()) return {};
-  auto reply = resolver::DecodeReply(*whole, wire::opcode::kResolution);
+  auto reply = client::DecodeReply(*whole, wire::opcode::kResolution);
   EXPECT_TRUE(reply.ok()) << reply.status();
   if (!reply.ok()) return {};
   reply->pieces = pieces;
@@ -71,8 +71,8 @@ class UdpTest : public ::testing::Test {
 };
 
 TEST_F(UdpTest, ResolvesOverUdp) {
-  resolver::HandleConnection client = Connect(node_->handle_port());
-  resolver::HandleReply reply =
+  client::HandleConnection client = Connect(node_->handle_port());
+  client::HandleReply reply =
       Exchange(client, testing::BuildRequest("88.123.45/udp-2", 0x19000000, 101), 101);
   EXPECT_EQ(reply.header.response_code, wire::rc::kSuccess);
   EXPECT_EQ(reply.pieces, 1);
@@ -88,8 +88,8 @@ TEST_F(UdpTest, ResolvesOverUdp) {
 }
 
 TEST_F(UdpTest, SplitsLargeRepliesIntoPiecesClientsReassemble) {
-  resolver::HandleConnection client = Connect(node_->handle_port());
-  resolver::HandleReply reply =
+  client::HandleConnection client = Connect(node_->handle_port());
+  client::HandleReply reply =
       Exchange(client, testing::BuildRequest("88.123.45/UDP-40", 0x19000000, 201), 201);
   EXPECT_EQ(reply.header.response_code, wire::rc::kSuccess);
   EXPECT_GT(reply.pieces, 1);
@@ -100,7 +100,7 @@ TEST_F(UdpTest, SplitsLargeRepliesIntoPiecesClientsReassemble) {
 TEST_F(UdpTest, KeepsAnsweringUnderAFloodOfGarbage) {
   // The flood comes from its own socket, whose replies nobody reads; each datagram goes out
   // as it is (send(2) directly, not the client's piece splitting).
-  resolver::HandleConnection flooder = Connect(node_->handle_port());
+  client::HandleConnection flooder = Connect(node_->handle_port());
   std::mt19937 random(7);
   std::string good = testing::BuildRequest("88.123.45/UDP-2", 0x19000000, 0);
   for (int i = 0; i < 5000; ++i) {
@@ -113,8 +113,8 @@ TEST_F(UdpTest, KeepsAnsweringUnderAFloodOfGarbage) {
     }
     send(flooder.fd(), garbage.data(), garbage.size(), 0);
   }
-  resolver::HandleConnection client = Connect(node_->handle_port());
-  resolver::HandleReply reply =
+  client::HandleConnection client = Connect(node_->handle_port());
+  client::HandleReply reply =
       Exchange(client, testing::BuildRequest("88.123.45/UDP-2", 0x19000000, 301), 301);
   EXPECT_EQ(reply.header.response_code, wire::rc::kSuccess);
   EXPECT_EQ(reply.values.size(), 2u);
@@ -122,15 +122,15 @@ TEST_F(UdpTest, KeepsAnsweringUnderAFloodOfGarbage) {
 
 TEST_F(UdpTest, AnswersARequestSentInSeveralPieces) {
   // 80 type filters make a request of about 2 KiB: the client sends it as 492-byte pieces.
-  resolver::HandleRequest request;
+  client::HandleRequest request;
   request.handle = "88.123.45/UDP-2";
   for (int i = 0; i < 80; ++i) request.types.push_back("SOME_TYPE_NAME_" + std::to_string(i));
   request.types.push_back("URL");
   std::string message;
-  resolver::EncodeRequest(request, 301, message);
+  client::EncodeRequest(request, 301, message);
   ASSERT_GT(message.size(), 3 * wire::kUdpPieceBytes);
-  resolver::HandleConnection client = Connect(node_->handle_port());
-  resolver::HandleReply reply = Exchange(client, message, 301);
+  client::HandleConnection client = Connect(node_->handle_port());
+  client::HandleReply reply = Exchange(client, message, 301);
   EXPECT_EQ(reply.header.response_code, wire::rc::kSuccess);
   EXPECT_EQ(reply.values.size(), 2u);
 }

@@ -76,11 +76,11 @@ testing::NodeProcess NodeWithConfig(const testing::TempDir& dir, const std::stri
 }
 
 // The node answers a resolution (here: not found) over `transport`.
-void ExpectAnswers(const testing::NodeProcess& node, resolver::Transport transport) {
-  resolver::HandleRequest request;
+void ExpectAnswers(const testing::NodeProcess& node, client::Transport transport) {
+  client::HandleRequest request;
   request.handle = "88.123.45/NO-SUCH-THING";
-  auto reply = resolver::Query(transport, {0x7f000001, static_cast<uint16_t>(node.handle_port())},
-                               request, std::chrono::seconds(5));
+  auto reply = client::Query(transport, {0x7f000001, static_cast<uint16_t>(node.handle_port())},
+                             request, std::chrono::seconds(5));
   ASSERT_TRUE(reply.ok()) << reply.status();
   EXPECT_EQ(reply->header.response_code, wire::rc::kHandleNotFound);
 }
@@ -101,7 +101,7 @@ TEST(WorkerThreadsTest, AreNamedAndOrdinaryByDefault) {
     EXPECT_EQ(threads.count(name), 1u) << name;
   EXPECT_EQ(threads.count("handle-udp-2"), 0u);
   EXPECT_EQ(threads.count("handle-tcp-1"), 0u);
-  ExpectAnswers(node, resolver::Transport::kUdp);
+  ExpectAnswers(node, client::Transport::kUdp);
 }
 
 TEST(WorkerThreadsTest, RunUnderFifoAtTheConfiguredPriorityOrTheNodeRefusesToStart) {
@@ -128,8 +128,8 @@ TEST(WorkerThreadsTest, RunUnderFifoAtTheConfiguredPriorityOrTheNodeRefusesToSta
   size_t fifo = 0;
   for (const auto& [name, scheduling] : threads) fifo += scheduling.policy == SCHED_FIFO;
   EXPECT_EQ(fifo, 3u);
-  ExpectAnswers(node, resolver::Transport::kUdp);
-  ExpectAnswers(node, resolver::Transport::kTcp);
+  ExpectAnswers(node, client::Transport::kUdp);
+  ExpectAnswers(node, client::Transport::kTcp);
 }
 
 // Run where the test may use SCHED_FIFO (as root, say): the node started without CAP_SYS_NICE
@@ -202,11 +202,11 @@ TEST(WorkerThreadsTest, WorkersGoOnServingWhenAnotherProcessGrowsTheMap) {
   // answers; writes go on too.
   const net::Endpoint server{0x7f000001, static_cast<uint16_t>(node.handle_port())};
   for (int round = 0; round < 4; ++round) {
-    for (resolver::Transport transport : {resolver::Transport::kUdp, resolver::Transport::kTcp}) {
-      resolver::HandleRequest request;
+    for (client::Transport transport : {client::Transport::kUdp, client::Transport::kTcp}) {
+      client::HandleRequest request;
       request.handle = "88.123.45/BEFORE";
-      auto reply = resolver::Query(transport, server, request, std::chrono::seconds(3));
-      ASSERT_TRUE(reply.ok()) << resolver::TransportName(transport) << ": " << reply.status();
+      auto reply = client::Query(transport, server, request, std::chrono::seconds(3));
+      ASSERT_TRUE(reply.ok()) << client::TransportName(transport) << ": " << reply.status();
       EXPECT_EQ(reply->header.response_code, wire::rc::kSuccess);
     }
   }

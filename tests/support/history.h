@@ -21,7 +21,7 @@ class HistoryMaker {
 
   // On `day`: registers `created` new identifiers and resolves `resolved` times (cycling over
   // those registered so far), all counted under that day.
-  void Day(Node& node, uint32_t day, int created, int resolved) {
+  void Day(node::Node& node, uint32_t day, int created, int resolved) {
     clock_.Set(LocalMillis(day, 10));
     ASSERT_TRUE(node.FlushStats().ok());  // the new flush interval starts on `day`
     for (int i = 0; i < created; ++i, ++next_id_) {

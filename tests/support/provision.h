@@ -19,7 +19,7 @@ inline std::string ProvisionRegistrant(const std::shared_ptr<grpc::Channel>& cha
   auto admin = v1::Admin::NewStub(channel);
   auto call = [&](auto rpc, const auto& request, auto* response) {
     grpc::ClientContext context;
-    client::Authorize(context, admin_token);
+    idctl::Authorize(context, admin_token);
     return ((*admin).*rpc)(&context, request, response).ok();
   };
   v1::CreateAccountRequest create;
@@ -54,14 +54,14 @@ inline std::string ProvisionNode(const std::shared_ptr<grpc::Channel>& channel,
   for (const std::string& grant : grants) create.add_grants(grant);
   v1::Account created;
   grpc::ClientContext create_context;
-  client::Authorize(create_context, admin_token);
+  idctl::Authorize(create_context, admin_token);
   if (!admin->CreateAccount(&create_context, create, &created).ok()) return "";
   v1::IssueTokenRequest issue;
   issue.set_account(account);
   issue.set_valid_seconds(valid_seconds);
   v1::IssueTokenResponse issued;
   grpc::ClientContext issue_context;
-  client::Authorize(issue_context, admin_token);
+  idctl::Authorize(issue_context, admin_token);
   if (!admin->IssueToken(&issue_context, issue, &issued).ok()) return "";
   return issued.token();
 }
@@ -96,7 +96,7 @@ inline grpc::Status Create(const std::shared_ptr<grpc::Channel>& channel, const 
                            const v1::CreateRequest& create) {
   auto stub = v1::Registry::NewStub(channel);
   grpc::ClientContext context;
-  client::Authorize(context, token);
+  idctl::Authorize(context, token);
   v1::CreateResponse created;
   return stub->Create(&context, create, &created);
 }

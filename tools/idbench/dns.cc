@@ -1,6 +1,6 @@
 #include "tools/idbench/dns.h"
 
-namespace idnode::bench {
+namespace idnode::idbench {
 namespace {
 
 constexpr size_t kHeaderBytes = 12;
@@ -60,4 +60,4 @@ bool ParseDnsReply(std::string_view message, DnsReply& reply) {
   return true;
 }
 
-}  // namespace idnode::bench
+}  // namespace idnode::idbench

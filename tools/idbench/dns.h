@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace idnode::bench {
+namespace idnode::idbench {
 
 // Appends a standard query (RD clear) for `name`, QTYPE A, QCLASS IN. `name` is dot-separated
 // labels, with or without the root's trailing dot. False, appending nothing, when a label is empty
@@ -24,4 +24,4 @@ struct DnsReply {
 // Reads the header of `message`; false when it is shorter than a header or is not a response.
 bool ParseDnsReply(std::string_view message, DnsReply& reply);
 
-}  // namespace idnode::bench
+}  // namespace idnode::idbench

@@ -42,11 +42,11 @@
 namespace {
 
 using namespace idnode;
-using bench::Clock;
-using bench::CpuSeconds;
-using bench::Micros;
-using bench::Percentile;
-using bench::Result;
+using idbench::Clock;
+using idbench::CpuSeconds;
+using idbench::Micros;
+using idbench::Percentile;
+using idbench::Result;
 
 constexpr uint32_t kResolveFlags =
     wire::op_flag::kRecursive | wire::op_flag::kCacheCertify | wire::op_flag::kPublicOnly;
@@ -100,7 +100,7 @@ void BuildRequest(const Options& o, const std::string& name, uint32_t request_id
                   std::string& out) {
   if (o.dns()) {
     out.assign(tcp ? 2 : 0, '\0');
-    if (!bench::AppendDnsQuery(name, static_cast<uint16_t>(request_id), out)) {
+    if (!idbench::AppendDnsQuery(name, static_cast<uint16_t>(request_id), out)) {
       std::fprintf(stderr, "idbench: %s is not a DNS name\n", name.c_str());
       std::exit(2);
     }
@@ -110,10 +110,10 @@ void BuildRequest(const Options& o, const std::string& name, uint32_t request_id
     }
     return;
   }
-  thread_local resolver::HandleRequest request;
+  thread_local client::HandleRequest request;
   request.handle.assign(name);
   request.flags = kResolveFlags | (tcp ? wire::op_flag::kKeepAlive : 0);
-  resolver::EncodeRequest(request, request_id, out);
+  client::EncodeRequest(request, request_id, out);
 }
 
 // The request id of a whole reply (a TCP one with its DNS length prefix) and whether it carries
@@ -121,8 +121,8 @@ void BuildRequest(const Options& o, const std::string& name, uint32_t request_id
 bool ReadReply(const Options& o, std::string_view reply, bool tcp, uint32_t& request_id,
                bool& hit) {
   if (o.dns()) {
-    bench::DnsReply header;
-    if (!bench::ParseDnsReply(reply.substr(tcp ? 2 : 0), header)) return false;
+    idbench::DnsReply header;
+    if (!idbench::ParseDnsReply(reply.substr(tcp ? 2 : 0), header)) return false;
     request_id = header.id;
     hit = header.rcode == 0 && header.answers > 0;
     return true;
@@ -397,7 +397,7 @@ void RunTcp(const Options& o, const net::Endpoint& server, uint64_t seed, Clock:
 
 // gRPC: one blocking unary Resolve at a time per thread, each thread its own channel.
 void RunGrpc(const Options& o, uint64_t seed, Clock::time_point end, Result& result) {
-  auto stub = v1::Resolver::NewStub(client::Connect(client::ConnectOptions{o.grpc, ""}));
+  auto stub = v1::Resolver::NewStub(idctl::Connect(idctl::ConnectOptions{o.grpc, ""}));
   Names names(o, seed);
   v1::ResolveRequest request;
   v1::ResolveResponse response;

@@ -8,7 +8,7 @@
 #include <sstream>
 #include <string>
 
-namespace idnode::bench {
+namespace idnode::idbench {
 
 size_t Micros(Clock::time_point since, Clock::time_point now) {
   auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now - since).count();
@@ -57,4 +57,4 @@ double CpuSeconds(int pid) {
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-}  // namespace idnode::bench
+}  // namespace idnode::idbench

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace idnode::bench {
+namespace idnode::idbench {
 
 using Clock = std::chrono::steady_clock;
 
@@ -38,4 +38,4 @@ double Percentile(const std::vector<uint64_t>& histogram, uint64_t total, double
 // CPU seconds (user + system) of process `pid`, from /proc/<pid>/stat; 0 when it cannot be read.
 double CpuSeconds(int pid);
 
-}  // namespace idnode::bench
+}  // namespace idnode::idbench

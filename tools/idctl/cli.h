@@ -18,7 +18,7 @@
 namespace idnode::idctl {
 
 struct Globals {
-  client::ConnectOptions connect;
+  idctl::ConnectOptions connect;
   std::string token;
   bool json = false;
   double timeout_seconds = 30;
@@ -26,7 +26,7 @@ struct Globals {
 
 // The value of environment variable `name`, or `fallback` when unset or empty.
 std::string EnvOr(const char* name, std::string fallback);
-using api::ToJson;
+using rpc::ToJson;
 // Prints "idctl: CODE: message" to stderr and returns the exit code 1.
 int Report(const grpc::Status& status);
 // Parses INDEX:TYPE:DATA (DATA may contain ':'); on failure sets `error`.
@@ -46,9 +46,9 @@ class Cli {
 
   template <typename Fn>
   int Call(Fn fn) {
-    auto channel = client::Connect(g_.connect);
+    auto channel = idctl::Connect(g_.connect);
     grpc::ClientContext context;
-    client::Authorize(context, g_.token);
+    idctl::Authorize(context, g_.token);
     context.set_deadline(
         std::chrono::system_clock::now() +
         std::chrono::milliseconds(static_cast<int64_t>(g_.timeout_seconds * 1000)));

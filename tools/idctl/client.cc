@@ -4,7 +4,7 @@
 #include <sstream>
 #include <thread>
 
-namespace idnode::client {
+namespace idnode::idctl {
 
 std::shared_ptr<grpc::Channel> Connect(const ConnectOptions& options) {
   grpc::ChannelArguments args;
@@ -72,4 +72,4 @@ std::string CodeName(int code) {
   return "CODE_" + std::to_string(code);
 }
 
-}  // namespace idnode::client
+}  // namespace idnode::idctl

@@ -11,7 +11,7 @@
 
 #include "idnode/v1/idnode.grpc.pb.h"
 
-namespace idnode::client {
+namespace idnode::idctl {
 
 struct ConnectOptions {
   std::string server = "127.0.0.1:2642";
@@ -33,4 +33,4 @@ grpc::Status StreamBatches(v1::Registry::Stub& stub, const std::string& token,
 // "OK", "INVALID_ARGUMENT", ... for a google.rpc code.
 std::string CodeName(int code);
 
-}  // namespace idnode::client
+}  // namespace idnode::idctl

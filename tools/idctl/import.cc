@@ -6,7 +6,7 @@
 
 #include "tools/idctl/client.h"
 
-namespace idnode::client {
+namespace idnode::idctl {
 namespace {
 
 using nlohmann::json;
@@ -250,4 +250,4 @@ ImportSummary RunImport(v1::Registry::Stub& stub, const std::string& token, std:
   return summary;
 }
 
-}  // namespace idnode::client
+}  // namespace idnode::idctl

@@ -17,7 +17,7 @@
 
 #include "idnode/v1/idnode.grpc.pb.h"
 
-namespace idnode::client {
+namespace idnode::idctl {
 
 enum class ImportFormat { kJsonLines, kCsv };
 
@@ -73,4 +73,4 @@ struct ImportOptions {
 ImportSummary RunImport(v1::Registry::Stub& stub, const std::string& token, std::istream& in,
                         const ImportOptions& options);
 
-}  // namespace idnode::client
+}  // namespace idnode::idctl

@@ -19,7 +19,7 @@ struct ImportArgs {
   size_t batch_size = 1000;
 };
 
-void PrintSummary(const client::ImportSummary& s, double elapsed, bool json) {
+void PrintSummary(const idctl::ImportSummary& s, double elapsed, bool json) {
   if (json) {
     nlohmann::json out = {{"lines", s.lines},         {"created", s.created},
                           {"unchanged", s.unchanged}, {"failed", s.failed},
@@ -56,11 +56,11 @@ int Import(const ImportArgs& args, const Globals& g) {
     }
     in = &file_stream;
   }
-  client::ImportOptions options;
+  idctl::ImportOptions options;
   const std::string& file = args.file;
   const bool csv = args.format == "csv" || (args.format.empty() && file.size() > 4 &&
                                             file.compare(file.size() - 4, 4, ".csv") == 0);
-  options.format = csv ? client::ImportFormat::kCsv : client::ImportFormat::kJsonLines;
+  options.format = csv ? idctl::ImportFormat::kCsv : idctl::ImportFormat::kJsonLines;
   options.batch_size = args.batch_size;
   const auto start = std::chrono::steady_clock::now();
   auto seconds = [&] {
@@ -68,7 +68,7 @@ int Import(const ImportArgs& args, const Globals& g) {
   };
   const bool tty = isatty(STDERR_FILENO) && !g.json;
   auto last_draw = start;
-  options.progress = [&](const client::ImportSummary& s) {
+  options.progress = [&](const idctl::ImportSummary& s) {
     auto now = std::chrono::steady_clock::now();
     if (!tty || now - last_draw < std::chrono::milliseconds(200)) return;
     last_draw = now;
@@ -77,8 +77,8 @@ int Import(const ImportArgs& args, const Globals& g) {
               << ", failed " << s.failed << "  ("
               << static_cast<uint64_t>(done / std::max(seconds(), 1e-3)) << "/s)   " << std::flush;
   };
-  auto stub = v1::Registry::NewStub(client::Connect(g.connect));
-  const client::ImportSummary s = client::RunImport(*stub, g.token, *in, options);
+  auto stub = v1::Registry::NewStub(idctl::Connect(g.connect));
+  const idctl::ImportSummary s = idctl::RunImport(*stub, g.token, *in, options);
   const double elapsed = seconds();
   if (tty) std::cerr << "\n";
   PrintSummary(s, elapsed, g.json);

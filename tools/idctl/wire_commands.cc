@@ -9,7 +9,7 @@
 namespace idnode::idctl {
 namespace {
 
-using resolver::Transport;
+using client::Transport;
 
 struct Resolved {
   Transport transport;
@@ -32,8 +32,8 @@ std::chrono::milliseconds Timeout(const Cli& cli) {
 }
 
 // Prints the reply's error ("idctl: HANDLE_NOT_FOUND (100): ...") and returns 1.
-int ReportReply(const resolver::HandleReply& reply) {
-  std::cerr << "idctl: " << resolver::ResponseCodeName(reply.header.response_code) << " ("
+int ReportReply(const client::HandleReply& reply) {
+  std::cerr << "idctl: " << client::ResponseCodeName(reply.header.response_code) << " ("
             << reply.header.response_code << ")";
   if (!reply.message.empty()) std::cerr << ": " << reply.message;
   std::cerr << "\n";
@@ -73,16 +73,16 @@ namespace {
 
 // Prints a successful resolution reply as text or JSON; `how` says how it came ("Handle udp
 // 127.0.0.1:2641, 1 datagram").
-int PrintResolution(const resolver::HandleReply& reply, Transport transport, const std::string& how,
-                    const Cli& cli, const std::vector<resolver::WalkStep>* trace) {
+int PrintResolution(const client::HandleReply& reply, Transport transport, const std::string& how,
+                    const Cli& cli, const std::vector<client::WalkStep>* trace) {
   if (cli.globals().json) {
     nlohmann::json out;
     out["identifier"] = reply.handle;
-    out["transport"] = resolver::TransportName(transport);
+    out["transport"] = client::TransportName(transport);
     out["pieces"] = reply.pieces;
     if (trace != nullptr) {
       out["path"] = nlohmann::json::array();
-      for (const resolver::WalkStep& step : *trace) {
+      for (const client::WalkStep& step : *trace) {
         out["path"].push_back({{"server", step.server.ToString()},
                                {"handle", step.handle},
                                {"response_code", step.response_code},
@@ -90,7 +90,7 @@ int PrintResolution(const resolver::HandleReply& reply, Transport transport, con
       }
     }
     out["values"] = nlohmann::json::array();
-    for (const HandleValue& v : reply.values) {
+    for (const identifier::HandleValue& v : reply.values) {
       out["values"].push_back({{"index", v.index},
                                {"type", v.type},
                                {"data", v.data},
@@ -102,35 +102,35 @@ int PrintResolution(const resolver::HandleReply& reply, Transport transport, con
     return 0;
   }
   std::cout << reply.handle << "  (" << how << ")\n";
-  for (const HandleValue& v : reply.values) {
+  for (const identifier::HandleValue& v : reply.values) {
     std::cout << "  " << v.index << "  " << v.type << "  " << v.data << "  (ttl " << v.ttl
               << ", permissions 0x" << std::hex << int{v.permissions} << std::dec << ")\n";
   }
   return 0;
 }
 
-void PrintTrace(const std::vector<resolver::WalkStep>& trace) {
+void PrintTrace(const std::vector<client::WalkStep>& trace) {
   for (size_t i = 0; i < trace.size(); ++i) {
-    const resolver::WalkStep& step = trace[i];
+    const client::WalkStep& step = trace[i];
     std::cerr << "  " << i + 1 << ". " << step.server.ToString() << "  " << step.handle << "  -> "
               << (step.response_code == 0 ? std::string("no answer")
-                                          : StrCat(resolver::ResponseCodeName(step.response_code),
+                                          : StrCat(client::ResponseCodeName(step.response_code),
                                                    " (", step.response_code, ")"))
               << (step.detail.empty() ? "" : "; " + step.detail) << "\n";
   }
 }
 
-int Walk(const WireTarget& target, resolver::HandleRequest request, const Cli& cli) {
+int Walk(const WireTarget& target, client::HandleRequest request, const Cli& cli) {
   auto top = net::ParseEndpoint("--via", target.via);
   if (!top.ok()) return ReportStatus(top.status());
-  resolver::WalkOptions options;
+  client::WalkOptions options;
   options.transport = target.over == "tcp" ? Transport::kTcp : Transport::kUdp;
   options.timeout = Timeout(cli);
-  std::vector<resolver::WalkStep> trace;
-  auto walked = resolver::Walk(*top, request, options, &trace);
+  std::vector<client::WalkStep> trace;
+  auto walked = client::Walk(*top, request, options, &trace);
   if (target.trace) {
     std::cerr << "walk from " << top->ToString() << " over "
-              << resolver::TransportName(options.transport) << ":\n";
+              << client::TransportName(options.transport) << ":\n";
     PrintTrace(trace);
   }
   if (!walked.ok()) return ReportStatus(walked.status());
@@ -138,7 +138,7 @@ int Walk(const WireTarget& target, resolver::HandleRequest request, const Cli& c
   return PrintResolution(walked->reply, options.transport,
                          StrCat("walked from ", top->ToString(), " in ", trace.size(),
                                 trace.size() == 1 ? " query" : " queries", " over ",
-                                resolver::TransportName(options.transport)),
+                                client::TransportName(options.transport)),
                          cli, &trace);
 }
 
@@ -147,18 +147,18 @@ int Walk(const WireTarget& target, resolver::HandleRequest request, const Cli& c
 int ResolveOverWire(const WireTarget& target, const std::string& identifier,
                     const std::vector<uint32_t>& indexes, const std::vector<std::string>& types,
                     const Cli& cli) {
-  resolver::HandleRequest request;
+  client::HandleRequest request;
   request.handle = identifier;
   request.indexes = indexes;
   request.types = types;
   if (!target.via.empty()) return Walk(target, std::move(request), cli);
   auto resolved = ParseTarget(target);
   if (!resolved) return 2;
-  auto reply = resolver::Query(resolved->transport, resolved->server, request, Timeout(cli));
+  auto reply = client::Query(resolved->transport, resolved->server, request, Timeout(cli));
   if (!reply.ok()) return ReportStatus(reply.status());
   if (reply->header.response_code != wire::rc::kSuccess) return ReportReply(*reply);
   return PrintResolution(*reply, resolved->transport,
-                         StrCat("Handle ", resolver::TransportName(resolved->transport), " ",
+                         StrCat("Handle ", client::TransportName(resolved->transport), " ",
                                 resolved->server.ToString(), ", ", reply->pieces,
                                 reply->pieces == 1 ? " datagram" : " datagrams"),
                          cli, nullptr);
@@ -180,10 +180,10 @@ void AddSiteInfoCommand(CLI::App& app, Cli& cli, int& rc) {
       rc = 2;
       return;
     }
-    resolver::HandleRequest request;
+    client::HandleRequest request;
     request.opcode = wire::opcode::kGetSiteInfo;
     request.flags = 0;
-    auto reply = resolver::Query(resolved->transport, resolved->server, request, Timeout(cli));
+    auto reply = client::Query(resolved->transport, resolved->server, request, Timeout(cli));
     if (!reply.ok()) {
       rc = ReportStatus(reply.status());
       return;

@@ -40,7 +40,7 @@ std::string Reach(const std::string& listen, int port) {
   return endpoint->ToString();
 }
 
-void PrintWelcome(const idnode::Node& node, const idnode::NodeConfig& config) {
+void PrintWelcome(const idnode::node::Node& node, const idnode::node::NodeConfig& config) {
   std::string server = Reach(config.grpc.listen, node.grpc_port());
   const std::string handle = Reach(config.handle.listen, node.handle_port());
   std::cout << "\nidnode is serving node prefix " << config.node.prefix << " on " << server
@@ -73,7 +73,7 @@ void PrintWelcome(const idnode::Node& node, const idnode::NodeConfig& config) {
 // Every Handle TCP connection is a descriptor, and the soft limit is often 1024: raise it to the
 // hard limit, and warn when even that leaves too few for handle.tcp_max_connections (beyond the
 // limit, accepting fails and the connections wait in the kernel's backlog).
-void RaiseDescriptorLimit(const idnode::NodeConfig& config) {
+void RaiseDescriptorLimit(const idnode::node::NodeConfig& config) {
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
   if (limit.rlim_cur < limit.rlim_max) {
@@ -94,7 +94,7 @@ void RaiseDescriptorLimit(const idnode::NodeConfig& config) {
 // Where the token of a new store's admin account goes, before the account is committed: the
 // --admin-token-file, else the terminal. Nowhere else: with --quiet, or output that is not a
 // terminal, and no file, a token would be created that nobody ever sees.
-idnode::AdminTokenSink DeliverAdminToken(const std::string& token_file, bool quiet) {
+idnode::node::AdminTokenSink DeliverAdminToken(const std::string& token_file, bool quiet) {
   return [token_file, quiet](const std::string& token) -> absl::Status {
     if (!token_file.empty()) {
       return idnode::WritePrivateFile("--admin-token-file", token_file, token + "\n", 0600);
@@ -115,13 +115,13 @@ idnode::AdminTokenSink DeliverAdminToken(const std::string& token_file, bool qui
 
 // `idnode admin-token --reset`: a new token for account "admin", the old ones revoked, on a
 // stopped node. The token goes to --admin-token-file when given, else to standard output.
-int RunAdminTokenReset(const idnode::NodeConfig& config, const std::string& token_file) {
-  auto token = idnode::GenerateToken();
+int RunAdminTokenReset(const idnode::node::NodeConfig& config, const std::string& token_file) {
+  auto token = idnode::accounts::GenerateToken();
   if (!token.ok()) {
     std::cerr << "idnode: " << token.status().message() << "\n";
     return 1;
   }
-  auto revoked = idnode::ResetAdminToken(config, *token);
+  auto revoked = idnode::node::ResetAdminToken(config, *token);
   if (!revoked.ok()) {
     std::cerr << "idnode: admin-token --reset: " << revoked.status().message() << "\n";
     return 1;
@@ -260,9 +260,9 @@ int main(int argc, char** argv) {
   admin_token->fallthrough();  // --data-dir, --config and --admin-token-file after it as well
   CLI11_PARSE(app, argc, argv);
 
-  idnode::NodeConfig config;
+  idnode::node::NodeConfig config;
   if (!config_file.empty()) {
-    auto loaded = idnode::LoadConfigFile(config_file);
+    auto loaded = idnode::node::LoadConfigFile(config_file);
     if (!loaded.ok()) {
       std::cerr << "idnode: " << loaded.status().message() << "\n";
       return 2;
@@ -275,7 +275,7 @@ int main(int argc, char** argv) {
   if (!http_listen.empty()) config.http.listen = http_listen;
   if (!prefix.empty()) config.node.prefix = prefix;
   if (!log_level.empty()) config.log.level = log_level;
-  if (absl::Status valid = idnode::ValidateConfig(config); !valid.ok()) {
+  if (absl::Status valid = idnode::node::ValidateConfig(config); !valid.ok()) {
     std::cerr << "idnode: " << valid.message() << "\n";
     return 2;
   }
@@ -288,7 +288,7 @@ int main(int argc, char** argv) {
   // action would end the node without draining its writes), during start-up as well.
   SignalWatcher signals;
 
-  auto node = idnode::Node::Start(config, DeliverAdminToken(admin_token_file, quiet));
+  auto node = idnode::node::Node::Start(config, DeliverAdminToken(admin_token_file, quiet));
   if (!node.ok()) {
     std::cerr << "idnode: " << node.status().message() << "\n";
     return 1;

@@ -44,14 +44,14 @@ struct StreamResult {
   std::string error;
 };
 
-StreamResult Stream(const client::ConnectOptions& connect, const std::string& token,
+StreamResult Stream(const idctl::ConnectOptions& connect, const std::string& token,
                     const std::string& base, uint64_t count, int batch,
                     const std::atomic<bool>* stop = nullptr) {
-  auto stub = v1::Registry::NewStub(client::Connect(connect));
+  auto stub = v1::Registry::NewStub(idctl::Connect(connect));
   StreamResult result;
   uint64_t next = 0, batch_id = 0;
   auto start = Clock::now();
-  grpc::Status status = client::StreamBatches(
+  grpc::Status status = idctl::StreamBatches(
       *stub, token,
       [&](v1::BatchCreateRequest& request) {
         if (next >= count || (stop && stop->load())) return false;
@@ -74,7 +74,7 @@ StreamResult Stream(const client::ConnectOptions& connect, const std::string& to
 int main(int argc, char** argv) {
   CLI::App app{"regbench: idnode registration benchmarks"};
   app.require_subcommand(1);
-  client::ConnectOptions connect;
+  idctl::ConnectOptions connect;
   std::string token, prefix = "88.123.45", out;
   uint64_t count = 1'000'000;
   int batch = 1000;
@@ -112,13 +112,13 @@ int main(int argc, char** argv) {
       });
       std::this_thread::sleep_for(std::chrono::seconds(1));  // let the stream reach steady state
     }
-    auto stub = v1::Registry::NewStub(client::Connect(connect));
+    auto stub = v1::Registry::NewStub(idctl::Connect(connect));
     std::vector<double> ms;
     for (uint64_t i = 0; i < count; ++i) {
       v1::CreateRequest request;
       Fill(request, prefix + "/L" + run_tag + "-" + std::to_string(i));
       grpc::ClientContext context;
-      client::Authorize(context, token);
+      idctl::Authorize(context, token);
       v1::CreateResponse response;
       auto start = Clock::now();
       grpc::Status status = stub->Create(&context, request, &response);

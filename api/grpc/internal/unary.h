@@ -13,15 +13,15 @@
 #include "api/grpc/convert.h"
 #include "api/grpc/services.h"
 
-namespace idnode::api::internal {
+namespace idnode::rpc::internal {
 
-using OpOrError = absl::StatusOr<std::unique_ptr<WriteOp>>;
+using OpOrError = absl::StatusOr<std::unique_ptr<writer::WriteOp>>;
 
 // Finishes the call with an error, or submits `make_op(principal, reactor)`, whose completion
 // must finish `reactor`.
 template <typename MakeOp>
 grpc::ServerUnaryReactor* RunWrite(const ServiceEnv& env, grpc::CallbackServerContext* context,
-                                   Role role, MakeOp make_op,
+                                   accounts::Role role, MakeOp make_op,
                                    const char* method = __builtin_FUNCTION()) {
   auto* reactor = context->DefaultReactor();
   auto principal = AuthenticateCall(env, *context, method);
@@ -51,7 +51,8 @@ grpc::ServerUnaryReactor* RunPublicRead(const ServiceEnv& env, grpc::CallbackSer
 // `fn(principal, txn) -> Status`.
 template <typename Fn>
 grpc::ServerUnaryReactor* RunRead(const ServiceEnv& env, grpc::CallbackServerContext* context,
-                                  Role role, Fn fn, const char* method = __builtin_FUNCTION()) {
+                                  accounts::Role role, Fn fn,
+                                  const char* method = __builtin_FUNCTION()) {
   auto principal = AuthenticateCall(env, *context, method);
   absl::Status status = principal.ok() ? RequireRole(*principal, role) : principal.status();
   if (!status.ok()) {
@@ -63,4 +64,4 @@ grpc::ServerUnaryReactor* RunRead(const ServiceEnv& env, grpc::CallbackServerCon
                        [&](const store::ReadTxn& txn) { return fn(*principal, txn); });
 }
 
-}  // namespace idnode::api::internal
+}  // namespace idnode::rpc::internal

@@ -16,7 +16,7 @@
 #include "registry/base/strings.h"
 #include "tests/support/temp_dir.h"
 
-namespace idnode {
+namespace idnode::node {
 namespace {
 
 using settings::KeyInfo;
@@ -236,4 +236,4 @@ TEST(ConfigTest, TheReadmeTableDocumentsEveryKeyWithItsDefault) {
 }
 
 }  // namespace
-}  // namespace idnode
+}  // namespace idnode::node

@@ -14,7 +14,7 @@
 #include "tests/support/temp_dir.h"
 #include "tests/support/write_access.h"
 
-namespace idnode {
+namespace idnode::node {
 namespace {
 
 using namespace std::chrono_literals;
@@ -45,7 +45,7 @@ TEST(FederationClientTest, AnExceptionIsAFailedRoundThatIsCountedAndRetried) {
     ASSERT_TRUE(federation::SpoolUpward(*txn, entry).ok());
     ASSERT_TRUE(txn->Commit().ok());
   }
-  auto writer = Writer::Start(**store, SystemClock::Get(), WriterOptions{});
+  auto writer = writer::Writer::Start(**store, SystemClock::Get(), writer::WriterOptions{});
   ASSERT_TRUE(writer.ok()) << writer.status();
   FederationClientOptions options;
   options.retry_initial = 10ms;
@@ -64,4 +64,4 @@ TEST(FederationClientTest, AnExceptionIsAFailedRoundThatIsCountedAndRetried) {
 }
 
 }  // namespace
-}  // namespace idnode
+}  // namespace idnode::node

@@ -20,7 +20,7 @@
 #include "tests/support/provision.h"
 #include "tests/support/temp_dir.h"
 
-namespace idnode {
+namespace idnode::node {
 namespace {
 
 using nlohmann::json;
@@ -77,8 +77,7 @@ class HttpEndpointTest : public ::testing::Test {
     node_ = *std::move(node);
     port_ = node_->http_port();
     ASSERT_GT(port_, 0);
-    channel_ =
-        client::Connect(client::ConnectOptions{StrCat("127.0.0.1:", node_->grpc_port()), ""});
+    channel_ = idctl::Connect(idctl::ConnectOptions{StrCat("127.0.0.1:", node_->grpc_port()), ""});
     token_ = testing::ProvisionRegistrant(channel_, node_->bootstrap_token(), "acme", "88.123.45");
     ASSERT_FALSE(token_.empty());
   }
@@ -276,4 +275,4 @@ TEST_F(HttpEndpointTest, DashboardDrawsTheNodesNumbersInChromium) {
 }
 
 }  // namespace
-}  // namespace idnode
+}  // namespace idnode::node

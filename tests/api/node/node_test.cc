@@ -17,14 +17,14 @@
 #include "tests/support/recording_sink.h"
 #include "tests/support/temp_dir.h"
 
-namespace idnode {
+namespace idnode::node {
 namespace {
 
-using resolver::HandleConnection;
-using resolver::HandleRequest;
-using resolver::QueryCounters;
-using resolver::QueryOutcome;
-using resolver::Transport;
+using client::HandleConnection;
+using client::HandleRequest;
+using client::Transport;
+using query::QueryCounters;
+using query::QueryOutcome;
 using std::chrono::milliseconds;
 
 constexpr milliseconds kTimeout(5000);
@@ -66,7 +66,7 @@ class NodeTest : public ::testing::Test {
     EXPECT_TRUE(node.ok()) << node.status();
     if (!node.ok()) return nullptr;
     auto channel =
-        client::Connect(client::ConnectOptions{StrCat("127.0.0.1:", (*node)->grpc_port()), ""});
+        idctl::Connect(idctl::ConnectOptions{StrCat("127.0.0.1:", (*node)->grpc_port()), ""});
     std::string token =
         testing::ProvisionRegistrant(channel, (*node)->bootstrap_token(), "acme", "88.123.45");
     EXPECT_FALSE(token.empty());
@@ -91,8 +91,7 @@ class NodeTest : public ::testing::Test {
 TEST_F(NodeTest, GrpcAndTheHandleProtocolResolveEveryHandleAlike) {
   std::unique_ptr<Node> node = StartNode(0);
   ASSERT_NE(node, nullptr);
-  auto channel =
-      client::Connect(client::ConnectOptions{StrCat("127.0.0.1:", node->grpc_port()), ""});
+  auto channel = idctl::Connect(idctl::ConnectOptions{StrCat("127.0.0.1:", node->grpc_port()), ""});
   auto stub = v1::Resolver::NewStub(channel);
   auto udp = HandleConnection::Open(Transport::kUdp, server_, kTimeout);
   ASSERT_TRUE(udp.ok());
@@ -122,7 +121,7 @@ TEST_F(NodeTest, GrpcAndTheHandleProtocolResolveEveryHandleAlike) {
     ASSERT_TRUE(udp->Send(Request(c.handle, ++id)).ok());
     auto whole = udp->Receive(id, kTimeout);
     ASSERT_TRUE(whole.ok()) << c.handle << ": " << whole.status();
-    auto reply = resolver::DecodeReply(*whole, wire::opcode::kResolution);
+    auto reply = client::DecodeReply(*whole, wire::opcode::kResolution);
     ASSERT_TRUE(reply.ok()) << c.handle << ": " << reply.status();
     EXPECT_EQ(reply->header.response_code, c.rc) << c.handle << ": " << reply->message;
 
@@ -201,16 +200,15 @@ TEST_F(NodeTest, CountsResolutionsByTransportAndOutcome) {
   EXPECT_EQ(sink.Count(stats::kRequests, {{"transport", "udp"}, {"outcome", "found"}}), 3);
   EXPECT_EQ(sink.Count(stats::kRequests, {{"transport", "udp"}, {"outcome", "dropped"}}), 1);
   EXPECT_EQ(sink.Count(stats::kRequests, {{"transport", "tcp"}, {"outcome", "found"}}), 2);
-  EXPECT_EQ(sink.Count(resolver::kTcpAccepted), 1);
-  EXPECT_EQ(sink.Count(resolver::kTcpOpen), 1);
+  EXPECT_EQ(sink.Count(tcp::kTcpAccepted), 1);
+  EXPECT_EQ(sink.Count(tcp::kTcpOpen), 1);
   EXPECT_EQ(sink.Count(net::kWorkersFailing, {{"transport", "udp"}}), 0);
-  EXPECT_GE(sink.Count(kWriterCommits), 1);  // the prefix allocation at least
+  EXPECT_GE(sink.Count(writer::kWriterCommits), 1);  // the prefix allocation at least
   EXPECT_EQ(sink.Count(kThreadExceptions, {{"thread", "writer"}}), 0);
-  EXPECT_FALSE(sink.Get(resolver::kRecursionPending).has_value());  // recursion is off
+  EXPECT_FALSE(sink.Get(recursion::kRecursionPending).has_value());  // recursion is off
 
   // Per enterprise prefix: only allocated prefixes, found or not.
-  auto channel =
-      client::Connect(client::ConnectOptions{StrCat("127.0.0.1:", node->grpc_port()), ""});
+  auto channel = idctl::Connect(idctl::ConnectOptions{StrCat("127.0.0.1:", node->grpc_port()), ""});
   v1::ResolveRequest resolve;
   resolve.set_identifier("88.123.45/C-1");
   v1::ResolveResponse resolved;
@@ -234,7 +232,7 @@ TEST_F(NodeTest, CountsResolutionsByTransportAndOutcome) {
   request.set_from("2026-11-21");
   v1::StatsReport report;
   grpc::ClientContext context;
-  client::Authorize(context, node->bootstrap_token());
+  idctl::Authorize(context, node->bootstrap_token());
   ASSERT_TRUE(v1::Stats::NewStub(channel)->Report(&context, request, &report).ok());
   ASSERT_EQ(report.days_size(), 1);
   EXPECT_EQ(report.days(0).date(), "2026-11-21");
@@ -279,4 +277,4 @@ TEST_F(NodeTest, RateLimitsEachUdpSourceAndRecovers) {
 }
 
 }  // namespace
-}  // namespace idnode
+}  // namespace idnode::node

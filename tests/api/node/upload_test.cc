@@ -25,7 +25,7 @@
 #include "tests/support/provision.h"
 #include "tests/support/temp_dir.h"
 
-namespace idnode {
+namespace idnode::node {
 namespace {
 
 namespace asio = boost::asio;
@@ -157,8 +157,7 @@ class UploadTest : public ::testing::Test {
     auto node = Node::Start(config);
     ASSERT_TRUE(node.ok()) << node.status();
     node_ = *std::move(node);
-    channel_ =
-        client::Connect(client::ConnectOptions{StrCat("127.0.0.1:", node_->grpc_port()), ""});
+    channel_ = idctl::Connect(idctl::ConnectOptions{StrCat("127.0.0.1:", node_->grpc_port()), ""});
   }
 
   void Day(uint32_t day, int created, int resolved) {
@@ -169,7 +168,7 @@ class UploadTest : public ::testing::Test {
   v1::PendingUploadsResponse Pending() {
     v1::PendingUploadsResponse response;
     grpc::ClientContext context;
-    client::Authorize(context, admin_token_);
+    idctl::Authorize(context, admin_token_);
     auto status = v1::Stats::NewStub(channel_)->PendingUploads(
         &context, v1::PendingUploadsRequest(), &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
@@ -330,4 +329,4 @@ TEST_F(UploadTest, RefusesAPlainHttpUrlToAnotherHostAndABadCaFile) {
 }
 
 }  // namespace
-}  // namespace idnode
+}  // namespace idnode::node

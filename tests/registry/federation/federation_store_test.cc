@@ -24,7 +24,7 @@ class FederationStoreTest : public ::testing::Test {
     auto store = store::Store::Open({dir_.path(), size_t{1} << 20});
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
-    auto writer = Writer::Start(*store_, clock_, WriterOptions{});
+    auto writer = writer::Writer::Start(*store_, clock_, writer::WriterOptions{});
     ASSERT_TRUE(writer.ok());
     writer_ = *std::move(writer);
   }
@@ -45,56 +45,59 @@ class FederationStoreTest : public ::testing::Test {
   testing::TempDir dir_;
   testing::FakeClock clock_{kNow};
   std::unique_ptr<store::Store> store_;
-  std::unique_ptr<Writer> writer_;
+  std::unique_ptr<writer::Writer> writer_;
 };
 
 TEST_F(FederationStoreTest, NodeAccountsCarryGrantsAndOlderRecordsStillDecode) {
   EXPECT_FALSE(Run<bool>([](auto done) {
-                 return MakeCreateAccountOp("admin", "node-a", Role::kNode, {}, done);
+                 return MakeCreateAccountOp("admin", "node-a", accounts::Role::kNode, {}, done);
                }).ok());  // a node account needs grants
   auto refused = Run<bool>([](auto done) {
-    return MakeCreateAccountOp("admin", "acme", Role::kRegistrant, {"88.1"}, done);
+    return MakeCreateAccountOp("admin", "acme", accounts::Role::kRegistrant, {"88.1"}, done);
   });
   EXPECT_NE(refused.status().message().find("grants: only node accounts have grants"),
             std::string::npos);
   ASSERT_TRUE(Run<bool>([](auto done) {
-                return MakeCreateAccountOp("admin", "node-a", Role::kNode, {"88.abc", "89"}, done);
+                return MakeCreateAccountOp("admin", "node-a", accounts::Role::kNode,
+                                           {"88.abc", "89"}, done);
               }).ok());
   auto txn = store_->BeginRead();
   ASSERT_TRUE(txn.ok());
-  auto account = DecodeAccount(*txn->Get(store::Db::kAccounts, "node-a").value());
+  auto account = accounts::DecodeAccount(*txn->Get(store::Db::kAccounts, "node-a").value());
   ASSERT_TRUE(account.ok());
-  EXPECT_EQ(account->role, Role::kNode);
+  EXPECT_EQ(account->role, accounts::Role::kNode);
   EXPECT_EQ(account->grants, (std::vector<std::string>{"88.ABC", "89"}));
-  EXPECT_TRUE(GrantCovers(account->grants, "88.ABC.1"));
-  EXPECT_TRUE(GrantCovers(account->grants, "89"));
-  EXPECT_FALSE(GrantCovers(account->grants, "88.AB"));
-  EXPECT_FALSE(GrantCovers(account->grants, "88"));
+  EXPECT_TRUE(accounts::GrantCovers(account->grants, "88.ABC.1"));
+  EXPECT_TRUE(accounts::GrantCovers(account->grants, "89"));
+  EXPECT_FALSE(accounts::GrantCovers(account->grants, "88.AB"));
+  EXPECT_FALSE(accounts::GrantCovers(account->grants, "88"));
 
   // A record written before grants existed: format, role, created, disabled, and nothing more.
-  std::string old = EncodeAccount(AccountRecord{Role::kOperator, kNow, false, {}});
+  std::string old =
+      accounts::EncodeAccount(accounts::AccountRecord{accounts::Role::kOperator, kNow, false, {}});
   old.resize(old.size() - 2);
-  auto decoded = DecodeAccount(old);
+  auto decoded = accounts::DecodeAccount(old);
   ASSERT_TRUE(decoded.ok());
-  EXPECT_EQ(decoded->role, Role::kOperator);
+  EXPECT_EQ(decoded->role, accounts::Role::kOperator);
   EXPECT_TRUE(decoded->grants.empty());
 }
 
 TEST_F(FederationStoreTest, ACredentialExpiresAtItsTime) {
   ASSERT_TRUE(Run<bool>([](auto done) {
-                return MakeCreateAccountOp("admin", "node-a", Role::kNode, {"88.123"}, done);
+                return MakeCreateAccountOp("admin", "node-a", accounts::Role::kNode, {"88.123"},
+                                           done);
               }).ok());
   const std::string token = "idn_" + std::string(64, 'a');
-  auto issued = Run<IssuedToken>(
+  auto issued = Run<writer::IssuedToken>(
       [&](auto done) { return MakeIssueTokenOp("admin", "node-a", token, "node", 3600, done); });
   ASSERT_TRUE(issued.ok());
   EXPECT_EQ(issued->expires_ms, kNow + 3'600'000);
   auto txn = store_->BeginRead();
   ASSERT_TRUE(txn.ok());
-  auto principal = Authenticate(*txn, token, kNow + 3'599'999);
+  auto principal = accounts::Authenticate(*txn, token, kNow + 3'599'999);
   ASSERT_TRUE(principal.ok()) << principal.status();
   EXPECT_EQ(principal->grants, std::vector<std::string>{"88.123"});
-  auto expired = Authenticate(*txn, token, kNow + 3'600'000);
+  auto expired = accounts::Authenticate(*txn, token, kNow + 3'600'000);
   EXPECT_EQ(expired.status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_NE(expired.status().message().find("expired at 2026-11-21T16:30:00Z"), std::string::npos)
       << expired.status();
@@ -118,7 +121,7 @@ TEST_F(FederationStoreTest, APrefixRecordBelongsToTheAccountThatRegisteredIt) {
   {
     auto txn = store_->BeginRead();
     ASSERT_TRUE(txn.ok());
-    auto record = DecodeRecord(*txn->Get(store::Db::kIds, "0.NA/88.123").value());
+    auto record = identifier::DecodeRecord(*txn->Get(store::Db::kIds, "0.NA/88.123").value());
     ASSERT_TRUE(record.ok());
     EXPECT_EQ(record->owner, "node-a");
     EXPECT_EQ(record->version, 2u);
@@ -138,9 +141,9 @@ TEST_F(FederationStoreTest, APrefixRecordBelongsToTheAccountThatRegisteredIt) {
 
 TEST_F(FederationStoreTest, AllocationAndReleaseSpoolTheirUpwardIntentAtomically) {
   ASSERT_TRUE(Run<bool>([](auto done) {
-                return MakeCreateAccountOp("admin", "acme", Role::kRegistrant, {}, done);
+                return MakeCreateAccountOp("admin", "acme", accounts::Role::kRegistrant, {}, done);
               }).ok());
-  PrefixHook hook = MakeUpwardSpoolHook("SITE");
+  writer::PrefixHook hook = MakeUpwardSpoolHook("SITE");
   ASSERT_TRUE(Run<bool>([&](auto done) {
                 return MakeAllocatePrefixOp("admin", "88.123", "88.123.45", "acme", 0, hook, done);
               }).ok());
@@ -164,13 +167,13 @@ TEST_F(FederationStoreTest, AllocationAndReleaseSpoolTheirUpwardIntentAtomically
   ASSERT_TRUE(Run<bool>([&](auto done) {
                 return MakeReleasePrefixOp("admin", "88.123.45", hook, done);
               }).ok());
-  ASSERT_TRUE(SubmitAndWait(*writer_, [&](auto done) {
+  ASSERT_TRUE(writer::SubmitAndWait(*writer_, [&](auto done) {
                 return MakeUpwardAcknowledgedOp("88.123.45", older, std::move(done));
               }).ok());
   spool = Spool();
   ASSERT_EQ(spool.size(), 1u);
   EXPECT_EQ(spool[0].entry.op, UpwardOp::kRemove);
-  ASSERT_TRUE(SubmitAndWait(*writer_, [&](auto done) {
+  ASSERT_TRUE(writer::SubmitAndWait(*writer_, [&](auto done) {
                 return MakeUpwardAcknowledgedOp("88.123.45", spool[0].encoded, std::move(done));
               }).ok());
   EXPECT_TRUE(Spool().empty());
@@ -183,7 +186,7 @@ TEST_F(FederationStoreTest, AllocationAndReleaseSpoolTheirUpwardIntentAtomically
 
 TEST_F(FederationStoreTest, SyncSpoolsEverythingOnlyWhenTheSiteOrTopChanged) {
   ASSERT_TRUE(Run<bool>([](auto done) {
-                return MakeCreateAccountOp("admin", "acme", Role::kRegistrant, {}, done);
+                return MakeCreateAccountOp("admin", "acme", accounts::Role::kRegistrant, {}, done);
               }).ok());
   for (const char* prefix : {"88.123.45", "88.123.46"}) {
     ASSERT_TRUE(Run<bool>([&](auto done) {
@@ -236,14 +239,14 @@ TEST_F(FederationStoreTest, TheSiteSerialGoesUpOnlyWhenTheSiteChangesAndSkipsUnk
   auto reopened = store::Store::Open({dir_.path(), size_t{1} << 20});
   ASSERT_TRUE(reopened.ok());
   store_ = *std::move(reopened);
-  auto writer = Writer::Start(*store_, clock_, WriterOptions{});
+  auto writer = writer::Writer::Start(*store_, clock_, writer::WriterOptions{});
   ASSERT_TRUE(writer.ok());
   writer_ = *std::move(writer);
   EXPECT_EQ(serial("site A"), 3);
   // After 65534 it starts again at 1: 0 and 0xFFFF mean "unknown" to clients.
   ASSERT_TRUE(Run<bool>([](auto done) {
-                return std::make_unique<FunctionOp<bool>>(
-                    [](WriteContext& context) -> absl::StatusOr<bool> {
+                return std::make_unique<writer::FunctionOp<bool>>(
+                    [](writer::WriteContext& context) -> absl::StatusOr<bool> {
                       RETURN_IF_ERROR(context.txn().Put(store::Db::kMeta, "site_serial",
                                                         std::string("\xff\xfe", 2)));
                       return true;

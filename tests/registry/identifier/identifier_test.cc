@@ -4,7 +4,7 @@
 
 #include <string>
 
-namespace idnode {
+namespace idnode::identifier {
 namespace {
 
 std::string MessageOf(std::string_view text) {
@@ -93,4 +93,4 @@ TEST(PrefixTest, ComparesHierarchically) {
 }
 
 }  // namespace
-}  // namespace idnode
+}  // namespace idnode::identifier

@@ -5,7 +5,7 @@
 #include "registry/base/strings.h"
 #include "tests/support/values.h"
 
-namespace idnode {
+namespace idnode::identifier {
 namespace {
 
 using testing::MakeValue;
@@ -49,14 +49,15 @@ TEST(ValueTest, RejectsTruncatedEncodings) {
 }
 
 TEST(ValueTest, RejectsDuplicateIndexes) {
-  std::vector<HandleValue> values = {MakeValue(1, "URL", "a"), MakeValue(1, "URL", "b")};
+  std::vector<HandleValue> values = {testing::MakeValue(1, "URL", "a"), MakeValue(1, "URL", "b")};
   absl::Status s = ValidateValues(values);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("values[1] (index 1): duplicate index 1"), absl::string_view::npos);
 }
 
 TEST(ValueTest, RejectsOversizedData) {
-  std::vector<HandleValue> values = {MakeValue(1, "URL", std::string(kMaxValueDataBytes + 1, 'x'))};
+  std::vector<HandleValue> values = {
+      testing::MakeValue(1, "URL", std::string(kMaxValueDataBytes + 1, 'x'))};
   absl::Status s = ValidateValues(values);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("data is 65537 bytes, the limit is 65536"), absl::string_view::npos);
@@ -66,16 +67,17 @@ TEST(ValueTest, RejectsOversizedData) {
 
 TEST(ValueTest, RejectsOversizedValueListAsAWhole) {
   std::vector<HandleValue> values;
-  for (uint32_t i = 1; i <= 4; ++i) values.push_back(MakeValue(i, "DATA", std::string(60000, 'x')));
+  for (uint32_t i = 1; i <= 4; ++i)
+    values.push_back(testing::MakeValue(i, "DATA", std::string(60000, 'x')));
   ASSERT_TRUE(ValidateValues(values).ok());
   auto encoded = EncodeValueList(values);
   EXPECT_EQ(encoded.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ValueTest, RejectsIndexZeroEmptyTypeAndBadPermissions) {
-  EXPECT_FALSE(ValidateValues(std::vector<HandleValue>{MakeValue(0, "URL", "a")}).ok());
-  EXPECT_FALSE(ValidateValues(std::vector<HandleValue>{MakeValue(1, "", "a")}).ok());
-  HandleValue v = MakeValue(1, "URL", "a");
+  EXPECT_FALSE(ValidateValues(std::vector<HandleValue>{testing::MakeValue(0, "URL", "a")}).ok());
+  EXPECT_FALSE(ValidateValues(std::vector<HandleValue>{testing::MakeValue(1, "", "a")}).ok());
+  HandleValue v = testing::MakeValue(1, "URL", "a");
   v.permissions = 0x1F;
   EXPECT_FALSE(ValidateValues(std::vector<HandleValue>{v}).ok());
   EXPECT_FALSE(ValidateValues(std::vector<HandleValue>{}).ok());
@@ -104,4 +106,4 @@ TEST(ValueTest, StampsEveryTimestamp) {
 }
 
 }  // namespace
-}  // namespace idnode
+}  // namespace idnode::identifier

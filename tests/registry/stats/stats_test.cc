@@ -41,15 +41,17 @@ class StatsTest : public ::testing::Test {
     auto store = store::Store::Open({dir_.path(), size_t{16} << 20});
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
-    auto writer = Writer::Start(*store_, clock_, WriterOptions{});
+    auto writer = writer::Writer::Start(*store_, clock_, writer::WriterOptions{});
     ASSERT_TRUE(writer.ok());
     writer_ = *std::move(writer);
     ASSERT_TRUE(Apply([](auto done) {
-                  return MakeCreateAccountOp("test", "acme", Role::kRegistrant, {}, done);
+                  return writer::MakeCreateAccountOp("test", "acme", accounts::Role::kRegistrant,
+                                                     {}, done);
                 }).ok());
     for (const char* prefix : {"88.123.45", "88.123.46"}) {
       ASSERT_TRUE(Apply([prefix](auto done) {
-                    return MakeAllocatePrefixOp("test", "88.123", prefix, "acme", 0, {}, done);
+                    return writer::MakeAllocatePrefixOp("test", "88.123", prefix, "acme", 0, {},
+                                                        done);
                   }).ok());
     }
     flusher_ = std::make_unique<ResolutionFlusher>(*writer_, clock_, FlushOptions{},
@@ -70,21 +72,23 @@ class StatsTest : public ::testing::Test {
   // Registers `count` identifiers under `prefix` at `when_ms`.
   void Register(const std::string& prefix, int count, int64_t when_ms) {
     clock_.Set(when_ms);
-    std::vector<absl::StatusOr<PreparedRecord>> items;
+    std::vector<absl::StatusOr<writer::PreparedRecord>> items;
     for (int i = 0; i < count; ++i) {
-      items.push_back(PrepareRecord(prefix + "/P-" + std::to_string(next_id_++),
-                                    {idnode::testing::MakeValue(1, "URL", "https://x")}, {}));
+      items.push_back(writer::PrepareRecord(prefix + "/P-" + std::to_string(next_id_++),
+                                            {idnode::testing::MakeValue(1, "URL", "https://x")},
+                                            {}));
     }
     std::promise<void> done;
-    ASSERT_TRUE(writer_
-                    ->Submit(std::make_unique<CreateOp>(
-                        Principal{"acme", Role::kRegistrant, {}}, std::move(items),
-                        [&](const absl::Status& s, std::vector<ItemOutcome>& outcomes) {
-                          EXPECT_TRUE(s.ok()) << s;
-                          for (const ItemOutcome& o : outcomes) EXPECT_TRUE(o.status.ok());
-                          done.set_value();
-                        }))
-                    .ok());
+    ASSERT_TRUE(
+        writer_
+            ->Submit(std::make_unique<writer::CreateOp>(
+                accounts::Principal{"acme", accounts::Role::kRegistrant, {}}, std::move(items),
+                [&](const absl::Status& s, std::vector<writer::ItemOutcome>& outcomes) {
+                  EXPECT_TRUE(s.ok()) << s;
+                  for (const writer::ItemOutcome& o : outcomes) EXPECT_TRUE(o.status.ok());
+                  done.set_value();
+                }))
+            .ok());
     done.get_future().wait();
   }
 
@@ -141,7 +145,7 @@ class StatsTest : public ::testing::Test {
   std::mutex mu_;
   ResolutionTotals totals_;
   std::unique_ptr<store::Store> store_;
-  std::unique_ptr<Writer> writer_;
+  std::unique_ptr<writer::Writer> writer_;
   std::unique_ptr<ResolutionFlusher> flusher_;
   int next_id_ = 0;
 };

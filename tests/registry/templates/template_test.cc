@@ -5,7 +5,7 @@
 #include "registry/base/strings.h"
 #include "tests/support/values.h"
 
-namespace idnode {
+namespace idnode::templates {
 namespace {
 
 using testing::MakeValue;
@@ -24,17 +24,17 @@ DataTemplate PumpTemplate() {
   return t;
 }
 
-std::vector<HandleValue> PumpValues() {
-  return {MakeValue(1, "URL", "https://example.com/p/1"), MakeValue(1001, "TEMPLATE_VERSION", "1"),
-          MakeValue(2001, "model", "P-200"), MakeValue(2002, "RATED_POWER_KW", "7.5"),
-          MakeValue(2003, "MADE_ON", "2024-02-29")};
+std::vector<identifier::HandleValue> PumpValues() {
+  return {testing::MakeValue(1, "URL", "https://example.com/p/1"),
+          MakeValue(1001, "TEMPLATE_VERSION", "1"), MakeValue(2001, "model", "P-200"),
+          MakeValue(2002, "RATED_POWER_KW", "7.5"), MakeValue(2003, "MADE_ON", "2024-02-29")};
 }
 
 bool Mentions(const absl::Status& status, std::string_view words) {
   return ToStd(status.message()).find(words) != std::string_view::npos;
 }
 
-absl::Status Check(const std::vector<HandleValue>& values) {
+absl::Status Check(const std::vector<identifier::HandleValue>& values) {
   DataTemplate t = PumpTemplate();
   EXPECT_TRUE(ValidateTemplate(t, nullptr).ok());
   return CheckAgainstTemplate(values, t, "88.123.45");
@@ -133,12 +133,13 @@ TEST(TemplateTest, KeysKeepOnePrefixsVersionsApart) {
 
 TEST(TemplateTest, FindsTheNamedVersion) {
   EXPECT_EQ(NamedTemplateVersion(PumpValues()).value(), 1u);
-  EXPECT_FALSE(NamedTemplateVersion(std::vector{MakeValue(1, "URL", "u")}).value().has_value());
+  EXPECT_FALSE(
+      NamedTemplateVersion(std::vector{testing::MakeValue(1, "URL", "u")}).value().has_value());
   for (std::string bad : {"0", "01", "abc", "", "4294967296", "-1"}) {
-    auto v = NamedTemplateVersion(std::vector{MakeValue(1001, "TEMPLATE_VERSION", bad)});
+    auto v = NamedTemplateVersion(std::vector{testing::MakeValue(1001, "TEMPLATE_VERSION", bad)});
     EXPECT_EQ(v.status().code(), absl::StatusCode::kInvalidArgument) << bad;
   }
-  auto wrong_type = NamedTemplateVersion(std::vector{MakeValue(1001, "URL", "1")});
+  auto wrong_type = NamedTemplateVersion(std::vector{testing::MakeValue(1001, "URL", "1")});
   EXPECT_EQ(wrong_type.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(Mentions(wrong_type.status(), "reserved for the template version"));
 }
@@ -154,7 +155,7 @@ TEST(TemplateTest, AcceptsValuesThatSatisfyTheTemplate) {
 }
 
 TEST(TemplateTest, RejectsValuesThatBreakTheTemplateNamingTheAttribute) {
-  auto expect_invalid = [](std::vector<HandleValue> values, std::string_view words) {
+  auto expect_invalid = [](std::vector<identifier::HandleValue> values, std::string_view words) {
     absl::Status s = Check(values);
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << words;
     EXPECT_TRUE(Mentions(s, words)) << s;
@@ -176,7 +177,7 @@ TEST(TemplateTest, RejectsValuesThatBreakTheTemplateNamingTheAttribute) {
   values[2].type = "MAKER";
   expect_invalid(values, "type is \"MAKER\", the template names this attribute \"MODEL\"");
   values = PumpValues();
-  values.push_back(MakeValue(2009, "COLOUR", "red"));
+  values.push_back(testing::MakeValue(2009, "COLOUR", "red"));
   expect_invalid(values, "(index 2009): is not an attribute of template version 1");
   values = PumpValues();
   values.erase(values.begin() + 3);
@@ -196,4 +197,4 @@ TEST(TemplateTest, RejectsValuesOfADisabledAttribute) {
 }
 
 }  // namespace
-}  // namespace idnode
+}  // namespace idnode::templates

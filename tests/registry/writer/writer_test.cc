@@ -18,7 +18,7 @@
 #include "tests/support/temp_dir.h"
 #include "tests/support/values.h"
 
-namespace idnode {
+namespace idnode::writer {
 namespace {
 
 using testing::FakeClock;
@@ -37,10 +37,11 @@ class WriterTest : public ::testing::Test {
     ASSERT_TRUE(writer.ok());
     writer_ = *std::move(writer);
     ASSERT_TRUE(Run<bool>([](auto done) {
-                  return MakeCreateAccountOp("test", "acme", Role::kRegistrant, {}, done);
+                  return MakeCreateAccountOp("test", "acme", accounts::Role::kRegistrant, {}, done);
                 }).ok());
     ASSERT_TRUE(Run<bool>([](auto done) {
-                  return MakeCreateAccountOp("test", "other", Role::kRegistrant, {}, done);
+                  return MakeCreateAccountOp("test", "other", accounts::Role::kRegistrant, {},
+                                             done);
                 }).ok());
     ASSERT_TRUE(Run<bool>([](auto done) {
                   return MakeAllocatePrefixOp("test", "88.123", "88.123.45", "acme", 0, {}, done);
@@ -53,7 +54,7 @@ class WriterTest : public ::testing::Test {
     return SubmitAndWait<absl::StatusOr<T>>(*writer_, make);
   }
 
-  std::vector<ItemOutcome> Create(const Principal& who,
+  std::vector<ItemOutcome> Create(const accounts::Principal& who,
                                   std::vector<absl::StatusOr<PreparedRecord>> items) {
     std::promise<std::vector<ItemOutcome>> promise;
     auto future = promise.get_future();
@@ -69,7 +70,7 @@ class WriterTest : public ::testing::Test {
   }
 
   static absl::StatusOr<PreparedRecord> Record(std::string id, std::string url) {
-    return PrepareRecord(id, {MakeValue(1, "URL", std::move(url))}, {});
+    return PrepareRecord(id, {testing::MakeValue(1, "URL", std::move(url))}, {});
   }
 
   ItemOutcome Update(UpdateRequest request) {
@@ -112,8 +113,8 @@ class WriterTest : public ::testing::Test {
   FakeClock clock_{kNow};
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Writer> writer_;
-  const Principal acme_{"acme", Role::kRegistrant, {}};
-  const Principal other_{"other", Role::kRegistrant, {}};
+  const accounts::Principal acme_{"acme", accounts::Role::kRegistrant, {}};
+  const accounts::Principal other_{"other", accounts::Role::kRegistrant, {}};
 };
 
 TEST_F(WriterTest, CreatesAndCountsRegistrationsInTheReportingDay) {
@@ -214,25 +215,27 @@ TEST_F(WriterTest, UpdatesByIndexAndRecordsChanges) {
   std::vector<absl::StatusOr<PreparedRecord>> items;
   items.push_back(Record("88.123.45/U", "u"));
   Create(acme_, std::move(items));
-  HandleValue email;
+  identifier::HandleValue email;
   email.index = 2;
   email.type = "EMAIL";
   email.data = "a@b";
-  UpdateRequest add{*Identifier::Parse("88.123.45/U"), false, {}, {email}, {}, {}};
+  UpdateRequest add{*identifier::Identifier::Parse("88.123.45/U"), false, {}, {email}, {}, {}};
   ItemOutcome added = Update(add);
   EXPECT_TRUE(added.status.ok()) << added.status;
   EXPECT_EQ(added.version, 2u);
   EXPECT_EQ(Update(add).status.code(), absl::StatusCode::kAlreadyExists);
-  UpdateRequest remove_missing{*Identifier::Parse("88.123.45/U"), false, {}, {}, {}, {7}};
+  UpdateRequest remove_missing{
+      *identifier::Identifier::Parse("88.123.45/U"), false, {}, {}, {}, {7}};
   EXPECT_EQ(Update(remove_missing).status.code(), absl::StatusCode::kNotFound);
-  UpdateRequest remove_all{*Identifier::Parse("88.123.45/U"), false, {}, {}, {}, {1, 2}};
+  UpdateRequest remove_all{
+      *identifier::Identifier::Parse("88.123.45/U"), false, {}, {}, {}, {1, 2}};
   EXPECT_EQ(Update(remove_all).status.code(), absl::StatusCode::kFailedPrecondition);
 
   auto txn = store_->BeginRead();
   ASSERT_TRUE(txn.ok());
-  auto record = DecodeRecord(*txn->Get(store::Db::kIds, "88.123.45/U").value());
+  auto record = identifier::DecodeRecord(*txn->Get(store::Db::kIds, "88.123.45/U").value());
   ASSERT_TRUE(record.ok());
-  auto values = DecodeValueList(record->values);
+  auto values = identifier::DecodeValueList(record->values);
   ASSERT_TRUE(values.ok());
   ASSERT_EQ(values->size(), 2u);
   EXPECT_EQ((*values)[1].data, "a@b");
@@ -243,23 +246,23 @@ TEST_F(WriterTest, UpdatesByIndexAndRecordsChanges) {
   EXPECT_EQ(count, 5);
 }
 
-DataTemplate ModelTemplate() {
-  DataTemplate t;
-  t.attributes.push_back({2001, "MODEL", AttributeType::kString, true, 2, 8, false});
-  t.attributes.push_back({2002, "MADE_ON", AttributeType::kDate, false, 0, 0, false});
+templates::DataTemplate ModelTemplate() {
+  templates::DataTemplate t;
+  t.attributes.push_back({2001, "MODEL", templates::AttributeType::kString, true, 2, 8, false});
+  t.attributes.push_back({2002, "MADE_ON", templates::AttributeType::kDate, false, 0, 0, false});
   return t;
 }
 
 absl::StatusOr<PreparedRecord> Templated(std::string id, std::string version, std::string model) {
   return PrepareRecord(id,
-                       {MakeValue(1001, "TEMPLATE_VERSION", std::move(version)),
+                       {testing::MakeValue(1001, "TEMPLATE_VERSION", std::move(version)),
                         MakeValue(2001, "MODEL", std::move(model))},
                        {});
 }
 
 TEST_F(WriterTest, PublishesTemplateVersionsOnTopOfTheLatest) {
-  auto publish = [&](const Principal& who, uint32_t base, DataTemplate t) {
-    return Run<DataTemplate>([&](auto done) {
+  auto publish = [&](const accounts::Principal& who, uint32_t base, templates::DataTemplate t) {
+    return Run<templates::DataTemplate>([&](auto done) {
       return MakePublishTemplateOp(who, "88.123.45", base, std::move(t), done);
     });
   };
@@ -273,10 +276,10 @@ TEST_F(WriterTest, PublishesTemplateVersionsOnTopOfTheLatest) {
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(publish(other_, 1, ModelTemplate()).status().code(),
             absl::StatusCode::kPermissionDenied);
-  DataTemplate dropped = ModelTemplate();
+  templates::DataTemplate dropped = ModelTemplate();
   dropped.attributes.pop_back();
   EXPECT_EQ(publish(acme_, 1, dropped).status().code(), absl::StatusCode::kFailedPrecondition);
-  DataTemplate disabled = ModelTemplate();
+  templates::DataTemplate disabled = ModelTemplate();
   disabled.attributes[1].disabled = true;
   auto v2 = publish(acme_, 1, disabled);
   ASSERT_TRUE(v2.ok()) << v2.status();
@@ -284,26 +287,26 @@ TEST_F(WriterTest, PublishesTemplateVersionsOnTopOfTheLatest) {
 
   auto txn = store_->BeginRead();
   ASSERT_TRUE(txn.ok());
-  auto latest = FindTemplate(*txn, "88.123.45", 0);
+  auto latest = templates::FindTemplate(*txn, "88.123.45", 0);
   ASSERT_TRUE(latest.ok() && latest->has_value());
   EXPECT_EQ((*latest)->version, 2u);
   EXPECT_TRUE((*latest)->attributes[1].disabled);
   bool more = true;
-  auto versions = ListTemplateVersions(*txn, "88.123.45", 0, 10, more);
+  auto versions = templates::ListTemplateVersions(*txn, "88.123.45", 0, 10, more);
   ASSERT_TRUE(versions.ok());
   EXPECT_EQ(versions->size(), 2u);
   EXPECT_FALSE(more);
-  auto first = ListTemplateVersions(*txn, "88.123.45", 0, 1, more);  // one page of one
+  auto first = templates::ListTemplateVersions(*txn, "88.123.45", 0, 1, more);  // one page of one
   ASSERT_TRUE(first.ok());
   ASSERT_EQ(first->size(), 1u);
   EXPECT_EQ((*first)[0].version, 1u);
   EXPECT_TRUE(more);
-  auto second = ListTemplateVersions(*txn, "88.123.45", 1, 1, more);
+  auto second = templates::ListTemplateVersions(*txn, "88.123.45", 1, 1, more);
   ASSERT_TRUE(second.ok());
   ASSERT_EQ(second->size(), 1u);
   EXPECT_EQ((*second)[0].version, 2u);
   EXPECT_FALSE(more);
-  auto none = FindTemplate(*txn, "88.123.4", 0);  // a shorter prefix shares no keys
+  auto none = templates::FindTemplate(*txn, "88.123.4", 0);  // a shorter prefix shares no keys
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());
 }
@@ -398,17 +401,18 @@ TEST_F(WriterTest, AnExceptionFailsItsBatchAndTheWriterGoesOn) {
 
 TEST_F(WriterTest, APrefixPublishesAtMostTheTemplateVersionLimit) {
   // All submitted at once, each on top of the one before: the writer applies them in order.
-  std::vector<std::future<absl::StatusOr<DataTemplate>>> results;
-  for (uint32_t base = 0; base <= kMaxTemplateVersions; ++base) {
-    auto promise = std::make_shared<std::promise<absl::StatusOr<DataTemplate>>>();
+  std::vector<std::future<absl::StatusOr<templates::DataTemplate>>> results;
+  for (uint32_t base = 0; base <= templates::kMaxTemplateVersions; ++base) {
+    auto promise = std::make_shared<std::promise<absl::StatusOr<templates::DataTemplate>>>();
     results.push_back(promise->get_future());
-    ASSERT_TRUE(writer_
-                    ->Submit(MakePublishTemplateOp(
-                        acme_, "88.123.45", base, ModelTemplate(),
-                        [promise](absl::StatusOr<DataTemplate> r) { promise->set_value(r); }))
-                    .ok());
+    ASSERT_TRUE(
+        writer_
+            ->Submit(MakePublishTemplateOp(
+                acme_, "88.123.45", base, ModelTemplate(),
+                [promise](absl::StatusOr<templates::DataTemplate> r) { promise->set_value(r); }))
+            .ok());
   }
-  for (uint32_t base = 0; base < kMaxTemplateVersions; ++base) {
+  for (uint32_t base = 0; base < templates::kMaxTemplateVersions; ++base) {
     ASSERT_TRUE(results[base].get().ok()) << base;
   }
   auto refused = results.back().get();
@@ -419,7 +423,7 @@ TEST_F(WriterTest, APrefixPublishesAtMostTheTemplateVersionLimit) {
 }
 
 TEST_F(WriterTest, ChecksRegistrationsThatNameATemplate) {
-  ASSERT_TRUE(Run<DataTemplate>([&](auto done) {
+  ASSERT_TRUE(Run<templates::DataTemplate>([&](auto done) {
                 return MakePublishTemplateOp(acme_, "88.123.45", 0, ModelTemplate(), done);
               }).ok());
   std::vector<absl::StatusOr<PreparedRecord>> items;
@@ -437,12 +441,13 @@ TEST_F(WriterTest, ChecksRegistrationsThatNameATemplate) {
   EXPECT_EQ(Counter(stats::Metric::kIdentifiersTotal, stats::kAllTime, "88.123.45"), 2u);
 
   // An update is checked against the template its result names.
-  HandleValue bad_date = MakeValue(2002, "MADE_ON", "2026-02-30");
-  UpdateRequest add{*Identifier::Parse("88.123.45/T1"), false, {}, {bad_date}, {}, {}};
+  identifier::HandleValue bad_date = MakeValue(2002, "MADE_ON", "2026-02-30");
+  UpdateRequest add{*identifier::Identifier::Parse("88.123.45/T1"), false, {}, {bad_date}, {}, {}};
   EXPECT_EQ(Update(add).status.code(), absl::StatusCode::kInvalidArgument);
   add.add[0].data = "2026-02-28";
   EXPECT_TRUE(Update(add).status.ok());
-  UpdateRequest drop_required{*Identifier::Parse("88.123.45/T1"), false, {}, {}, {}, {2001}};
+  UpdateRequest drop_required{
+      *identifier::Identifier::Parse("88.123.45/T1"), false, {}, {}, {}, {2001}};
   EXPECT_EQ(Update(drop_required).status.code(), absl::StatusCode::kInvalidArgument);
 }
 
@@ -495,4 +500,4 @@ TEST_F(WriterTest, AnswersAnOpWithNoItemsAtOnceAndOnStop) {
 }
 
 }  // namespace
-}  // namespace idnode
+}  // namespace idnode::writer

@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-namespace idnode::resolver {
+namespace idnode::client {
 namespace {
 
 wire::SiteInfo SiteWithServers(size_t count, uint8_t hash_option) {
@@ -35,8 +35,9 @@ TEST(WalkTest, SelectsTheServerByTheHandleRule) {
   EXPECT_EQ(SelectServer(SiteWithServers(1, wire::site::kHashByAll), "anything"), 0u);
 }
 
-HandleValue SiteValue(uint32_t index, const std::string& type, const std::string& data) {
-  HandleValue value;
+identifier::HandleValue SiteValue(uint32_t index, const std::string& type,
+                                  const std::string& data) {
+  identifier::HandleValue value;
   value.index = index;
   value.type = type;
   value.data = data;
@@ -100,4 +101,4 @@ TEST(WalkTest, UsesTheInterfaceOfTheAskedTransport) {
 }
 
 }  // namespace
-}  // namespace idnode::resolver
+}  // namespace idnode::client

@@ -17,7 +17,7 @@
 #include "tests/support/values.h"
 #include "tests/support/write_access.h"
 
-namespace idnode::resolver {
+namespace idnode::query {
 namespace {
 
 using testing::BuildRequest;
@@ -34,27 +34,30 @@ class QueryTest : public ::testing::Test {
     auto values = EncodeValueList(testing::ReferenceValues());
     ASSERT_TRUE(values.ok());
     ASSERT_TRUE(txn->Put(store::Db::kIds, "88.123.45/ABC-0001",
-                         EncodeRecord({1, 1, 1, "88.123.45/ABC-0001", "acme", *values}))
+                         identifier::EncodeRecord({1, 1, 1, "88.123.45/ABC-0001", "acme", *values}))
                     .ok());
     auto hidden = testing::MakeValue(1, "URL", "https://internal");
-    hidden.permissions = permission::kAdminRead | permission::kAdminWrite;
-    auto hidden_values = EncodeValueList({hidden});
-    ASSERT_TRUE(txn->Put(store::Db::kIds, "88.123.45/HIDDEN",
-                         EncodeRecord({1, 1, 1, "88.123.45/HIDDEN", "acme", *hidden_values}))
-                    .ok());
-    auto types = EncodeValueList({testing::MakeValue(1, "URL", "https://a"),
-                                  testing::MakeValue(2, "URL.ALT", "https://b"),
-                                  testing::MakeValue(3, "URLX", "https://c"),
-                                  testing::MakeValue(4, "url.alt.deep", "https://d")});
+    hidden.permissions = identifier::permission::kAdminRead | identifier::permission::kAdminWrite;
+    auto hidden_values = identifier::EncodeValueList({hidden});
+    ASSERT_TRUE(
+        txn->Put(store::Db::kIds, "88.123.45/HIDDEN",
+                 identifier::EncodeRecord({1, 1, 1, "88.123.45/HIDDEN", "acme", *hidden_values}))
+            .ok());
+    auto types = identifier::EncodeValueList({testing::MakeValue(1, "URL", "https://a"),
+                                              testing::MakeValue(2, "URL.ALT", "https://b"),
+                                              testing::MakeValue(3, "URLX", "https://c"),
+                                              testing::MakeValue(4, "url.alt.deep", "https://d")});
     ASSERT_TRUE(types.ok());
     ASSERT_TRUE(txn->Put(store::Db::kIds, "88.123.45/TYPES",
-                         EncodeRecord({1, 1, 1, "88.123.45/TYPES", "acme", *types}))
+                         identifier::EncodeRecord({1, 1, 1, "88.123.45/TYPES", "acme", *types}))
                     .ok());
-    auto pump = EncodeValueList({testing::MakeValue(1, "URL", "https://example.com/pump/1")});
+    auto pump =
+        identifier::EncodeValueList({testing::MakeValue(1, "URL", "https://example.com/pump/1")});
     ASSERT_TRUE(pump.ok());
-    ASSERT_TRUE(txn->Put(store::Db::kIds, "88.123.45/PUMP-2026-000001",
-                         EncodeRecord({1, 1, 1, "88.123.45/PUMP-2026-000001", "acme", *pump}))
-                    .ok());
+    ASSERT_TRUE(
+        txn->Put(store::Db::kIds, "88.123.45/PUMP-2026-000001",
+                 identifier::EncodeRecord({1, 1, 1, "88.123.45/PUMP-2026-000001", "acme", *pump}))
+            .ok());
     ASSERT_TRUE(txn->Put(store::Db::kPrefixes, "88.123.45", "allocated").ok());
     ASSERT_TRUE(txn->Commit().ok());
     auto read = store_->BeginRead();
@@ -88,11 +91,11 @@ class QueryTest : public ::testing::Test {
 
   // The values of a reply to `request` after Process: index list in order.
   std::vector<uint32_t> ReplyIndexes() const {
-    auto reply = DecodeReply(scratch_.reply, wire::opcode::kResolution);
+    auto reply = client::DecodeReply(scratch_.reply, wire::opcode::kResolution);
     EXPECT_TRUE(reply.ok()) << reply.status();
     std::vector<uint32_t> indexes;
     if (reply.ok()) {
-      for (const HandleValue& value : reply->values) indexes.push_back(value.index);
+      for (const identifier::HandleValue& value : reply->values) indexes.push_back(value.index);
     }
     return indexes;
   }
@@ -195,7 +198,7 @@ TEST_F(QueryTest, NeverReturnsValuesThePublicMayNotRead) {
 
 TEST_F(QueryTest, AnswersTheIdPointerSdkWhoseBodiesEndWithAnAuthLength) {
   ASSERT_EQ(Process(FromHex(kIdPointerResolutionHex)), QueryOutcome::kFound);
-  auto reply = DecodeReply(scratch_.reply, wire::opcode::kResolution);
+  auto reply = client::DecodeReply(scratch_.reply, wire::opcode::kResolution);
   ASSERT_TRUE(reply.ok()) << reply.status();
   EXPECT_EQ(reply->envelope.request_id, 1u);
   EXPECT_EQ(reply->handle, "88.123.45/PUMP-2026-000001");
@@ -280,14 +283,15 @@ TEST_F(QueryTest, EchoesOnlyTheFlagBitsItHonours) {
 }
 
 TEST_F(QueryTest, AnswersASlashLessHandleAsItsPrefixRecord) {
-  std::string site_values = *EncodeValueList({testing::MakeValue(1, "HS_SITE", "SITE")});
-  std::string node_values = *EncodeValueList(
+  std::string site_values =
+      *identifier::EncodeValueList({testing::MakeValue(1, "HS_SITE", "SITE")});
+  std::string node_values = *identifier::EncodeValueList(
       {testing::MakeValue(1, "HS_SITE", "SITE"), testing::MakeValue(2, "HS_SITE.PREFIX", "SITE")});
   QueryProcessor secondary(
       QueryConfig{"88.123", {}, 1, "", false, node_values, site_values, {}, &clock_});
   // Captured from id-pointer-sdk: "88.123.45" asking for HS_SITE.
   ASSERT_EQ(secondary.Process(FromHex(kIdPointerPrefixHex), *txn_, scratch_), QueryOutcome::kFound);
-  auto reply = DecodeReply(scratch_.reply, wire::opcode::kResolution);
+  auto reply = client::DecodeReply(scratch_.reply, wire::opcode::kResolution);
   ASSERT_TRUE(reply.ok()) << reply.status();
   EXPECT_EQ(reply->handle, "88.123.45");  // echoed as asked
   ASSERT_EQ(reply->values.size(), 1u);
@@ -451,16 +455,16 @@ TEST_F(QueryTest, ReassemblesMultiPacketRequestsAndGivesUpOnMissingPieces) {
   std::string large = BuildRequest("88.123.45/ABC-0001", 0x19000000, 9, {}, types);
   std::vector<std::string> pieces = Pieces(large);
   ASSERT_EQ(pieces.size(), 3u);
-  RequestReassembler reassembler(/*timeout_ms=*/2000);
+  udp::RequestReassembler reassembler(/*timeout_ms=*/2000);
   std::string_view whole;
 
   // Out of order and with a duplicate: complete once all three are in, and equal to the request.
   for (size_t i : {2u, 0u, 0u}) {
     EXPECT_EQ(reassembler.Feed(Source(1000), pieces[i], 10, whole),
-              RequestReassembler::Result::kIncomplete);
+              udp::RequestReassembler::Result::kIncomplete);
   }
   ASSERT_EQ(reassembler.Feed(Source(1000), pieces[1], 10, whole),
-            RequestReassembler::Result::kComplete);
+            udp::RequestReassembler::Result::kComplete);
   EXPECT_EQ(whole, large);
   EXPECT_EQ(Process(whole), QueryOutcome::kFound);
   EXPECT_EQ(ReplyCode(), wire::rc::kSuccess);
@@ -469,14 +473,14 @@ TEST_F(QueryTest, ReassemblesMultiPacketRequestsAndGivesUpOnMissingPieces) {
   // A missing piece: nothing to process, and the request is given up after the timeout.
   for (size_t i : {0u, 2u}) {
     EXPECT_EQ(reassembler.Feed(Source(1001), pieces[i], 100, whole),
-              RequestReassembler::Result::kIncomplete);
+              udp::RequestReassembler::Result::kIncomplete);
   }
   // The same request id from another source port is another request, and so is one from the
   // same port over IPv6.
   EXPECT_EQ(reassembler.Feed(Source(1002), pieces[2], 100, whole),
-            RequestReassembler::Result::kIncomplete);
+            udp::RequestReassembler::Result::kIncomplete);
   EXPECT_EQ(reassembler.Feed(Ipv6Source(1002), pieces[2], 100, whole),
-            RequestReassembler::Result::kIncomplete);
+            udp::RequestReassembler::Result::kIncomplete);
   EXPECT_EQ(reassembler.pending(), 3u);
   EXPECT_EQ(reassembler.Expire(2100), 0u);
   EXPECT_EQ(reassembler.Expire(2101), 3u);
@@ -489,9 +493,9 @@ TEST_F(QueryTest, ReassemblerRejectsPiecesThatCannotBeUsed) {
   std::vector<std::string_view> types(60, "SOME_LONG_TYPE_NAME");
   std::string large = BuildRequest("88.123.45/ABC-0001", 0x19000000, 9, {}, types);
   std::vector<std::string> pieces = Pieces(large);
-  RequestReassembler reassembler;
+  udp::RequestReassembler reassembler;
   std::string_view whole;
-  using Result = RequestReassembler::Result;
+  using Result = udp::RequestReassembler::Result;
   // A short middle piece, a sequence past the last piece, a length above the bound, a piece
   // shorter than an envelope.
   EXPECT_EQ(reassembler.Feed(Source(1), pieces[1].substr(0, 100), 0, whole), Result::kRejected);
@@ -510,21 +514,21 @@ TEST_F(QueryTest, ReassemblerRejectsPiecesThatCannotBeUsed) {
   EXPECT_EQ(reassembler.pending(), 0u);
   // One source address holds at most kMaxPerSource pending requests, however many ports it
   // uses: first pieces that never complete from one source cannot keep the others out.
-  for (uint16_t port = 0; port < RequestReassembler::kMaxPerSource; ++port) {
+  for (uint16_t port = 0; port < udp::RequestReassembler::kMaxPerSource; ++port) {
     EXPECT_EQ(reassembler.Feed(Source(port), pieces[0], 0, whole), Result::kIncomplete);
   }
   EXPECT_EQ(reassembler.Feed(Source(500), pieces[0], 0, whole), Result::kRejected);
   EXPECT_EQ(reassembler.Feed(Source(500, 0x7f000002), pieces[0], 0, whole), Result::kIncomplete);
-  EXPECT_EQ(reassembler.Expire(5000), RequestReassembler::kMaxPerSource + 1);
+  EXPECT_EQ(reassembler.Expire(5000), udp::RequestReassembler::kMaxPerSource + 1);
   // At most kSlots requests pending at once: the next is rejected until one expires.
-  for (uint32_t i = 0; i < RequestReassembler::kSlots; ++i) {
+  for (uint32_t i = 0; i < udp::RequestReassembler::kSlots; ++i) {
     EXPECT_EQ(reassembler.Feed(Source(1, 0x0a000000 + i), pieces[0], 5000, whole),
               Result::kIncomplete);
   }
   EXPECT_EQ(reassembler.Feed(Source(999, 0x0b000001), pieces[0], 5000, whole), Result::kRejected);
-  EXPECT_EQ(reassembler.Expire(10000), RequestReassembler::kSlots);
+  EXPECT_EQ(reassembler.Expire(10000), udp::RequestReassembler::kSlots);
   EXPECT_EQ(reassembler.Feed(Source(999), pieces[0], 10000, whole), Result::kIncomplete);
 }
 
 }  // namespace
-}  // namespace idnode::resolver
+}  // namespace idnode::query

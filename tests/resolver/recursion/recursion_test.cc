@@ -19,7 +19,7 @@
 #include "tests/support/temp_dir.h"
 #include "tests/support/values.h"
 
-namespace idnode::resolver {
+namespace idnode::recursion {
 namespace {
 
 using testing::BuildRequest;
@@ -27,19 +27,19 @@ using testing::BuildRequest;
 constexpr uint32_t kResolve = wire::op_flag::kRecursive | wire::op_flag::kCacheCertify |
                               wire::op_flag::kPublicOnly;  // what Handle clients send
 
-RecursionAnswer Found(std::string_view data) {
-  auto values = EncodeValueList({testing::MakeValue(1, "URL", std::string(data)),
-                                 testing::MakeValue(2, "EMAIL", "ops@example.cn")});
+query::RecursionAnswer Found(std::string_view data) {
+  auto values = identifier::EncodeValueList({testing::MakeValue(1, "URL", std::string(data)),
+                                             testing::MakeValue(2, "EMAIL", "ops@example.cn")});
   EXPECT_TRUE(values.ok());
-  return RecursionAnswer{wire::rc::kSuccess, *values, ""};
+  return query::RecursionAnswer{wire::rc::kSuccess, *values, ""};
 }
 
 TEST(RecursionCacheTest, KeepsAnswersUntilTheyExpireAndDropsTheLeastRecentlyUsed) {
-  RecursionCache cache(2);
-  RecursionAnswer out;
+  query::RecursionCache cache(2);
+  query::RecursionAnswer out;
   EXPECT_FALSE(cache.Get("88.200.7/A", 1000, out));
   cache.Put("88.200.7/A", Found("a"), 2000);
-  cache.Put("88.200.7/B", RecursionAnswer{wire::rc::kHandleNotFound, "", "not here"}, 5000);
+  cache.Put("88.200.7/B", query::RecursionAnswer{wire::rc::kHandleNotFound, "", "not here"}, 5000);
   ASSERT_TRUE(cache.Get("88.200.7/A", 1999, out));
   EXPECT_EQ(out.response_code, wire::rc::kSuccess);
   EXPECT_EQ(out.values, Found("a").values);
@@ -51,14 +51,14 @@ TEST(RecursionCacheTest, KeepsAnswersUntilTheyExpireAndDropsTheLeastRecentlyUsed
   EXPECT_FALSE(cache.Get("88.200.7/A", 2000, out));
   EXPECT_EQ(cache.stats().entries, 1u);
   // A newer answer replaces the older one.
-  cache.Put("88.200.7/C", RecursionAnswer{wire::rc::kHandleNotFound, "", "gone"}, 9000);
+  cache.Put("88.200.7/C", query::RecursionAnswer{wire::rc::kHandleNotFound, "", "gone"}, 9000);
   ASSERT_TRUE(cache.Get("88.200.7/C", 8999, out));
   EXPECT_EQ(out.response_code, wire::rc::kHandleNotFound);
   EXPECT_EQ(out.message, "gone");
   EXPECT_EQ(cache.stats().hits, 3u);
   EXPECT_EQ(cache.stats().misses, 3u);
 
-  RecursionCache none(0);
+  query::RecursionCache none(0);
   none.Put("88.200.7/A", Found("a"), 2000);
   EXPECT_FALSE(none.Get("88.200.7/A", 1000, out));
 }
@@ -74,38 +74,39 @@ class RecursionQueryTest : public ::testing::Test {
     txn_.emplace(*std::move(txn));
   }
 
-  QueryOutcome Process(std::string_view request) {
+  query::QueryOutcome Process(std::string_view request) {
     return processor_.Process(request, *txn_, scratch_);
   }
 
-  HandleReply Reply() const {
-    auto reply = DecodeReply(scratch_.reply, wire::opcode::kResolution);
+  client::HandleReply Reply() const {
+    auto reply = client::DecodeReply(scratch_.reply, wire::opcode::kResolution);
     EXPECT_TRUE(reply.ok()) << reply.status();
-    return reply.ok() ? *reply : HandleReply{};
+    return reply.ok() ? *reply : client::HandleReply{};
   }
 
   testing::TempDir dir_;
   std::unique_ptr<store::Store> store_;
   std::optional<store::ReadTxn> txn_;
-  RecursionCache cache_{16};
+  query::RecursionCache cache_{16};
   // Never started, so it takes nothing: what a full queue looks like to the front ends.
   Recursor recursor_{RecursorOptions{}, &cache_};
-  QueryProcessor processor_{
-      QueryConfig{"88.123", {}, 1, "", false, "", "", RecursionConfig{&recursor_, &cache_, 3}}};
-  QueryScratch scratch_;
+  query::QueryProcessor processor_{query::QueryConfig{
+      "88.123", {}, 1, "", false, "", "", query::RecursionConfig{&recursor_, &cache_, 3}}};
+  query::QueryScratch scratch_;
 };
 
 TEST_F(RecursionQueryTest, OnlyRequestsWithRecForOtherNodesHandlesRecurse) {
   EXPECT_EQ(Process(BuildRequest("88.200.7/VALVE-9", kResolve & ~wire::op_flag::kRecursive)),
-            QueryOutcome::kNotResponsible);
+            query::QueryOutcome::kNotResponsible);
   EXPECT_FALSE(scratch_.deferred);
   // Its own space is answered from its own store, REC or not.
-  EXPECT_EQ(Process(BuildRequest("88.123.45/NONE", kResolve)), QueryOutcome::kHandleNotFound);
+  EXPECT_EQ(Process(BuildRequest("88.123.45/NONE", kResolve)),
+            query::QueryOutcome::kHandleNotFound);
   EXPECT_FALSE(scratch_.deferred);
 
   EXPECT_EQ(
       Process(BuildRequest("88.abc.7/Valve-9", kResolve, 7, {}, {}, wire::opcode::kResolution, 2)),
-      QueryOutcome::kRecursed);
+      query::QueryOutcome::kRecursed);
   ASSERT_TRUE(scratch_.deferred);
   EXPECT_EQ(scratch_.question.handle, "88.abc.7/Valve-9");
   EXPECT_EQ(scratch_.question.cache_key, "88.ABC.7/Valve-9");  // the suffix keeps its case
@@ -113,28 +114,28 @@ TEST_F(RecursionQueryTest, OnlyRequestsWithRecForOtherNodesHandlesRecurse) {
   // The reply left for the front end should the recursor refuse: server too busy.
   EXPECT_EQ(Reply().header.response_code, wire::rc::kServerTooBusy);
   EXPECT_FALSE(
-      processor_.Defer(DeferredRequest{"", scratch_.question, 0, [](std::string_view) {}}));
+      processor_.Defer(query::DeferredRequest{"", scratch_.question, 0, [](std::string_view) {}}));
   EXPECT_EQ(recursor_.stats().refused, 1u);
   // 0.NA/ of a prefix this node does not serve recurses too, and so does the bare prefix
   // (id-pointer-sdk's lookup), which the walk resolves as 0.NA/<prefix>.
-  EXPECT_EQ(Process(BuildRequest("0.NA/88.200.7", kResolve)), QueryOutcome::kRecursed);
+  EXPECT_EQ(Process(BuildRequest("0.NA/88.200.7", kResolve)), query::QueryOutcome::kRecursed);
   EXPECT_TRUE(scratch_.deferred);
-  EXPECT_EQ(Process(BuildRequest("88.200.7", kResolve)), QueryOutcome::kRecursed);
+  EXPECT_EQ(Process(BuildRequest("88.200.7", kResolve)), query::QueryOutcome::kRecursed);
   ASSERT_TRUE(scratch_.deferred);
   EXPECT_EQ(scratch_.question.handle, "0.NA/88.200.7");
   // Its reply once the walk ends echoes the handle as asked.
   EXPECT_EQ(
       processor_.AnswerRecursion(BuildRequest("88.200.7", kResolve, 8), Found("site"), scratch_, 0),
-      QueryOutcome::kRecursed);
+      query::QueryOutcome::kRecursed);
   EXPECT_EQ(Reply().handle, "88.200.7");
 }
 
 TEST_F(RecursionQueryTest, ARequestAtTheRecursionLimitGetsRc6) {
   EXPECT_EQ(
       Process(BuildRequest("88.200.7/VALVE-9", kResolve, 7, {}, {}, wire::opcode::kResolution, 3)),
-      QueryOutcome::kRecursionLimit);
+      query::QueryOutcome::kRecursionLimit);
   EXPECT_FALSE(scratch_.deferred);
-  HandleReply reply = Reply();
+  client::HandleReply reply = Reply();
   EXPECT_EQ(reply.header.response_code, wire::rc::kRecursionCountTooHigh);
   EXPECT_EQ(reply.message,
             "recursion count 3 has reached this node's limit of 3 (a referral loop between "
@@ -142,12 +143,13 @@ TEST_F(RecursionQueryTest, ARequestAtTheRecursionLimitGetsRc6) {
 }
 
 TEST_F(RecursionQueryTest, CachedAnswersAreFilteredAndNotAuthoritativeUnlessAtBypassesThem) {
-  cache_.Put("88.200.7/VALVE-9", Found("https://b.example/valve-9"), SteadyMillis() + 60'000);
+  cache_.Put("88.200.7/VALVE-9", Found("https://b.example/valve-9"),
+             query::SteadyMillis() + 60'000);
   static constexpr std::string_view kUrl[] = {"URL"};
   EXPECT_EQ(Process(BuildRequest("88.200.7/VALVE-9", kResolve, 7, {}, kUrl)),
-            QueryOutcome::kRecursed);
+            query::QueryOutcome::kRecursed);
   EXPECT_FALSE(scratch_.deferred);
-  HandleReply reply = Reply();
+  client::HandleReply reply = Reply();
   EXPECT_EQ(reply.header.response_code, wire::rc::kSuccess);
   EXPECT_EQ(reply.header.flags & wire::op_flag::kAuthoritative, 0u);
   EXPECT_EQ(reply.handle, "88.200.7/VALVE-9");
@@ -155,32 +157,33 @@ TEST_F(RecursionQueryTest, CachedAnswersAreFilteredAndNotAuthoritativeUnlessAtBy
   EXPECT_EQ(reply.values[0].data, "https://b.example/valve-9");
   static constexpr uint32_t kNoSuchIndex[] = {9};
   EXPECT_EQ(Process(BuildRequest("88.200.7/VALVE-9", kResolve, 7, kNoSuchIndex)),
-            QueryOutcome::kRecursed);  // counted as recursed, whatever the answer
+            query::QueryOutcome::kRecursed);  // counted as recursed, whatever the answer
   EXPECT_EQ(Reply().header.response_code, wire::rc::kValuesNotFound);
 
   // AT: the client wants an authoritative answer, so the cache is not used.
   EXPECT_EQ(Process(BuildRequest("88.200.7/VALVE-9", kResolve | wire::op_flag::kAuthoritative)),
-            QueryOutcome::kRecursed);
+            query::QueryOutcome::kRecursed);
   EXPECT_TRUE(scratch_.deferred);
 
   // What the recursor builds once a walk ends: the same reply as from the cache.
   const std::string request = BuildRequest("88.200.7/GONE", kResolve, 42);
-  EXPECT_EQ(processor_.AnswerRecursion(
-                request, RecursionAnswer{wire::rc::kHandleNotFound, "", "no such identifier"},
-                scratch_, 0),
-            QueryOutcome::kRecursed);
+  EXPECT_EQ(
+      processor_.AnswerRecursion(
+          request, query::RecursionAnswer{wire::rc::kHandleNotFound, "", "no such identifier"},
+          scratch_, 0),
+      query::QueryOutcome::kRecursed);
   reply = Reply();
   EXPECT_EQ(reply.envelope.request_id, 42u);
   EXPECT_EQ(reply.header.response_code, wire::rc::kHandleNotFound);
   EXPECT_EQ(reply.message, "no such identifier");
   EXPECT_EQ(reply.header.flags & wire::op_flag::kAuthoritative, 0u);
-  EXPECT_EQ(
-      processor_.AnswerRecursion(
-          request, RecursionAnswer{wire::rc::kRecursionCountTooHigh, "", "loop"}, scratch_, 0),
-      QueryOutcome::kRecursionLimit);
+  EXPECT_EQ(processor_.AnswerRecursion(
+                request, query::RecursionAnswer{wire::rc::kRecursionCountTooHigh, "", "loop"},
+                scratch_, 0),
+            query::QueryOutcome::kRecursionLimit);
   // An answer above the transport's bound becomes the error naming it.
   EXPECT_EQ(processor_.AnswerRecursion(request, Found(std::string(600, 'x')), scratch_, 512),
-            QueryOutcome::kReplyTooLarge);
+            query::QueryOutcome::kReplyTooLarge);
 }
 
 // A reply callback that throws does not end the recursor's worker (before, std::terminate ended
@@ -203,15 +206,15 @@ TEST_F(RecursionQueryTest, AnExceptionInAReplyIsCountedAndTheWorkerGoesOn) {
   Recursor recursor(options, nullptr);
   recursor.Start(processor_);
 
-  ASSERT_EQ(Process(BuildRequest("88.200.7/VALVE-9", kResolve)), QueryOutcome::kRecursed);
+  ASSERT_EQ(Process(BuildRequest("88.200.7/VALVE-9", kResolve)), query::QueryOutcome::kRecursed);
   ASSERT_TRUE(scratch_.deferred);
   const std::string request = BuildRequest("88.200.7/VALVE-9", kResolve, 11);
-  ASSERT_TRUE(recursor.Submit(DeferredRequest{request, scratch_.question, 0, [](std::string_view) {
-                                                throw std::runtime_error(
-                                                    "the reply's socket broke");
-                                              }}));
+  ASSERT_TRUE(
+      recursor.Submit(query::DeferredRequest{request, scratch_.question, 0, [](std::string_view) {
+                                               throw std::runtime_error("the reply's socket broke");
+                                             }}));
   std::promise<std::string> answered;
-  ASSERT_TRUE(recursor.Submit(DeferredRequest{
+  ASSERT_TRUE(recursor.Submit(query::DeferredRequest{
       request, scratch_.question, 0,
       [&answered](std::string_view reply) { answered.set_value(std::string(reply)); }}));
   std::future<std::string> reply = answered.get_future();
@@ -227,4 +230,4 @@ TEST_F(RecursionQueryTest, AnExceptionInAReplyIsCountedAndTheWorkerGoesOn) {
 }
 
 }  // namespace
-}  // namespace idnode::resolver
+}  // namespace idnode::recursion

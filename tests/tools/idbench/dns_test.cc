@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-namespace idnode::bench {
+namespace idnode::idbench {
 namespace {
 
 using namespace std::string_literals;
@@ -68,4 +68,4 @@ TEST(DnsTest, RefusesShortMessagesAndQueries) {
 }
 
 }  // namespace
-}  // namespace idnode::bench
+}  // namespace idnode::idbench

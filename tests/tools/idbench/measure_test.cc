@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-namespace idnode::bench {
+namespace idnode::idbench {
 namespace {
 
 using std::chrono::microseconds;
@@ -78,4 +78,4 @@ TEST(MeasureTest, CpuSecondsGrowWithWork) {
 TEST(MeasureTest, CpuSecondsOfAMissingProcessAreZero) { EXPECT_EQ(CpuSeconds(-1), 0.0); }
 
 }  // namespace
-}  // namespace idnode::bench
+}  // namespace idnode::idbench
