@@ -6,8 +6,8 @@
 //
 // Each part of the node declares its own section beside itself (registry/base/settings.h says
 // how): its members and defaults, its keys with their types and ranges, and its own checks.
-// NodeConfig is the list of those sections; this file declares only the node's own ([node],
-// [log]) and the rules that join two sections.
+// NodeConfig is the list of those sections (IDNODE_CONFIG_SECTIONS, one line each); this file
+// declares only the node's own ([node], [log]) and the rules that join two sections.
 
 #include <cstdint>
 #include <string>
@@ -51,26 +51,38 @@ struct LogSection {
   static absl::Status Check(const LogSection& section);  // level: one of spdlog's level names
 };
 
+// Every section of the configuration, in the order the example config has them: its type and
+// its member of NodeConfig, which is also its TOML table's name (checked below). A part with
+// settings adds its one line here; the members, ForEachSection and so the file reader, the
+// checks and DescribeConfig follow from it.
+#define IDNODE_CONFIG_SECTIONS(X)  \
+  X(NodeSection, node)             \
+  X(StorageSection, storage)       \
+  X(GrpcSection, grpc)             \
+  X(HandleSection, handle)         \
+  X(RegistrySection, registry)     \
+  X(StatsSection, stats)           \
+  X(HttpSection, http)             \
+  X(UploadSection, upload)         \
+  X(FederationSection, federation) \
+  X(LogSection, log)
+
 struct NodeConfig {
-  NodeSection node;
-  StorageSection storage;
-  GrpcSection grpc;
-  HandleSection handle;
-  RegistrySection registry;
-  StatsSection stats;
-  HttpSection http;
-  UploadSection upload;
-  FederationSection federation;
-  LogSection log;
+#define IDNODE_SECTION_MEMBER(Type, member)                                      \
+  static_assert(Type::kName == #member, "a section's member is its TOML table"); \
+  Type member;
+  IDNODE_CONFIG_SECTIONS(IDNODE_SECTION_MEMBER)
+#undef IDNODE_SECTION_MEMBER
 
   // Not from files: the node's clock (tests inject one); null means the system clock.
   const Clock* clock = nullptr;
 
-  // Calls f on every section, in the order the example config has them.
+  // Calls f on every section, in the order of IDNODE_CONFIG_SECTIONS.
   template <class Self, class F>
   static void ForEachSection(Self& self, F&& f) {
-    f(self.node), f(self.storage), f(self.grpc), f(self.handle), f(self.registry);
-    f(self.stats), f(self.http), f(self.upload), f(self.federation), f(self.log);
+#define IDNODE_SECTION_VISIT(Type, member) f(self.member);
+    IDNODE_CONFIG_SECTIONS(IDNODE_SECTION_VISIT)
+#undef IDNODE_SECTION_VISIT
   }
 };
 

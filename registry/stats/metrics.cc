@@ -1,6 +1,7 @@
 #include "registry/stats/metrics.h"
 
 #include "registry/base/bytes.h"
+#include "registry/base/strings.h"
 
 namespace idnode::stats {
 
@@ -12,6 +13,29 @@ std::string CounterKey(Metric metric, uint32_t day, std::string_view scope) {
   w.U32(day);
   w.Raw(scope);
   return key;
+}
+
+std::optional<CounterKeyParts> ParseCounterKey(std::string_view key) {
+  CounterKeyParts parts;
+  ByteReader r(key);
+  if (!r.U16(parts.metric) || !r.U32(parts.day)) return std::nullopt;
+  parts.scope = key.substr(6);
+  return parts;
+}
+
+absl::StatusOr<uint64_t> DecodeCounter(std::string_view bytes) {
+  uint64_t value = 0;
+  ByteReader r(bytes);
+  if (!r.U64(value) || r.remaining() != 0) {
+    return absl::DataLossError(StrCat("counter record is ", bytes.size(), " bytes, not 8"));
+  }
+  return value;
+}
+
+std::string EncodeCounter(const uint64_t& value) {
+  std::string bytes;
+  ByteWriter(bytes).U64(value);
+  return bytes;
 }
 
 std::string_view TransportName(Transport transport) {

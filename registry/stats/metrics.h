@@ -15,10 +15,13 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "absl/status/statusor.h"
 #include "registry/base/stats_table.h"
+#include "registry/store/table.h"
 
 namespace idnode::stats {
 
@@ -31,6 +34,20 @@ enum class Metric : uint16_t {
 inline constexpr uint32_t kAllTime = 0;
 
 std::string CounterKey(Metric metric, uint32_t day, std::string_view scope);
+
+// A counters_v1 key taken apart: the metric's id, the day, and the scope (a view into the key).
+struct CounterKeyParts {
+  uint16_t metric = 0;
+  uint32_t day = 0;
+  std::string_view scope;
+};
+// nullopt for a key shorter than an id and a day.
+std::optional<CounterKeyParts> ParseCounterKey(std::string_view key);
+
+// A counter's value: u64 big-endian. DATA_LOSS for bytes of any other length.
+absl::StatusOr<uint64_t> DecodeCounter(std::string_view bytes);
+std::string EncodeCounter(const uint64_t& value);
+using CounterTable = store::Table<store::Db::kCounters, uint64_t, DecodeCounter, EncodeCounter>;
 
 // ---- Resolutions ----
 

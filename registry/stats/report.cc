@@ -6,7 +6,6 @@
 #include <functional>
 #include <map>
 
-#include "registry/base/bytes.h"
 #include "registry/base/clock.h"
 #include "registry/base/status_macros.h"
 #include "registry/base/strings.h"
@@ -18,15 +17,13 @@ namespace {
 // Calls fn(day, scope, value) for each stored counter of `metric` with day in [from, to].
 void ScanMetric(const store::ReadTxn& txn, Metric metric, uint32_t from, uint32_t to,
                 const std::function<void(uint32_t, std::string_view, uint64_t)>& fn) {
-  store::Cursor cursor = txn.OpenCursor(store::Db::kCounters);
+  store::Cursor cursor = txn.OpenCursor(CounterTable::kDatabase);
   for (bool more = cursor.Seek(CounterKey(metric, from, "")); more; more = cursor.Next()) {
-    ByteReader key(cursor.key());
-    uint16_t id = 0;
-    uint32_t day = 0;
-    if (!key.U16(id) || !key.U32(day) || id != static_cast<uint16_t>(metric) || day > to) break;
-    uint64_t value = 0;
-    if (!ByteReader(cursor.value()).U64(value)) continue;
-    fn(day, cursor.key().substr(6), value);
+    std::optional<CounterKeyParts> key = ParseCounterKey(cursor.key());
+    if (!key || key->metric != static_cast<uint16_t>(metric) || key->day > to) break;
+    absl::StatusOr<uint64_t> value = CounterTable::DecodeStored(cursor.value());
+    if (!value.ok()) continue;  // a damaged counter is left out of the report
+    fn(key->day, key->scope, *value);
   }
 }
 

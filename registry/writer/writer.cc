@@ -53,11 +53,13 @@ void WriteContext::CountRegistration(std::string_view prefix, int delta) {
 
 namespace {
 
+// An absent counter is 0, and so is one that does not decode: the flush that follows writes it
+// whole again, and one damaged counter must not stop every registration that counts into it.
 absl::StatusOr<int64_t> StoredCounter(const store::WriteTxn& txn, std::string_view key) {
-  ASSIGN_OR_RETURN(std::optional<std::string_view> stored, txn.Get(store::Db::kCounters, key));
-  uint64_t value = 0;
-  if (stored) ByteReader(*stored).U64(value);
-  return static_cast<int64_t>(value);
+  absl::StatusOr<std::optional<uint64_t>> stored = stats::CounterTable::Get(txn, key);
+  if (absl::IsDataLoss(stored.status())) return 0;
+  if (!stored.ok()) return stored.status();
+  return static_cast<int64_t>(stored->value_or(0));
 }
 
 }  // namespace
@@ -75,9 +77,8 @@ absl::Status WriteContext::FlushCounters() {
     if (delta == 0) continue;
     ASSIGN_OR_RETURN(int64_t value, StoredCounter(txn_, key));
     value += delta;
-    std::string bytes;
-    ByteWriter(bytes).U64(static_cast<uint64_t>(value < 0 ? 0 : value));
-    RETURN_IF_ERROR(txn_.Put(store::Db::kCounters, key, bytes));
+    RETURN_IF_ERROR(
+        stats::CounterTable::Put(txn_, key, static_cast<uint64_t>(value < 0 ? 0 : value)));
   }
   counter_deltas_.clear();
   return absl::OkStatus();

@@ -149,6 +149,7 @@ Resolution Resolve(const ResolveRules& rules, const store::ReadTxn& txn, std::st
     if (!*allocated) {
       return Refer(std::move(r), txn, prefix, /*exact=*/true, do_not_refer, buffers);
     }
+    // From here on a top node's prefix is known to be allocated.
   } else if (!identifier::IsSameOrUnderPrefix(prefix, rules.node_prefix)) {
     return NotHosted(std::move(r), rules, prefix);
   }
@@ -159,11 +160,12 @@ Resolution Resolve(const ResolveRules& rules, const store::ReadTxn& txn, std::st
   }
   if (!found->has_value()) {
     std::string message;  // none where the prefix is allocated, as the reference server's
-    auto allocated = accounts::PrefixTable::Contains(txn, prefix);
+    absl::StatusOr<bool> allocated = true;
+    if (!rules.top) allocated = accounts::PrefixTable::Contains(txn, prefix);
     if (!allocated.ok()) return StoreFailed(std::move(r), allocated.status());
     if (*allocated) {
       r.counted_prefix = prefix;
-    } else if (!rules.top) {
+    } else {
       // Under this node's prefix but not allocated: this node answers for that namespace, and
       // the handle does not exist (the prefix may be allocated later), so 100, not 301.
       message = StrCat("prefix ", prefix, " is not allocated at this node");

@@ -20,6 +20,7 @@
 #include "tests/support/fake_clock.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/values.h"
+#include "tests/support/write_access.h"
 
 namespace idnode::stats {
 namespace {
@@ -115,10 +116,9 @@ class StatsTest : public ::testing::Test {
   uint64_t Stored(Metric metric, uint32_t day, std::string_view scope) {
     auto txn = store_->BeginRead();
     EXPECT_TRUE(txn.ok());
-    auto bytes = txn->Get(store::Db::kCounters, CounterKey(metric, day, scope)).value();
-    uint64_t value = 0;
-    if (bytes) ByteReader(*bytes).U64(value);
-    return value;
+    auto value = CounterTable::Get(*txn, CounterKey(metric, day, scope));
+    EXPECT_TRUE(value.ok()) << value.status();
+    return value.ok() ? value->value_or(0) : 0;
   }
 
   Report BuildAt(int64_t now_ms, const ReportOptions& options = {},
@@ -406,6 +406,49 @@ TEST_F(StatsTest, BreaksDownByEnterprisePrefixOverTheRange) {
   EXPECT_EQ(b.requests, 10u);
   EXPECT_EQ(report.registered, 13u);
   ASSERT_EQ(report.days.size(), 7u);
+}
+
+TEST_F(StatsTest, ADamagedCounterIsLeftOutOfTheReportAndTheNextRegistrationRewritesIt) {
+  const uint32_t today = Day("2026-11-21");
+  Register("88.123.45", 2, LocalMillis(today, 10));
+  const std::string key = CounterKey(Metric::kIdentifiersCreated, today, "");
+  {
+    auto txn = store_->BeginWrite(store::WriteAccessForTests::Get());
+    ASSERT_TRUE(txn.ok()) << txn.status();
+    ASSERT_TRUE(txn->Put(CounterTable::kDatabase, key, "bad").ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  {
+    auto txn = store_->BeginRead();
+    ASSERT_TRUE(txn.ok());
+    EXPECT_TRUE(absl::IsDataLoss(CounterTable::Get(*txn, key).status()));
+  }
+  Report damaged = BuildAt(LocalMillis(today, 11));
+  EXPECT_EQ(damaged.days.back().day, today);
+  EXPECT_EQ(damaged.days.back().created, 0u);  // left out, not misread
+  EXPECT_EQ(damaged.registered, 2u);           // the all-time counter is whole
+
+  Register("88.123.45", 1, LocalMillis(today, 12));  // counts from zero, and writes it whole
+  EXPECT_EQ(Stored(Metric::kIdentifiersCreated, today, ""), 1u);
+  Report after = BuildAt(LocalMillis(today, 13));
+  EXPECT_EQ(after.days.back().created, 1u);
+  EXPECT_EQ(after.registered, 3u);
+}
+
+TEST(CounterRecordTest, KeysAndValuesRoundTripAndWrongLengthsAreRefused) {
+  const std::string key = CounterKey(Metric::kIdentifiersDeleted, 20'000, "88.123.45");
+  std::optional<CounterKeyParts> parts = ParseCounterKey(key);
+  ASSERT_TRUE(parts.has_value());
+  EXPECT_EQ(parts->metric, static_cast<uint16_t>(Metric::kIdentifiersDeleted));
+  EXPECT_EQ(parts->day, 20'000u);
+  EXPECT_EQ(parts->scope, "88.123.45");
+  EXPECT_FALSE(ParseCounterKey(key.substr(0, 5)).has_value());
+
+  auto value = DecodeCounter(EncodeCounter(uint64_t{1} << 40));
+  ASSERT_TRUE(value.ok());
+  EXPECT_EQ(*value, uint64_t{1} << 40);
+  EXPECT_TRUE(absl::IsDataLoss(DecodeCounter("1234567").status()));
+  EXPECT_TRUE(absl::IsDataLoss(DecodeCounter("123456789").status()));
 }
 
 }  // namespace
