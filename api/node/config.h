@@ -53,8 +53,9 @@ struct LogSection {
 
 // Every section of the configuration, in the order the example config has them: its type and
 // its member of NodeConfig, which is also its TOML table's name (checked below). A part with
-// settings adds its one line here; the members, ForEachSection and so the file reader, the
-// checks and DescribeConfig follow from it.
+// settings adds its one line here (and includes its *_settings.h above); the members,
+// ForEachSection and so the file reader, the checks and DescribeConfig follow from it. The type
+// names are those seen from idnode::node.
 #define IDNODE_CONFIG_SECTIONS(X)  \
   X(NodeSection, node)             \
   X(StorageSection, storage)       \

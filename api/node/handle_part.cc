@@ -108,30 +108,30 @@ void RecursorPart::DescribeStats(MetricSink& sink) const {
 absl::StatusOr<std::unique_ptr<HandlePart>> HandlePart::Build(NodeContext& context) {
   const NodeConfig& config = context.config;
   ASSIGN_OR_RETURN(net::Endpoint listen, net::ParseEndpoint("handle.listen", config.handle.listen));
-  udp::UdpOptions udp;
-  udp.listen = listen;
-  udp.workers = static_cast<int>(config.handle.udp_workers);
-  udp.max_reply_bytes = config.handle.udp_max_reply_bytes;
-  udp.rate_limit = config.handle.EffectiveUdpRateLimit();
-  udp.rate_burst = static_cast<uint32_t>(config.handle.udp_rate_burst);
-  udp.realtime_priority = static_cast<int>(config.handle.realtime_priority);
-  tcp::TcpOptions tcp;
-  tcp.workers = static_cast<int>(config.handle.tcp_workers);
-  tcp.max_connections = config.handle.tcp_max_connections;
-  tcp.max_message_bytes = config.handle.tcp_max_message_bytes;
-  tcp.max_per_source_percent = config.handle.tcp_max_per_source_percent;
-  tcp.max_pending_reply_bytes = config.handle.tcp_max_pending_reply_bytes;
-  tcp.idle_timeout = std::chrono::milliseconds(config.handle.tcp_idle_timeout_ms);
-  tcp.request_timeout = std::chrono::milliseconds(config.handle.tcp_request_timeout_ms);
-  tcp.write_timeout = std::chrono::milliseconds(config.handle.tcp_write_timeout_ms);
-  tcp.realtime_priority = static_cast<int>(config.handle.realtime_priority);
+  udp::UdpOptions udp_options;
+  udp_options.listen = listen;
+  udp_options.workers = static_cast<int>(config.handle.udp_workers);
+  udp_options.max_reply_bytes = config.handle.udp_max_reply_bytes;
+  udp_options.rate_limit = config.handle.EffectiveUdpRateLimit();
+  udp_options.rate_burst = static_cast<uint32_t>(config.handle.udp_rate_burst);
+  udp_options.realtime_priority = static_cast<int>(config.handle.realtime_priority);
+  tcp::TcpOptions tcp_options;
+  tcp_options.workers = static_cast<int>(config.handle.tcp_workers);
+  tcp_options.max_connections = config.handle.tcp_max_connections;
+  tcp_options.max_message_bytes = config.handle.tcp_max_message_bytes;
+  tcp_options.max_per_source_percent = config.handle.tcp_max_per_source_percent;
+  tcp_options.max_pending_reply_bytes = config.handle.tcp_max_pending_reply_bytes;
+  tcp_options.idle_timeout = std::chrono::milliseconds(config.handle.tcp_idle_timeout_ms);
+  tcp_options.request_timeout = std::chrono::milliseconds(config.handle.tcp_request_timeout_ms);
+  tcp_options.write_timeout = std::chrono::milliseconds(config.handle.tcp_write_timeout_ms);
+  tcp_options.realtime_priority = static_cast<int>(config.handle.realtime_priority);
   std::unique_ptr<HandlePart> part(new HandlePart());
   part->store_ = context.store;
   for (int attempt = 0;; ++attempt) {
-    ASSIGN_OR_RETURN(part->udp_, udp::UdpServer::Bind(udp));
-    tcp.listen = listen;
-    tcp.listen.port = part->udp_->port();
-    auto bound = tcp::TcpServer::Bind(tcp);
+    ASSIGN_OR_RETURN(part->udp_, udp::UdpServer::Bind(udp_options));
+    tcp_options.listen = listen;
+    tcp_options.listen.port = part->udp_->port();
+    auto bound = tcp::TcpServer::Bind(tcp_options);
     if (bound.ok()) {
       part->tcp_ = std::move(*bound);
       break;
@@ -142,15 +142,16 @@ absl::StatusOr<std::unique_ptr<HandlePart>> HandlePart::Build(NodeContext& conte
   RETURN_IF_ERROR(part->MakeSite(context, listen));
 
   const uint32_t now_seconds = static_cast<uint32_t>(context.clock.NowMillis() / 1000);
-  query::QueryConfig query{context.node_prefix,
-                           identifier::IdentifierOptions{config.registry.case_sensitive_suffix},
-                           context.site_info.serial,
-                           context.site_bytes,
-                           config.node.top(),
-                           federation::PrefixRecordValues(context.site_bytes, true, now_seconds),
-                           federation::PrefixRecordValues(context.site_bytes, false, now_seconds),
-                           context.recursion};
-  part->processor_ = std::make_unique<query::QueryProcessor>(std::move(query));
+  query::QueryConfig query_config{
+      context.node_prefix,
+      identifier::IdentifierOptions{config.registry.case_sensitive_suffix},
+      context.site_info.serial,
+      context.site_bytes,
+      config.node.top(),
+      federation::PrefixRecordValues(context.site_bytes, true, now_seconds),
+      federation::PrefixRecordValues(context.site_bytes, false, now_seconds),
+      context.recursion};
+  part->processor_ = std::make_unique<query::QueryProcessor>(std::move(query_config));
   context.query_processor = part->processor_.get();
   return part;
 }
@@ -158,7 +159,7 @@ absl::StatusOr<std::unique_ptr<HandlePart>> HandlePart::Build(NodeContext& conte
 // This node's HS_SITE: its advertised address and bound port, then each mirror. The serial goes
 // up whenever what the site advertises changes (addresses, ports, mirrors, description, keys),
 // so that clients holding the old one learn of it.
-absl::Status node::HandlePart::MakeSite(node::NodeContext& context, const net::Endpoint& listen) {
+absl::Status HandlePart::MakeSite(NodeContext& context, const net::Endpoint& listen) {
   const NodeConfig& config = context.config;
   net::Endpoint advertise = listen;
   if (!config.handle.advertise.empty()) {
@@ -196,22 +197,22 @@ absl::Status node::HandlePart::MakeSite(node::NodeContext& context, const net::E
   return absl::OkStatus();
 }
 
-absl::Status node::HandlePart::Start() {
+absl::Status HandlePart::Start() {
   RETURN_IF_ERROR(udp_->Start(*store_, *processor_));
   return tcp_->Start(*store_, *processor_);
 }
 
-void node::HandlePart::StopAccepting() {
+void HandlePart::StopAccepting() {
   udp_->StopReading();
   tcp_->StopAccepting();
 }
 
-void node::HandlePart::Close() {
+void HandlePart::Close() {
   udp_->Stop();
   tcp_->Stop();
 }
 
-void node::HandlePart::DescribeStats(MetricSink& sink) const {
+void HandlePart::DescribeStats(MetricSink& sink) const {
   stats::DescribeRequests(sink, stats::Transport::kUdp, udp_->counters());
   stats::DescribeRequests(sink, stats::Transport::kTcp, tcp_->counters());
   DescribeRows(sink, tcp::kTcpStatRows, tcp_->stats());
@@ -221,7 +222,7 @@ void node::HandlePart::DescribeStats(MetricSink& sink) const {
   DescribeRows(sink, net::kWorkerHealthRows, tcp_->health(), tcp);
 }
 
-void node::HandlePart::CheckHealth(HealthReport& report) const {
+void HandlePart::CheckHealth(HealthReport& report) const {
   for (const auto& [check, health] :
        {std::pair{"handle_udp", udp_->health()}, std::pair{"handle_tcp", tcp_->health()}}) {
     if (health.failing > 0) {
@@ -232,12 +233,12 @@ void node::HandlePart::CheckHealth(HealthReport& report) const {
   }
 }
 
-void node::HandlePart::ListGuards(std::vector<const ExceptionGuard*>& guards) const {
+void HandlePart::ListGuards(std::vector<const ExceptionGuard*>& guards) const {
   guards.push_back(&udp_->guard());
   guards.push_back(&tcp_->guard());
 }
 
-void node::HandlePart::AddResolutions(stats::ResolutionTotals& totals) const {
+void HandlePart::AddResolutions(stats::ResolutionTotals& totals) const {
   totals.node[static_cast<size_t>(stats::Transport::kUdp)].Add(udp_->counters());
   totals.node[static_cast<size_t>(stats::Transport::kTcp)].Add(tcp_->counters());
   udp_->ForEachPrefix(totals.PrefixAdder(stats::Transport::kUdp));

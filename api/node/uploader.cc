@@ -9,7 +9,6 @@
 #include "registry/writer/submit.h"
 
 namespace idnode::node {
-namespace {}  // namespace
 
 Uploader::Uploader(store::Store& store, writer::Writer& writer, const Clock& clock,
                    stats::UploadIdentity who, http::Url url, UploadOptions options,

@@ -53,11 +53,12 @@ void WriteContext::CountRegistration(std::string_view prefix, int delta) {
 
 namespace {
 
-// An absent counter is 0, and so is one that does not decode: the flush that follows writes it
-// whole again, and one damaged counter must not stop every registration that counts into it.
+// An absent counter is 0, and so is a record that is not 8 bytes: the flush that follows writes
+// it whole again, and one damaged counter must not stop every registration that counts into it.
+// A failure of the store itself (LMDB's own corruption errors among them) is an error.
 absl::StatusOr<int64_t> StoredCounter(const store::WriteTxn& txn, std::string_view key) {
   absl::StatusOr<std::optional<uint64_t>> stored = stats::CounterTable::Get(txn, key);
-  if (absl::IsDataLoss(stored.status())) return 0;
+  if (absl::IsDataLoss(stored.status()) && !store::IsStoreError(stored.status())) return 0;
   if (!stored.ok()) return stored.status();
   return static_cast<int64_t>(stored->value_or(0));
 }

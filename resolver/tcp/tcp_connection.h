@@ -18,7 +18,7 @@ namespace idnode::tcp::tcp_internal {
 // worker and is only touched by that worker's thread.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(TcpServer::Impl& server, Worker& worker, tcp::socket socket, std::string source,
+  Connection(TcpServer::Impl& server, Worker& worker, ip::tcp::socket socket, std::string source,
              const std::atomic<size_t>* source_count)
       : server_(server),
         worker_(worker),
@@ -36,7 +36,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     last_request_ = Clock::now();
     Enlist(worker_.fresh);
     boost::system::error_code ignored;
-    socket_.set_option(tcp::no_delay(true), ignored);
+    socket_.set_option(ip::tcp::no_delay(true), ignored);
     socket_.non_blocking(true, ignored);
     Read();
   }
@@ -276,13 +276,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Ends the connection after the last reply: FIN first, so the reply is not cut by a reset.
   void Finish() {
     boost::system::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    socket_.shutdown(ip::tcp::socket::shutdown_send, ignored);
     Close();
   }
 
   TcpServer::Impl& server_;
   Worker& worker_;
-  tcp::socket socket_;
+  ip::tcp::socket socket_;
   const std::string source_;
   const std::atomic<size_t>* const source_count_;
   ConnectionList* list_ = nullptr;             // worker_.fresh or worker_.active; null once closed

@@ -25,7 +25,7 @@
 namespace idnode::tcp {
 
 namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
+namespace ip = asio::ip;
 
 namespace tcp_internal {
 
@@ -72,7 +72,7 @@ struct Worker {
 // It holds the accepted descriptor rather than a socket, so that one stranded in a queue at
 // shutdown closes it without the io_context the socket would belong to.
 struct Admission {
-  Admission(Worker* to, int descriptor, tcp protocol_of, std::string from,
+  Admission(Worker* to, int descriptor, ip::tcp protocol_of, std::string from,
             const std::atomic<size_t>* count)
       : target(to),
         fd(descriptor),
@@ -86,7 +86,7 @@ struct Admission {
   Admission& operator=(const Admission&) = delete;
   Worker* target;
   int fd;  // -1 once a connection owns it
-  tcp protocol;
+  ip::tcp protocol;
   std::string source;
   const std::atomic<size_t>* source_count;
   size_t asked = 0;  // workers asked so far
@@ -126,12 +126,12 @@ struct TcpServer::Impl {
   std::unordered_map<std::string, std::atomic<size_t>> sources;
   // Declared before the acceptor: its io_context must outlive it.
   std::vector<std::unique_ptr<Worker>> workers;
-  std::optional<tcp::acceptor> acceptor;
+  std::optional<ip::tcp::acceptor> acceptor;
   std::optional<asio::steady_timer> accept_retry;  // on workers[0]; after accept errors
 
   void Accept();
   // Admits an accepted connection (to the least loaded worker), or closes it and counts why.
-  void Admit(tcp::socket socket);
+  void Admit(ip::tcp::socket socket);
   // At the cap: asks worker `index` (then the others in turn) for a connection that gives way to
   // `admission`, which is then started, or closed when none does.
   void Displace(std::shared_ptr<Admission> admission, size_t index);

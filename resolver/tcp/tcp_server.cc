@@ -45,7 +45,7 @@ Worker& TcpServer::Impl::LeastLoadedWorker() {
 }
 
 void TcpServer::Impl::Accept() {
-  acceptor->async_accept([this](boost::system::error_code error, tcp::socket socket) {
+  acceptor->async_accept([this](boost::system::error_code error, ip::tcp::socket socket) {
     if (error == asio::error::operation_aborted || stopping.load()) return;
     if (!error) {
       Admit(std::move(socket));
@@ -59,7 +59,7 @@ void TcpServer::Impl::Accept() {
   });
 }
 
-void TcpServer::Impl::Admit(tcp::socket socket) {
+void TcpServer::Impl::Admit(ip::tcp::socket socket) {
   accepted.fetch_add(1, std::memory_order_relaxed);
   boost::system::error_code ignored;
   std::string source = net::SourceKey(socket.remote_endpoint(ignored).address());
@@ -71,7 +71,7 @@ void TcpServer::Impl::Admit(tcp::socket socket) {
   }
   Worker& target = LeastLoadedWorker();
   target.open.fetch_add(1, std::memory_order_relaxed);
-  const tcp protocol = socket.local_endpoint(ignored).protocol();
+  const ip::tcp protocol = socket.local_endpoint(ignored).protocol();
   auto admission = std::make_shared<Admission>(&target, socket.release(ignored), protocol,
                                                std::move(source), source_count);
   if (open.fetch_add(1, std::memory_order_relaxed) < options.max_connections) {
@@ -111,7 +111,7 @@ void TcpServer::Impl::Place(std::shared_ptr<Admission> admission) {
   Worker& target = *admission->target;
   asio::post(target.io, [this, &target, admission = std::move(admission)]() mutable {
     if (stopping.load()) return Refuse(std::move(admission));
-    tcp::socket socket(target.io);
+    ip::tcp::socket socket(target.io);
     boost::system::error_code error;
     socket.assign(admission->protocol, admission->fd, error);
     if (error) return Refuse(std::move(admission));

@@ -22,7 +22,7 @@ inline identifier::HandleValue MakeValue(uint32_t index, std::string type, std::
 // The three values of `88.123.45/ABC-0001` in the reference server's reply of
 // tests/support/handle_vectors.h: URL, EMAIL and HS_ADMIN, timestamps 0x65920080.
 inline std::vector<identifier::HandleValue> ReferenceValues() {
-  std::vector<identifier::HandleValue> values = {testing::MakeValue(100, "HS_ADMIN", ""),
+  std::vector<identifier::HandleValue> values = {MakeValue(100, "HS_ADMIN", ""),
                                                  MakeValue(1, "URL", "http://example.com/abc-0001"),
                                                  MakeValue(2, "EMAIL", "ops@example.com")};
   std::string admin;

@@ -13,8 +13,7 @@ std::string EnvOr(const char* name, std::string fallback) {
 }
 
 int Report(const grpc::Status& status) {
-  std::cerr << "idctl: " << idctl::CodeName(status.error_code()) << ": " << status.error_message()
-            << "\n";
+  std::cerr << "idctl: " << CodeName(status.error_code()) << ": " << status.error_message() << "\n";
   return 1;
 }
 

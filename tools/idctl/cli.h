@@ -18,7 +18,7 @@
 namespace idnode::idctl {
 
 struct Globals {
-  idctl::ConnectOptions connect;
+  ConnectOptions connect;
   std::string token;
   bool json = false;
   double timeout_seconds = 30;
@@ -46,9 +46,9 @@ class Cli {
 
   template <typename Fn>
   int Call(Fn fn) {
-    auto channel = idctl::Connect(g_.connect);
+    auto channel = Connect(g_.connect);
     grpc::ClientContext context;
-    idctl::Authorize(context, g_.token);
+    Authorize(context, g_.token);
     context.set_deadline(
         std::chrono::system_clock::now() +
         std::chrono::milliseconds(static_cast<int64_t>(g_.timeout_seconds * 1000)));

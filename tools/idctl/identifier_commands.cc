@@ -141,10 +141,10 @@ void IdentifierCommands::AddList(CLI::App& app) {
   list->add_option("--page-token", args_.page_token, "continue from a previous page");
   list->add_flag("--all", args_.all_pages, "follow every page");
   list->callback([&] {
-    auto stub = v1::Registry::NewStub(idctl::Connect(cli_.globals().connect));
+    auto stub = v1::Registry::NewStub(Connect(cli_.globals().connect));
     do {
       grpc::ClientContext context;
-      idctl::Authorize(context, cli_.globals().token);
+      Authorize(context, cli_.globals().token);
       v1::ListRequest request;
       request.set_prefix(args_.prefix_name);
       request.set_page_size(args_.page_size);

@@ -19,7 +19,7 @@ struct ImportArgs {
   size_t batch_size = 1000;
 };
 
-void PrintSummary(const idctl::ImportSummary& s, double elapsed, bool json) {
+void PrintSummary(const ImportSummary& s, double elapsed, bool json) {
   if (json) {
     nlohmann::json out = {{"lines", s.lines},         {"created", s.created},
                           {"unchanged", s.unchanged}, {"failed", s.failed},
@@ -56,11 +56,11 @@ int Import(const ImportArgs& args, const Globals& g) {
     }
     in = &file_stream;
   }
-  idctl::ImportOptions options;
+  ImportOptions options;
   const std::string& file = args.file;
   const bool csv = args.format == "csv" || (args.format.empty() && file.size() > 4 &&
                                             file.compare(file.size() - 4, 4, ".csv") == 0);
-  options.format = csv ? idctl::ImportFormat::kCsv : idctl::ImportFormat::kJsonLines;
+  options.format = csv ? ImportFormat::kCsv : ImportFormat::kJsonLines;
   options.batch_size = args.batch_size;
   const auto start = std::chrono::steady_clock::now();
   auto seconds = [&] {
@@ -68,7 +68,7 @@ int Import(const ImportArgs& args, const Globals& g) {
   };
   const bool tty = isatty(STDERR_FILENO) && !g.json;
   auto last_draw = start;
-  options.progress = [&](const idctl::ImportSummary& s) {
+  options.progress = [&](const ImportSummary& s) {
     auto now = std::chrono::steady_clock::now();
     if (!tty || now - last_draw < std::chrono::milliseconds(200)) return;
     last_draw = now;
@@ -77,8 +77,8 @@ int Import(const ImportArgs& args, const Globals& g) {
               << ", failed " << s.failed << "  ("
               << static_cast<uint64_t>(done / std::max(seconds(), 1e-3)) << "/s)   " << std::flush;
   };
-  auto stub = v1::Registry::NewStub(idctl::Connect(g.connect));
-  const idctl::ImportSummary s = idctl::RunImport(*stub, g.token, *in, options);
+  auto stub = v1::Registry::NewStub(Connect(g.connect));
+  const ImportSummary s = RunImport(*stub, g.token, *in, options);
   const double elapsed = seconds();
   if (tty) std::cerr << "\n";
   PrintSummary(s, elapsed, g.json);

@@ -7,7 +7,6 @@
 #include <stdexcept>
 #include <thread>
 
-#include "registry/base/bytes.h"
 #include "registry/identifier/record.h"
 #include "registry/templates/template_store.h"
 #include "registry/writer/admin_ops.h"
@@ -103,10 +102,9 @@ class WriterTest : public ::testing::Test {
   uint64_t Counter(stats::Metric metric, uint32_t day, std::string_view scope) {
     auto txn = store_->BeginRead();
     EXPECT_TRUE(txn.ok());
-    auto bytes = txn->Get(store::Db::kCounters, stats::CounterKey(metric, day, scope)).value();
-    uint64_t value = 0;
-    if (bytes) ByteReader(*bytes).U64(value);
-    return value;
+    auto value = stats::CounterTable::Get(*txn, stats::CounterKey(metric, day, scope));
+    EXPECT_TRUE(value.ok()) << value.status();
+    return value.ok() ? value->value_or(0) : 0;
   }
 
   testing::TempDir dir_;
