@@ -33,6 +33,11 @@ using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
 constexpr milliseconds kTimeout(5000);
+// A newcomer's first reply: it waits in the listen queue behind the flood's reconnects, which a
+// node built with AddressSanitizer accepts several times slower (seen past 5 s there, never in a
+// Release build). How long that wait is under a flood is issue 25's to shorten.
+constexpr milliseconds kNewcomerTimeout =
+    testing::kAddressSanitizer ? milliseconds(15000) : kTimeout;
 constexpr int kHostile = 2000;
 constexpr int kSources = 8;  // 127.0.0.2 .. 127.0.0.9, 250 connections each
 constexpr char kRequestTimeouts[] =
@@ -181,10 +186,11 @@ TEST(TcpBoundsTest, HostileConnectionsNeitherLockClientsOutNorExhaustMemory) {
 
   auto persistent = HandleConnection::Open(Transport::kTcp, server, kTimeout);
   ASSERT_TRUE(persistent.ok()) << persistent.status();
-  auto resolve = [&](HandleConnection& connection, uint32_t id) -> absl::Status {
+  auto resolve = [&](HandleConnection& connection, uint32_t id,
+                     milliseconds timeout = kTimeout) -> absl::Status {
     std::string request = testing::BuildRequest("88.123.45/SMALL", 0x19000000, id);
     if (absl::Status sent = connection.Send(request); !sent.ok()) return sent;
-    auto whole = connection.Receive(id, kTimeout);
+    auto whole = connection.Receive(id, timeout);
     if (!whole.ok()) return whole.status();
     auto reply = client::DecodeReply(*whole, wire::opcode::kResolution);
     if (!reply.ok()) return reply.status();
@@ -215,7 +221,7 @@ TEST(TcpBoundsTest, HostileConnectionsNeitherLockClientsOutNorExhaustMemory) {
                            << TcpMetrics(node);
     auto fresh = HandleConnection::Open(Transport::kTcp, server, kTimeout);
     ASSERT_TRUE(fresh.ok()) << fresh.status();
-    absl::Status once = resolve(*fresh, ++id);
+    absl::Status once = resolve(*fresh, ++id, kNewcomerTimeout);
     ASSERT_TRUE(once.ok()) << "new connection, request " << id << ": " << once << "\n"
                            << TcpMetrics(node);
     answered += 2;
