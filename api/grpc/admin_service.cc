@@ -59,9 +59,9 @@ grpc::ServerUnaryReactor* AdminService::ListAccounts(grpc::CallbackServerContext
                                                      v1::ListAccountsResponse* response) {
   return RunRead(env_, context, accounts::Role::kAdmin,
                  [&](const accounts::Principal&, const store::ReadTxn& txn) {
-                   ASSIGN_OR_RETURN(std::vector<accounts::AccountEntry> accounts,
-                                    idnode::accounts::ListAccounts(txn));
-                   for (const accounts::AccountEntry& entry : accounts)
+                   ASSIGN_OR_RETURN(std::vector<accounts::AccountEntry> entries,
+                                    accounts::ListAccounts(txn));
+                   for (const accounts::AccountEntry& entry : entries)
                      ToProto(entry, response->add_accounts());
                    return absl::OkStatus();
                  });
@@ -114,7 +114,7 @@ grpc::ServerUnaryReactor* AdminService::ListTokens(grpc::CallbackServerContext* 
   return RunRead(env_, context, accounts::Role::kAdmin,
                  [&](const accounts::Principal&, const store::ReadTxn& txn) {
                    ASSIGN_OR_RETURN(std::vector<accounts::TokenEntry> tokens,
-                                    idnode::accounts::ListTokens(txn, request->account()));
+                                    accounts::ListTokens(txn, request->account()));
                    for (const accounts::TokenEntry& entry : tokens) {
                      v1::TokenInfo* info = response->add_tokens();
                      info->set_token_id(entry.token_id);
@@ -173,7 +173,7 @@ grpc::ServerUnaryReactor* AdminService::ListPrefixes(grpc::CallbackServerContext
                      owner = caller.account;
                    }
                    ASSIGN_OR_RETURN(std::vector<accounts::PrefixEntry> prefixes,
-                                    idnode::accounts::ListPrefixes(txn, owner));
+                                    accounts::ListPrefixes(txn, owner));
                    for (const accounts::PrefixEntry& entry : prefixes) {
                      v1::Prefix* out = response->add_prefixes();
                      out->set_prefix(entry.prefix);

@@ -149,7 +149,6 @@ Resolution Resolve(const ResolveRules& rules, const store::ReadTxn& txn, std::st
     if (!*allocated) {
       return Refer(std::move(r), txn, prefix, /*exact=*/true, do_not_refer, buffers);
     }
-    // From here on a top node's prefix is known to be allocated.
   } else if (!identifier::IsSameOrUnderPrefix(prefix, rules.node_prefix)) {
     return NotHosted(std::move(r), rules, prefix);
   }
@@ -159,11 +158,14 @@ Resolution Resolve(const ResolveRules& rules, const store::ReadTxn& txn, std::st
     return StoreFailed(std::move(r), found.status());
   }
   if (!found->has_value()) {
-    std::string message;  // none where the prefix is allocated, as the reference server's
-    absl::StatusOr<bool> allocated = true;
-    if (!rules.top) allocated = accounts::PrefixTable::Contains(txn, prefix);
-    if (!allocated.ok()) return StoreFailed(std::move(r), allocated.status());
-    if (*allocated) {
+    std::string message;         // none where the prefix is allocated, as the reference server's
+    bool allocated = rules.top;  // a top node's prefix was found allocated above
+    if (!allocated) {
+      auto contains = accounts::PrefixTable::Contains(txn, prefix);
+      if (!contains.ok()) return StoreFailed(std::move(r), contains.status());
+      allocated = *contains;
+    }
+    if (allocated) {
       r.counted_prefix = prefix;
     } else {
       // Under this node's prefix but not allocated: this node answers for that namespace, and
